@@ -1,0 +1,95 @@
+package domain
+
+import "time"
+
+// Algorithm is a JWS signing algorithm Credence can generate keys for.
+type Algorithm string
+
+// Supported algorithms. ES256 is the default: Open Badges 3.0 verifiers
+// accept RS256 and ES256 only.
+const (
+	AlgES256 Algorithm = "ES256"
+	AlgEdDSA Algorithm = "EdDSA"
+	AlgRS256 Algorithm = "RS256"
+)
+
+// ValidAlgorithm reports whether a is supported.
+func ValidAlgorithm(a Algorithm) bool { return a == AlgES256 || a == AlgEdDSA || a == AlgRS256 }
+
+// KeyStatus is active (signs) or retired (only verifies).
+type KeyStatus string
+
+// Signing key statuses.
+const (
+	KeyActive  KeyStatus = "active"
+	KeyRetired KeyStatus = "retired"
+)
+
+// SigningKey is one of an organization's keys. Fragment ("key-1", …) names
+// it inside the issuer's DID document; the full kid is the DID URL.
+type SigningKey struct {
+	ID         string
+	OrgID      string
+	Fragment   string
+	Algorithm  Algorithm
+	Status     KeyStatus
+	PublicJWK  []byte // public JWK as JSON, without kid
+	PrivateEnc []byte // private key, encrypted with the master key
+	CreatedAt  time.Time
+	RetiredAt  *time.Time
+}
+
+// CheckName names one verification check.
+type CheckName string
+
+// Verification checks, in the order they are reported.
+const (
+	CheckSignature  CheckName = "signature"
+	CheckIntegrity  CheckName = "integrity"
+	CheckExpiry     CheckName = "expiry"
+	CheckRevocation CheckName = "revocation"
+	CheckIssuer     CheckName = "issuer"
+)
+
+// Check is the outcome of one verification check.
+type Check struct {
+	Name   CheckName
+	OK     bool
+	Detail string
+}
+
+// VerifyResult is the overall answer of a verification.
+type VerifyResult string
+
+// Verification results.
+const (
+	ResultValid   VerifyResult = "valid"
+	ResultPending VerifyResult = "pending"
+	ResultInvalid VerifyResult = "invalid"
+	ResultRevoked VerifyResult = "revoked"
+	ResultExpired VerifyResult = "expired"
+)
+
+// Verdict folds the checks into one result: a failed signature, integrity
+// or issuer check makes it invalid; then revoked, then expired; otherwise
+// the credential's claim state decides between valid and pending.
+func Verdict(checks []Check, claimed bool) VerifyResult {
+	failed := map[CheckName]bool{}
+	for _, c := range checks {
+		if !c.OK {
+			failed[c.Name] = true
+		}
+	}
+	switch {
+	case failed[CheckSignature] || failed[CheckIntegrity] || failed[CheckIssuer]:
+		return ResultInvalid
+	case failed[CheckRevocation]:
+		return ResultRevoked
+	case failed[CheckExpiry]:
+		return ResultExpired
+	case claimed:
+		return ResultValid
+	default:
+		return ResultPending
+	}
+}

@@ -1,0 +1,234 @@
+package ports
+
+import (
+	"context"
+	"time"
+
+	"github.com/credence-dev/credence/core/domain"
+)
+
+// Transactor runs fn as one unit of work; store calls made with fn's ctx
+// join it. A WithinTx inside another joins the outer one. When fn returns
+// an error, every write made through its ctx is rolled back.
+type Transactor interface {
+	WithinTx(ctx context.Context, fn func(ctx context.Context) error) error
+}
+
+// Store is everything the core persists, behind one Transactor.
+//
+// Errors (checked by contract-tests/store): a Get of an unknown ID returns
+// an error matching domain.ErrNotFound; each method documents the others.
+type Store interface {
+	Transactor
+	Users() Users
+	Sessions() Sessions
+	EmailTokens() EmailTokens
+	Orgs() Orgs
+	Members() Members
+	SigningKeys() SigningKeys
+	APIKeys() APIKeys
+	Badges() Badges
+	Credentials() Credentials
+	Quota() Quota
+	// Ping reports whether the database answers.
+	Ping(ctx context.Context) error
+	Close() error
+}
+
+// Users persists accounts.
+type Users interface {
+	// Create inserts u; an email already registered returns an error
+	// matching ErrEmailTaken.
+	Create(ctx context.Context, u domain.User) error
+	Get(ctx context.Context, id string) (domain.User, error)
+	GetByEmail(ctx context.Context, email string) (domain.User, error)
+	// MarkVerified sets EmailVerifiedAt when it is not set yet.
+	MarkVerified(ctx context.Context, id string, at time.Time) error
+}
+
+// ErrEmailTaken is returned by Users.Create for an email already registered.
+var ErrEmailTaken = &domain.Error{Code: "EMAIL_TAKEN", Detail: "the email is already registered"}
+
+// Sessions persists sign-in sessions by token hash.
+type Sessions interface {
+	Create(ctx context.Context, s domain.Session) error
+	// GetByHash returns the session whose TokenHash equals hash.
+	GetByHash(ctx context.Context, hash []byte) (domain.Session, error)
+	// Revoke sets RevokedAt on the session when it is not set yet.
+	Revoke(ctx context.Context, id string, at time.Time) error
+}
+
+// EmailTokens persists single-use emailed tokens.
+type EmailTokens interface {
+	Create(ctx context.Context, t domain.EmailToken) error
+	// Use marks the token with hash and purpose used at `at` and returns it,
+	// atomically: of two concurrent calls one succeeds. An unknown, used
+	// or expired (ExpiresAt <= at) token returns an error matching
+	// domain.ErrInvalidToken and marks nothing.
+	Use(ctx context.Context, hash []byte, purpose domain.TokenPurpose, at time.Time) (domain.EmailToken, error)
+}
+
+// Orgs persists organizations.
+type Orgs interface {
+	// Create inserts o; a slug in use returns an error matching domain.ErrSlugTaken.
+	Create(ctx context.Context, o domain.Organization) error
+	Get(ctx context.Context, id string) (domain.Organization, error)
+	GetBySlug(ctx context.Context, slug string) (domain.Organization, error)
+	// Update overwrites every field of o but ID, Slug and CreatedAt.
+	Update(ctx context.Context, o domain.Organization) error
+	// List returns organizations ordered by creation, oldest first, after the
+	// cursor (an ID; "" for the start), optionally filtered by status.
+	List(ctx context.Context, f OrgFilter) ([]domain.Organization, error)
+	// ListForUser returns the organizations the user is a member of, with the role.
+	ListForUser(ctx context.Context, userID string) ([]OrgWithRole, error)
+	// CountVerification adds one to the organization's anonymous count of
+	// verifications.
+	CountVerification(ctx context.Context, id string) error
+	// Verifications returns that count.
+	Verifications(ctx context.Context, id string) (int64, error)
+}
+
+// OrgFilter narrows Orgs.List.
+type OrgFilter struct {
+	Status domain.OrgStatus // "" for any
+	After  string           // cursor: the last ID of the previous page
+	Limit  int
+}
+
+// OrgWithRole is an organization and the caller's role in it.
+type OrgWithRole struct {
+	Org  domain.Organization
+	Role domain.Role
+}
+
+// Members persists memberships.
+type Members interface {
+	// Add inserts m; adding an existing member returns an error matching
+	// domain.ErrInvalidState.
+	Add(ctx context.Context, m domain.Membership) error
+	// Get returns the membership of user in org, or domain.ErrNotFound.
+	Get(ctx context.Context, orgID, userID string) (domain.Membership, error)
+	// List returns an organization's members with their users, oldest first.
+	List(ctx context.Context, orgID string) ([]MemberWithUser, error)
+	// CountRole counts the organization's members holding role.
+	CountRole(ctx context.Context, orgID string, role domain.Role) (int, error)
+}
+
+// MemberWithUser is a membership and its user's name and email.
+type MemberWithUser struct {
+	domain.Membership
+	Email string
+	Name  string
+}
+
+// SigningKeys persists organizations' signing keys.
+type SigningKeys interface {
+	// Create inserts k. A second active key for an org returns an error
+	// matching domain.ErrSigningKeysExist.
+	Create(ctx context.Context, k domain.SigningKey) error
+	// Active returns the org's active key, or domain.ErrSigningKeysMissing.
+	Active(ctx context.Context, orgID string) (domain.SigningKey, error)
+	// List returns every key of the org, active and retired, oldest first.
+	List(ctx context.Context, orgID string) ([]domain.SigningKey, error)
+	// GetByFragment returns the org's key with that fragment, or domain.ErrNotFound.
+	GetByFragment(ctx context.Context, orgID, fragment string) (domain.SigningKey, error)
+	// Retire marks the key retired at `at` when it is active; a key already
+	// retired returns an error matching domain.ErrInvalidState.
+	Retire(ctx context.Context, id string, at time.Time) error
+}
+
+// APIKeys persists organization API keys.
+type APIKeys interface {
+	Create(ctx context.Context, k domain.APIKey) error
+	Get(ctx context.Context, orgID, id string) (domain.APIKey, error)
+	// GetByHash returns the key whose SecretHash equals hash.
+	GetByHash(ctx context.Context, hash []byte) (domain.APIKey, error)
+	// List returns the org's keys, revoked included, newest first.
+	List(ctx context.Context, orgID string) ([]domain.APIKey, error)
+	// CountActive counts keys neither revoked nor expired at now.
+	CountActive(ctx context.Context, orgID string, now time.Time) (int, error)
+	// Revoke sets RevokedAt when it is not set yet.
+	Revoke(ctx context.Context, orgID, id string, at time.Time) error
+	// Touch records the last use time.
+	Touch(ctx context.Context, id string, at time.Time) error
+}
+
+// Badges persists badge templates.
+type Badges interface {
+	// Create inserts b; a slug used by another badge of the org returns an
+	// error matching domain.ErrSlugTaken.
+	Create(ctx context.Context, b domain.Badge) error
+	Get(ctx context.Context, orgID, id string) (domain.Badge, error)
+	GetBySlug(ctx context.Context, orgID, slug string) (domain.Badge, error)
+	// Update overwrites b's editable fields, Active and UpdatedAt. When b
+	// changes a signed field of a badge that is locked in the database, it
+	// returns an error matching domain.ErrBadgeLocked and writes nothing.
+	Update(ctx context.Context, b domain.Badge) error
+	// Lock marks the badge as having issued a credential.
+	Lock(ctx context.Context, id string) error
+	// Delete removes an unlocked badge; a locked one returns domain.ErrBadgeLocked.
+	Delete(ctx context.Context, orgID, id string) error
+	// List returns the org's badges, oldest first, after the cursor.
+	List(ctx context.Context, orgID string, page Page) ([]domain.Badge, error)
+	// Count counts the org's active badges.
+	Count(ctx context.Context, orgID string) (int, error)
+}
+
+// Page is a cursor position: After is the last ID of the previous page.
+type Page struct {
+	After string
+	Limit int
+}
+
+// Credentials persists issued credentials.
+//
+// A recipient holds at most one current credential per badge: neither
+// revoked nor superseded. The database enforces it with a unique partial
+// index, so of concurrent issuers exactly one wins.
+type Credentials interface {
+	// Insert stores c. When the recipient already holds a current
+	// credential of the badge it returns a *domain.DuplicateError naming it,
+	// inside a transaction too (the transaction stays usable). When c.ID is
+	// taken it returns ErrIDTaken.
+	Insert(ctx context.Context, c domain.Credential) error
+	Get(ctx context.Context, id domain.CredentialID) (domain.Credential, error)
+	// Current returns the head of the recipient's chain of credentials of
+	// the badge: the latest issued that no other credential supersedes
+	// (revoked or not). ErrNotFound when the recipient has none.
+	Current(ctx context.Context, badgeID, email string) (domain.Credential, error)
+	// Update writes c's mutable fields: ClaimedAt, RevokedAt,
+	// RevocationReason, SupersededByID.
+	Update(ctx context.Context, c domain.Credential) error
+	// List returns the org's credentials, newest first, filtered.
+	List(ctx context.Context, f CredentialFilter) ([]domain.Credential, error)
+	// ListByEmail returns every credential issued to email, newest first.
+	ListByEmail(ctx context.Context, email string, page Page) ([]domain.Credential, error)
+}
+
+// ErrIDTaken is returned by Credentials.Insert when the ID is in use.
+var ErrIDTaken = &domain.Error{Code: "ID_TAKEN", Detail: "the credential ID is in use"}
+
+// CredentialFilter narrows Credentials.List. Status filtering needs the
+// time: expired means ExpiresAt <= Now.
+type CredentialFilter struct {
+	OrgID   string
+	BadgeID string
+	Email   string
+	Status  domain.CredentialStatus
+	Now     time.Time
+	After   domain.CredentialID // cursor
+	Limit   int
+}
+
+// Quota counts distinct new recipients per organization and month.
+type Quota interface {
+	// Consume counts email for org in the month starting at month unless it
+	// was counted already (then it costs nothing). It never lets the count
+	// pass limit: at the limit it returns a *domain.QuotaError, atomically
+	// under concurrent callers. counted reports whether this call used a slot.
+	Consume(ctx context.Context, orgID string, month time.Time, email string, limit int) (counted bool, err error)
+	// Used returns how many recipients were counted in the month.
+	Used(ctx context.Context, orgID string, month time.Time) (int, error)
+	// Counted reports whether email was counted in the month.
+	Counted(ctx context.Context, orgID string, month time.Time, email string) (bool, error)
+}
