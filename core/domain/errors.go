@@ -176,3 +176,23 @@ func (v *Validator) Err() error {
 	}
 	return &ValidationError{Fields: v.fields}
 }
+
+// JoinValidation merges the fields of every *ValidationError among errs
+// into one; a non-validation error wins as it is. Nil when all are nil.
+func JoinValidation(errs ...error) error {
+	var fields []FieldError
+	for _, err := range errs {
+		if err == nil {
+			continue
+		}
+		var ve *ValidationError
+		if !errors.As(err, &ve) {
+			return err
+		}
+		fields = append(fields, ve.Fields...)
+	}
+	if len(fields) == 0 {
+		return nil
+	}
+	return &ValidationError{Fields: fields}
+}

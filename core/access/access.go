@@ -1,0 +1,83 @@
+// Package access decides who may act on an organization: membership and
+// role for users, organization and plan for API keys. Anyone without a
+// relation to an organization gets NOT_FOUND, never a hint that it exists.
+package access
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/credence-dev/credence/core/domain"
+	"github.com/credence-dev/credence/ports"
+)
+
+// Guard checks an actor's permission on an organization.
+type Guard struct {
+	Store ports.Store
+	Plans domain.Plans
+}
+
+// Org loads the organization and returns it when actor holds perm there.
+// Platform administrators may read every organization.
+func (g Guard) Org(ctx context.Context, actor domain.Actor, orgID string, perm domain.Permission) (domain.Organization, error) {
+	if actor.Anonymous() {
+		return domain.Organization{}, domain.ErrUnauthenticated
+	}
+	if !domain.IsID(orgID) {
+		return domain.Organization{}, fmt.Errorf("organization %q: %w", orgID, domain.ErrNotFound)
+	}
+	if actor.IsAPIKey() && actor.APIKeyOrg != orgID {
+		return domain.Organization{}, fmt.Errorf("organization %s: %w", orgID, domain.ErrNotFound)
+	}
+	org, err := g.Store.Orgs().Get(ctx, orgID)
+	if err != nil {
+		return domain.Organization{}, err
+	}
+	if actor.IsAPIKey() {
+		if err := g.Plans.Get(org.Plan).RequireAPIAccess(org.Plan); err != nil {
+			return domain.Organization{}, err
+		}
+		if !domain.APIKeyCan(perm) {
+			return domain.Organization{}, domain.Errorf(domain.CodeForbidden, "API keys cannot %s", perm)
+		}
+		return org, nil
+	}
+	m, err := g.Store.Members().Get(ctx, orgID, actor.UserID)
+	if errors.Is(err, domain.ErrNotFound) {
+		if actor.Admin && isRead(perm) {
+			return org, nil
+		}
+		return domain.Organization{}, fmt.Errorf("organization %s: %w", orgID, domain.ErrNotFound)
+	}
+	if err != nil {
+		return domain.Organization{}, err
+	}
+	if !domain.RoleCan(m.Role, perm) {
+		return domain.Organization{}, domain.Errorf(domain.CodeForbidden, "the %s role cannot %s", m.Role, perm)
+	}
+	return org, nil
+}
+
+func isRead(p domain.Permission) bool {
+	return domain.RoleCan(domain.RoleViewer, p)
+}
+
+// RequireAdmin returns FORBIDDEN unless actor is a platform administrator.
+func RequireAdmin(actor domain.Actor) error {
+	switch {
+	case actor.Anonymous():
+		return domain.ErrUnauthenticated
+	case !actor.Admin:
+		return domain.Errorf(domain.CodeForbidden, "platform administrators only")
+	}
+	return nil
+}
+
+// RequireUser returns UNAUTHENTICATED unless a user (not an API key) is signed in.
+func RequireUser(actor domain.Actor) error {
+	if actor.UserID == "" {
+		return domain.Errorf(domain.CodeUnauthenticated, "sign in as a user")
+	}
+	return nil
+}

@@ -1,0 +1,278 @@
+// Package accounts holds the account use cases: sign-up, email
+// verification, sign-in sessions, and turning a bearer token into an actor.
+package accounts
+
+import (
+	"context"
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/credence-dev/credence/core/domain"
+	"github.com/credence-dev/credence/ports"
+)
+
+// Lifetimes of account tokens.
+const (
+	SessionTTL      = 7 * 24 * time.Hour
+	VerifyEmailTTL  = 24 * time.Hour
+	MinPasswordLen  = 10
+	MaxPasswordLen  = 256
+	SessionPrefix   = "crs_"
+	APIKeyPrefix    = "crk_"
+	verifyLinkPath  = "/verify-email?token="
+	maxBearerLength = 512
+)
+
+// Config is what the service needs beyond its ports.
+type Config struct {
+	// PublicURL is the base of links in emails, without a trailing slash.
+	PublicURL string
+	// AdminEmails are the verified emails of platform administrators.
+	AdminEmails []string
+}
+
+// Service runs the account use cases.
+type Service struct {
+	store  ports.Store
+	clock  ports.Clock
+	mailer ports.Mailer
+	log    *slog.Logger
+	cfg    Config
+	admins map[string]bool
+}
+
+// New returns an account service.
+func New(store ports.Store, clock ports.Clock, mailer ports.Mailer, log *slog.Logger, cfg Config) *Service {
+	admins := map[string]bool{}
+	for _, e := range cfg.AdminEmails {
+		if e = domain.NormalizeEmail(e); e != "" {
+			admins[e] = true
+		}
+	}
+	cfg.PublicURL = strings.TrimRight(cfg.PublicURL, "/")
+	return &Service{store: store, clock: clock, mailer: mailer, log: log, cfg: cfg, admins: admins}
+}
+
+// SignUpInput is a new account's details.
+type SignUpInput struct {
+	Email    string
+	Password string
+	Name     string
+}
+
+// SignUp creates an unverified account and mails a verification link. An
+// email already registered gets the same answer and no change, so sign-up
+// tells nobody which emails have accounts; its owner is mailed instead.
+func (s *Service) SignUp(ctx context.Context, in SignUpInput) error {
+	email := domain.NormalizeEmail(in.Email)
+	var v domain.Validator
+	v.Check(domain.ValidEmail(email), "body.email", "email must be a valid address", in.Email)
+	name, ok := domain.CleanText(in.Name, 120, false)
+	v.Check(ok && name != "", "body.name", "name must be 1 to 120 characters of text", in.Name)
+	checkPassword(&v, in.Password, email)
+	if err := v.Err(); err != nil {
+		return err
+	}
+	hash, err := HashPassword(in.Password)
+	if err != nil {
+		return err
+	}
+	now := domain.Truncate(s.clock.Now())
+	u := domain.User{ID: domain.NewID(), Email: email, Name: name, PasswordHash: hash, CreatedAt: now}
+	token, hashTok := domain.NewSecret("")
+	err = s.store.WithinTx(ctx, func(ctx context.Context) error {
+		if err := s.store.Users().Create(ctx, u); err != nil {
+			return err
+		}
+		return s.store.EmailTokens().Create(ctx, domain.EmailToken{TokenHash: hashTok, UserID: u.ID, Purpose: domain.PurposeVerifyEmail, CreatedAt: now, ExpiresAt: now.Add(VerifyEmailTTL)})
+	})
+	if errors.Is(err, ports.ErrEmailTaken) {
+		s.send(ctx, ports.Message{To: email, Subject: "Someone tried to sign up with your email",
+			Text: "Someone tried to create a Credence account with this address, which already has one.\n\nIf it was you, sign in instead. If you forgot your password, reset it from the sign-in page.\n"})
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("sign up: %w", err)
+	}
+	s.sendVerification(ctx, u, token)
+	return nil
+}
+
+func checkPassword(v *domain.Validator, password, email string) {
+	n := utf8.RuneCountInString(password)
+	v.Check(n >= MinPasswordLen && n <= MaxPasswordLen && utf8.ValidString(password), "body.password",
+		fmt.Sprintf("password must be %d to %d characters", MinPasswordLen, MaxPasswordLen), nil)
+	v.Check(!strings.EqualFold(strings.TrimSpace(password), email), "body.password", "password must not be the email address", nil)
+}
+
+func (s *Service) sendVerification(ctx context.Context, u domain.User, token string) {
+	link := s.cfg.PublicURL + verifyLinkPath + token
+	s.send(ctx, ports.Message{To: u.Email, Subject: "Verify your email for Credence",
+		Text: fmt.Sprintf("Hello %s,\n\nConfirm your email address to finish creating your Credence account:\n\n%s\n\nThe link works once and expires in 24 hours.\nIf you did not sign up, ignore this email.\n", u.Name, link)})
+}
+
+// send mails m after the change that caused it; a failed send is logged,
+// not returned: the change stands.
+func (s *Service) send(ctx context.Context, m ports.Message) {
+	if err := s.mailer.Send(ctx, m); err != nil {
+		s.log.ErrorContext(ctx, "send mail failed", "subject", m.Subject, "err", err)
+	}
+}
+
+// VerifyEmail consumes a verification token.
+func (s *Service) VerifyEmail(ctx context.Context, token string) error {
+	if token == "" || len(token) > maxBearerLength {
+		return domain.ErrInvalidToken
+	}
+	now := domain.Truncate(s.clock.Now())
+	return s.store.WithinTx(ctx, func(ctx context.Context) error {
+		t, err := s.store.EmailTokens().Use(ctx, domain.HashSecret(token), domain.PurposeVerifyEmail, now)
+		if err != nil {
+			return err
+		}
+		return s.store.Users().MarkVerified(ctx, t.UserID, now)
+	})
+}
+
+// ResendVerification mails a fresh link to an unverified account. It
+// answers the same whatever the email.
+func (s *Service) ResendVerification(ctx context.Context, email string) error {
+	email = domain.NormalizeEmail(email)
+	if !domain.ValidEmail(email) {
+		return &domain.ValidationError{Fields: []domain.FieldError{{Location: "body.email", Message: "email must be a valid address", Value: email}}}
+	}
+	u, err := s.store.Users().GetByEmail(ctx, email)
+	if errors.Is(err, domain.ErrNotFound) || (err == nil && u.Verified()) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	now := domain.Truncate(s.clock.Now())
+	token, hash := domain.NewSecret("")
+	if err := s.store.EmailTokens().Create(ctx, domain.EmailToken{TokenHash: hash, UserID: u.ID, Purpose: domain.PurposeVerifyEmail, CreatedAt: now, ExpiresAt: now.Add(VerifyEmailTTL)}); err != nil {
+		return err
+	}
+	s.sendVerification(ctx, u, token)
+	return nil
+}
+
+// SessionToken is a new session's bearer token, shown once.
+type SessionToken struct {
+	Token     string
+	ExpiresAt time.Time
+}
+
+// ErrBadCredentials is the one answer to a wrong email or password.
+var ErrBadCredentials = domain.Errorf(domain.CodeUnauthenticated, "wrong email or password")
+
+// Login checks the password and opens a session. An unverified account
+// gets EMAIL_NOT_VERIFIED, only after the right password.
+func (s *Service) Login(ctx context.Context, email, password string) (SessionToken, error) {
+	email = domain.NormalizeEmail(email)
+	if len(password) > MaxPasswordLen*4 {
+		return SessionToken{}, ErrBadCredentials
+	}
+	u, err := s.store.Users().GetByEmail(ctx, email)
+	if errors.Is(err, domain.ErrNotFound) {
+		CheckPassword(dummyHash, password)
+		return SessionToken{}, ErrBadCredentials
+	}
+	if err != nil {
+		return SessionToken{}, err
+	}
+	if !CheckPassword(u.PasswordHash, password) {
+		return SessionToken{}, ErrBadCredentials
+	}
+	if !u.Verified() {
+		return SessionToken{}, domain.ErrEmailNotVerified
+	}
+	now := domain.Truncate(s.clock.Now())
+	token, hash := domain.NewSecret(SessionPrefix)
+	sess := domain.Session{ID: domain.NewID(), UserID: u.ID, TokenHash: hash, CreatedAt: now, ExpiresAt: now.Add(SessionTTL)}
+	if err := s.store.Sessions().Create(ctx, sess); err != nil {
+		return SessionToken{}, err
+	}
+	return SessionToken{Token: token, ExpiresAt: sess.ExpiresAt}, nil
+}
+
+// Logout ends the session of token.
+func (s *Service) Logout(ctx context.Context, token string) error {
+	sess, err := s.store.Sessions().GetByHash(ctx, domain.HashSecret(token))
+	if err != nil {
+		return domain.ErrUnauthenticated
+	}
+	return s.store.Sessions().Revoke(ctx, sess.ID, domain.Truncate(s.clock.Now()))
+}
+
+// Authenticate turns a bearer token (session or API key) into an actor.
+// Unknown, expired and revoked tokens are UNAUTHENTICATED.
+func (s *Service) Authenticate(ctx context.Context, token string) (domain.Actor, error) {
+	if token == "" || len(token) > maxBearerLength {
+		return domain.Actor{}, domain.ErrUnauthenticated
+	}
+	now := s.clock.Now()
+	hash := domain.HashSecret(token)
+	if strings.HasPrefix(token, APIKeyPrefix) {
+		k, err := s.store.APIKeys().GetByHash(ctx, hash)
+		if err != nil || subtle.ConstantTimeCompare(k.SecretHash, hash) != 1 || !k.Active(now) {
+			return domain.Actor{}, unauthenticated(err)
+		}
+		if err := s.store.APIKeys().Touch(ctx, k.ID, domain.Truncate(now)); err != nil {
+			s.log.WarnContext(ctx, "record api key use", "key", k.ID, "err", err)
+		}
+		return domain.Actor{APIKeyID: k.ID, APIKeyOrg: k.OrgID, APIKeyMode: k.Mode}, nil
+	}
+	sess, err := s.store.Sessions().GetByHash(ctx, hash)
+	if err != nil || subtle.ConstantTimeCompare(sess.TokenHash, hash) != 1 || !sess.Live(now) {
+		return domain.Actor{}, unauthenticated(err)
+	}
+	u, err := s.store.Users().Get(ctx, sess.UserID)
+	if err != nil {
+		return domain.Actor{}, unauthenticated(err)
+	}
+	return s.actorFor(u), nil
+}
+
+func unauthenticated(err error) error {
+	if err != nil && !errors.Is(err, domain.ErrNotFound) {
+		return err
+	}
+	return domain.ErrUnauthenticated
+}
+
+func (s *Service) actorFor(u domain.User) domain.Actor {
+	a := domain.Actor{UserID: u.ID, Admin: u.Verified() && s.admins[u.Email]}
+	if u.Verified() {
+		a.UserEmail = u.Email
+	}
+	return a
+}
+
+// Profile is the signed-in user's view of themselves.
+type Profile struct {
+	User        domain.User
+	Admin       bool
+	Memberships []ports.OrgWithRole
+}
+
+// Me returns the signed-in user's profile and memberships.
+func (s *Service) Me(ctx context.Context, actor domain.Actor) (Profile, error) {
+	if actor.UserID == "" {
+		return Profile{}, domain.Errorf(domain.CodeUnauthenticated, "sign in as a user")
+	}
+	u, err := s.store.Users().Get(ctx, actor.UserID)
+	if err != nil {
+		return Profile{}, err
+	}
+	ms, err := s.store.Orgs().ListForUser(ctx, u.ID)
+	if err != nil {
+		return Profile{}, err
+	}
+	return Profile{User: u, Admin: s.actorFor(u).Admin, Memberships: ms}, nil
+}

@@ -1,0 +1,205 @@
+package credentials
+
+import (
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"slices"
+	"time"
+
+	"github.com/credence-dev/credence/core/domain"
+	"github.com/credence-dev/credence/core/signing"
+)
+
+// The JSON-LD contexts of an Open Badges 3.0.3 credential (VCDM 2.0).
+var documentContext = []string{
+	"https://www.w3.org/ns/credentials/v2",
+	"https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json",
+}
+
+// Document is the signed payload: an OpenBadgeCredential and nothing else
+// (no JWT registered claims; validity lives in validFrom/validUntil).
+type Document struct {
+	Context           []string `json:"@context"`
+	ID                string   `json:"id"`
+	Type              []string `json:"type"`
+	Issuer            Profile  `json:"issuer"`
+	ValidFrom         string   `json:"validFrom"`
+	ValidUntil        string   `json:"validUntil,omitempty"`
+	Name              string   `json:"name"`
+	CredentialSubject Subject  `json:"credentialSubject"`
+}
+
+// Profile is the issuer as embedded in a credential.
+type Profile struct {
+	ID   string   `json:"id"`
+	Type []string `json:"type"`
+	Name string   `json:"name"`
+	URL  string   `json:"url,omitempty"`
+}
+
+// Subject is the AchievementSubject: the recipient by name and hashed email.
+type Subject struct {
+	Type        []string         `json:"type"`
+	Name        string           `json:"name"`
+	Identifier  []IdentityObject `json:"identifier"`
+	Achievement Achievement      `json:"achievement"`
+}
+
+// IdentityObject carries the recipient's email as a salted sha256 hash.
+type IdentityObject struct {
+	Type         string `json:"type"`
+	IdentityType string `json:"identityType"`
+	Hashed       bool   `json:"hashed"`
+	IdentityHash string `json:"identityHash"`
+	Salt         string `json:"salt"`
+}
+
+// Achievement is the badge as embedded in a credential.
+type Achievement struct {
+	ID          string   `json:"id"`
+	Type        []string `json:"type"`
+	Name        string   `json:"name"`
+	Description string   `json:"description"`
+	Criteria    Criteria `json:"criteria"`
+	Image       *Image   `json:"image,omitempty"`
+	Tag         []string `json:"tag,omitempty"`
+}
+
+// Criteria says how the achievement is earned.
+type Criteria struct {
+	Narrative string `json:"narrative"`
+}
+
+// Image is the badge image.
+type Image struct {
+	ID   string `json:"id"`
+	Type string `json:"type"`
+}
+
+// URLs derives every public identifier from the public base URL.
+type URLs struct {
+	Base *url.URL
+}
+
+func (u URLs) join(path string) string {
+	b := *u.Base
+	b.Path = b.Path + path
+	b.RawPath = ""
+	return b.String()
+}
+
+// Credential returns https://…/credentials/CRD-….
+func (u URLs) Credential(id domain.CredentialID) string { return u.join("/credentials/" + string(id)) }
+
+// Achievement returns https://…/achievements/<org>/<badge>.
+func (u URLs) Achievement(orgSlug, badgeSlug string) string {
+	return u.join("/achievements/" + orgSlug + "/" + badgeSlug)
+}
+
+// Issuer returns the issuer's profile URL https://…/issuers/<org>.
+func (u URLs) Issuer(orgSlug string) string { return u.join("/issuers/" + orgSlug) }
+
+// DID returns the issuer's did:web.
+func (u URLs) DID(orgSlug string) string { return signing.IssuerDID(u.Base, orgSlug) }
+
+// Verify returns the human verification page https://…/verify/CRD-….
+func (u URLs) Verify(id domain.CredentialID) string { return u.join("/verify/" + string(id)) }
+
+func newSalt() string {
+	var b [16]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic(fmt.Sprintf("crypto/rand failed: %v", err))
+	}
+	return hex.EncodeToString(b[:])
+}
+
+// IdentityHash returns "sha256$" + hex(sha256(email + salt)).
+func IdentityHash(email, salt string) string {
+	sum := sha256.Sum256([]byte(email + salt))
+	return "sha256$" + hex.EncodeToString(sum[:])
+}
+
+func rfc3339(t time.Time) string { return t.UTC().Format(time.RFC3339) }
+
+// BuildDocument renders the credential document for c, with a fresh salt.
+func (u URLs) BuildDocument(c domain.Credential, org domain.Organization, badge domain.Badge) Document {
+	return u.buildDocument(c, org, badge, newSalt())
+}
+
+func (u URLs) buildDocument(c domain.Credential, org domain.Organization, badge domain.Badge, salt string) Document {
+	d := Document{
+		Context:   documentContext,
+		ID:        u.Credential(c.ID),
+		Type:      []string{"VerifiableCredential", "OpenBadgeCredential"},
+		Issuer:    Profile{ID: u.DID(org.Slug), Type: []string{"Profile"}, Name: org.Name, URL: org.WebsiteURL},
+		ValidFrom: rfc3339(c.IssuedAt),
+		Name:      badge.Name,
+		CredentialSubject: Subject{
+			Type: []string{"AchievementSubject"},
+			Name: c.RecipientName,
+			Identifier: []IdentityObject{{
+				Type: "IdentityObject", IdentityType: "emailAddress", Hashed: true,
+				IdentityHash: IdentityHash(c.RecipientEmail, salt), Salt: salt,
+			}},
+			Achievement: Achievement{
+				ID: u.Achievement(org.Slug, badge.Slug), Type: []string{"Achievement"},
+				Name: badge.Name, Description: badge.Description,
+				Criteria: Criteria{Narrative: badge.Criteria},
+				Image:    &Image{ID: badge.ImageURL, Type: "Image"},
+				Tag:      badge.Tags,
+			},
+		},
+	}
+	if c.ExpiresAt != nil {
+		d.ValidUntil = rfc3339(*c.ExpiresAt)
+	}
+	return d
+}
+
+// ParseDocument decodes a signed payload.
+func ParseDocument(payload []byte) (Document, error) {
+	var d Document
+	if err := json.Unmarshal(payload, &d); err != nil {
+		return Document{}, fmt.Errorf("payload is not a credential document: %w", err)
+	}
+	return d, nil
+}
+
+// Mismatches compares a signed document with the stored record it must
+// match and names every field that differs. Seconds are the precision of
+// the signed dates. The issuer's display name and URL may change after
+// issuing; its identifier may not.
+func (u URLs) Mismatches(signed Document, c domain.Credential, org domain.Organization, badge domain.Badge) []string {
+	salt := ""
+	if len(signed.CredentialSubject.Identifier) == 1 {
+		salt = signed.CredentialSubject.Identifier[0].Salt
+	}
+	want := u.buildDocument(c, org, badge, salt)
+	var out []string
+	check := func(field string, ok bool) {
+		if !ok {
+			out = append(out, field)
+		}
+	}
+	check("id", signed.ID == want.ID)
+	check("type", slices.Equal(signed.Type, want.Type))
+	check("issuer.id", signed.Issuer.ID == want.Issuer.ID)
+	check("validFrom", signed.ValidFrom == want.ValidFrom)
+	check("validUntil", signed.ValidUntil == want.ValidUntil)
+	check("name", signed.Name == want.Name)
+	check("credentialSubject.name", signed.CredentialSubject.Name == want.CredentialSubject.Name)
+	check("credentialSubject.identifier", len(signed.CredentialSubject.Identifier) == 1 &&
+		signed.CredentialSubject.Identifier[0] == want.CredentialSubject.Identifier[0])
+	sa, wa := signed.CredentialSubject.Achievement, want.CredentialSubject.Achievement
+	check("achievement.id", sa.ID == wa.ID)
+	check("achievement.name", sa.Name == wa.Name)
+	check("achievement.description", sa.Description == wa.Description)
+	check("achievement.criteria", sa.Criteria == wa.Criteria)
+	check("achievement.image", sa.Image != nil && *sa.Image == *wa.Image)
+	check("achievement.tag", slices.Equal(sa.Tag, wa.Tag))
+	return out
+}

@@ -1,0 +1,372 @@
+// Package credentials holds the credential use cases: preflight, issue
+// (with the rules of issuing again and the monthly quota), revoke, claim,
+// listing, verification by ID or of a presented file, and the public
+// documents of issuers (profile, JWKS, did:web, achievements).
+package credentials
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/credence-dev/credence/core/access"
+	"github.com/credence-dev/credence/core/domain"
+	"github.com/credence-dev/credence/core/signing"
+	"github.com/credence-dev/credence/ports"
+)
+
+// Service runs the credential use cases.
+type Service struct {
+	store   ports.Store
+	clock   ports.Clock
+	mailer  ports.Mailer
+	cipher  ports.KeyCipher
+	plans   domain.Plans
+	urls    URLs
+	guard   access.Guard
+	log     *slog.Logger
+	signers sync.Map // signing key ID → *signing.Signer
+}
+
+// New returns a credential service publishing under urls.
+func New(store ports.Store, clock ports.Clock, mailer ports.Mailer, cipher ports.KeyCipher, plans domain.Plans, urls URLs, log *slog.Logger) *Service {
+	return &Service{store: store, clock: clock, mailer: mailer, cipher: cipher, plans: plans, urls: urls, log: log,
+		guard: access.Guard{Store: store, Plans: plans}}
+}
+
+// URLs returns the public URL scheme the service signs with.
+func (s *Service) URLs() URLs { return s.urls }
+
+func (s *Service) now() time.Time { return domain.Truncate(s.clock.Now()) }
+
+// Preflight is the pre-issue state of a badge and recipient email.
+type Preflight struct {
+	State             domain.IssueState
+	Existing          *domain.Credential
+	CountsTowardQuota bool
+}
+
+// Preflight tells what issuing the badge to email would do, without doing it.
+func (s *Service) Preflight(ctx context.Context, actor domain.Actor, orgID, badgeID, email string) (Preflight, error) {
+	email = domain.NormalizeEmail(email)
+	var v domain.Validator
+	v.Check(domain.ValidEmail(email), "body.email", "email must be a valid address", email)
+	v.Check(domain.IsID(badgeID), "body.badgeId", "badgeId must be a badge ID", badgeID)
+	if err := v.Err(); err != nil {
+		return Preflight{}, err
+	}
+	if _, err := s.guard.Org(ctx, actor, orgID, domain.PermIssue); err != nil {
+		return Preflight{}, err
+	}
+	if _, err := s.store.Badges().Get(ctx, orgID, badgeID); err != nil {
+		return Preflight{}, err
+	}
+	now := s.clock.Now()
+	cur, err := s.current(ctx, badgeID, email)
+	if err != nil {
+		return Preflight{}, err
+	}
+	counted, err := s.store.Quota().Counted(ctx, orgID, domain.MonthStart(now), email)
+	if err != nil {
+		return Preflight{}, err
+	}
+	return Preflight{State: domain.PreIssueState(cur, now), Existing: cur, CountsTowardQuota: !counted && actor.APIKeyMode != domain.APIKeyTest}, nil
+}
+
+func (s *Service) current(ctx context.Context, badgeID, email string) (*domain.Credential, error) {
+	c, err := s.store.Credentials().Current(ctx, badgeID, email)
+	if errors.Is(err, domain.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &c, nil
+}
+
+// IssueInput is one credential to issue.
+type IssueInput struct {
+	BadgeID   string
+	Recipient domain.Recipient
+	Public    *bool // default true
+}
+
+// Issued is the outcome of an issue: the new credential, the pre-issue
+// state it was issued in, and the earlier credential it superseded.
+type Issued struct {
+	Credential domain.Credential
+	State      domain.IssueState
+	Previous   *domain.Credential
+}
+
+// maxIssueAttempts bounds retries after a race with a concurrent issuer
+// (whose credential then decides the state) or a credential ID collision.
+const maxIssueAttempts = 4
+
+// Issue signs and stores a credential, applying the rules of issuing again
+// and the monthly quota in one transaction. The signature is made before
+// the transaction so the transaction stays short.
+func (s *Service) Issue(ctx context.Context, actor domain.Actor, orgID string, in IssueInput) (Issued, error) {
+	rcpt, err := domain.NormalizeRecipient(in.Recipient)
+	var v domain.Validator
+	v.Check(domain.IsID(in.BadgeID), "body.badgeId", "badgeId must be a badge ID", in.BadgeID)
+	if err := domain.JoinValidation(err, v.Err()); err != nil {
+		return Issued{}, err
+	}
+	org, err := s.guard.Org(ctx, actor, orgID, domain.PermIssue)
+	if err != nil {
+		return Issued{}, err
+	}
+	if err := org.CanIssue(); err != nil {
+		return Issued{}, err
+	}
+	var out Issued
+	for attempt := 1; ; attempt++ {
+		out, err = s.issueOnce(ctx, actor, org, in, rcpt)
+		if err == nil || attempt == maxIssueAttempts || !errors.Is(err, errRetry) {
+			break
+		}
+	}
+	if err != nil {
+		return Issued{}, err
+	}
+	s.mailIssued(ctx, org, out)
+	return out, nil
+}
+
+var errRetry = errors.New("retry issue")
+
+func (s *Service) issueOnce(ctx context.Context, actor domain.Actor, org domain.Organization, in IssueInput, rcpt domain.Recipient) (Issued, error) {
+	badge, err := s.store.Badges().Get(ctx, org.ID, in.BadgeID)
+	if err != nil {
+		return Issued{}, err
+	}
+	if err := badge.CanIssue(); err != nil {
+		return Issued{}, err
+	}
+	key, err := s.store.SigningKeys().Active(ctx, org.ID)
+	if err != nil {
+		return Issued{}, err
+	}
+	signer, err := s.signer(key, org.Slug)
+	if err != nil {
+		return Issued{}, err
+	}
+	now := s.now()
+	c := domain.Credential{
+		ID: domain.NewCredentialID(), OrgID: org.ID, BadgeID: badge.ID,
+		RecipientName: rcpt.Name, RecipientEmail: rcpt.Email,
+		IssuedAt: now, ExpiresAt: badge.ExpiryFrom(now), Public: in.Public == nil || *in.Public,
+		Test: actor.APIKeyMode == domain.APIKeyTest, KeyID: signer.KID(), CreatedBy: actor.ID(),
+	}
+	if c.JWS, err = s.sign(signer, c, org, badge); err != nil {
+		return Issued{}, err
+	}
+	plan := s.plans.Get(org.Plan)
+	var out Issued
+	err = s.store.WithinTx(ctx, func(ctx context.Context) error {
+		fresh, err := s.store.Badges().Get(ctx, org.ID, badge.ID)
+		if err != nil {
+			return err
+		}
+		if err := fresh.CanIssue(); err != nil {
+			return err
+		}
+		if !fresh.SameSignedFields(badge) {
+			return errRetry // edited since we signed
+		}
+		cur, err := s.current(ctx, badge.ID, rcpt.Email)
+		if err != nil {
+			return err
+		}
+		is, err := domain.PlanIssue(&c, cur, now)
+		if err != nil {
+			return err
+		}
+		if !c.Test {
+			if _, err := s.store.Quota().Consume(ctx, org.ID, domain.MonthStart(now), rcpt.Email, plan.MonthlyRecipients); err != nil {
+				return err
+			}
+		}
+		if is.Previous != nil {
+			if err := s.store.Credentials().Update(ctx, *is.Previous); err != nil {
+				return err
+			}
+		}
+		if err := s.store.Credentials().Insert(ctx, c); err != nil {
+			return err
+		}
+		if !fresh.Locked {
+			if err := s.store.Badges().Lock(ctx, badge.ID); err != nil {
+				return err
+			}
+		}
+		out = Issued{Credential: c, State: is.State, Previous: is.Previous}
+		return nil
+	})
+	var dup *domain.DuplicateError
+	switch {
+	case errors.As(err, &dup) && dup.Existing != "" && (c.SupersedesID == "" || dup.Existing != c.SupersedesID):
+		// A concurrent issuer won the recipient's slot: decide again
+		// against its credential unless that one is active non-expiring.
+		winner, gerr := s.store.Credentials().Get(ctx, dup.Existing)
+		if gerr == nil && domain.PreIssueState(&winner, s.clock.Now()) != domain.StateActiveNonExpiring {
+			return Issued{}, errRetry
+		}
+		return Issued{}, err
+	case errors.Is(err, ports.ErrIDTaken):
+		return Issued{}, errRetry
+	case err != nil:
+		return Issued{}, fmt.Errorf("issue %s: %w", c.ID, err)
+	}
+	return out, nil
+}
+
+func (s *Service) sign(signer *signing.Signer, c domain.Credential, org domain.Organization, badge domain.Badge) (string, error) {
+	payload, err := jsonMarshal(s.urls.BuildDocument(c, org, badge))
+	if err != nil {
+		return "", err
+	}
+	return signer.Sign(payload)
+}
+
+// signer returns a cached signer for the key; the private key is decrypted
+// once per process.
+func (s *Service) signer(key domain.SigningKey, orgSlug string) (*signing.Signer, error) {
+	kid := signing.KeyID(s.urls.DID(orgSlug), key.Fragment)
+	if v, ok := s.signers.Load(key.ID); ok && v.(*signing.Signer).KID() == kid {
+		return v.(*signing.Signer), nil
+	}
+	priv, err := s.cipher.Decrypt(key.PrivateEnc)
+	if err != nil {
+		return nil, fmt.Errorf("decrypt signing key %s: %w", key.ID, err)
+	}
+	signer, err := signing.NewSigner(priv, key.Algorithm, kid)
+	if err != nil {
+		return nil, err
+	}
+	s.signers.Store(key.ID, signer)
+	return signer, nil
+}
+
+func (s *Service) mailIssued(ctx context.Context, org domain.Organization, is Issued) {
+	c := is.Credential
+	if !org.EmailsEnabled || c.Test {
+		return
+	}
+	badge, err := s.store.Badges().Get(ctx, org.ID, c.BadgeID)
+	if err != nil {
+		s.log.ErrorContext(ctx, "load badge for mail", "credential", c.ID, "err", err)
+		return
+	}
+	m := ports.Message{To: c.RecipientEmail,
+		Subject: "You've earned a new credential: " + badge.Name,
+		Text: fmt.Sprintf("Hello %s,\n\n%s has issued you the credential \"%s\" (%s).\n\nView and verify it here:\n%s\n",
+			c.RecipientName, org.Name, badge.Name, c.ID, s.urls.Verify(c.ID))}
+	if is.Previous != nil {
+		m.Subject = fmt.Sprintf("Your %s credential has been renewed", badge.Name)
+		m.Text = fmt.Sprintf("Hello %s,\n\n%s has renewed your credential \"%s\". The new credential is %s; the earlier one (%s) is now %s.\n\nView and verify it here:\n%s\n",
+			c.RecipientName, org.Name, badge.Name, c.ID, is.Previous.ID, is.Previous.Status(c.IssuedAt), s.urls.Verify(c.ID))
+	}
+	if err := s.mailer.Send(ctx, m); err != nil {
+		s.log.ErrorContext(ctx, "send credential mail failed", "credential", c.ID, "err", err)
+	}
+}
+
+// Revoke revokes a credential of the organization for a reason.
+func (s *Service) Revoke(ctx context.Context, actor domain.Actor, orgID string, id domain.CredentialID, reason string) (domain.Credential, error) {
+	var out domain.Credential
+	err := s.store.WithinTx(ctx, func(ctx context.Context) error {
+		if _, err := s.guard.Org(ctx, actor, orgID, domain.PermRevoke); err != nil {
+			return err
+		}
+		c, err := s.orgCredential(ctx, orgID, id)
+		if err != nil {
+			return err
+		}
+		if err := c.Revoke(reason, s.now()); err != nil {
+			return err
+		}
+		out = c
+		return s.store.Credentials().Update(ctx, c)
+	})
+	return out, err
+}
+
+func (s *Service) orgCredential(ctx context.Context, orgID string, id domain.CredentialID) (domain.Credential, error) {
+	if _, err := domain.ParseCredentialID(string(id)); err != nil {
+		return domain.Credential{}, err
+	}
+	c, err := s.store.Credentials().Get(ctx, id)
+	if err != nil {
+		return domain.Credential{}, err
+	}
+	if c.OrgID != orgID {
+		return domain.Credential{}, fmt.Errorf("credential %s: %w", id, domain.ErrNotFound)
+	}
+	return c, nil
+}
+
+// Get returns a credential of the organization.
+func (s *Service) Get(ctx context.Context, actor domain.Actor, orgID string, id domain.CredentialID) (domain.Credential, error) {
+	if _, err := s.guard.Org(ctx, actor, orgID, domain.PermCredentialsRead); err != nil {
+		return domain.Credential{}, err
+	}
+	return s.orgCredential(ctx, orgID, id)
+}
+
+// List pages through the organization's credentials.
+func (s *Service) List(ctx context.Context, actor domain.Actor, f ports.CredentialFilter) ([]domain.Credential, error) {
+	if _, err := s.guard.Org(ctx, actor, f.OrgID, domain.PermCredentialsRead); err != nil {
+		return nil, err
+	}
+	var v domain.Validator
+	v.Check(f.Status == "" || domain.ValidStatus(f.Status), "query.status", "status must be pending, valid, expired or revoked", f.Status)
+	v.Check(f.BadgeID == "" || domain.IsID(f.BadgeID), "query.badgeId", "badgeId must be a badge ID", f.BadgeID)
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	f.Email = domain.NormalizeEmail(f.Email)
+	f.Now = s.clock.Now()
+	return s.store.Credentials().List(ctx, f)
+}
+
+// Mine returns the credentials issued to the signed-in user's verified email.
+func (s *Service) Mine(ctx context.Context, actor domain.Actor, page ports.Page) ([]domain.Credential, error) {
+	if err := access.RequireUser(actor); err != nil {
+		return nil, err
+	}
+	if actor.UserEmail == "" {
+		return []domain.Credential{}, nil
+	}
+	return s.store.Credentials().ListByEmail(ctx, actor.UserEmail, page)
+}
+
+// Claim marks a credential claimed by its signed-in recipient.
+func (s *Service) Claim(ctx context.Context, actor domain.Actor, id domain.CredentialID) (domain.Credential, error) {
+	if err := access.RequireUser(actor); err != nil {
+		return domain.Credential{}, err
+	}
+	if actor.UserEmail == "" {
+		return domain.Credential{}, domain.ErrEmailNotVerified
+	}
+	if _, err := domain.ParseCredentialID(string(id)); err != nil {
+		return domain.Credential{}, err
+	}
+	var out domain.Credential
+	err := s.store.WithinTx(ctx, func(ctx context.Context) error {
+		c, err := s.store.Credentials().Get(ctx, id)
+		if err != nil {
+			return err
+		}
+		if err := c.Claim(actor.UserEmail, s.now()); err != nil {
+			return err
+		}
+		out = c
+		return s.store.Credentials().Update(ctx, c)
+	})
+	return out, err
+}

@@ -1,0 +1,216 @@
+package credentials
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/credence-dev/credence/core/domain"
+	"github.com/credence-dev/credence/core/signing"
+)
+
+// Verification is the answer to "is this credential genuine and current".
+type Verification struct {
+	Result     domain.VerifyResult
+	Checks     []domain.Check
+	Credential *domain.Credential // nil when the presented file names no credential of ours
+	Badge      domain.Badge
+	Org        domain.Organization
+	Document   *Document // the signed document, when the signature could be read
+}
+
+// View is a credential with what is needed to show it publicly.
+type View struct {
+	Credential domain.Credential
+	Badge      domain.Badge
+	Org        domain.Organization
+}
+
+// View returns a credential for its public page. Private credentials are
+// shown only to their recipient and to members of the issuing organization.
+func (s *Service) View(ctx context.Context, actor domain.Actor, id domain.CredentialID) (View, error) {
+	if _, err := domain.ParseCredentialID(string(id)); err != nil {
+		return View{}, err
+	}
+	c, err := s.store.Credentials().Get(ctx, id)
+	if err != nil {
+		return View{}, err
+	}
+	if !c.Public && !s.maySeePrivate(ctx, actor, c) {
+		return View{}, domain.ErrCredentialPrivate
+	}
+	org, err := s.store.Orgs().Get(ctx, c.OrgID)
+	if err != nil {
+		return View{}, err
+	}
+	badge, err := s.store.Badges().Get(ctx, c.OrgID, c.BadgeID)
+	if err != nil {
+		return View{}, err
+	}
+	return View{Credential: c, Badge: badge, Org: org}, nil
+}
+
+func (s *Service) maySeePrivate(ctx context.Context, actor domain.Actor, c domain.Credential) bool {
+	if actor.UserEmail != "" && actor.UserEmail == c.RecipientEmail {
+		return true
+	}
+	_, err := s.guard.Org(ctx, actor, c.OrgID, domain.PermCredentialsRead)
+	return err == nil
+}
+
+// Verify checks a stored credential: signature, integrity, expiry,
+// revocation and issuer. Each verification is counted for the issuer.
+func (s *Service) Verify(ctx context.Context, actor domain.Actor, id domain.CredentialID) (Verification, error) {
+	v, err := s.View(ctx, actor, id)
+	if err != nil {
+		return Verification{}, err
+	}
+	out := s.check(ctx, []byte(v.Credential.JWS), v.Org, v.Badge, &v.Credential)
+	return out, nil
+}
+
+// VerifyPresented checks a presented compact JWS with only the published
+// keys, then the current state of the credential it names.
+func (s *Service) VerifyPresented(ctx context.Context, compact []byte) (Verification, error) {
+	hdr, _, err := signing.Parse(compact)
+	if err != nil {
+		return Verification{}, &domain.ValidationError{Fields: []domain.FieldError{{Location: "body.credential", Message: "credential must be a compact JWS (header.payload.signature) of at most 64 KiB"}}}
+	}
+	fail := func(detail string) Verification {
+		checks := []domain.Check{{Name: domain.CheckSignature, OK: false, Detail: detail}}
+		return Verification{Result: domain.Verdict(checks, false), Checks: checks}
+	}
+	did, _, ok := signing.SplitKeyID(hdr.KID)
+	slug, found := strings.CutPrefix(did, s.urls.DID(""))
+	if !ok || !found || !domain.ValidSlug(slug) {
+		return fail(fmt.Sprintf("the key %q is not an issuer key published here", hdr.KID)), nil
+	}
+	org, err := s.store.Orgs().GetBySlug(ctx, slug)
+	if errors.Is(err, domain.ErrNotFound) {
+		return fail(fmt.Sprintf("no issuer %q is published here", slug)), nil
+	}
+	if err != nil {
+		return Verification{}, err
+	}
+	var stored *domain.Credential
+	var badge domain.Badge
+	_, payload, _ := signing.Parse(compact)
+	if doc, err := ParseDocument(payload); err == nil {
+		idStr, _ := strings.CutPrefix(doc.ID, s.urls.Credential(""))
+		if id, err := domain.ParseCredentialID(idStr); err == nil {
+			if c, err := s.store.Credentials().Get(ctx, id); err == nil && c.OrgID == org.ID {
+				stored = &c
+				if badge, err = s.store.Badges().Get(ctx, org.ID, c.BadgeID); err != nil {
+					return Verification{}, err
+				}
+			}
+		}
+	}
+	return s.check(ctx, compact, org, badge, stored), nil
+}
+
+// check runs the five checks of compact against the stored record (nil
+// when the document names no credential of this issuer).
+func (s *Service) check(ctx context.Context, compact []byte, org domain.Organization, badge domain.Badge, stored *domain.Credential) Verification {
+	now := s.clock.Now()
+	out := Verification{Credential: stored, Badge: badge, Org: org}
+	payload, sigCheck := s.checkSignature(ctx, compact, org)
+	checks := []domain.Check{sigCheck}
+
+	integrity := domain.Check{Name: domain.CheckIntegrity, OK: true, Detail: "the signed document matches the issuer's record"}
+	var doc Document
+	switch {
+	case payload == nil:
+		integrity = domain.Check{Name: domain.CheckIntegrity, Detail: "not checked: the signature is not valid"}
+	case stored == nil:
+		integrity = domain.Check{Name: domain.CheckIntegrity, Detail: "the issuer has no record of this credential"}
+	default:
+		var err error
+		if doc, err = ParseDocument(payload); err != nil {
+			integrity = domain.Check{Name: domain.CheckIntegrity, Detail: "the signed payload is not a credential document"}
+		} else if bad := s.urls.Mismatches(doc, *stored, org, badge); len(bad) > 0 {
+			integrity = domain.Check{Name: domain.CheckIntegrity, Detail: "the record differs from the signed document in: " + strings.Join(bad, ", ")}
+		} else if string(compact) != stored.JWS {
+			integrity = domain.Check{Name: domain.CheckIntegrity, Detail: "the presented file differs from the one the issuer stored"}
+		}
+		out.Document = &doc
+	}
+	checks = append(checks, integrity)
+
+	claimed := false
+	if stored != nil {
+		claimed = stored.ClaimedAt != nil
+		checks = append(checks, expiryCheck(*stored, now), revocationCheck(*stored))
+	} else {
+		checks = append(checks,
+			domain.Check{Name: domain.CheckExpiry, Detail: "unknown: the issuer has no record of this credential"},
+			domain.Check{Name: domain.CheckRevocation, Detail: "unknown: the issuer has no record of this credential"})
+	}
+	checks = append(checks, issuerCheck(org))
+	out.Checks = checks
+	out.Result = domain.Verdict(checks, claimed)
+	if err := s.store.Orgs().CountVerification(ctx, org.ID); err != nil {
+		s.log.WarnContext(ctx, "count verification", "org", org.ID, "err", err)
+	}
+	return out
+}
+
+func (s *Service) checkSignature(ctx context.Context, compact []byte, org domain.Organization) ([]byte, domain.Check) {
+	fail := func(detail string) ([]byte, domain.Check) {
+		return nil, domain.Check{Name: domain.CheckSignature, Detail: detail}
+	}
+	hdr, _, err := signing.Parse(compact)
+	if err != nil {
+		return fail("the credential is not a readable compact JWS")
+	}
+	did, fragment, ok := signing.SplitKeyID(hdr.KID)
+	if !ok || did != s.urls.DID(org.Slug) {
+		return fail(fmt.Sprintf("the key %q is not one of %s's keys", hdr.KID, org.Name))
+	}
+	key, err := s.store.SigningKeys().GetByFragment(ctx, org.ID, fragment)
+	if err != nil {
+		return fail(fmt.Sprintf("the key %q is not published by %s", hdr.KID, org.Name))
+	}
+	payload, err := signing.Verify(compact, key.PublicJWK, key.Algorithm)
+	if err != nil {
+		return fail(fmt.Sprintf("the signature does not verify with %s", hdr.KID))
+	}
+	state := "active"
+	if key.Status == domain.KeyRetired {
+		state = "retired"
+	}
+	return payload, domain.Check{Name: domain.CheckSignature, OK: true, Detail: fmt.Sprintf("signed by %s (%s, %s key)", hdr.KID, key.Algorithm, state)}
+}
+
+func expiryCheck(c domain.Credential, now time.Time) domain.Check {
+	switch {
+	case c.ExpiresAt == nil:
+		return domain.Check{Name: domain.CheckExpiry, OK: true, Detail: "never expires"}
+	case now.Before(*c.ExpiresAt):
+		return domain.Check{Name: domain.CheckExpiry, OK: true, Detail: "valid until " + c.ExpiresAt.Format(time.RFC3339)}
+	default:
+		return domain.Check{Name: domain.CheckExpiry, Detail: "expired on " + c.ExpiresAt.Format(time.RFC3339)}
+	}
+}
+
+func revocationCheck(c domain.Credential) domain.Check {
+	if c.RevokedAt == nil {
+		return domain.Check{Name: domain.CheckRevocation, OK: true, Detail: "not revoked"}
+	}
+	return domain.Check{Name: domain.CheckRevocation, Detail: fmt.Sprintf("revoked on %s: %s", c.RevokedAt.Format(time.RFC3339), c.RevocationReason)}
+}
+
+// issuerCheck passes for approved issuers and for suspended ones, whose
+// earlier credentials stay verifiable; the detail says which.
+func issuerCheck(org domain.Organization) domain.Check {
+	switch org.Status {
+	case domain.OrgApproved:
+		return domain.Check{Name: domain.CheckIssuer, OK: true, Detail: org.Name + " is an approved issuer; domain not verified"}
+	case domain.OrgSuspended:
+		return domain.Check{Name: domain.CheckIssuer, OK: true, Detail: org.Name + " is suspended and issues no new credentials; earlier ones stay valid; domain not verified"}
+	default:
+		return domain.Check{Name: domain.CheckIssuer, Detail: fmt.Sprintf("%s is %s, not an approved issuer", org.Name, org.Status)}
+	}
+}

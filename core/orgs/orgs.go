@@ -1,0 +1,253 @@
+// Package orgs holds the organization use cases: creating and editing
+// organizations, platform review (approve, reject, suspend, plan), members,
+// signing keys with rotation, API keys and usage.
+package orgs
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/credence-dev/credence/core/access"
+	"github.com/credence-dev/credence/core/domain"
+	"github.com/credence-dev/credence/ports"
+)
+
+// Service runs the organization use cases.
+type Service struct {
+	store  ports.Store
+	clock  ports.Clock
+	mailer ports.Mailer
+	cipher ports.KeyCipher
+	plans  domain.Plans
+	guard  access.Guard
+	log    *slog.Logger
+}
+
+// New returns an organization service.
+func New(store ports.Store, clock ports.Clock, mailer ports.Mailer, cipher ports.KeyCipher, plans domain.Plans, log *slog.Logger) *Service {
+	return &Service{store: store, clock: clock, mailer: mailer, cipher: cipher, plans: plans, log: log,
+		guard: access.Guard{Store: store, Plans: plans}}
+}
+
+func (s *Service) now() time.Time { return domain.Truncate(s.clock.Now()) }
+
+// Create makes a pending_review organization whose owner is the caller,
+// who must have a verified email.
+func (s *Service) Create(ctx context.Context, actor domain.Actor, in domain.OrgInput) (domain.Organization, error) {
+	if err := access.RequireUser(actor); err != nil {
+		return domain.Organization{}, err
+	}
+	if actor.UserEmail == "" {
+		return domain.Organization{}, domain.ErrEmailNotVerified
+	}
+	org, err := domain.NewOrganization(in, s.now())
+	if err != nil {
+		return domain.Organization{}, err
+	}
+	err = s.store.WithinTx(ctx, func(ctx context.Context) error {
+		if err := s.store.Orgs().Create(ctx, org); err != nil {
+			return err
+		}
+		return s.store.Members().Add(ctx, domain.Membership{OrgID: org.ID, UserID: actor.UserID, Role: domain.RoleOwner, CreatedAt: org.CreatedAt})
+	})
+	if err != nil {
+		return domain.Organization{}, fmt.Errorf("create organization: %w", err)
+	}
+	return org, nil
+}
+
+// Get returns an organization the actor may read.
+func (s *Service) Get(ctx context.Context, actor domain.Actor, orgID string) (domain.Organization, error) {
+	return s.guard.Org(ctx, actor, orgID, domain.PermOrgRead)
+}
+
+// ListMine returns the organizations the user belongs to, with roles.
+func (s *Service) ListMine(ctx context.Context, actor domain.Actor) ([]ports.OrgWithRole, error) {
+	if actor.IsAPIKey() {
+		org, err := s.guard.Org(ctx, actor, actor.APIKeyOrg, domain.PermOrgRead)
+		if err != nil {
+			return nil, err
+		}
+		return []ports.OrgWithRole{{Org: org}}, nil
+	}
+	if err := access.RequireUser(actor); err != nil {
+		return nil, err
+	}
+	return s.store.Orgs().ListForUser(ctx, actor.UserID)
+}
+
+// Update edits an organization's details.
+func (s *Service) Update(ctx context.Context, actor domain.Actor, orgID string, in domain.OrgInput) (domain.Organization, error) {
+	var out domain.Organization
+	err := s.store.WithinTx(ctx, func(ctx context.Context) error {
+		org, err := s.guard.Org(ctx, actor, orgID, domain.PermOrgUpdate)
+		if err != nil {
+			return err
+		}
+		if err := org.Update(in, s.now()); err != nil {
+			return err
+		}
+		out = org
+		return s.store.Orgs().Update(ctx, org)
+	})
+	return out, err
+}
+
+// Resubmit sends a rejected organization back to review.
+func (s *Service) Resubmit(ctx context.Context, actor domain.Actor, orgID string) (domain.Organization, error) {
+	return s.change(ctx, func(ctx context.Context) (domain.Organization, error) {
+		return s.guard.Org(ctx, actor, orgID, domain.PermOrgUpdate)
+	}, func(o *domain.Organization) error { return o.Resubmit(s.now()) })
+}
+
+func (s *Service) change(ctx context.Context, load func(context.Context) (domain.Organization, error), fn func(*domain.Organization) error) (domain.Organization, error) {
+	var out domain.Organization
+	err := s.store.WithinTx(ctx, func(ctx context.Context) error {
+		org, err := load(ctx)
+		if err != nil {
+			return err
+		}
+		if err := fn(&org); err != nil {
+			return err
+		}
+		out = org
+		return s.store.Orgs().Update(ctx, org)
+	})
+	return out, err
+}
+
+// ListAll lists every organization, for platform administrators.
+func (s *Service) ListAll(ctx context.Context, actor domain.Actor, f ports.OrgFilter) ([]domain.Organization, error) {
+	if err := access.RequireAdmin(actor); err != nil {
+		return nil, err
+	}
+	return s.store.Orgs().List(ctx, f)
+}
+
+// Review names an administrator's decision on an organization.
+type Review string
+
+// Administrator decisions.
+const (
+	Approve Review = "approve"
+	Reject  Review = "reject"
+	Suspend Review = "suspend"
+)
+
+// Decide applies an administrator's decision and mails the owners.
+func (s *Service) Decide(ctx context.Context, actor domain.Actor, orgID string, decision Review, reason string) (domain.Organization, error) {
+	if err := access.RequireAdmin(actor); err != nil {
+		return domain.Organization{}, err
+	}
+	org, err := s.change(ctx, func(ctx context.Context) (domain.Organization, error) {
+		if !domain.IsID(orgID) {
+			return domain.Organization{}, domain.ErrNotFound
+		}
+		return s.store.Orgs().Get(ctx, orgID)
+	}, func(o *domain.Organization) error {
+		switch decision {
+		case Approve:
+			return o.Approve(s.now())
+		case Reject:
+			return o.Reject(reason, s.now())
+		case Suspend:
+			return o.Suspend(reason, s.now())
+		}
+		return fmt.Errorf("unknown decision %q", decision)
+	})
+	if err != nil {
+		return org, err
+	}
+	s.mailOwners(ctx, org, decisionMail(org))
+	return org, nil
+}
+
+func decisionMail(org domain.Organization) ports.Message {
+	switch org.Status {
+	case domain.OrgApproved:
+		return ports.Message{Subject: fmt.Sprintf("%s is approved on Credence", org.Name),
+			Text: fmt.Sprintf("Good news: %s is approved. You can now issue credentials.\n", org.Name)}
+	case domain.OrgRejected:
+		return ports.Message{Subject: fmt.Sprintf("%s was not approved", org.Name),
+			Text: fmt.Sprintf("%s was not approved, for this reason:\n\n%s\n\nUpdate the organization's details and resubmit it for review.\n", org.Name, org.StatusReason)}
+	default:
+		return ports.Message{Subject: fmt.Sprintf("%s is suspended", org.Name),
+			Text: fmt.Sprintf("%s is suspended and cannot issue credentials, for this reason:\n\n%s\n\nCredentials issued earlier stay verifiable.\n", org.Name, org.StatusReason)}
+	}
+}
+
+func (s *Service) mailOwners(ctx context.Context, org domain.Organization, m ports.Message) {
+	members, err := s.store.Members().List(ctx, org.ID)
+	if err != nil {
+		s.log.ErrorContext(ctx, "list owners for mail", "org", org.ID, "err", err)
+		return
+	}
+	for _, mem := range members {
+		if mem.Role != domain.RoleOwner {
+			continue
+		}
+		m.To = mem.Email
+		if err := s.mailer.Send(ctx, m); err != nil {
+			s.log.ErrorContext(ctx, "send mail failed", "subject", m.Subject, "err", err)
+		}
+	}
+}
+
+// SetPlan changes an organization's plan (platform administrators).
+func (s *Service) SetPlan(ctx context.Context, actor domain.Actor, orgID string, plan domain.PlanName) (domain.Organization, error) {
+	if err := access.RequireAdmin(actor); err != nil {
+		return domain.Organization{}, err
+	}
+	if _, ok := s.plans[plan]; !ok {
+		return domain.Organization{}, &domain.ValidationError{Fields: []domain.FieldError{{Location: "body.plan", Message: fmt.Sprintf("plan must be one of %v", s.plans.Names()), Value: plan}}}
+	}
+	return s.change(ctx, func(ctx context.Context) (domain.Organization, error) {
+		if !domain.IsID(orgID) {
+			return domain.Organization{}, domain.ErrNotFound
+		}
+		return s.store.Orgs().Get(ctx, orgID)
+	}, func(o *domain.Organization) error {
+		o.Plan, o.UpdatedAt = plan, s.now()
+		return nil
+	})
+}
+
+// Members lists an organization's members.
+func (s *Service) Members(ctx context.Context, actor domain.Actor, orgID string) ([]ports.MemberWithUser, error) {
+	if _, err := s.guard.Org(ctx, actor, orgID, domain.PermMembersRead); err != nil {
+		return nil, err
+	}
+	return s.store.Members().List(ctx, orgID)
+}
+
+// Usage is an organization's plan, quota use and limits.
+type Usage struct {
+	Plan          domain.PlanName
+	Limits        domain.Plan
+	QuotaUsed     int
+	QuotaLimit    int
+	QuotaResetsAt time.Time
+	Verifications int64
+}
+
+// Usage reports the plan, this month's quota and the caps.
+func (s *Service) Usage(ctx context.Context, actor domain.Actor, orgID string) (Usage, error) {
+	org, err := s.guard.Org(ctx, actor, orgID, domain.PermUsageRead)
+	if err != nil {
+		return Usage{}, err
+	}
+	now := s.clock.Now()
+	used, err := s.store.Quota().Used(ctx, org.ID, domain.MonthStart(now))
+	if err != nil {
+		return Usage{}, err
+	}
+	verifications, err := s.store.Orgs().Verifications(ctx, org.ID)
+	if err != nil {
+		return Usage{}, err
+	}
+	plan := s.plans.Get(org.Plan)
+	return Usage{Plan: org.Plan, Limits: plan, QuotaUsed: used, QuotaLimit: plan.MonthlyRecipients,
+		QuotaResetsAt: domain.NextMonthStart(now), Verifications: verifications}, nil
+}
