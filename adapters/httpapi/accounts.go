@@ -1,0 +1,156 @@
+package httpapi
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/danielgtaylor/huma/v2"
+
+	"github.com/credence-dev/credence/core/accounts"
+	"github.com/credence-dev/credence/core/domain"
+	"github.com/credence-dev/credence/ports"
+)
+
+type signupIn struct {
+	Body struct {
+		Email    string `json:"email" maxLength:"254" doc:"the account's email; a verification link is mailed to it"`
+		Password string `json:"password" maxLength:"256" doc:"at least 10 characters, not the email"`
+		Name     string `json:"name" maxLength:"120"`
+	}
+}
+
+type messageOut struct {
+	Body struct {
+		Message string `json:"message"`
+	}
+}
+
+func message(s string) *messageOut {
+	out := &messageOut{}
+	out.Body.Message = s
+	return out
+}
+
+type tokenIn struct {
+	Body struct {
+		Token string `json:"token" maxLength:"512" doc:"the token from the emailed link"`
+	}
+}
+
+type emailIn struct {
+	Body struct {
+		Email string `json:"email" maxLength:"254"`
+	}
+}
+
+type loginIn struct {
+	Body struct {
+		Email    string `json:"email" maxLength:"254"`
+		Password string `json:"password" maxLength:"1024"`
+	}
+}
+
+type sessionOut struct {
+	Body struct {
+		Token     string    `json:"token" doc:"send as Authorization: Bearer <token>"`
+		ExpiresAt time.Time `json:"expiresAt"`
+	}
+}
+
+type membershipWire struct {
+	OrgID   string `json:"orgId"`
+	OrgName string `json:"orgName"`
+	OrgSlug string `json:"orgSlug"`
+	Status  string `json:"status" doc:"the organization's review status"`
+	Role    string `json:"role"`
+}
+
+type meOut struct {
+	Body struct {
+		ID            string           `json:"id"`
+		Email         string           `json:"email"`
+		Name          string           `json:"name"`
+		EmailVerified bool             `json:"emailVerified"`
+		Admin         bool             `json:"admin" doc:"platform administrator"`
+		CreatedAt     time.Time        `json:"createdAt"`
+		Memberships   []membershipWire `json:"memberships"`
+		Invitations   []struct{}       `json:"invitations" doc:"pending invitations (teams come in a later release)"`
+	}
+}
+
+type emptyOut struct{}
+
+func (s *server) registerAccounts(api huma.API) {
+	tag := "Accounts"
+	huma.Register(api, withStatus(publicOp(op(http.MethodPost, "/api/v1/auth/signup", "sign-up", "Create an account", tag)), 201),
+		func(ctx context.Context, in *signupIn) (*messageOut, error) {
+			err := s.Accounts.SignUp(ctx, accounts.SignUpInput{Email: in.Body.Email, Password: in.Body.Password, Name: in.Body.Name})
+			if err != nil {
+				return nil, s.from(ctx, err)
+			}
+			return message("check your inbox: a verification link was sent to " + domain.NormalizeEmail(in.Body.Email)), nil
+		})
+	huma.Register(api, publicOp(op(http.MethodPost, "/api/v1/auth/verify-email", "verify-email", "Confirm an email address with the emailed token", tag)),
+		func(ctx context.Context, in *tokenIn) (*messageOut, error) {
+			if err := s.Accounts.VerifyEmail(ctx, in.Body.Token); err != nil {
+				return nil, s.from(ctx, err)
+			}
+			return message("email verified; you can sign in"), nil
+		})
+	huma.Register(api, withStatus(publicOp(op(http.MethodPost, "/api/v1/auth/resend-verification", "resend-verification", "Mail a fresh verification link", tag)), 202),
+		func(ctx context.Context, in *emailIn) (*messageOut, error) {
+			if err := s.Accounts.ResendVerification(ctx, in.Body.Email); err != nil {
+				return nil, s.from(ctx, err)
+			}
+			return message("if that address has an unverified account, a new link is on its way"), nil
+		})
+	huma.Register(api, publicOp(op(http.MethodPost, "/api/v1/auth/login", "login", "Sign in and get a session token", tag)),
+		func(ctx context.Context, in *loginIn) (*sessionOut, error) {
+			tok, err := s.Accounts.Login(ctx, in.Body.Email, in.Body.Password)
+			if err != nil {
+				return nil, s.from(ctx, err)
+			}
+			out := &sessionOut{}
+			out.Body.Token, out.Body.ExpiresAt = tok.Token, tok.ExpiresAt
+			return out, nil
+		})
+	huma.Register(api, withStatus(op(http.MethodPost, "/api/v1/auth/logout", "logout", "End the current session", tag), 204),
+		func(ctx context.Context, in *struct {
+			Authorization string `header:"Authorization"`
+		}) (*emptyOut, error) {
+			token, _ := bearer(in.Authorization)
+			if err := s.Accounts.Logout(ctx, token); err != nil {
+				return nil, s.from(ctx, err)
+			}
+			return &emptyOut{}, nil
+		})
+	huma.Register(api, op(http.MethodGet, "/api/v1/me", "get-me", "The signed-in user, memberships and invitations", tag),
+		func(ctx context.Context, _ *struct{}) (*meOut, error) {
+			p, err := s.Accounts.Me(ctx, actorFrom(ctx))
+			if err != nil {
+				return nil, s.from(ctx, err)
+			}
+			out := &meOut{}
+			b := &out.Body
+			b.ID, b.Email, b.Name, b.EmailVerified, b.Admin, b.CreatedAt = p.User.ID, p.User.Email, p.User.Name, p.User.Verified(), p.Admin, p.User.CreatedAt
+			b.Memberships = make([]membershipWire, 0, len(p.Memberships))
+			for _, m := range p.Memberships {
+				b.Memberships = append(b.Memberships, membershipWire{OrgID: m.Org.ID, OrgName: m.Org.Name, OrgSlug: m.Org.Slug, Status: string(m.Org.Status), Role: string(m.Role)})
+			}
+			b.Invitations = []struct{}{}
+			return out, nil
+		})
+	huma.Register(api, op(http.MethodGet, "/api/v1/me/credentials", "list-my-credentials", "Credentials issued to the signed-in user's verified email", tag),
+		func(ctx context.Context, in *PageParams) (*listOut[credentialWire], error) {
+			cs, err := s.Credentials.Mine(ctx, actorFrom(ctx), ports.Page{After: in.Cursor, Limit: in.Limit})
+			if err != nil {
+				return nil, s.from(ctx, err)
+			}
+			return &listOut[credentialWire]{Body: listOf(cs, in.Limit, s.credentialWire, credCursor)}, nil
+		})
+}
+
+type listOut[T any] struct {
+	Body List[T]
+}

@@ -1,0 +1,164 @@
+// Package httpapi is Credence's HTTP adapter: the /api/v1 operations with
+// huma (OpenAPI 3.1 at /openapi.json, docs at /docs), the public documents
+// (/credentials, /issuers, /achievements) and health endpoints. Handlers
+// only translate HTTP to core calls and back.
+package httpapi
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"github.com/danielgtaylor/huma/v2"
+	"github.com/danielgtaylor/huma/v2/adapters/humago"
+
+	"github.com/credence-dev/credence/core/accounts"
+	"github.com/credence-dev/credence/core/badges"
+	"github.com/credence-dev/credence/core/credentials"
+	"github.com/credence-dev/credence/core/domain"
+	"github.com/credence-dev/credence/core/orgs"
+	"github.com/credence-dev/credence/ports"
+)
+
+// Version is the API version shown in the OpenAPI document.
+const Version = "1.0.0"
+
+// Deps are the core services the API drives.
+type Deps struct {
+	Accounts    *accounts.Service
+	Orgs        *orgs.Service
+	Badges      *badges.Service
+	Credentials *credentials.Service
+	Clock       ports.Clock
+	// Ready reports whether the database (and queue) answer, for /readyz.
+	Ready func(ctx context.Context) error
+	Log   *slog.Logger
+}
+
+type server struct {
+	Deps
+	problems
+}
+
+// New returns the HTTP handler serving the whole API.
+func New(d Deps) http.Handler {
+	mux := http.NewServeMux()
+	NewAPI(mux, d)
+	return mux
+}
+
+// NewAPI registers every operation on mux and returns the huma API (whose
+// OpenAPI() is the spec).
+func NewAPI(mux *http.ServeMux, d Deps) huma.API {
+	useProblems()
+	cfg := huma.DefaultConfig("Credence API", Version)
+	cfg.Info.Description = "Issue, manage and verify digital credentials (Open Badges 3.0, VC-JWT)."
+	cfg.Components.SecuritySchemes = map[string]*huma.SecurityScheme{
+		"bearer": {Type: "http", Scheme: "bearer", Description: "a session token from sign-in, or an organization API key (crk_live_… / crk_test_…)"},
+	}
+	cfg.CreateHooks = nil // no $schema links in bodies
+	api := humago.New(mux, cfg)
+	s := &server{Deps: d, problems: problems{log: d.Log}}
+	api.UseMiddleware(s.authenticate(api))
+	s.registerAccounts(api)
+	s.registerOrgs(api)
+	s.registerKeys(api)
+	s.registerBadges(api)
+	s.registerCredentials(api)
+	s.registerPublicAPI(api)
+	s.registerDocuments(mux)
+	s.registerHealth(mux)
+	return api
+}
+
+type actorKey struct{}
+
+// public marks operations that work without a token (a session is used
+// when one is sent).
+const publicMeta = "public"
+
+// authenticate turns the bearer token into an actor. Operations that need
+// one answer 401 without it; public ones ignore a bad token.
+func (s *server) authenticate(api huma.API) func(huma.Context, func(huma.Context)) {
+	return func(ctx huma.Context, next func(huma.Context)) {
+		public := ctx.Operation() != nil && ctx.Operation().Metadata[publicMeta] == true
+		var actor domain.Actor
+		token, hasToken := bearer(ctx.Header("Authorization"))
+		if hasToken {
+			a, err := s.Accounts.Authenticate(ctx.Context(), token)
+			switch {
+			case err == nil:
+				actor = a
+			case !public:
+				s.writeErr(api, ctx, err)
+				return
+			}
+		}
+		if actor.Anonymous() && !public {
+			s.writeErr(api, ctx, domain.Errorf(domain.CodeUnauthenticated, "send Authorization: Bearer <session token or API key>"))
+			return
+		}
+		next(huma.WithValue(ctx, actorKey{}, actor))
+	}
+}
+
+func (s *server) writeErr(api huma.API, ctx huma.Context, err error) {
+	p := s.from(ctx.Context(), err).(*Problem)
+	ctx.SetHeader("Content-Type", "application/problem+json")
+	ctx.SetStatus(p.Status)
+	_ = api.Marshal(ctx.BodyWriter(), "application/json", p)
+}
+
+func bearer(h string) (string, bool) {
+	if h == "" {
+		return "", false
+	}
+	scheme, token, ok := strings.Cut(h, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return "", true
+	}
+	return strings.TrimSpace(token), true
+}
+
+func actorFrom(ctx context.Context) domain.Actor {
+	a, _ := ctx.Value(actorKey{}).(domain.Actor)
+	return a
+}
+
+// op fills the conventions every operation shares.
+func op(method, path, id, summary string, tags ...string) huma.Operation {
+	o := huma.Operation{Method: method, Path: path, OperationID: id, Summary: summary, Tags: tags,
+		Security: []map[string][]string{{"bearer": {}}}}
+	return o
+}
+
+func publicOp(o huma.Operation) huma.Operation {
+	o.Metadata = map[string]any{publicMeta: true}
+	o.Security = nil
+	return o
+}
+
+func withStatus(o huma.Operation, status int) huma.Operation {
+	o.DefaultStatus = status
+	return o
+}
+
+func (s *server) registerHealth(mux *http.ServeMux) {
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"status":"ok"}`))
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		if s.Ready != nil {
+			if err := s.Ready(r.Context()); err != nil {
+				s.log.WarnContext(r.Context(), "not ready", "err", err)
+				w.WriteHeader(http.StatusServiceUnavailable)
+				_, _ = w.Write([]byte(`{"status":"unavailable"}`))
+				return
+			}
+		}
+		_, _ = w.Write([]byte(`{"status":"ready"}`))
+	})
+}

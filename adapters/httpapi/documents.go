@@ -1,0 +1,84 @@
+package httpapi
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strings"
+
+	"github.com/credence-dev/credence/core/domain"
+	"github.com/credence-dev/credence/core/signing"
+)
+
+// registerDocuments serves the public, standard documents outside /api/v1:
+// credentials as signed files and JSON, issuer profiles, keys and
+// achievements. They are what other verifiers fetch.
+func (s *server) registerDocuments(mux *http.ServeMux) {
+	mux.HandleFunc("GET /credentials/{file}", s.credentialDocument)
+	mux.HandleFunc("GET /issuers/{slug}", s.document("application/ld+json", s.Credentials.IssuerProfile))
+	mux.HandleFunc("GET /issuers/{slug}/jwks.json", s.document("application/jwk-set+json", s.Credentials.JWKS))
+	mux.HandleFunc("GET /issuers/{slug}/did.json", s.document("application/did+json", s.Credentials.DIDDocument))
+	mux.HandleFunc("GET /issuers/{slug}/achievements", s.document("application/ld+json", s.Credentials.Achievements))
+	mux.HandleFunc("GET /achievements/{org}/{badge}", func(w http.ResponseWriter, r *http.Request) {
+		body, err := s.Credentials.Achievement(r.Context(), r.PathValue("org"), r.PathValue("badge"))
+		s.writeDocument(w, r, "application/ld+json", body, err)
+	})
+}
+
+func (s *server) document(contentType string, load func(context.Context, string) ([]byte, error)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		body, err := load(r.Context(), r.PathValue("slug"))
+		s.writeDocument(w, r, contentType, body, err)
+	}
+}
+
+// credentialDocument serves /credentials/CRD-….jwt (the exact signed bytes)
+// and /credentials/CRD-… (the signed credential as JSON).
+func (s *server) credentialDocument(w http.ResponseWriter, r *http.Request) {
+	file := r.PathValue("file")
+	id, isJWT := strings.CutSuffix(file, ".jwt")
+	actor := s.optionalActor(r)
+	v, err := s.Credentials.View(r.Context(), actor, domain.CredentialID(id))
+	if err != nil {
+		s.writeDocument(w, r, "", nil, err)
+		return
+	}
+	if isJWT {
+		w.Header().Set("Content-Disposition", `attachment; filename="`+id+`.jwt"`)
+		s.writeDocument(w, r, "application/vc+jwt", []byte(v.Credential.JWS), nil)
+		return
+	}
+	_, payload, err := signing.Parse([]byte(v.Credential.JWS))
+	s.writeDocument(w, r, "application/vc+ld+json", payload, err)
+}
+
+// optionalActor authenticates a bearer token when one is sent; a bad one
+// is ignored, as on every public document.
+func (s *server) optionalActor(r *http.Request) domain.Actor {
+	token, ok := bearer(r.Header.Get("Authorization"))
+	if !ok {
+		return domain.Actor{}
+	}
+	a, err := s.Accounts.Authenticate(r.Context(), token)
+	if err != nil {
+		return domain.Actor{}
+	}
+	return a
+}
+
+func (s *server) writeDocument(w http.ResponseWriter, r *http.Request, contentType string, body []byte, err error) {
+	if err != nil {
+		p := s.from(r.Context(), err).(*Problem)
+		if errors.Is(err, domain.ErrNotFound) {
+			p.Detail = "not found"
+		}
+		w.Header().Set("Content-Type", "application/problem+json")
+		w.WriteHeader(p.Status)
+		_ = json.NewEncoder(w).Encode(p)
+		return
+	}
+	w.Header().Set("Content-Type", contentType)
+	w.Header().Set("Access-Control-Allow-Origin", "*")
+	_, _ = w.Write(body)
+}

@@ -1,0 +1,164 @@
+package httpapi
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/danielgtaylor/huma/v2"
+
+	"github.com/credence-dev/credence/core/domain"
+)
+
+// Problem is an RFC 9457 problem details body with Credence's stable code.
+type Problem struct {
+	Type     string         `json:"type,omitempty" doc:"a URI naming the problem type"`
+	Title    string         `json:"title" doc:"the HTTP status text"`
+	Status   int            `json:"status"`
+	Detail   string         `json:"detail,omitempty" doc:"what went wrong, for people"`
+	Instance string         `json:"instance,omitempty"`
+	Code     string         `json:"code" doc:"stable machine-readable error code, e.g. DUPLICATE_CREDENTIAL"`
+	Errors   []FieldProblem `json:"errors,omitempty" doc:"per-field problems (VALIDATION_FAILED)"`
+
+	ExistingCredentialID string     `json:"existingCredentialId,omitempty" doc:"DUPLICATE_CREDENTIAL: the credential the recipient holds"`
+	Used                 *int       `json:"used,omitempty" doc:"QUOTA_EXCEEDED: recipients counted this month"`
+	Limit                *int       `json:"limit,omitempty" doc:"QUOTA_EXCEEDED: the monthly limit"`
+	ResetsAt             *time.Time `json:"resetsAt,omitempty" doc:"QUOTA_EXCEEDED: when the quota resets"`
+}
+
+// FieldProblem is one bad field.
+type FieldProblem struct {
+	Location string `json:"location,omitempty" doc:"where the bad value is, e.g. body.email"`
+	Message  string `json:"message"`
+	Value    any    `json:"value,omitempty"`
+}
+
+func (p *Problem) Error() string { return p.Detail }
+
+// GetStatus returns the HTTP status.
+func (p *Problem) GetStatus() int { return p.Status }
+
+// ContentType makes problems application/problem+json.
+func (p *Problem) ContentType(string) string { return "application/problem+json" }
+
+// statusOf is the one table mapping codes to HTTP statuses.
+var statusOf = map[domain.Code]int{
+	domain.CodeValidation:          http.StatusUnprocessableEntity,
+	domain.CodeUnauthenticated:     http.StatusUnauthorized,
+	domain.CodeEmailNotVerified:    http.StatusForbidden,
+	domain.CodeForbidden:           http.StatusForbidden,
+	domain.CodePlanRequired:        http.StatusForbidden,
+	domain.CodePlanLimitReached:    http.StatusForbidden,
+	domain.CodeOrgNotApproved:      http.StatusForbidden,
+	domain.CodeSigningKeysMissing:  http.StatusConflict,
+	domain.CodeSigningKeysExist:    http.StatusConflict,
+	domain.CodeDuplicateCredential: http.StatusConflict,
+	domain.CodeBadgeInactive:       http.StatusConflict,
+	domain.CodeBadgeLocked:         http.StatusConflict,
+	domain.CodeQuotaExceeded:       http.StatusForbidden,
+	domain.CodeNotFound:            http.StatusNotFound,
+	domain.CodeCredentialPrivate:   http.StatusForbidden,
+	domain.CodeEmailMismatch:       http.StatusForbidden,
+	domain.CodeAlreadyClaimed:      http.StatusConflict,
+	domain.CodeRateLimited:         http.StatusTooManyRequests,
+	domain.CodeSlugTaken:           http.StatusConflict,
+	domain.CodeInvalidState:        http.StatusConflict,
+	domain.CodeNotClaimable:        http.StatusConflict,
+	domain.CodeInvalidToken:        http.StatusBadRequest,
+	domain.CodeInvalidPassword:     http.StatusUnprocessableEntity,
+}
+
+// codeOfStatus names the problems huma raises itself (bad JSON, schema
+// validation, body too large …).
+var codeOfStatus = map[int]string{
+	http.StatusBadRequest:            "MALFORMED_REQUEST",
+	http.StatusUnauthorized:          string(domain.CodeUnauthenticated),
+	http.StatusForbidden:             string(domain.CodeForbidden),
+	http.StatusNotFound:              string(domain.CodeNotFound),
+	http.StatusMethodNotAllowed:      "METHOD_NOT_ALLOWED",
+	http.StatusNotAcceptable:         "NOT_ACCEPTABLE",
+	http.StatusRequestEntityTooLarge: "PAYLOAD_TOO_LARGE",
+	http.StatusUnsupportedMediaType:  "UNSUPPORTED_MEDIA_TYPE",
+	http.StatusUnprocessableEntity:   string(domain.CodeValidation),
+	http.StatusTooManyRequests:       string(domain.CodeRateLimited),
+	http.StatusInternalServerError:   "INTERNAL",
+	http.StatusServiceUnavailable:    "UNAVAILABLE",
+}
+
+var installErrors sync.Once
+
+// useProblems makes huma's own errors problems with a code. huma keeps the
+// constructor in a package variable, so it is set once per process.
+func useProblems() {
+	installErrors.Do(func() {
+		huma.NewError = func(status int, msg string, errs ...error) huma.StatusError {
+			p := &Problem{Status: status, Title: http.StatusText(status), Detail: msg, Code: codeOfStatus[status]}
+			if p.Code == "" {
+				p.Code = "HTTP_" + strconv.Itoa(status)
+			}
+			for _, e := range errs {
+				if e == nil {
+					continue
+				}
+				var d huma.ErrorDetailer
+				if errors.As(e, &d) {
+					ed := d.ErrorDetail()
+					p.Errors = append(p.Errors, FieldProblem{Location: ed.Location, Message: ed.Message, Value: ed.Value})
+				} else {
+					p.Errors = append(p.Errors, FieldProblem{Message: e.Error()})
+				}
+			}
+			if status == http.StatusUnprocessableEntity && p.Detail == "" {
+				p.Detail = "validation failed"
+			}
+			return p
+		}
+	})
+}
+
+// problems translates core errors at the HTTP edge.
+type problems struct{ log *slog.Logger }
+
+// from maps err to a problem; unknown errors are logged and become a 500
+// that leaks nothing.
+func (ps problems) from(ctx context.Context, err error) error {
+	if err == nil {
+		return nil
+	}
+	var p *Problem
+	if errors.As(err, &p) {
+		return p
+	}
+	code := domain.CodeOf(err)
+	status, known := statusOf[code]
+	if !known {
+		ps.log.ErrorContext(ctx, "request failed", "err", err)
+		return &Problem{Status: 500, Title: http.StatusText(500), Code: "INTERNAL", Detail: "an internal error occurred; it was logged"}
+	}
+	// The detail is the coded error's own message, without the wrapping
+	// context added on the way up (which may name internals).
+	var coded interface{ ErrorCode() domain.Code }
+	errors.As(err, &coded)
+	p = &Problem{Status: status, Title: http.StatusText(status), Code: string(code), Detail: coded.(error).Error()}
+	var ve *domain.ValidationError
+	if errors.As(err, &ve) {
+		p.Detail = "validation failed"
+		for _, f := range ve.Fields {
+			p.Errors = append(p.Errors, FieldProblem{Location: f.Location, Message: f.Message, Value: f.Value})
+		}
+	}
+	var de *domain.DuplicateError
+	if errors.As(err, &de) {
+		p.ExistingCredentialID = string(de.Existing)
+	}
+	var qe *domain.QuotaError
+	if errors.As(err, &qe) {
+		used, limit, resets := qe.Used, qe.Limit, qe.ResetsAt
+		p.Used, p.Limit, p.ResetsAt = &used, &limit, &resets
+	}
+	return p
+}
