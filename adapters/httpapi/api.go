@@ -162,3 +162,12 @@ func (s *server) registerHealth(mux *http.ServeMux) {
 		_, _ = w.Write([]byte(`{"status":"ready"}`))
 	})
 }
+
+// Spec returns the OpenAPI document as YAML, or JSON when asJSON.
+func Spec(asJSON bool) ([]byte, error) {
+	api := NewAPI(http.NewServeMux(), Deps{Log: slog.Default()})
+	if asJSON {
+		return api.OpenAPI().MarshalJSON()
+	}
+	return api.OpenAPI().YAML()
+}

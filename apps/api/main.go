@@ -49,7 +49,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if len(args) > 0 {
 		switch args[0] {
 		case "openapi":
-			return printOpenAPI(cfg, stdout, args[1:])
+			return printOpenAPI(stdout, args[1:])
 		case "-h", "--help", "help":
 			fmt.Fprint(stdout, usage)
 			return nil
@@ -148,16 +148,8 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 	return nil
 }
 
-func printOpenAPI(cfg config, stdout io.Writer, args []string) error {
-	mux := http.NewServeMux()
-	api := httpapi.NewAPI(mux, httpapi.Deps{Credentials: credentials.New(nil, nil, nil, nil, cfg.Plans, credentials.URLs{Base: cfg.PublicURL}, slog.Default())})
-	var out []byte
-	var err error
-	if len(args) > 0 && args[0] == "--json" {
-		out, err = api.OpenAPI().MarshalJSON()
-	} else {
-		out, err = api.OpenAPI().YAML()
-	}
+func printOpenAPI(stdout io.Writer, args []string) error {
+	out, err := httpapi.Spec(len(args) > 0 && args[0] == "--json")
 	if err != nil {
 		return err
 	}
