@@ -54,7 +54,7 @@ func NewBadge(orgID string, in BadgeInput, now time.Time) (Badge, error) {
 		}
 	}
 	if in.Slug == nil && in.Name != nil {
-		s := Slugify(*in.Name)
+		s := DeriveSlug(*in.Name, "badge")
 		in.Slug = &s
 	}
 	b.apply(in, &v)

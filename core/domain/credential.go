@@ -3,6 +3,7 @@ package domain
 import (
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // CredentialStatus is what a credential is at a given instant.
@@ -175,5 +176,6 @@ func MaskEmail(email string) string {
 	if at < 1 {
 		return "***"
 	}
-	return email[:1] + "***" + email[at:]
+	_, first := utf8.DecodeRuneInString(email)
+	return email[:first] + "***" + email[at:]
 }

@@ -55,7 +55,7 @@ func NewOrganization(in OrgInput, now time.Time) (Organization, error) {
 		v.Add("body.name", "name is required", nil)
 	}
 	if in.Slug == nil && in.Name != nil {
-		s := Slugify(*in.Name)
+		s := DeriveSlug(*in.Name, "org")
 		in.Slug = &s
 	}
 	o.apply(in, &v, true)
@@ -69,11 +69,13 @@ func (o *Organization) Update(in OrgInput, now time.Time) error {
 		v.Add("body.slug", "the slug cannot change: it names the issuer's DID and public URLs", *in.Slug)
 	}
 	in.Slug = nil
-	o.apply(in, &v, false)
+	next := *o
+	next.apply(in, &v, false)
 	if err := v.Err(); err != nil {
 		return err
 	}
-	o.UpdatedAt = Truncate(now)
+	next.UpdatedAt = Truncate(now)
+	*o = next
 	return nil
 }
 

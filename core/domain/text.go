@@ -6,17 +6,36 @@ import (
 	"regexp"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 )
 
 // NormalizeEmail trims and lower-cases an email address.
 func NormalizeEmail(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
 
+// DeriveSlug returns Slugify(name), made valid when the name has too few
+// ASCII letters or digits: fallback and a random suffix stand in.
+func DeriveSlug(name, fallback string) string {
+	s := Slugify(name)
+	if ValidSlug(s) {
+		return s
+	}
+	if s == "" {
+		s = fallback
+	}
+	return s + "-" + NewID()[:6]
+}
+
 // ValidEmail reports whether s (already normalized) is a plain addr-spec
 // with a dotted domain, the form every mail system accepts.
 func ValidEmail(s string) bool {
 	if len(s) > 254 || strings.ContainsAny(s, " <>\"(),;:\\[]") {
 		return false
+	}
+	for _, r := range s {
+		if unicode.IsSpace(r) || unicode.IsControl(r) || unicode.Is(unicode.Cf, r) {
+			return false
+		}
 	}
 	a, err := mail.ParseAddress(s)
 	if err != nil || a.Address != s || a.Name != "" {
@@ -67,7 +86,7 @@ func CleanText(s string, max int, multiline bool) (string, bool) {
 		return s, false
 	}
 	for _, r := range s {
-		if r < 0x20 || r == 0x7f {
+		if unicode.IsControl(r) || unicode.Is(unicode.Cf, r) {
 			if multiline && (r == '\n' || r == '\r' || r == '\t') {
 				continue
 			}
