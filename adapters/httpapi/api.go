@@ -68,6 +68,7 @@ func NewAPI(mux *http.ServeMux, d Deps) huma.API {
 	s.registerCredentials(api)
 	s.registerPublicAPI(api)
 	s.registerDocuments(mux)
+	s.registerPages(mux)
 	s.registerHealth(mux)
 	return api
 }
