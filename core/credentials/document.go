@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/url"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/credence-dev/credence/core/domain"
@@ -87,7 +88,7 @@ type URLs struct {
 
 func (u URLs) join(path string) string {
 	b := *u.Base
-	b.Path = b.Path + path
+	b.Path = strings.TrimRight(b.Path, "/") + path
 	b.RawPath = ""
 	return b.String()
 }

@@ -2,6 +2,7 @@ package signing
 
 import (
 	"bytes"
+	"encoding/base64"
 	"errors"
 	"fmt"
 
@@ -70,6 +71,14 @@ func Parse(compact []byte) (Header, []byte, error) {
 	compact = bytes.TrimSpace(compact)
 	if len(compact) == 0 || len(compact) > MaxJWSSize || bytes.Count(compact, []byte{'.'}) != 2 {
 		return Header{}, nil, ErrMalformed
+	}
+	// Only canonical base64url (no padding, no other alphabet, zero
+	// trailing bits): the signature covers the text as sent, so one token
+	// has exactly one spelling.
+	for _, part := range bytes.Split(compact, []byte{'.'}) {
+		if _, err := base64.RawURLEncoding.Strict().DecodeString(string(part)); err != nil {
+			return Header{}, nil, ErrMalformed
+		}
 	}
 	msg, err := jws.Parse(compact, jws.WithCompact())
 	if err != nil {

@@ -61,7 +61,7 @@ func IssuerDID(publicURL *url.URL, slug string) string {
 	parts := []string{"did:web", strings.ReplaceAll(publicURL.Host, ":", "%3A")}
 	for _, seg := range strings.Split(strings.Trim(publicURL.Path, "/"), "/") {
 		if seg != "" {
-			parts = append(parts, url.PathEscape(seg))
+			parts = append(parts, strings.ReplaceAll(url.PathEscape(seg), ":", "%3A"))
 		}
 	}
 	parts = append(parts, "issuers", slug)
@@ -79,9 +79,14 @@ func SplitKeyID(kid string) (did, fragment string, ok bool) {
 
 // PublicJWK returns the public key as a JWK with kid and alg set.
 func PublicJWK(public []byte, kid string, alg domain.Algorithm) (jwk.Key, error) {
-	key, err := jwk.ParseKey(public)
+	parsed, err := jwk.ParseKey(public)
 	if err != nil {
 		return nil, fmt.Errorf("parse public key: %w", err)
+	}
+	// Whatever was passed, only public material is ever published.
+	key, err := jwk.PublicKeyOf(parsed)
+	if err != nil {
+		return nil, fmt.Errorf("public key: %w", err)
 	}
 	if err := key.Set(jwk.KeyIDKey, kid); err != nil {
 		return nil, err
