@@ -1,0 +1,185 @@
+package sqlstore
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/uptrace/bun"
+
+	"github.com/credence-dev/credence/core/domain"
+	"github.com/credence-dev/credence/ports"
+)
+
+type credentialRow struct {
+	bun.BaseModel `bun:"table:credentials,alias:c"`
+
+	ID               string     `bun:"id,pk"`
+	OrgID            string     `bun:"org_id"`
+	BadgeID          string     `bun:"badge_id"`
+	RecipientName    string     `bun:"recipient_name"`
+	RecipientEmail   string     `bun:"recipient_email"`
+	IssuedAt         time.Time  `bun:"issued_at"`
+	ExpiresAt        *time.Time `bun:"expires_at"`
+	Public           bool       `bun:"public"`
+	Test             bool       `bun:"test"`
+	ClaimedAt        *time.Time `bun:"claimed_at"`
+	RevokedAt        *time.Time `bun:"revoked_at"`
+	RevocationReason string     `bun:"revocation_reason"`
+	// "" is NULL: the unique index of current credentials tests IS NULL.
+	SupersedesID   string `bun:"supersedes_id,nullzero"`
+	SupersededByID string `bun:"superseded_by_id,nullzero"`
+	KeyID          string `bun:"key_id"`
+	JWS            string `bun:"jws"`
+	CreatedBy      string `bun:"created_by"`
+}
+
+func toCredentialRow(c domain.Credential) *credentialRow {
+	return &credentialRow{ID: string(c.ID), OrgID: c.OrgID, BadgeID: c.BadgeID, RecipientName: c.RecipientName,
+		RecipientEmail: c.RecipientEmail, IssuedAt: c.IssuedAt, ExpiresAt: c.ExpiresAt, Public: c.Public,
+		Test: c.Test, ClaimedAt: c.ClaimedAt, RevokedAt: c.RevokedAt, RevocationReason: c.RevocationReason,
+		SupersedesID: string(c.SupersedesID), SupersededByID: string(c.SupersededByID), KeyID: c.KeyID,
+		JWS: c.JWS, CreatedBy: c.CreatedBy}
+}
+
+func (r *credentialRow) toDomain() domain.Credential {
+	return domain.Credential{ID: domain.CredentialID(r.ID), OrgID: r.OrgID, BadgeID: r.BadgeID,
+		RecipientName: r.RecipientName, RecipientEmail: r.RecipientEmail, IssuedAt: utc(r.IssuedAt),
+		ExpiresAt: utcPtr(r.ExpiresAt), Public: r.Public, Test: r.Test, ClaimedAt: utcPtr(r.ClaimedAt),
+		RevokedAt: utcPtr(r.RevokedAt), RevocationReason: r.RevocationReason,
+		SupersedesID: domain.CredentialID(r.SupersedesID), SupersededByID: domain.CredentialID(r.SupersededByID),
+		KeyID: r.KeyID, JWS: r.JWS, CreatedBy: r.CreatedBy}
+}
+
+func toCredentials(rows []credentialRow) []domain.Credential {
+	out := make([]domain.Credential, len(rows))
+	for i := range rows {
+		out[i] = rows[i].toDomain()
+	}
+	return out
+}
+
+// Credentials is the bun ports.Credentials.
+type Credentials struct{ s *Store }
+
+var _ ports.Credentials = (*Credentials)(nil)
+
+// Insert stores c. The unique partial index of current credentials decides
+// duplicates; the INSERT skips conflicts instead of failing, so a caller's
+// PostgreSQL transaction stays usable (a failed statement would abort it).
+// When nothing was inserted, the recipient's current credential of the
+// badge is the conflict (a *domain.DuplicateError naming it); with none, the
+// ID was taken (ports.ErrIDTaken).
+func (r *Credentials) Insert(ctx context.Context, c domain.Credential) error {
+	db := r.s.idb(ctx)
+	n, err := affected(db.NewInsert().Model(toCredentialRow(c)).On("CONFLICT DO NOTHING").Exec(ctx))
+	if err != nil {
+		return fmt.Errorf("insert credential %s: %w", c.ID, err)
+	}
+	if n == 1 {
+		return nil
+	}
+	var existing string
+	err = db.NewSelect().Model((*credentialRow)(nil)).Column("id").
+		Where("badge_id = ?", c.BadgeID).Where("recipient_email = ?", c.RecipientEmail).
+		Where("revoked_at IS NULL").Where("superseded_by_id IS NULL").
+		Limit(1).Scan(ctx, &existing)
+	switch {
+	case err == nil:
+		return fmt.Errorf("insert credential %s: %w", c.ID, &domain.DuplicateError{Existing: domain.CredentialID(existing)})
+	case isNoRows(err):
+		return fmt.Errorf("insert credential %s: %w", c.ID, ports.ErrIDTaken)
+	default:
+		return fmt.Errorf("insert credential %s: %w", c.ID, err)
+	}
+}
+
+// Get returns the credential with id.
+func (r *Credentials) Get(ctx context.Context, id domain.CredentialID) (domain.Credential, error) {
+	var row credentialRow
+	if err := r.s.idb(ctx).NewSelect().Model(&row).Where("id = ?", string(id)).Scan(ctx); err != nil {
+		return domain.Credential{}, notFound(err, "get credential "+string(id))
+	}
+	return row.toDomain(), nil
+}
+
+// Current returns the head of the recipient's chain of credentials of the
+// badge: the latest issued that nothing supersedes, revoked or not.
+func (r *Credentials) Current(ctx context.Context, badgeID, email string) (domain.Credential, error) {
+	var row credentialRow
+	err := r.s.idb(ctx).NewSelect().Model(&row).
+		Where("badge_id = ?", badgeID).Where("recipient_email = ?", email).Where("superseded_by_id IS NULL").
+		OrderExpr("c.issued_at DESC, c.id DESC").Limit(1).Scan(ctx)
+	if err != nil {
+		return domain.Credential{}, notFound(err, "current credential of badge "+badgeID)
+	}
+	return row.toDomain(), nil
+}
+
+// Update writes c's mutable fields: ClaimedAt, RevokedAt, RevocationReason,
+// SupersededByID.
+func (r *Credentials) Update(ctx context.Context, c domain.Credential) error {
+	n, err := affected(r.s.idb(ctx).NewUpdate().Model(toCredentialRow(c)).
+		Column("claimed_at", "revoked_at", "revocation_reason", "superseded_by_id").
+		WherePK().Exec(ctx))
+	if err != nil {
+		return fmt.Errorf("update credential %s: %w", c.ID, err)
+	}
+	if n == 0 {
+		return fmt.Errorf("update credential %s: %w", c.ID, domain.ErrNotFound)
+	}
+	return nil
+}
+
+// List returns the org's credentials, newest first, filtered. An unknown
+// cursor yields an empty page.
+func (r *Credentials) List(ctx context.Context, f ports.CredentialFilter) ([]domain.Credential, error) {
+	var rows []credentialRow
+	q := r.s.idb(ctx).NewSelect().Model(&rows).Where("c.org_id = ?", f.OrgID)
+	if f.BadgeID != "" {
+		q = q.Where("c.badge_id = ?", f.BadgeID)
+	}
+	if f.Email != "" {
+		q = q.Where("c.recipient_email = ?", f.Email)
+	}
+	switch f.Status {
+	case "":
+	case domain.StatusPending:
+		q = q.Where("c.revoked_at IS NULL").Where("(c.expires_at IS NULL OR c.expires_at > ?)", f.Now).
+			Where("c.claimed_at IS NULL")
+	case domain.StatusValid:
+		q = q.Where("c.revoked_at IS NULL").Where("(c.expires_at IS NULL OR c.expires_at > ?)", f.Now).
+			Where("c.claimed_at IS NOT NULL")
+	case domain.StatusExpired:
+		q = q.Where("c.revoked_at IS NULL").Where("c.expires_at <= ?", f.Now)
+	case domain.StatusRevoked:
+		q = q.Where("c.revoked_at IS NOT NULL")
+	default:
+		return nil, fmt.Errorf("list credentials: unknown status %q: %w", f.Status, domain.ErrValidation)
+	}
+	q = newestAfter(q, string(f.After))
+	if err := q.Limit(limit(f.Limit)).Scan(ctx); err != nil {
+		return nil, fmt.Errorf("list credentials of organization %s: %w", f.OrgID, err)
+	}
+	return toCredentials(rows), nil
+}
+
+// ListByEmail returns every credential issued to email, newest first.
+func (r *Credentials) ListByEmail(ctx context.Context, email string, page ports.Page) ([]domain.Credential, error) {
+	var rows []credentialRow
+	q := r.s.idb(ctx).NewSelect().Model(&rows).Where("c.recipient_email = ?", email)
+	q = newestAfter(q, page.After)
+	if err := q.Limit(limit(page.Limit)).Scan(ctx); err != nil {
+		return nil, fmt.Errorf("list credentials by email: %w", err)
+	}
+	return toCredentials(rows), nil
+}
+
+// newestAfter orders credentials newest first and starts after the cursor
+// credential's (issued_at, id).
+func newestAfter(q *bun.SelectQuery, after string) *bun.SelectQuery {
+	if after != "" {
+		q = q.Where("(c.issued_at, c.id) < (SELECT a.issued_at, a.id FROM credentials AS a WHERE a.id = ?)", after)
+	}
+	return q.OrderExpr("c.issued_at DESC, c.id DESC")
+}

@@ -1,0 +1,238 @@
+package sqlstore
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/uptrace/bun"
+
+	"github.com/credence-dev/credence/core/domain"
+	"github.com/credence-dev/credence/ports"
+)
+
+type signingKeyRow struct {
+	bun.BaseModel `bun:"table:signing_keys,alias:k"`
+
+	ID         string     `bun:"id,pk"`
+	OrgID      string     `bun:"org_id"`
+	Fragment   string     `bun:"fragment"`
+	Algorithm  string     `bun:"algorithm"`
+	Status     string     `bun:"status"`
+	PublicJWK  []byte     `bun:"public_jwk"`
+	PrivateEnc []byte     `bun:"private_enc"`
+	CreatedAt  time.Time  `bun:"created_at"`
+	RetiredAt  *time.Time `bun:"retired_at"`
+}
+
+func toSigningKeyRow(k domain.SigningKey) *signingKeyRow {
+	return &signingKeyRow{ID: k.ID, OrgID: k.OrgID, Fragment: k.Fragment, Algorithm: string(k.Algorithm),
+		Status: string(k.Status), PublicJWK: k.PublicJWK, PrivateEnc: k.PrivateEnc, CreatedAt: k.CreatedAt,
+		RetiredAt: k.RetiredAt}
+}
+
+func (r *signingKeyRow) toDomain() domain.SigningKey {
+	return domain.SigningKey{ID: r.ID, OrgID: r.OrgID, Fragment: r.Fragment, Algorithm: domain.Algorithm(r.Algorithm),
+		Status: domain.KeyStatus(r.Status), PublicJWK: r.PublicJWK, PrivateEnc: r.PrivateEnc,
+		CreatedAt: utc(r.CreatedAt), RetiredAt: utcPtr(r.RetiredAt)}
+}
+
+// SigningKeys is the bun ports.SigningKeys.
+type SigningKeys struct{ s *Store }
+
+var _ ports.SigningKeys = (*SigningKeys)(nil)
+
+// Create inserts k. A second active key for the org returns
+// domain.ErrSigningKeysExist; a fragment the org already uses (or a taken
+// ID) returns domain.ErrInvalidState.
+func (r *SigningKeys) Create(ctx context.Context, k domain.SigningKey) error {
+	db := r.s.idb(ctx)
+	n, err := affected(db.NewInsert().Model(toSigningKeyRow(k)).On("CONFLICT DO NOTHING").Exec(ctx))
+	if err != nil {
+		return fmt.Errorf("create signing key %s: %w", k.ID, err)
+	}
+	if n == 1 {
+		return nil
+	}
+	if k.Status == domain.KeyActive {
+		active, err := db.NewSelect().Model((*signingKeyRow)(nil)).
+			Where("org_id = ?", k.OrgID).Where("status = ?", string(domain.KeyActive)).Exists(ctx)
+		if err != nil {
+			return fmt.Errorf("create signing key %s: %w", k.ID, err)
+		}
+		if active {
+			return fmt.Errorf("create signing key %s: %w", k.ID, domain.ErrSigningKeysExist)
+		}
+	}
+	return fmt.Errorf("create signing key %s: fragment %q or ID in use: %w", k.ID, k.Fragment, domain.ErrInvalidState)
+}
+
+// Active returns the org's active key, or domain.ErrSigningKeysMissing.
+func (r *SigningKeys) Active(ctx context.Context, orgID string) (domain.SigningKey, error) {
+	var row signingKeyRow
+	err := r.s.idb(ctx).NewSelect().Model(&row).
+		Where("org_id = ?", orgID).Where("status = ?", string(domain.KeyActive)).Scan(ctx)
+	if err != nil {
+		if isNoRows(err) {
+			return domain.SigningKey{}, fmt.Errorf("active signing key of organization %s: %w", orgID, domain.ErrSigningKeysMissing)
+		}
+		return domain.SigningKey{}, fmt.Errorf("active signing key of organization %s: %w", orgID, err)
+	}
+	return row.toDomain(), nil
+}
+
+// List returns every key of the org, oldest first.
+func (r *SigningKeys) List(ctx context.Context, orgID string) ([]domain.SigningKey, error) {
+	var rows []signingKeyRow
+	err := r.s.idb(ctx).NewSelect().Model(&rows).Where("org_id = ?", orgID).
+		OrderExpr("k.created_at ASC, k.id ASC").Scan(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("list signing keys of organization %s: %w", orgID, err)
+	}
+	out := make([]domain.SigningKey, len(rows))
+	for i := range rows {
+		out[i] = rows[i].toDomain()
+	}
+	return out, nil
+}
+
+// GetByFragment returns the org's key with that fragment.
+func (r *SigningKeys) GetByFragment(ctx context.Context, orgID, fragment string) (domain.SigningKey, error) {
+	var row signingKeyRow
+	err := r.s.idb(ctx).NewSelect().Model(&row).Where("org_id = ?", orgID).Where("fragment = ?", fragment).Scan(ctx)
+	if err != nil {
+		return domain.SigningKey{}, notFound(err, fmt.Sprintf("signing key %s of organization %s", fragment, orgID))
+	}
+	return row.toDomain(), nil
+}
+
+// Retire marks an active key retired at `at`; a retired key returns
+// domain.ErrInvalidState.
+func (r *SigningKeys) Retire(ctx context.Context, id string, at time.Time) error {
+	db := r.s.idb(ctx)
+	n, err := affected(db.NewUpdate().Model((*signingKeyRow)(nil)).
+		Set("status = ?", string(domain.KeyRetired)).Set("retired_at = ?", at).
+		Where("id = ?", id).Where("status = ?", string(domain.KeyActive)).Exec(ctx))
+	if err != nil {
+		return fmt.Errorf("retire signing key %s: %w", id, err)
+	}
+	if n == 1 {
+		return nil
+	}
+	if err := exists(ctx, db, (*signingKeyRow)(nil), "retire signing key "+id, "id = ?", id); err != nil {
+		return err
+	}
+	return fmt.Errorf("retire signing key %s: already retired: %w", id, domain.ErrInvalidState)
+}
+
+type apiKeyRow struct {
+	bun.BaseModel `bun:"table:api_keys,alias:ak"`
+
+	ID         string     `bun:"id,pk"`
+	OrgID      string     `bun:"org_id"`
+	Name       string     `bun:"name"`
+	Mode       string     `bun:"mode"`
+	Prefix     string     `bun:"prefix"`
+	Last4      string     `bun:"last4"`
+	SecretHash []byte     `bun:"secret_hash"`
+	CreatedBy  string     `bun:"created_by"`
+	CreatedAt  time.Time  `bun:"created_at"`
+	ExpiresAt  time.Time  `bun:"expires_at"`
+	RevokedAt  *time.Time `bun:"revoked_at"`
+	LastUsedAt *time.Time `bun:"last_used_at"`
+}
+
+func toAPIKeyRow(k domain.APIKey) *apiKeyRow {
+	return &apiKeyRow{ID: k.ID, OrgID: k.OrgID, Name: k.Name, Mode: string(k.Mode), Prefix: k.Prefix, Last4: k.Last4,
+		SecretHash: k.SecretHash, CreatedBy: k.CreatedBy, CreatedAt: k.CreatedAt, ExpiresAt: k.ExpiresAt,
+		RevokedAt: k.RevokedAt, LastUsedAt: k.LastUsedAt}
+}
+
+func (r *apiKeyRow) toDomain() domain.APIKey {
+	return domain.APIKey{ID: r.ID, OrgID: r.OrgID, Name: r.Name, Mode: domain.APIKeyMode(r.Mode), Prefix: r.Prefix,
+		Last4: r.Last4, SecretHash: r.SecretHash, CreatedBy: r.CreatedBy, CreatedAt: utc(r.CreatedAt),
+		ExpiresAt: utc(r.ExpiresAt), RevokedAt: utcPtr(r.RevokedAt), LastUsedAt: utcPtr(r.LastUsedAt)}
+}
+
+// APIKeys is the bun ports.APIKeys.
+type APIKeys struct{ s *Store }
+
+var _ ports.APIKeys = (*APIKeys)(nil)
+
+// Create inserts the key.
+func (r *APIKeys) Create(ctx context.Context, k domain.APIKey) error {
+	if _, err := r.s.idb(ctx).NewInsert().Model(toAPIKeyRow(k)).Exec(ctx); err != nil {
+		return fmt.Errorf("create API key %s: %w", k.ID, err)
+	}
+	return nil
+}
+
+// Get returns the org's key with id.
+func (r *APIKeys) Get(ctx context.Context, orgID, id string) (domain.APIKey, error) {
+	var row apiKeyRow
+	if err := r.s.idb(ctx).NewSelect().Model(&row).Where("org_id = ?", orgID).Where("id = ?", id).Scan(ctx); err != nil {
+		return domain.APIKey{}, notFound(err, fmt.Sprintf("get API key %s of organization %s", id, orgID))
+	}
+	return row.toDomain(), nil
+}
+
+// GetByHash returns the key whose SecretHash equals hash.
+func (r *APIKeys) GetByHash(ctx context.Context, hash []byte) (domain.APIKey, error) {
+	var row apiKeyRow
+	if err := r.s.idb(ctx).NewSelect().Model(&row).Where("secret_hash = ?", hash).Scan(ctx); err != nil {
+		return domain.APIKey{}, notFound(err, "get API key by hash")
+	}
+	return row.toDomain(), nil
+}
+
+// List returns the org's keys, revoked included, newest first.
+func (r *APIKeys) List(ctx context.Context, orgID string) ([]domain.APIKey, error) {
+	var rows []apiKeyRow
+	err := r.s.idb(ctx).NewSelect().Model(&rows).Where("org_id = ?", orgID).
+		OrderExpr("ak.created_at DESC, ak.id DESC").Scan(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("list API keys of organization %s: %w", orgID, err)
+	}
+	out := make([]domain.APIKey, len(rows))
+	for i := range rows {
+		out[i] = rows[i].toDomain()
+	}
+	return out, nil
+}
+
+// CountActive counts keys neither revoked nor expired at now.
+func (r *APIKeys) CountActive(ctx context.Context, orgID string, now time.Time) (int, error) {
+	n, err := r.s.idb(ctx).NewSelect().Model((*apiKeyRow)(nil)).
+		Where("org_id = ?", orgID).Where("revoked_at IS NULL").Where("expires_at > ?", now).Count(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("count active API keys of organization %s: %w", orgID, err)
+	}
+	return int(n), nil
+}
+
+// Revoke sets RevokedAt when it is not set yet.
+func (r *APIKeys) Revoke(ctx context.Context, orgID, id string, at time.Time) error {
+	db := r.s.idb(ctx)
+	n, err := affected(db.NewUpdate().Model((*apiKeyRow)(nil)).Set("revoked_at = ?", at).
+		Where("org_id = ?", orgID).Where("id = ?", id).Where("revoked_at IS NULL").Exec(ctx))
+	if err != nil {
+		return fmt.Errorf("revoke API key %s: %w", id, err)
+	}
+	if n == 0 {
+		return exists(ctx, db, (*apiKeyRow)(nil), "revoke API key "+id, "org_id = ? AND id = ?", orgID, id)
+	}
+	return nil
+}
+
+// Touch records the last use time.
+func (r *APIKeys) Touch(ctx context.Context, id string, at time.Time) error {
+	n, err := affected(r.s.idb(ctx).NewUpdate().Model((*apiKeyRow)(nil)).Set("last_used_at = ?", at).
+		Where("id = ?", id).Exec(ctx))
+	if err != nil {
+		return fmt.Errorf("touch API key %s: %w", id, err)
+	}
+	if n == 0 {
+		return fmt.Errorf("touch API key %s: %w", id, domain.ErrNotFound)
+	}
+	return nil
+}

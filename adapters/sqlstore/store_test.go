@@ -1,0 +1,70 @@
+package sqlstore_test
+
+import (
+	"sync"
+	"testing"
+
+	"github.com/credence-dev/credence/adapters/sqlstore"
+	"github.com/credence-dev/credence/contract-tests/harness"
+)
+
+// Replicas starting at once on an empty database all come up, and the
+// migrations run once. (The port contract itself is checked by
+// contract-tests/store.)
+func TestConcurrentOpenMigratesOnce(t *testing.T) {
+	for name, fresh := range map[string]func(testing.TB) string{
+		"sqlite":   harness.FreshSQLitePath,
+		"postgres": harness.FreshPostgresDB,
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			dsn := fresh(t)
+			const replicas = 5
+			stores := make([]*sqlstore.Store, replicas)
+			errs := make([]error, replicas)
+			start := make(chan struct{})
+			var wg sync.WaitGroup
+			for i := range replicas {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					<-start
+					stores[i], errs[i] = sqlstore.Open(t.Context(), dsn)
+				}()
+			}
+			close(start)
+			wg.Wait()
+			for i, err := range errs {
+				if err != nil {
+					t.Errorf("replica %d: %v", i, err)
+					continue
+				}
+				t.Cleanup(func() { _ = stores[i].Close() })
+			}
+			if t.Failed() {
+				return
+			}
+			s := stores[0]
+			if s.Dialect() != name {
+				t.Errorf("Dialect() = %q, want %q", s.Dialect(), name)
+			}
+			n, err := s.DB().NewSelect().Table("schema_migrations").Count(t.Context())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n != 1 {
+				t.Errorf("schema_migrations has %d rows, want 1", n)
+			}
+
+			// Opening a migrated database again changes nothing.
+			again, err := sqlstore.Open(t.Context(), dsn)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { _ = again.Close() })
+			if err := again.Ping(t.Context()); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}

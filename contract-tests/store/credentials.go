@@ -1,0 +1,396 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/credence-dev/credence/core/domain"
+	"github.com/credence-dev/credence/ports"
+)
+
+// Credentials: Insert and Get round trip every field; "Update writes c's
+// mutable fields: ClaimedAt, RevokedAt, RevocationReason, SupersededByID"
+// (and nothing else).
+func testCredentialRoundTrip(t *testing.T, s ports.Store) {
+	ctx := t.Context()
+	is := newIssuer(t, s)
+
+	plain := is.credential(newEmail(), t0)
+	must(t, s.Credentials().Insert(ctx, plain))
+	got, err := s.Credentials().Get(ctx, plain.ID)
+	must(t, err)
+	equal(t, got, plain)
+
+	// Every optional field set; the JWS is stored byte for byte.
+	full := is.credential(newEmail(), t0.Add(-48*time.Hour))
+	full.RecipientName = "Zoë O'Brien"
+	full.ExpiresAt = ptr(t0.Add(300*24*time.Hour + 999999*time.Microsecond))
+	full.Public, full.Test = false, true
+	full.ClaimedAt = ptr(t0.Add(-47 * time.Hour))
+	full.RevokedAt = ptr(t0.Add(-time.Hour))
+	full.RevocationReason = "issued in error"
+	full.SupersedesID = plain.ID
+	full.SupersededByID = domain.NewCredentialID()
+	full.JWS = "eyJhbGciOiJFUzI1NiIsImtpZCI6ImRpZDp3ZWI6ZXhhbXBsZS5jb20ja2V5LTEifQ." + strings.Repeat("eyJ2YyI6e30", 500) + ".sig_-"
+	must(t, s.Credentials().Insert(ctx, full))
+	got, err = s.Credentials().Get(ctx, full.ID)
+	must(t, err)
+	equal(t, got, full)
+
+	upd := plain
+	upd.ClaimedAt = ptr(t0.Add(time.Minute))
+	upd.RevokedAt = ptr(t0.Add(2 * time.Minute))
+	upd.RevocationReason = "superseded by renewal"
+	upd.SupersededByID = domain.NewCredentialID()
+	ignored := upd
+	ignored.RecipientName, ignored.JWS, ignored.IssuedAt, ignored.Public = "Other", "other.jws.text", t0.Add(time.Hour), false
+	ignored.ExpiresAt, ignored.SupersedesID, ignored.KeyID = ptr(t0), domain.NewCredentialID(), "other-kid"
+	must(t, s.Credentials().Update(ctx, ignored))
+	got, err = s.Credentials().Get(ctx, plain.ID)
+	must(t, err)
+	equal(t, got, upd)
+}
+
+// Credentials.Insert: "When the recipient already holds a current
+// credential of the badge it returns a *domain.DuplicateError naming it".
+func testCredentialDuplicate(t *testing.T, s ports.Store) {
+	ctx := t.Context()
+	is := newIssuer(t, s)
+	email := newEmail()
+	first := is.credential(email, t0)
+	must(t, s.Credentials().Insert(ctx, first))
+
+	for name, c := range map[string]domain.Credential{
+		"non-expiring": is.credential(email, t0.Add(time.Minute)),
+		// Current means neither revoked nor superseded: an expired or
+		// time-bound one still holds the slot until the issuer supersedes it.
+		"time-bound": func() domain.Credential {
+			c := is.credential(email, t0.Add(time.Minute))
+			c.ExpiresAt = ptr(t0.Add(time.Hour))
+			return c
+		}(),
+	} {
+		err := s.Credentials().Insert(ctx, c)
+		var dup *domain.DuplicateError
+		if !errors.As(err, &dup) || dup.Existing != first.ID || !errors.Is(err, domain.ErrDuplicate) {
+			t.Errorf("%s second current credential: got %v, want *domain.DuplicateError naming %s", name, err, first.ID)
+		}
+		if _, err := s.Credentials().Get(ctx, c.ID); !errors.Is(err, domain.ErrNotFound) {
+			t.Errorf("%s duplicate was stored (Get: %v)", name, err)
+		}
+	}
+
+	// Another badge, or another recipient, is no duplicate.
+	b2 := newBadge(t, s, is.org.ID)
+	must(t, s.Credentials().Insert(ctx, makeCredential(is.org.ID, b2.ID, email, t0)))
+	must(t, s.Credentials().Insert(ctx, is.credential(newEmail(), t0)))
+}
+
+// Credentials.Insert: the duplicate answer comes "inside a transaction too
+// (the transaction stays usable)".
+func testCredentialDuplicateInTx(t *testing.T, s ports.Store) {
+	ctx := t.Context()
+	is := newIssuer(t, s)
+	email := newEmail()
+	first := is.credential(email, t0)
+	must(t, s.Credentials().Insert(ctx, first))
+
+	later := is.credential(newEmail(), t0)
+	err := s.WithinTx(ctx, func(ctx context.Context) error {
+		var dup *domain.DuplicateError
+		if err := s.Credentials().Insert(ctx, is.credential(email, t0)); !errors.As(err, &dup) || dup.Existing != first.ID {
+			t.Errorf("duplicate inside tx: got %v, want *domain.DuplicateError naming %s", err, first.ID)
+		}
+		if _, err := s.Credentials().Current(ctx, is.badge.ID, email); err != nil {
+			return err
+		}
+		return s.Credentials().Insert(ctx, later)
+	})
+	must(t, err)
+	got, err := s.Credentials().Get(ctx, later.ID)
+	must(t, err)
+	equal(t, got, later)
+}
+
+// Credentials: "The database enforces it with a unique partial index, so of
+// concurrent issuers exactly one wins." Each issuer reads the current
+// credential and inserts in one transaction, as the issuing use case does.
+func testCredentialConcurrentIssues(t *testing.T, s ports.Store) {
+	ctx := t.Context()
+	is := newIssuer(t, s)
+	email := newEmail()
+	const n = 20
+	ids := make([]domain.CredentialID, n)
+	errs := race(n, func(i int) error {
+		c := is.credential(email, t0)
+		ids[i] = c.ID
+		return s.WithinTx(ctx, func(ctx context.Context) error {
+			var current *domain.Credential
+			cur, err := s.Credentials().Current(ctx, is.badge.ID, email)
+			switch {
+			case err == nil:
+				current = &cur
+			case !errors.Is(err, domain.ErrNotFound):
+				return err
+			}
+			if _, err := domain.PlanIssue(&c, current, t0); err != nil {
+				return err
+			}
+			return s.Credentials().Insert(ctx, c)
+		})
+	})
+	var winner domain.CredentialID
+	for i, err := range errs {
+		if err == nil {
+			if winner != "" {
+				t.Fatalf("two issuers won: %s and %s", winner, ids[i])
+			}
+			winner = ids[i]
+		}
+	}
+	if winner == "" {
+		t.Fatalf("no issuer won: %v", errors.Join(errs...))
+	}
+	for i, err := range errs {
+		if ids[i] == winner {
+			continue
+		}
+		var dup *domain.DuplicateError
+		if !errors.As(err, &dup) || dup.Existing != winner {
+			t.Errorf("issuer %d: got %v, want *domain.DuplicateError naming %s", i, err, winner)
+		}
+	}
+	cur, err := s.Credentials().Current(ctx, is.badge.ID, email)
+	must(t, err)
+	equal(t, cur.ID, winner)
+}
+
+// Credentials.Insert: "When c.ID is taken it returns ErrIDTaken."
+func testCredentialIDTaken(t *testing.T, s ports.Store) {
+	ctx := t.Context()
+	is := newIssuer(t, s)
+	first := is.credential(newEmail(), t0)
+	must(t, s.Credentials().Insert(ctx, first))
+	again := is.credential(newEmail(), t0)
+	again.ID = first.ID
+	wantErr(t, s.Credentials().Insert(ctx, again), ports.ErrIDTaken)
+	got, err := s.Credentials().Get(ctx, first.ID)
+	must(t, err)
+	equal(t, got, first)
+}
+
+// Credentials: "A recipient holds at most one current credential per badge:
+// neither revoked nor superseded"; Current: "the head of the recipient's
+// chain of credentials of the badge: the latest issued that no other
+// credential supersedes (revoked or not)".
+func testCredentialChain(t *testing.T, s ports.Store) {
+	ctx := t.Context()
+	is := newIssuer(t, s)
+	email := newEmail()
+
+	// Revoking frees the slot.
+	a := is.credential(email, t0)
+	must(t, s.Credentials().Insert(ctx, a))
+	a.RevokedAt, a.RevocationReason = ptr(t0.Add(time.Minute)), "mistake"
+	must(t, s.Credentials().Update(ctx, a))
+	cur, err := s.Credentials().Current(ctx, is.badge.ID, email)
+	must(t, err)
+	equal(t, cur, a) // revoked, but still the head
+
+	// Issuing again after a revocation links the chain (PlanIssue).
+	b := is.credential(email, t0.Add(time.Hour))
+	b.ExpiresAt = ptr(t0.Add(2 * time.Hour))
+	plan, err := domain.PlanIssue(&b, &cur, t0.Add(time.Hour))
+	must(t, err)
+	must(t, s.WithinTx(ctx, func(ctx context.Context) error {
+		if err := s.Credentials().Update(ctx, *plan.Previous); err != nil {
+			return err
+		}
+		return s.Credentials().Insert(ctx, b)
+	}))
+	cur, err = s.Credentials().Current(ctx, is.badge.ID, email)
+	must(t, err)
+	equal(t, cur, b)
+
+	// Superseding frees the slot too: renewing the expired time-bound b.
+	now := t0.Add(3 * time.Hour)
+	c := is.credential(email, now)
+	plan, err = domain.PlanIssue(&c, &cur, now)
+	must(t, err)
+	equal(t, plan.State, domain.StateExpired)
+	must(t, s.WithinTx(ctx, func(ctx context.Context) error {
+		if err := s.Credentials().Update(ctx, *plan.Previous); err != nil {
+			return err
+		}
+		return s.Credentials().Insert(ctx, c)
+	}))
+	cur, err = s.Credentials().Current(ctx, is.badge.ID, email)
+	must(t, err)
+	equal(t, cur, c)
+	got, err := s.Credentials().Get(ctx, b.ID)
+	must(t, err)
+	equal(t, got, *plan.Previous)
+
+	// And c now holds the slot.
+	var dup *domain.DuplicateError
+	if err := s.Credentials().Insert(ctx, is.credential(email, now)); !errors.As(err, &dup) || dup.Existing != c.ID {
+		t.Fatalf("got %v, want *domain.DuplicateError naming %s", err, c.ID)
+	}
+}
+
+// Credentials.List: "returns the org's credentials, newest first,
+// filtered"; CredentialFilter: "expired means ExpiresAt <= Now".
+func testCredentialListFilters(t *testing.T, s ports.Store) {
+	ctx := t.Context()
+	is := newIssuer(t, s)
+	b1, b2 := is.badge, newBadge(t, s, is.org.ID)
+	e1, e2, e3 := newEmail(), newEmail(), newEmail()
+	now := t0
+	insert := func(badgeID, email string, issued time.Duration, edit func(*domain.Credential)) domain.Credential {
+		c := makeCredential(is.org.ID, badgeID, email, now.Add(issued))
+		if edit != nil {
+			edit(&c)
+		}
+		must(t, s.Credentials().Insert(ctx, c))
+		return c
+	}
+	pending := insert(b1.ID, e1, -5*time.Hour, nil)
+	valid := insert(b1.ID, e2, -4*time.Hour, func(c *domain.Credential) {
+		c.ClaimedAt, c.ExpiresAt = ptr(now.Add(-3*time.Hour)), ptr(now.Add(time.Microsecond))
+	})
+	expired := insert(b2.ID, e1, -3*time.Hour, func(c *domain.Credential) { c.ExpiresAt = ptr(now.Add(-time.Hour)) })
+	expiredNow := insert(b2.ID, e2, -2*time.Hour, func(c *domain.Credential) {
+		c.ClaimedAt, c.ExpiresAt = ptr(now.Add(-time.Hour)), ptr(now) // ExpiresAt == Now: expired
+	})
+	revoked := insert(b2.ID, e3, -time.Hour, func(c *domain.Credential) {
+		c.RevokedAt, c.RevocationReason, c.ExpiresAt = ptr(now.Add(-30*time.Minute)), "r", ptr(now.Add(-10*time.Minute))
+	})
+	elsewhere := newIssuer(t, s)
+	must(t, s.Credentials().Insert(ctx, elsewhere.credential(e1, now)))
+
+	ids := func(cs ...domain.Credential) []domain.CredentialID { return credentialIDs(cs) }
+	for _, tc := range []struct {
+		name string
+		f    ports.CredentialFilter
+		want []domain.CredentialID
+	}{
+		{"all", ports.CredentialFilter{}, ids(revoked, expiredNow, expired, valid, pending)},
+		{"badge", ports.CredentialFilter{BadgeID: b1.ID}, ids(valid, pending)},
+		{"email", ports.CredentialFilter{Email: e1}, ids(expired, pending)},
+		{"pending", ports.CredentialFilter{Status: domain.StatusPending}, ids(pending)},
+		{"valid", ports.CredentialFilter{Status: domain.StatusValid}, ids(valid)},
+		{"expired", ports.CredentialFilter{Status: domain.StatusExpired}, ids(expiredNow, expired)},
+		{"revoked", ports.CredentialFilter{Status: domain.StatusRevoked}, ids(revoked)},
+		{"badge and status", ports.CredentialFilter{BadgeID: b2.ID, Status: domain.StatusExpired}, ids(expiredNow, expired)},
+		{"email and status", ports.CredentialFilter{Email: e2, Status: domain.StatusValid}, ids(valid)},
+		{"nothing", ports.CredentialFilter{BadgeID: b1.ID, Status: domain.StatusRevoked}, ids()},
+	} {
+		f := tc.f
+		f.OrgID, f.Now = is.org.ID, now
+		got, err := s.Credentials().List(ctx, f)
+		if err != nil {
+			t.Errorf("%s: %v", tc.name, err)
+			continue
+		}
+		if !slices.Equal(credentialIDs(got), tc.want) {
+			t.Errorf("%s: got %v, want %v", tc.name, credentialIDs(got), tc.want)
+		}
+		for _, c := range got {
+			if f.Status != "" && c.Status(now) != f.Status {
+				t.Errorf("%s: %s has status %s", tc.name, c.ID, c.Status(now))
+			}
+		}
+	}
+	got, err := s.Credentials().List(ctx, ports.CredentialFilter{OrgID: is.org.ID, BadgeID: b1.ID, Now: now})
+	must(t, err)
+	equal(t, got, []domain.Credential{valid, pending})
+}
+
+// sortNewest orders by (IssuedAt, ID) descending, the order the store pages in.
+func sortNewest(cs []domain.Credential) {
+	slices.SortFunc(cs, func(a, b domain.Credential) int {
+		if c := b.IssuedAt.Compare(a.IssuedAt); c != 0 {
+			return c
+		}
+		return strings.Compare(string(b.ID), string(a.ID))
+	})
+}
+
+// Credentials.List pages with CredentialFilter.After (the last ID of the
+// previous page); ties on IssuedAt are broken the same way on every page.
+func testCredentialListCursor(t *testing.T, s ports.Store) {
+	ctx := t.Context()
+	is := newIssuer(t, s)
+	var all []domain.Credential
+	for i := range 7 {
+		c := is.credential(newEmail(), t0.Add(time.Duration(i/2)*time.Minute))
+		must(t, s.Credentials().Insert(ctx, c))
+		all = append(all, c)
+	}
+	sortNewest(all)
+	for _, limit := range []int{1, 2, 3} {
+		var got []domain.Credential
+		f := ports.CredentialFilter{OrgID: is.org.ID, Now: t0, Limit: limit}
+		for {
+			p, err := s.Credentials().List(ctx, f)
+			must(t, err)
+			if len(p) > limit {
+				t.Fatalf("page of %d, limit %d", len(p), limit)
+			}
+			got = append(got, p...)
+			if len(p) < limit {
+				break
+			}
+			f.After = p[len(p)-1].ID
+		}
+		equal(t, credentialIDs(got), credentialIDs(all))
+	}
+	got, err := s.Credentials().List(ctx, ports.CredentialFilter{OrgID: is.org.ID, Now: t0})
+	must(t, err)
+	equal(t, got, all) // Limit 0: a default page
+}
+
+// Credentials.ListByEmail: "returns every credential issued to email,
+// newest first" across organizations, paged.
+func testCredentialListByEmail(t *testing.T, s ports.Store) {
+	ctx := t.Context()
+	email := newEmail()
+	var all []domain.Credential
+	for i := range 2 {
+		is := newIssuer(t, s)
+		for j := range 2 {
+			b := is.badge
+			if j == 1 {
+				b = newBadge(t, s, is.org.ID)
+			}
+			c := makeCredential(is.org.ID, b.ID, email, t0.Add(time.Duration(i*2+j)*time.Minute))
+			if j == 1 {
+				c.RevokedAt, c.RevocationReason = ptr(t0.Add(time.Hour)), "r"
+			}
+			must(t, s.Credentials().Insert(ctx, c))
+			all = append(all, c)
+		}
+		must(t, s.Credentials().Insert(ctx, is.credential(newEmail(), t0)))
+	}
+	sortNewest(all)
+	got, err := s.Credentials().ListByEmail(ctx, email, ports.Page{})
+	must(t, err)
+	equal(t, got, all)
+
+	var paged []domain.Credential
+	page := ports.Page{Limit: 3}
+	for {
+		p, err := s.Credentials().ListByEmail(ctx, email, page)
+		must(t, err)
+		paged = append(paged, p...)
+		if len(p) < page.Limit {
+			break
+		}
+		page.After = string(p[len(p)-1].ID)
+	}
+	equal(t, paged, all)
+}

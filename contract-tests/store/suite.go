@@ -1,0 +1,281 @@
+// Package store is the contract suite of ports.Store: every adapter runs the
+// same Run, so SQLite and PostgreSQL answer alike. Each case documents the
+// port sentence it checks.
+package store
+
+import (
+	"errors"
+	"fmt"
+	"reflect"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/credence-dev/credence/core/domain"
+	"github.com/credence-dev/credence/ports"
+)
+
+// Factory returns a fresh, isolated, migrated store; it closes the store
+// (and drops its database) when t ends.
+type Factory func(t *testing.T) ports.Store
+
+// Run runs every case of the contract against stores from newStore. Each
+// case gets its own store and runs in parallel with the others.
+func Run(t *testing.T, newStore Factory) {
+	for _, tc := range []struct {
+		name string
+		run  func(*testing.T, ports.Store)
+	}{
+		{"get_unknown_is_not_found", testGetUnknown},
+		{"write_unknown_is_not_found", testWriteUnknown},
+		{"ping", testPing},
+
+		{"user_round_trip_and_mark_verified", testUserRoundTrip},
+		{"user_email_taken", testUserEmailTaken},
+		{"session_by_hash_and_revoke", testSessions},
+		{"email_token_use_is_single_use", testEmailTokenUse},
+		{"email_token_concurrent_use_admits_one", testEmailTokenConcurrentUse},
+
+		{"org_round_trip_and_update", testOrgRoundTrip},
+		{"org_slug_taken", testOrgSlugTaken},
+		{"org_list_status_and_cursor", testOrgList},
+		{"org_list_for_user", testOrgListForUser},
+		{"org_count_verification", testOrgCountVerification},
+		{"members_add_get_list_count", testMembers},
+
+		{"signing_keys_one_active_per_org", testSigningKeys},
+		{"api_keys_round_trip_count_revoke_touch", testAPIKeys},
+
+		{"badge_round_trip_and_slug_per_org", testBadgeRoundTrip},
+		{"badge_update_and_delete_unlocked", testBadgeUpdateUnlocked},
+		{"badge_lock_blocks_signed_fields_and_delete", testBadgeLocked},
+		{"badge_list_cursor_and_count", testBadgeList},
+
+		{"credential_round_trip_and_update", testCredentialRoundTrip},
+		{"credential_second_current_is_duplicate", testCredentialDuplicate},
+		{"credential_duplicate_inside_tx_keeps_tx_usable", testCredentialDuplicateInTx},
+		{"credential_concurrent_issues_admit_exactly_one", testCredentialConcurrentIssues},
+		{"credential_id_taken", testCredentialIDTaken},
+		{"credential_revoke_and_supersede_free_the_slot", testCredentialChain},
+		{"credential_list_filters", testCredentialListFilters},
+		{"credential_list_cursor", testCredentialListCursor},
+		{"credential_list_by_email", testCredentialListByEmail},
+
+		{"quota_consume_counts_distinct_recipients", testQuota},
+		{"quota_never_exceeds_limit_under_concurrency", testQuotaConcurrent},
+
+		{"conflicts_inside_tx_keep_tx_usable", testConflictsKeepTxUsable},
+		{"error_in_tx_rolls_back", testRollback},
+		{"nested_tx_joins_outer", testNestedTx},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			tc.run(t, newStore(t))
+		})
+	}
+}
+
+// t0 is the suite's "now": sub-second, so a round trip that loses
+// microseconds shows.
+var t0 = domain.Truncate(time.Date(2026, 11, 22, 10, 30, 15, 123456789, time.UTC))
+
+var errBoom = errors.New("boom")
+
+// ---- assertions ----
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatalf("unexpected error: %v", err)
+	}
+}
+
+func wantErr(t *testing.T, err, target error) {
+	t.Helper()
+	if !errors.Is(err, target) {
+		t.Fatalf("got error %v, want one matching %v", err, target)
+	}
+}
+
+func equal[T any](t *testing.T, got, want T) {
+	t.Helper()
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("mismatch\n got: %+v\nwant: %+v", show(got), show(want))
+	}
+}
+
+// show dereferences time pointers so failure messages are readable.
+func show(v any) string {
+	rv := reflect.ValueOf(v)
+	if rv.Kind() != reflect.Struct {
+		return fmt.Sprintf("%+v", v)
+	}
+	s := "{"
+	for i := 0; i < rv.NumField(); i++ {
+		f := rv.Field(i)
+		if p, ok := f.Interface().(*time.Time); ok && p != nil {
+			s += fmt.Sprintf("%s:&%s ", rv.Type().Field(i).Name, p.Format(time.RFC3339Nano))
+			continue
+		}
+		s += fmt.Sprintf("%s:%+v ", rv.Type().Field(i).Name, f.Interface())
+	}
+	return s + "}"
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// ---- fixtures ----
+
+func uniq() string { return domain.NewID()[:8] }
+
+func newUser(t *testing.T, s ports.Store) domain.User {
+	t.Helper()
+	u := domain.User{ID: domain.NewID(), Email: "u-" + uniq() + "@example.com", Name: "User " + uniq(),
+		PasswordHash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA", CreatedAt: t0}
+	must(t, s.Users().Create(t.Context(), u))
+	return u
+}
+
+func makeOrg() domain.Organization {
+	return domain.Organization{ID: domain.NewID(), Name: "Org " + uniq(), Slug: "org-" + uniq(),
+		WebsiteURL: "https://example.com", Description: "An issuer", Status: domain.OrgApproved,
+		Plan: domain.PlanProfessional, EmailsEnabled: true, CreatedAt: t0, UpdatedAt: t0}
+}
+
+func newOrg(t *testing.T, s ports.Store) domain.Organization {
+	t.Helper()
+	o := makeOrg()
+	must(t, s.Orgs().Create(t.Context(), o))
+	return o
+}
+
+func makeBadge(orgID string) domain.Badge {
+	return domain.Badge{ID: domain.NewID(), OrgID: orgID, Name: "Badge " + uniq(), Slug: "badge-" + uniq(),
+		Description: "Awarded for things", Criteria: "Do the things", ImageURL: "https://example.com/b.png",
+		Tags: []string{"go", "sql"}, Active: true, CreatedAt: t0, UpdatedAt: t0}
+}
+
+func newBadge(t *testing.T, s ports.Store, orgID string) domain.Badge {
+	t.Helper()
+	b := makeBadge(orgID)
+	must(t, s.Badges().Create(t.Context(), b))
+	return b
+}
+
+// makeCredential returns a pending, non-expiring credential (not inserted).
+func makeCredential(orgID, badgeID, email string, issuedAt time.Time) domain.Credential {
+	return domain.Credential{ID: domain.NewCredentialID(), OrgID: orgID, BadgeID: badgeID,
+		RecipientName: "Recipient " + uniq(), RecipientEmail: email, IssuedAt: issuedAt, Public: true,
+		KeyID: "did:web:example.com:issuers:x#key-1", JWS: "eyJhbGciOiJFUzI1NiJ9.eyJ4IjoxfQ.c2ln", CreatedBy: domain.NewID()}
+}
+
+func newEmail() string { return "r-" + uniq() + "@example.com" }
+
+// issuer is an org with a badge, the usual setting of credential cases.
+type issuer struct {
+	org   domain.Organization
+	badge domain.Badge
+}
+
+func newIssuer(t *testing.T, s ports.Store) issuer {
+	t.Helper()
+	o := newOrg(t, s)
+	return issuer{org: o, badge: newBadge(t, s, o.ID)}
+}
+
+func (i issuer) credential(email string, issuedAt time.Time) domain.Credential {
+	return makeCredential(i.org.ID, i.badge.ID, email, issuedAt)
+}
+
+func credentialIDs(cs []domain.Credential) []domain.CredentialID {
+	ids := make([]domain.CredentialID, len(cs))
+	for i, c := range cs {
+		ids[i] = c.ID
+	}
+	return ids
+}
+
+// race runs fn(i) for i in [0,n) in goroutines released together, and
+// returns their errors by index.
+func race(n int, fn func(i int) error) []error {
+	errs := make([]error, n)
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			errs[i] = fn(i)
+		}()
+	}
+	close(start)
+	wg.Wait()
+	return errs
+}
+
+// ---- cases that span repositories ----
+
+// Store: "a Get of an unknown ID returns an error matching domain.ErrNotFound".
+func testGetUnknown(t *testing.T, s ports.Store) {
+	ctx := t.Context()
+	o := newOrg(t, s)
+	id := domain.NewID()
+	errOf := func(_ any, err error) error { return err }
+	for name, err := range map[string]error{
+		"Users.Get":                 errOf(s.Users().Get(ctx, id)),
+		"Users.GetByEmail":          errOf(s.Users().GetByEmail(ctx, newEmail())),
+		"Sessions.GetByHash":        errOf(s.Sessions().GetByHash(ctx, []byte("no such hash"))),
+		"Orgs.Get":                  errOf(s.Orgs().Get(ctx, id)),
+		"Orgs.GetBySlug":            errOf(s.Orgs().GetBySlug(ctx, "no-such-org")),
+		"Orgs.Verifications":        errOf(s.Orgs().Verifications(ctx, id)),
+		"Members.Get":               errOf(s.Members().Get(ctx, o.ID, id)),
+		"SigningKeys.GetByFragment": errOf(s.SigningKeys().GetByFragment(ctx, o.ID, "key-1")),
+		"APIKeys.Get":               errOf(s.APIKeys().Get(ctx, o.ID, id)),
+		"APIKeys.GetByHash":         errOf(s.APIKeys().GetByHash(ctx, []byte("no such hash"))),
+		"Badges.Get":                errOf(s.Badges().Get(ctx, o.ID, id)),
+		"Badges.GetBySlug":          errOf(s.Badges().GetBySlug(ctx, o.ID, "no-such-badge")),
+		"Credentials.Get":           errOf(s.Credentials().Get(ctx, domain.NewCredentialID())),
+		"Credentials.Current":       errOf(s.Credentials().Current(ctx, id, newEmail())),
+	} {
+		if !errors.Is(err, domain.ErrNotFound) {
+			t.Errorf("%s: got %v, want an error matching domain.ErrNotFound", name, err)
+		}
+	}
+	// SigningKeys.Active: "or domain.ErrSigningKeysMissing".
+	_, err := s.SigningKeys().Active(ctx, o.ID)
+	wantErr(t, err, domain.ErrSigningKeysMissing)
+}
+
+// Writes addressed to an unknown ID report ErrNotFound rather than
+// succeeding silently (not spelled out by the port; every caller relies on it).
+func testWriteUnknown(t *testing.T, s ports.Store) {
+	ctx := t.Context()
+	o := newOrg(t, s)
+	id := domain.NewID()
+	ghostOrg := makeOrg()
+	ghostBadge := makeBadge(o.ID)
+	ghostCred := makeCredential(o.ID, id, newEmail(), t0)
+	for name, err := range map[string]error{
+		"Users.MarkVerified":     s.Users().MarkVerified(ctx, id, t0),
+		"Sessions.Revoke":        s.Sessions().Revoke(ctx, id, t0),
+		"Orgs.Update":            s.Orgs().Update(ctx, ghostOrg),
+		"Orgs.CountVerification": s.Orgs().CountVerification(ctx, id),
+		"SigningKeys.Retire":     s.SigningKeys().Retire(ctx, id, t0),
+		"APIKeys.Revoke":         s.APIKeys().Revoke(ctx, o.ID, id, t0),
+		"APIKeys.Touch":          s.APIKeys().Touch(ctx, id, t0),
+		"Badges.Update":          s.Badges().Update(ctx, ghostBadge),
+		"Badges.Lock":            s.Badges().Lock(ctx, id),
+		"Badges.Delete":          s.Badges().Delete(ctx, o.ID, id),
+		"Credentials.Update":     s.Credentials().Update(ctx, ghostCred),
+	} {
+		if !errors.Is(err, domain.ErrNotFound) {
+			t.Errorf("%s: got %v, want an error matching domain.ErrNotFound", name, err)
+		}
+	}
+}
+
+// Store.Ping: "reports whether the database answers".
+func testPing(t *testing.T, s ports.Store) {
+	must(t, s.Ping(t.Context()))
+}
