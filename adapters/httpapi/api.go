@@ -6,6 +6,7 @@ package httpapi
 
 import (
 	"context"
+	"encoding/json"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -45,7 +46,35 @@ type server struct {
 func New(d Deps) http.Handler {
 	mux := http.NewServeMux()
 	NewAPI(mux, d)
-	return mux
+	return notFoundAsProblem(mux)
+}
+
+// notFoundAsProblem answers unknown paths and methods with problems
+// (404 NOT_FOUND, 405 METHOD_NOT_ALLOWED) instead of ServeMux's plain text.
+func notFoundAsProblem(mux *http.ServeMux) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, pattern := mux.Handler(r); pattern != "" {
+			mux.ServeHTTP(w, r)
+			return
+		}
+		var allowed []string
+		for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
+			probe := r.Clone(r.Context())
+			probe.Method = m
+			if _, p := mux.Handler(probe); p != "" {
+				allowed = append(allowed, m)
+			}
+		}
+		p := &Problem{Status: http.StatusNotFound, Code: string(domain.CodeNotFound), Detail: "no such resource: " + r.URL.Path}
+		if len(allowed) > 0 {
+			p = &Problem{Status: http.StatusMethodNotAllowed, Code: "METHOD_NOT_ALLOWED", Detail: r.Method + " is not allowed here"}
+			w.Header().Set("Allow", strings.Join(allowed, ", "))
+		}
+		p.Title = http.StatusText(p.Status)
+		w.Header().Set("Content-Type", "application/problem+json")
+		w.WriteHeader(p.Status)
+		_ = json.NewEncoder(w).Encode(p)
+	})
 }
 
 // NewAPI registers every operation on mux and returns the huma API (whose
