@@ -164,8 +164,12 @@ type Badges interface {
 	// changes a signed field of a badge that is locked in the database, it
 	// returns an error matching domain.ErrBadgeLocked and writes nothing.
 	Update(ctx context.Context, b domain.Badge) error
-	// Lock marks the badge as having issued a credential.
-	Lock(ctx context.Context, id string) error
+	// Lock marks the badge as having issued a credential, provided it is
+	// still as it was at version (its UpdatedAt when read): a badge updated
+	// since returns an error matching domain.ErrInvalidState and stays as it
+	// is, so nothing is signed from fields that changed meanwhile. Locking a
+	// locked badge of that version is a no-op.
+	Lock(ctx context.Context, id string, version time.Time) error
 	// Delete removes an unlocked badge; a locked one returns domain.ErrBadgeLocked.
 	Delete(ctx context.Context, orgID, id string) error
 	// List returns the org's badges, oldest first, after the cursor.

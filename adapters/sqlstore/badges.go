@@ -143,16 +143,24 @@ func (r *Badges) Update(ctx context.Context, b domain.Badge) error {
 }
 
 // Lock marks the badge as having issued a credential.
-func (r *Badges) Lock(ctx context.Context, id string) error {
-	n, err := affected(r.s.idb(ctx).NewUpdate().Model((*badgeRow)(nil)).Set("locked = ?", true).
-		Where("id = ?", id).Exec(ctx))
+func (r *Badges) Lock(ctx context.Context, id string, version time.Time) error {
+	db := r.s.idb(ctx)
+	n, err := affected(db.NewUpdate().Model((*badgeRow)(nil)).Set("locked = ?", true).
+		Where("id = ?", id).Where("updated_at = ?", version.UTC()).Exec(ctx))
 	if err != nil {
 		return fmt.Errorf("lock badge %s: %w", id, err)
 	}
-	if n == 0 {
+	if n == 1 {
+		return nil
+	}
+	exists, err := db.NewSelect().Model((*badgeRow)(nil)).Where("id = ?", id).Exists(ctx)
+	if err != nil {
+		return fmt.Errorf("lock badge %s: %w", id, err)
+	}
+	if !exists {
 		return fmt.Errorf("lock badge %s: %w", id, domain.ErrNotFound)
 	}
-	return nil
+	return fmt.Errorf("lock badge %s: changed since it was read: %w", id, domain.ErrInvalidState)
 }
 
 // Delete removes an unlocked badge; a locked one returns

@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"time"
 
 	"github.com/uptrace/bun"
@@ -16,7 +17,21 @@ type quotaUsageRow struct {
 
 	OrgID string `bun:"org_id,pk"`
 	Month string `bun:"month,pk"` // domain.MonthKey, e.g. "2026-11"
+	Shard int    `bun:"shard,pk"`
 	Used  int    `bun:"used"`
+}
+
+// quotaShards spreads a month's count over rows so that concurrent issuers
+// of one organization do not all wait on one row lock until commit.
+const quotaShards = 16
+
+// shardCap is shard i's share of limit; the shares add up to limit.
+func shardCap(limit, i int) int {
+	c := limit / quotaShards
+	if i < limit%quotaShards {
+		c++
+	}
+	return c
 }
 
 type quotaRecipientRow struct {
@@ -35,12 +50,15 @@ var _ ports.Quota = (*Quota)(nil)
 // Consume counts email for org in month unless it was counted already.
 //
 // The recipient row is inserted with ON CONFLICT DO NOTHING (no row: already
-// counted, free). Then one conditional UPDATE takes a slot only while
-// used < limit, which the database serializes per (org, month) row, so
-// concurrent callers never push used past limit. When no slot is left the
-// recipient row is deleted again and a *domain.QuotaError returned: Consume
-// writes nothing net at the limit even when the caller's transaction goes on
-// and commits. It joins the caller's transaction or runs in its own.
+// counted, free). Then a slot is taken in one shard with a conditional
+// UPDATE (used < the shard's share of limit), starting at a random shard.
+// A shard only ever grows and the shares add up to limit, so the count never
+// passes limit, and a refusal (every shard full) means the limit is reached.
+// A failed conditional UPDATE locks nothing, so concurrent consumers never
+// deadlock. At the limit the recipient row is deleted again and a
+// *domain.QuotaError returned: Consume writes nothing net at the limit even
+// when the caller's transaction goes on and commits. It joins the caller's
+// transaction or runs in its own.
 func (r *Quota) Consume(ctx context.Context, orgID string, month time.Time, email string, limit int) (bool, error) {
 	key := domain.MonthKey(month)
 	var counted bool
@@ -55,29 +73,44 @@ func (r *Quota) Consume(ctx context.Context, orgID string, month time.Time, emai
 		if n == 0 {
 			return nil // counted already
 		}
-		usage := &quotaUsageRow{OrgID: orgID, Month: key}
-		if _, err := db.NewInsert().Model(usage).On("CONFLICT DO NOTHING").Exec(ctx); err != nil {
-			return err
-		}
-		q := db.NewUpdate().Model((*quotaUsageRow)(nil)).Set("used = used + 1").
-			Where("org_id = ?", orgID).Where("month = ?", key)
-		if limit != domain.Unlimited {
-			q = q.Where("used < ?", limit)
-		}
-		n, err = affected(q.Exec(ctx))
-		if err != nil {
-			return err
-		}
-		if n == 1 {
-			counted = true
-			return nil
+		start := rand.IntN(quotaShards)
+		for pass := 0; pass < 2; pass++ {
+			if pass == 1 {
+				// The month's shard rows may not exist yet.
+				rows := make([]quotaUsageRow, quotaShards)
+				for i := range rows {
+					rows[i] = quotaUsageRow{OrgID: orgID, Month: key, Shard: i}
+				}
+				if _, err := db.NewInsert().Model(&rows).On("CONFLICT DO NOTHING").Exec(ctx); err != nil {
+					return err
+				}
+			}
+			for k := 0; k < quotaShards; k++ {
+				shard := (start + k) % quotaShards
+				q := db.NewUpdate().Model((*quotaUsageRow)(nil)).Set("used = used + 1").
+					Where("org_id = ?", orgID).Where("month = ?", key).Where("shard = ?", shard)
+				if limit != domain.Unlimited {
+					c := shardCap(limit, shard)
+					if c == 0 {
+						continue
+					}
+					q = q.Where("used < ?", c)
+				}
+				n, err := affected(q.Exec(ctx))
+				if err != nil {
+					return err
+				}
+				if n == 1 {
+					counted = true
+					return nil
+				}
+			}
 		}
 		if _, err := db.NewDelete().Model(recipient).WherePK().Exec(ctx); err != nil {
 			return err
 		}
-		var used int
-		if err := db.NewSelect().Model((*quotaUsageRow)(nil)).Column("used").
-			Where("org_id = ?", orgID).Where("month = ?", key).Scan(ctx, &used); err != nil {
+		used, err := r.used(ctx, orgID, key)
+		if err != nil {
 			return err
 		}
 		quotaErr = &domain.QuotaError{Used: used, Limit: limit, ResetsAt: domain.NextMonthStart(month)}
@@ -94,16 +127,18 @@ func (r *Quota) Consume(ctx context.Context, orgID string, month time.Time, emai
 
 // Used returns how many recipients were counted in the month.
 func (r *Quota) Used(ctx context.Context, orgID string, month time.Time) (int, error) {
-	var used []int
-	err := r.s.idb(ctx).NewSelect().Model((*quotaUsageRow)(nil)).Column("used").
-		Where("org_id = ?", orgID).Where("month = ?", domain.MonthKey(month)).Scan(ctx, &used)
+	used, err := r.used(ctx, orgID, domain.MonthKey(month))
 	if err != nil {
 		return 0, fmt.Errorf("quota used by organization %s: %w", orgID, err)
 	}
-	if len(used) == 0 {
-		return 0, nil
-	}
-	return used[0], nil
+	return used, nil
+}
+
+func (r *Quota) used(ctx context.Context, orgID, key string) (int, error) {
+	var used int
+	err := r.s.idb(ctx).NewSelect().Model((*quotaUsageRow)(nil)).ColumnExpr("COALESCE(SUM(used), 0)").
+		Where("org_id = ?", orgID).Where("month = ?", key).Scan(ctx, &used)
+	return used, err
 }
 
 // Counted reports whether email was counted in the month.

@@ -43,6 +43,12 @@ type Store struct {
 
 var _ ports.Store = (*Store)(nil)
 
+// Connection pool sizes.
+const (
+	pgMaxConns     = 32
+	sqliteMaxConns = 8
+)
+
 // Open connects to dsn, applies pending migrations and returns the store. A
 // dsn starting with postgres:// or postgresql:// opens PostgreSQL; anything
 // else is a SQLite file path or file: URI (not ":memory:": every pooled
@@ -55,6 +61,11 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 			return nil, err
 		}
 		sqldb := sql.OpenDB(connector)
+		// Keep every connection: database/sql keeps only 2 idle by default,
+		// and a new PostgreSQL connection costs a backend process.
+		sqldb.SetMaxOpenConns(pgMaxConns)
+		sqldb.SetMaxIdleConns(pgMaxConns)
+		sqldb.SetConnMaxIdleTime(5 * time.Minute)
 		s = &Store{db: bun.NewDB(sqldb, pgdialect.New()), dialect: DialectPostgres}
 	} else {
 		sep := "?"
@@ -65,6 +76,10 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 		if err != nil {
 			return nil, fmt.Errorf("open sqlite: %w", err)
 		}
+		// One writer at a time anyway (immediate transactions); a few
+		// connections let reads run beside it.
+		sqldb.SetMaxOpenConns(sqliteMaxConns)
+		sqldb.SetMaxIdleConns(sqliteMaxConns)
 		s = &Store{db: bun.NewDB(sqldb, sqlitedialect.New()), dialect: DialectSQLite}
 	}
 	if err := s.ping(ctx); err != nil {

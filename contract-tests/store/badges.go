@@ -92,7 +92,7 @@ func testBadgeLocked(t *testing.T, s ports.Store) {
 	b := makeBadge(o.ID)
 	b.ExpiresInDays = ptr(10)
 	must(t, s.Badges().Create(ctx, b))
-	must(t, s.Badges().Lock(ctx, b.ID))
+	must(t, s.Badges().Lock(ctx, b.ID, b.UpdatedAt))
 	got, err := s.Badges().Get(ctx, o.ID, b.ID)
 	must(t, err)
 	if !got.Locked {
@@ -184,4 +184,28 @@ func testBadgeList(t *testing.T, s ports.Store) {
 	n, err = s.Badges().Count(ctx, o.ID)
 	must(t, err)
 	equal(t, n, 4)
+}
+
+// Badges.Lock: "provided it is still as it was at version ...: a badge
+// updated since returns an error matching domain.ErrInvalidState and stays
+// as it is"; "Locking a locked badge of that version is a no-op".
+func testBadgeLockStale(t *testing.T, s ports.Store) {
+	ctx := t.Context()
+	o := newOrg(t, s)
+	b := makeBadge(o.ID)
+	must(t, s.Badges().Create(ctx, b))
+	read := b.UpdatedAt
+	edited := b
+	edited.Description = "changed meanwhile"
+	edited.UpdatedAt = read.Add(time.Second)
+	must(t, s.Badges().Update(ctx, edited))
+	wantErr(t, s.Badges().Lock(ctx, b.ID, read), domain.ErrInvalidState)
+	got, err := s.Badges().Get(ctx, o.ID, b.ID)
+	must(t, err)
+	if got.Locked {
+		t.Fatal("a stale Lock locked the badge")
+	}
+	must(t, s.Badges().Lock(ctx, b.ID, edited.UpdatedAt))
+	must(t, s.Badges().Lock(ctx, b.ID, edited.UpdatedAt))
+	wantErr(t, s.Badges().Lock(ctx, domain.NewID(), read), domain.ErrNotFound)
 }

@@ -49,6 +49,7 @@ func Run(t *testing.T, newStore Factory) {
 		{"badge_round_trip_and_slug_per_org", testBadgeRoundTrip},
 		{"badge_update_and_delete_unlocked", testBadgeUpdateUnlocked},
 		{"badge_lock_blocks_signed_fields_and_delete", testBadgeLocked},
+		{"badge_lock_refuses_a_stale_version", testBadgeLockStale},
 		{"badge_list_cursor_and_count", testBadgeList},
 
 		{"credential_round_trip_and_update", testCredentialRoundTrip},
@@ -265,7 +266,7 @@ func testWriteUnknown(t *testing.T, s ports.Store) {
 		"APIKeys.Revoke":         s.APIKeys().Revoke(ctx, o.ID, id, t0),
 		"APIKeys.Touch":          s.APIKeys().Touch(ctx, id, t0),
 		"Badges.Update":          s.Badges().Update(ctx, ghostBadge),
-		"Badges.Lock":            s.Badges().Lock(ctx, id),
+		"Badges.Lock":            s.Badges().Lock(ctx, id, time.Now()),
 		"Badges.Delete":          s.Badges().Delete(ctx, o.ID, id),
 		"Credentials.Update":     s.Credentials().Update(ctx, ghostCred),
 	} {

@@ -100,7 +100,7 @@ func testRollback(t *testing.T, s ports.Store) {
 		must(t, s.SigningKeys().Create(txCtx, key))
 		b2 = makeBadge(o.ID)
 		must(t, s.Badges().Create(txCtx, b2))
-		must(t, s.Badges().Lock(txCtx, b.ID))
+		must(t, s.Badges().Lock(txCtx, b.ID, b.UpdatedAt))
 		c = makeCredential(o.ID, b.ID, email, t0)
 		must(t, s.Credentials().Insert(txCtx, c))
 		counted, err := s.Quota().Consume(txCtx, o.ID, month, email, 5)

@@ -168,16 +168,6 @@ func (s *Service) issueOnce(ctx context.Context, actor domain.Actor, org domain.
 	plan := s.plans.Get(org.Plan)
 	var out Issued
 	err = s.store.WithinTx(ctx, func(ctx context.Context) error {
-		fresh, err := s.store.Badges().Get(ctx, org.ID, badge.ID)
-		if err != nil {
-			return err
-		}
-		if err := fresh.CanIssue(); err != nil {
-			return err
-		}
-		if !fresh.SameSignedFields(badge) {
-			return errRetry // edited since we signed
-		}
 		cur, err := s.current(ctx, badge.ID, rcpt.Email)
 		if err != nil {
 			return err
@@ -199,8 +189,13 @@ func (s *Service) issueOnce(ctx context.Context, actor domain.Actor, org domain.
 		if err := s.store.Credentials().Insert(ctx, c); err != nil {
 			return err
 		}
-		if !fresh.Locked {
-			if err := s.store.Badges().Lock(ctx, badge.ID); err != nil {
+		// A locked badge's signed fields never change, so what was signed
+		// stands; the first issue locks the badge as it was read, or retries
+		// when it was edited meanwhile.
+		if !badge.Locked {
+			if err := s.store.Badges().Lock(ctx, badge.ID, badge.UpdatedAt); errors.Is(err, domain.ErrInvalidState) {
+				return errRetry
+			} else if err != nil {
 				return err
 			}
 		}

@@ -136,11 +136,15 @@ CREATE INDEX credentials_badge_email_idx ON credentials (badge_id, recipient_ema
 CREATE INDEX credentials_org_issued_idx ON credentials (org_id, issued_at, id);
 CREATE INDEX credentials_email_issued_idx ON credentials (recipient_email, issued_at, id);
 
+-- The month's count is spread over shards (16) so concurrent issuers do
+-- not queue on one row; each shard has its share of the limit, and the sum
+-- of the shares is the limit.
 CREATE TABLE quota_usage (
     org_id text NOT NULL REFERENCES organizations (id),
     month  text NOT NULL,
+    shard  integer NOT NULL CHECK (shard >= 0),
     used   integer NOT NULL DEFAULT 0 CHECK (used >= 0),
-    PRIMARY KEY (org_id, month)
+    PRIMARY KEY (org_id, month, shard)
 );
 
 CREATE TABLE quota_recipients (
