@@ -74,6 +74,10 @@ type Orgs interface {
 	Create(ctx context.Context, o domain.Organization) error
 	Get(ctx context.Context, id string) (domain.Organization, error)
 	GetBySlug(ctx context.Context, slug string) (domain.Organization, error)
+	// GetWithRole returns the organization and userID's role in it ("" when
+	// the user is not a member) in one read; ErrNotFound when there is no
+	// such organization.
+	GetWithRole(ctx context.Context, id, userID string) (OrgWithRole, error)
 	// Update overwrites every field of o but ID, Slug and CreatedAt.
 	Update(ctx context.Context, o domain.Organization) error
 	// List returns organizations ordered by creation, oldest first, after the

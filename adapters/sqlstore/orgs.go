@@ -79,6 +79,22 @@ func (r *Orgs) Get(ctx context.Context, id string) (domain.Organization, error) 
 	return row.toDomain(), nil
 }
 
+// GetWithRole returns the organization and the user's role in it.
+func (r *Orgs) GetWithRole(ctx context.Context, id, userID string) (ports.OrgWithRole, error) {
+	var row orgRoleRow
+	q := r.s.idb(ctx).NewSelect().Model(&row)
+	for _, c := range orgColumns {
+		q = q.ColumnExpr("o.?", bun.Ident(c))
+	}
+	err := q.ColumnExpr("COALESCE(m.role, '') AS role").
+		Join("LEFT JOIN memberships AS m ON m.org_id = o.id AND m.user_id = ?", userID).
+		Where("o.id = ?", id).Scan(ctx)
+	if err != nil {
+		return ports.OrgWithRole{}, notFound(err, "get organization "+id)
+	}
+	return ports.OrgWithRole{Org: row.toDomain(), Role: domain.Role(row.Role)}, nil
+}
+
 // GetBySlug returns the organization with slug.
 func (r *Orgs) GetBySlug(ctx context.Context, slug string) (domain.Organization, error) {
 	var row orgRow

@@ -247,3 +247,21 @@ func testSigningKeys(t *testing.T, s ports.Store) {
 	must(t, err)
 	equal(t, got, k1)
 }
+
+// Orgs.GetWithRole: "returns the organization and userID's role in it (""
+// when the user is not a member) in one read; ErrNotFound when there is no
+// such organization".
+func testOrgGetWithRole(t *testing.T, s ports.Store) {
+	ctx := t.Context()
+	o := newOrg(t, s)
+	member, stranger := newUser(t, s), newUser(t, s)
+	must(t, s.Members().Add(ctx, domain.Membership{OrgID: o.ID, UserID: member.ID, Role: domain.RoleIssuer, CreatedAt: o.CreatedAt}))
+	got, err := s.Orgs().GetWithRole(ctx, o.ID, member.ID)
+	must(t, err)
+	equal(t, got, ports.OrgWithRole{Org: o, Role: domain.RoleIssuer})
+	got, err = s.Orgs().GetWithRole(ctx, o.ID, stranger.ID)
+	must(t, err)
+	equal(t, got, ports.OrgWithRole{Org: o, Role: ""})
+	_, err = s.Orgs().GetWithRole(ctx, domain.NewID(), member.ID)
+	wantErr(t, err, domain.ErrNotFound)
+}

@@ -40,6 +40,7 @@ func Run(t *testing.T, newStore Factory) {
 		{"org_slug_taken", testOrgSlugTaken},
 		{"org_list_status_and_cursor", testOrgList},
 		{"org_list_for_user", testOrgListForUser},
+		{"org_get_with_role", testOrgGetWithRole},
 		{"org_count_verification", testOrgCountVerification},
 		{"members_add_get_list_count", testMembers},
 

@@ -5,7 +5,6 @@ package access
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
 	"github.com/credence-dev/credence/core/domain"
@@ -30,11 +29,11 @@ func (g Guard) Org(ctx context.Context, actor domain.Actor, orgID string, perm d
 	if actor.IsAPIKey() && actor.APIKeyOrg != orgID {
 		return domain.Organization{}, fmt.Errorf("organization %s: %w", orgID, domain.ErrNotFound)
 	}
-	org, err := g.Store.Orgs().Get(ctx, orgID)
-	if err != nil {
-		return domain.Organization{}, err
-	}
 	if actor.IsAPIKey() {
+		org, err := g.Store.Orgs().Get(ctx, orgID)
+		if err != nil {
+			return domain.Organization{}, err
+		}
 		if err := g.Plans.Get(org.Plan).RequireAPIAccess(org.Plan); err != nil {
 			return domain.Organization{}, err
 		}
@@ -43,20 +42,19 @@ func (g Guard) Org(ctx context.Context, actor domain.Actor, orgID string, perm d
 		}
 		return org, nil
 	}
-	m, err := g.Store.Members().Get(ctx, orgID, actor.UserID)
-	if errors.Is(err, domain.ErrNotFound) {
-		if actor.Admin && isRead(perm) {
-			return org, nil
-		}
-		return domain.Organization{}, fmt.Errorf("organization %s: %w", orgID, domain.ErrNotFound)
-	}
+	ow, err := g.Store.Orgs().GetWithRole(ctx, orgID, actor.UserID)
 	if err != nil {
 		return domain.Organization{}, err
 	}
-	if !domain.RoleCan(m.Role, perm) {
-		return domain.Organization{}, domain.Errorf(domain.CodeForbidden, "the %s role cannot %s", m.Role, perm)
+	switch {
+	case ow.Role == "" && actor.Admin && isRead(perm):
+		return ow.Org, nil
+	case ow.Role == "":
+		return domain.Organization{}, fmt.Errorf("organization %s: %w", orgID, domain.ErrNotFound)
+	case !domain.RoleCan(ow.Role, perm):
+		return domain.Organization{}, domain.Errorf(domain.CodeForbidden, "the %s role cannot %s", ow.Role, perm)
 	}
-	return org, nil
+	return ow.Org, nil
 }
 
 func isRead(p domain.Permission) bool {

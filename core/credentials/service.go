@@ -123,7 +123,7 @@ func (s *Service) Issue(ctx context.Context, actor domain.Actor, orgID string, i
 	if err := org.CanIssue(); err != nil {
 		return Issued{}, err
 	}
-	var out Issued
+	var out issued
 	for attempt := 1; ; attempt++ {
 		out, err = s.issueOnce(ctx, actor, org, in, rcpt)
 		if err == nil || attempt == maxIssueAttempts || !errors.Is(err, errRetry) {
@@ -133,27 +133,33 @@ func (s *Service) Issue(ctx context.Context, actor domain.Actor, orgID string, i
 	if err != nil {
 		return Issued{}, err
 	}
-	s.mailIssued(ctx, org, out)
-	return out, nil
+	s.mailIssued(ctx, org, out.badge, out.Issued)
+	return out.Issued, nil
 }
 
 var errRetry = errors.New("retry issue")
 
-func (s *Service) issueOnce(ctx context.Context, actor domain.Actor, org domain.Organization, in IssueInput, rcpt domain.Recipient) (Issued, error) {
+// issued is an Issued and the badge it was issued from.
+type issued struct {
+	Issued
+	badge domain.Badge
+}
+
+func (s *Service) issueOnce(ctx context.Context, actor domain.Actor, org domain.Organization, in IssueInput, rcpt domain.Recipient) (issued, error) {
 	badge, err := s.store.Badges().Get(ctx, org.ID, in.BadgeID)
 	if err != nil {
-		return Issued{}, err
+		return issued{}, err
 	}
 	if err := badge.CanIssue(); err != nil {
-		return Issued{}, err
+		return issued{}, err
 	}
 	key, err := s.store.SigningKeys().Active(ctx, org.ID)
 	if err != nil {
-		return Issued{}, err
+		return issued{}, err
 	}
 	signer, err := s.signer(key, org.Slug)
 	if err != nil {
-		return Issued{}, err
+		return issued{}, err
 	}
 	now := s.now()
 	c := domain.Credential{
@@ -163,10 +169,10 @@ func (s *Service) issueOnce(ctx context.Context, actor domain.Actor, org domain.
 		Test: actor.APIKeyMode == domain.APIKeyTest, KeyID: signer.KID(), CreatedBy: actor.ID(),
 	}
 	if c.JWS, err = s.sign(signer, c, org, badge); err != nil {
-		return Issued{}, err
+		return issued{}, err
 	}
 	plan := s.plans.Get(org.Plan)
-	var out Issued
+	var out issued
 	err = s.store.WithinTx(ctx, func(ctx context.Context) error {
 		cur, err := s.current(ctx, badge.ID, rcpt.Email)
 		if err != nil {
@@ -199,7 +205,7 @@ func (s *Service) issueOnce(ctx context.Context, actor domain.Actor, org domain.
 				return err
 			}
 		}
-		out = Issued{Credential: c, State: is.State, Previous: is.Previous}
+		out = issued{Issued{Credential: c, State: is.State, Previous: is.Previous}, badge}
 		return nil
 	})
 	var dup *domain.DuplicateError
@@ -209,13 +215,13 @@ func (s *Service) issueOnce(ctx context.Context, actor domain.Actor, org domain.
 		// against its credential unless that one is active non-expiring.
 		winner, gerr := s.store.Credentials().Get(ctx, dup.Existing)
 		if gerr == nil && domain.PreIssueState(&winner, s.clock.Now()) != domain.StateActiveNonExpiring {
-			return Issued{}, errRetry
+			return issued{}, errRetry
 		}
-		return Issued{}, err
+		return issued{}, err
 	case errors.Is(err, ports.ErrIDTaken):
-		return Issued{}, errRetry
+		return issued{}, errRetry
 	case err != nil:
-		return Issued{}, fmt.Errorf("issue %s: %w", c.ID, err)
+		return issued{}, fmt.Errorf("issue %s: %w", c.ID, err)
 	}
 	return out, nil
 }
@@ -247,14 +253,9 @@ func (s *Service) signer(key domain.SigningKey, orgSlug string) (*signing.Signer
 	return signer, nil
 }
 
-func (s *Service) mailIssued(ctx context.Context, org domain.Organization, is Issued) {
+func (s *Service) mailIssued(ctx context.Context, org domain.Organization, badge domain.Badge, is Issued) {
 	c := is.Credential
 	if !org.EmailsEnabled || c.Test {
-		return
-	}
-	badge, err := s.store.Badges().Get(ctx, org.ID, c.BadgeID)
-	if err != nil {
-		s.log.ErrorContext(ctx, "load badge for mail", "credential", c.ID, "err", err)
 		return
 	}
 	m := ports.Message{To: c.RecipientEmail,
