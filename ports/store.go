@@ -200,6 +200,12 @@ type Credentials interface {
 	// taken it returns ErrIDTaken.
 	Insert(ctx context.Context, c domain.Credential) error
 	Get(ctx context.Context, id domain.CredentialID) (domain.Credential, error)
+	// LockRecipient holds, until the transaction ends, a lock that
+	// serializes issues of the badge to the email: statements after it see
+	// every credential committed before it returned. Outside a transaction
+	// it holds nothing. Where transactions are serialized anyway (SQLite)
+	// it is a no-op.
+	LockRecipient(ctx context.Context, badgeID, email string) error
 	// Current returns the head of the recipient's chain of credentials of
 	// the badge: the latest issued that no other credential supersedes
 	// (revoked or not). ErrNotFound when the recipient has none.

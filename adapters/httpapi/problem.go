@@ -70,6 +70,7 @@ var statusOf = map[domain.Code]int{
 	domain.CodeNotClaimable:        http.StatusConflict,
 	domain.CodeInvalidToken:        http.StatusBadRequest,
 	domain.CodeInvalidPassword:     http.StatusUnprocessableEntity,
+	domain.CodeConcurrentIssue:     http.StatusConflict,
 }
 
 // codeOfStatus names the problems huma raises itself (bad JSON, schema

@@ -103,6 +103,19 @@ func (r *Credentials) Get(ctx context.Context, id domain.CredentialID) (domain.C
 	return row.toDomain(), nil
 }
 
+// LockRecipient takes a transaction-scoped advisory lock on the (badge,
+// email) pair on PostgreSQL; SQLite's immediate transactions already hold
+// the database's write lock.
+func (r *Credentials) LockRecipient(ctx context.Context, badgeID, email string) error {
+	if r.s.dialect != DialectPostgres || !r.s.inTx(ctx) {
+		return nil
+	}
+	if _, err := r.s.idb(ctx).ExecContext(ctx, "SELECT pg_advisory_xact_lock(hashtextextended(?, 0))", badgeID+" "+email); err != nil {
+		return fmt.Errorf("lock recipient of badge %s: %w", badgeID, err)
+	}
+	return nil
+}
+
 // Current returns the head of the recipient's chain of credentials of the
 // badge: the latest issued that nothing supersedes, revoked or not.
 func (r *Credentials) Current(ctx context.Context, badgeID, email string) (domain.Credential, error) {

@@ -394,3 +394,51 @@ func testCredentialListByEmail(t *testing.T, s ports.Store) {
 	}
 	equal(t, paged, all)
 }
+
+// Credentials.LockRecipient: "holds, until the transaction ends, a lock that
+// serializes issues of the badge to the email: statements after it see
+// every credential committed before it returned".
+func testCredentialLockRecipient(t *testing.T, s ports.Store) {
+	ctx := t.Context()
+	is := newIssuer(t, s)
+	email := newEmail()
+	c := is.credential(email, time.Now().UTC().Truncate(time.Microsecond))
+	locked := make(chan struct{})
+	acquired := make(chan domain.Credential, 1)
+	second := make(chan error, 1)
+	err := s.WithinTx(ctx, func(txCtx context.Context) error {
+		if err := s.Credentials().LockRecipient(txCtx, is.badge.ID, email); err != nil {
+			return err
+		}
+		close(locked)
+		go func() {
+			// A transaction of its own: the test's ctx, not txCtx.
+			second <- s.WithinTx(ctx, func(ctx2 context.Context) error {
+				if err := s.Credentials().LockRecipient(ctx2, is.badge.ID, email); err != nil {
+					return err
+				}
+				cur, err := s.Credentials().Current(ctx2, is.badge.ID, email)
+				acquired <- cur
+				return err
+			})
+		}()
+		// While this transaction holds the lock, the second one waits.
+		select {
+		case <-acquired:
+			return errors.New("a second issuer took the recipient lock while the first held it")
+		case <-time.After(300 * time.Millisecond):
+		}
+		return s.Credentials().Insert(txCtx, c)
+	})
+	must(t, err)
+	<-locked
+	select {
+	case cur := <-acquired:
+		if cur.ID != c.ID {
+			t.Fatalf("after the lock the second issuer saw %q, want the committed %q", cur.ID, c.ID)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the second issuer never got the lock")
+	}
+	must(t, <-second)
+}

@@ -104,7 +104,9 @@ type Issued struct {
 
 // maxIssueAttempts bounds retries after a race with a concurrent issuer
 // (whose credential then decides the state) or a credential ID collision.
-const maxIssueAttempts = 4
+// Retries take the recipient lock, so a retry only loses to a first attempt
+// that started meanwhile.
+const maxIssueAttempts = 8
 
 // Issue signs and stores a credential, applying the rules of issuing again
 // and the monthly quota in one transaction. The signature is made before
@@ -125,8 +127,12 @@ func (s *Service) Issue(ctx context.Context, actor domain.Actor, orgID string, i
 	}
 	var out issued
 	for attempt := 1; ; attempt++ {
-		out, err = s.issueOnce(ctx, actor, org, in, rcpt)
-		if err == nil || attempt == maxIssueAttempts || !errors.Is(err, errRetry) {
+		out, err = s.issueOnce(ctx, actor, org, in, rcpt, attempt > 1)
+		if err == nil || !errors.Is(err, errRetry) {
+			break
+		}
+		if attempt == maxIssueAttempts {
+			err = domain.Errorf(domain.CodeConcurrentIssue, "other issues to %s of this badge kept overtaking this one; retry", rcpt.Email)
 			break
 		}
 	}
@@ -145,7 +151,11 @@ type issued struct {
 	badge domain.Badge
 }
 
-func (s *Service) issueOnce(ctx context.Context, actor domain.Actor, org domain.Organization, in IssueInput, rcpt domain.Recipient) (issued, error) {
+// issueOnce signs and stores one credential. Most issues meet no
+// concurrent issue to the same recipient and run without a lock; after a
+// lost race (locked) the recipient lock makes issues to that recipient take
+// turns, each seeing the one before.
+func (s *Service) issueOnce(ctx context.Context, actor domain.Actor, org domain.Organization, in IssueInput, rcpt domain.Recipient, locked bool) (issued, error) {
 	badge, err := s.store.Badges().Get(ctx, org.ID, in.BadgeID)
 	if err != nil {
 		return issued{}, err
@@ -174,6 +184,11 @@ func (s *Service) issueOnce(ctx context.Context, actor domain.Actor, org domain.
 	plan := s.plans.Get(org.Plan)
 	var out issued
 	err = s.store.WithinTx(ctx, func(ctx context.Context) error {
+		if locked {
+			if err := s.store.Credentials().LockRecipient(ctx, badge.ID, rcpt.Email); err != nil {
+				return err
+			}
+		}
 		cur, err := s.current(ctx, badge.ID, rcpt.Email)
 		if err != nil {
 			return err

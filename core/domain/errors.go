@@ -36,6 +36,7 @@ const (
 	CodeNotClaimable    Code = "NOT_CLAIMABLE"    // claiming an expired or revoked credential
 	CodeInvalidToken    Code = "INVALID_TOKEN"    // an emailed link token that is unknown, used or expired
 	CodeInvalidPassword Code = "INVALID_PASSWORD" // a password that breaks the policy
+	CodeConcurrentIssue Code = "CONCURRENT_ISSUE" // concurrent issues to one recipient kept overtaking this one
 )
 
 // Error is a domain error that carries a stable code and a human message.
