@@ -98,6 +98,7 @@ func NewAPI(mux *http.ServeMux, d Deps) huma.API {
 	s.registerPublicAPI(api)
 	s.registerDocuments(mux)
 	s.registerPages(mux)
+	s.registerVerifyPages(mux)
 	s.registerHealth(mux)
 	return api
 }

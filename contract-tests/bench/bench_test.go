@@ -1,0 +1,178 @@
+// Package bench measures issuance through the core on SQLite and
+// PostgreSQL beside a raw ES256 signing loop and pgbench -N, all in one
+// run so their ratios mean something on a shared machine:
+//
+//	CREDENCE_TEST_POSTGRES_URL=postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable \
+//	  go test -run '^$' -bench . -benchtime 3s ./contract-tests/bench/
+package bench
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"os"
+	"os/exec"
+	"regexp"
+	"strconv"
+	"sync/atomic"
+	"testing"
+
+	"github.com/lestrrat-go/jwx/v2/jwa"
+	"github.com/lestrrat-go/jwx/v2/jwk"
+	"github.com/lestrrat-go/jwx/v2/jws"
+
+	"github.com/credence-dev/credence/adapters/sqlstore"
+	"github.com/credence-dev/credence/adapters/sysclock"
+	"github.com/credence-dev/credence/contract-tests/harness"
+	"github.com/credence-dev/credence/core/badges"
+	"github.com/credence-dev/credence/core/credentials"
+	"github.com/credence-dev/credence/core/domain"
+	"github.com/credence-dev/credence/core/orgs"
+	"github.com/credence-dev/credence/core/signing"
+	"github.com/credence-dev/credence/ports"
+)
+
+// concurrency is the number of concurrent issuers (and pgbench clients).
+const concurrency = 16
+
+type discardMailer struct{}
+
+func (discardMailer) Send(context.Context, ports.Message) error { return nil }
+
+// issuer is a ready-to-issue organization on a fresh store.
+type issuer struct {
+	svc   *credentials.Service
+	actor domain.Actor
+	orgID string
+	badge string
+}
+
+func newIssuer(b *testing.B, dsn string) *issuer {
+	ctx := context.Background()
+	store, err := sqlstore.Open(ctx, dsn)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { store.Close() })
+	plans, err := domain.DefaultPlans().WithOverrides([]byte(`{"free":{"monthlyRecipients":-1}}`))
+	if err != nil {
+		b.Fatal(err)
+	}
+	key := make([]byte, signing.MasterKeySize)
+	_, _ = rand.Read(key)
+	cipher, _ := signing.NewCipher(key)
+	clock := sysclock.Clock{}
+	log := slog.New(slog.DiscardHandler)
+	base, _ := url.Parse("https://credence.example")
+
+	now := domain.Truncate(clock.Now())
+	user := domain.User{ID: domain.NewID(), Email: "owner-" + domain.NewID() + "@bench.example", Name: "Owner", PasswordHash: "x", EmailVerifiedAt: &now, CreatedAt: now}
+	if err := store.Users().Create(ctx, user); err != nil {
+		b.Fatal(err)
+	}
+	owner := domain.Actor{UserID: user.ID, UserEmail: user.Email}
+	orgSvc := orgs.New(store, clock, discardMailer{}, cipher, plans, log)
+	name := "Bench " + domain.NewID()[:8]
+	org, err := orgSvc.Create(ctx, owner, domain.OrgInput{Name: &name})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := orgSvc.Decide(ctx, domain.Actor{UserID: user.ID, Admin: true}, org.ID, orgs.Approve, ""); err != nil {
+		b.Fatal(err)
+	}
+	if _, err := orgSvc.GenerateKeys(ctx, owner, org.ID, domain.AlgES256); err != nil {
+		b.Fatal(err)
+	}
+	text := func(s string) *string { return &s }
+	badge, err := badges.New(store, clock, plans).Create(ctx, owner, org.ID, domain.BadgeInput{
+		Name: text("Go Expert"), Description: text("Knows Go"), Criteria: text("Passed the exam"), ImageURL: text("https://credence.example/go.png")})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return &issuer{svc: credentials.New(store, clock, discardMailer{}, cipher, plans, credentials.URLs{Base: base}, log),
+		actor: owner, orgID: org.ID, badge: badge.ID}
+}
+
+// run issues b.N credentials to distinct recipients from 16 goroutines.
+func (is *issuer) run(b *testing.B) {
+	var n atomic.Int64
+	b.SetParallelism((concurrency + 1) / 2) // RunParallel starts GOMAXPROCS × this
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			i := n.Add(1)
+			_, err := is.svc.Issue(context.Background(), is.actor, is.orgID, credentials.IssueInput{BadgeID: is.badge,
+				Recipient: domain.Recipient{Name: "Rae Recipient", Email: fmt.Sprintf("r%d@bench.example", i)}})
+			if err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "issues/s")
+}
+
+func BenchmarkIssueSQLite(b *testing.B) {
+	newIssuer(b, harness.FreshSQLitePath(b)).run(b)
+}
+
+func BenchmarkIssuePostgres(b *testing.B) {
+	newIssuer(b, harness.FreshPostgresDB(b)).run(b)
+}
+
+// BenchmarkRawES256Sign is the ceiling: jwx signing of a credential-sized
+// payload on every core, nothing else.
+func BenchmarkRawES256Sign(b *testing.B) {
+	raw, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	key, _ := jwk.FromRaw(raw)
+	payload := make([]byte, 1400)
+	for i := range payload {
+		payload[i] = 'a'
+	}
+	b.SetParallelism((concurrency + 1) / 2)
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if _, err := jws.Sign(payload, jws.WithKey(jwa.ES256, key)); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "signs/s")
+}
+
+var tpsRE = regexp.MustCompile(`tps = ([0-9.]+)`)
+
+// BenchmarkPgbenchN runs pgbench -N (simple-update TPC-B) with 16 clients
+// on a fresh database of the same server, for the ratio the target names.
+// It reports tps; b.N is not used.
+func BenchmarkPgbenchN(b *testing.B) {
+	if _, err := exec.LookPath("pgbench"); err != nil {
+		b.Skip("pgbench not on PATH")
+	}
+	dsn := harness.FreshPostgresDB(b)
+	seconds := os.Getenv("CREDENCE_BENCH_PGBENCH_SECONDS")
+	if seconds == "" {
+		seconds = "10"
+	}
+	if out, err := exec.Command("pgbench", "-i", "-q", "-s", "16", dsn).CombinedOutput(); err != nil {
+		b.Fatalf("pgbench -i: %v\n%s", err, out)
+	}
+	b.ResetTimer()
+	out, err := exec.Command("pgbench", "-N", "-c", strconv.Itoa(concurrency), "-j", "2", "-T", seconds, dsn).CombinedOutput()
+	if err != nil {
+		b.Fatalf("pgbench -N: %v\n%s", err, out)
+	}
+	m := tpsRE.FindSubmatch(out)
+	if m == nil {
+		b.Fatalf("no tps in pgbench output:\n%s", out)
+	}
+	tps, _ := strconv.ParseFloat(string(m[1]), 64)
+	b.ReportMetric(tps, "tps")
+	b.ReportMetric(0, "ns/op")
+}

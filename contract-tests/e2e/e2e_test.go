@@ -1,0 +1,55 @@
+package e2e
+
+import (
+	"regexp"
+	"testing"
+)
+
+var credentialIDRE = regexp.MustCompile(`^CRD-[A-Z0-9]{8}$`)
+
+// scenario is one end-to-end story. Scenarios share their store's server
+// unless they need their own configuration (opts); each uses its own
+// users and organizations, so they run in parallel.
+type scenario struct {
+	name string
+	opts []serverOption
+	run  func(t *testing.T, e *env)
+}
+
+var scenarios = []scenario{
+	{name: "newcomer_path", run: testNewcomerPath},
+	{name: "duplicate_non_expiring", run: testDuplicate},
+	{name: "revoke_then_reissue", run: testRevokeThenReissue},
+	{name: "renewal_of_time_bound", run: testRenewal},
+	{name: "monthly_quota", opts: []serverOption{withPlans(`{"free":{"monthlyRecipients":3}}`)}, run: testQuota},
+	{name: "private_credential", run: testPrivateCredential},
+	{name: "claim_rules", run: testClaimRules},
+	{name: "key_rotation", run: testKeyRotation},
+	{name: "tampering_is_caught", run: testTampering},
+	{name: "api_keys", run: testAPIKeys},
+	{name: "bad_input_never_500s", run: testBadInput},
+	{name: "suspended_org", run: testSuspendedOrg},
+	{name: "external_verifier_jose", run: testJoseVerifier},
+	{name: "concurrent_issuers", run: testConcurrentIssuers},
+	{name: "mailed_links_open", run: testMailedLinks},
+}
+
+// TestE2E runs every scenario against the real server on each store.
+func TestE2E(t *testing.T) {
+	for _, store := range []string{"sqlite", "postgres"} {
+		t.Run(store, func(t *testing.T) {
+			t.Parallel()
+			shared := newEnv(t, store)
+			for _, sc := range scenarios {
+				t.Run(sc.name, func(t *testing.T) {
+					t.Parallel()
+					e := shared
+					if len(sc.opts) > 0 {
+						e = newEnv(t, store, sc.opts...)
+					}
+					sc.run(t, e)
+				})
+			}
+		})
+	}
+}
