@@ -190,16 +190,24 @@ type Page struct {
 
 // Credentials persists issued credentials.
 //
-// A recipient holds at most one current credential per badge: neither
-// revoked nor superseded. The database enforces it with a unique partial
-// index, so of concurrent issuers exactly one wins.
+// A recipient's credentials of one badge form a chain: each issue after the
+// first supersedes the previous head. At most one credential per badge and
+// recipient is the head (superseded by none, revoked or not); the database
+// enforces it with a unique partial index, so of concurrent issuers exactly
+// one wins.
 type Credentials interface {
-	// Insert stores c. When the recipient already holds a current
-	// credential of the badge it returns a *domain.DuplicateError naming it,
-	// inside a transaction too (the transaction stays usable). When c.ID is
-	// taken it returns ErrIDTaken.
+	// Insert stores c. When the recipient's chain for the badge already has
+	// a head it returns a *domain.DuplicateError naming it, inside a
+	// transaction too (the transaction stays usable). When c.ID is taken it
+	// returns ErrIDTaken.
 	Insert(ctx context.Context, c domain.Credential) error
 	Get(ctx context.Context, id domain.CredentialID) (domain.Credential, error)
+	// IssueContext reads in one query what issuing needs: the organization
+	// with userID's role in it ("" for none), the badge (nil when the
+	// organization has no badge badgeID) and the organization's active
+	// signing key (nil when it has none). ErrNotFound when there is no
+	// organization orgID.
+	IssueContext(ctx context.Context, orgID, badgeID, userID string) (IssueContext, error)
 	// LockRecipient holds, until the transaction ends, a lock that
 	// serializes issues of the badge to the email: statements after it see
 	// every credential committed before it returned. Outside a transaction
@@ -217,6 +225,13 @@ type Credentials interface {
 	List(ctx context.Context, f CredentialFilter) ([]domain.Credential, error)
 	// ListByEmail returns every credential issued to email, newest first.
 	ListByEmail(ctx context.Context, email string, page Page) ([]domain.Credential, error)
+}
+
+// IssueContext is what Credentials.IssueContext reads.
+type IssueContext struct {
+	Org   OrgWithRole
+	Badge *domain.Badge
+	Key   *domain.SigningKey
 }
 
 // ErrIDTaken is returned by Credentials.Insert when the ID is in use.

@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/uptrace/bun"
@@ -82,7 +83,7 @@ func (r *Credentials) Insert(ctx context.Context, c domain.Credential) error {
 	var existing string
 	err = db.NewSelect().Model((*credentialRow)(nil)).Column("id").
 		Where("badge_id = ?", c.BadgeID).Where("recipient_email = ?", c.RecipientEmail).
-		Where("revoked_at IS NULL").Where("superseded_by_id IS NULL").
+		Where("superseded_by_id IS NULL").
 		Limit(1).Scan(ctx, &existing)
 	switch {
 	case err == nil:
@@ -101,6 +102,55 @@ func (r *Credentials) Get(ctx context.Context, id domain.CredentialID) (domain.C
 		return domain.Credential{}, notFound(err, "get credential "+string(id))
 	}
 	return row.toDomain(), nil
+}
+
+type issueContextRow struct {
+	Org   orgRow        `bun:"embed:o_"`
+	Role  string        `bun:"role"`
+	Badge badgeRow      `bun:"embed:b_"`
+	Key   signingKeyRow `bun:"embed:k_"`
+}
+
+// issueContextQuery joins the organization, the member's role, the badge
+// and the active key, each column aliased with its embed prefix.
+var issueContextQuery = func() string {
+	cols := func(alias string, names ...string) string {
+		out := make([]string, len(names))
+		for i, n := range names {
+			out[i] = alias + "." + n + " AS " + alias + "_" + n
+		}
+		return strings.Join(out, ", ")
+	}
+	return "SELECT " + cols("o", orgColumns...) + ", COALESCE(m.role, '') AS role, " +
+		cols("b", "id", "org_id", "name", "slug", "description", "criteria", "image_url", "tags", "expires_in_days", "active", "locked", "created_at", "updated_at") + ", " +
+		cols("k", "id", "org_id", "fragment", "algorithm", "status", "public_jwk", "private_enc", "created_at", "retired_at") +
+		` FROM organizations AS o
+		LEFT JOIN memberships AS m ON m.org_id = o.id AND m.user_id = ?
+		LEFT JOIN badges AS b ON b.id = ? AND b.org_id = o.id
+		LEFT JOIN signing_keys AS k ON k.org_id = o.id AND k.status = 'active'
+		WHERE o.id = ?`
+}()
+
+// IssueContext reads the organization with the user's role, the badge and
+// the active signing key in one query.
+func (r *Credentials) IssueContext(ctx context.Context, orgID, badgeID, userID string) (ports.IssueContext, error) {
+	var row issueContextRow
+	if err := r.s.idb(ctx).NewRaw(issueContextQuery, userID, badgeID, orgID).Scan(ctx, &row); err != nil {
+		return ports.IssueContext{}, notFound(err, "issue context of organization "+orgID)
+	}
+	out := ports.IssueContext{Org: ports.OrgWithRole{Org: row.Org.toDomain(), Role: domain.Role(row.Role)}}
+	if row.Badge.ID != "" {
+		b, err := row.Badge.toDomain()
+		if err != nil {
+			return ports.IssueContext{}, err
+		}
+		out.Badge = &b
+	}
+	if row.Key.ID != "" {
+		k := row.Key.toDomain()
+		out.Key = &k
+	}
+	return out, nil
 }
 
 // LockRecipient takes a transaction-scoped advisory lock on the (badge,

@@ -66,14 +66,29 @@ func (r *Quota) Consume(ctx context.Context, orgID string, month time.Time, emai
 	err := r.s.WithinTx(ctx, func(ctx context.Context) error {
 		db := r.s.idb(ctx)
 		recipient := &quotaRecipientRow{OrgID: orgID, Month: key, Email: email}
-		n, err := affected(db.NewInsert().Model(recipient).On("CONFLICT DO NOTHING").Exec(ctx))
-		if err != nil {
-			return err
-		}
-		if n == 0 {
-			return nil // counted already
-		}
 		start := rand.IntN(quotaShards)
+		if r.s.dialect == DialectPostgres && (limit == domain.Unlimited || shardCap(limit, start) > 0) {
+			// The common case in one round trip: record the email and take
+			// a slot in the first shard.
+			recorded, taken, err := r.recordAndTake(ctx, orgID, key, email, start, limit)
+			switch {
+			case err != nil:
+				return err
+			case !recorded:
+				return nil // counted already
+			case taken:
+				counted = true
+				return nil
+			}
+		} else {
+			n, err := affected(db.NewInsert().Model(recipient).On("CONFLICT DO NOTHING").Exec(ctx))
+			if err != nil {
+				return err
+			}
+			if n == 0 {
+				return nil // counted already
+			}
+		}
 		for pass := 0; pass < 2; pass++ {
 			if pass == 1 {
 				// The month's shard rows may not exist yet.
@@ -123,6 +138,25 @@ func (r *Quota) Consume(ctx context.Context, orgID string, month time.Time, emai
 		return false, fmt.Errorf("consume quota of organization %s for %s: %w", orgID, key, quotaErr)
 	}
 	return counted, nil
+}
+
+// recordAndTake inserts the recipient row and, when it was new, takes a
+// slot in shard, in one PostgreSQL statement (data-modifying CTEs).
+func (r *Quota) recordAndTake(ctx context.Context, orgID, key, email string, shard, limit int) (recorded, taken bool, err error) {
+	condition := "TRUE"
+	if limit != domain.Unlimited {
+		condition = fmt.Sprintf("used < %d", shardCap(limit, shard))
+	}
+	var nr, nu int
+	err = r.s.idb(ctx).QueryRowContext(ctx, `WITH r AS (
+	INSERT INTO quota_recipients (org_id, month, email) VALUES (?, ?, ?) ON CONFLICT DO NOTHING RETURNING 1
+), u AS (
+	UPDATE quota_usage SET used = used + 1
+	WHERE org_id = ? AND month = ? AND shard = ? AND `+condition+` AND EXISTS (SELECT 1 FROM r)
+	RETURNING 1
+)
+SELECT (SELECT count(*) FROM r), (SELECT count(*) FROM u)`, orgID, key, email, orgID, key, shard).Scan(&nr, &nu)
+	return nr > 0, nu > 0, err
 }
 
 // Used returns how many recipients were counted in the month.

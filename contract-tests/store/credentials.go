@@ -55,8 +55,8 @@ func testCredentialRoundTrip(t *testing.T, s ports.Store) {
 	equal(t, got, upd)
 }
 
-// Credentials.Insert: "When the recipient already holds a current
-// credential of the badge it returns a *domain.DuplicateError naming it".
+// Credentials.Insert: "When the recipient's chain for the badge already has
+// a head it returns a *domain.DuplicateError naming it".
 func testCredentialDuplicate(t *testing.T, s ports.Store) {
 	ctx := t.Context()
 	is := newIssuer(t, s)
@@ -66,8 +66,8 @@ func testCredentialDuplicate(t *testing.T, s ports.Store) {
 
 	for name, c := range map[string]domain.Credential{
 		"non-expiring": is.credential(email, t0.Add(time.Minute)),
-		// Current means neither revoked nor superseded: an expired or
-		// time-bound one still holds the slot until the issuer supersedes it.
+		// The head is superseded by none: an expired or time-bound one
+		// still holds the slot until the issuer supersedes it.
 		"time-bound": func() domain.Credential {
 			c := is.credential(email, t0.Add(time.Minute))
 			c.ExpiresAt = ptr(t0.Add(time.Hour))
@@ -183,8 +183,8 @@ func testCredentialIDTaken(t *testing.T, s ports.Store) {
 	equal(t, got, first)
 }
 
-// Credentials: "A recipient holds at most one current credential per badge:
-// neither revoked nor superseded"; Current: "the head of the recipient's
+// Credentials: "At most one credential per badge and recipient is the head
+// (superseded by none, revoked or not)"; Current: "the head of the recipient's
 // chain of credentials of the badge: the latest issued that no other
 // credential supersedes (revoked or not)".
 func testCredentialChain(t *testing.T, s ports.Store) {
@@ -192,7 +192,7 @@ func testCredentialChain(t *testing.T, s ports.Store) {
 	is := newIssuer(t, s)
 	email := newEmail()
 
-	// Revoking frees the slot.
+	// Revoking keeps the credential the head: a new one must supersede it.
 	a := is.credential(email, t0)
 	must(t, s.Credentials().Insert(ctx, a))
 	a.RevokedAt, a.RevocationReason = ptr(t0.Add(time.Minute)), "mistake"
@@ -200,6 +200,10 @@ func testCredentialChain(t *testing.T, s ports.Store) {
 	cur, err := s.Credentials().Current(ctx, is.badge.ID, email)
 	must(t, err)
 	equal(t, cur, a) // revoked, but still the head
+	var headDup *domain.DuplicateError
+	if err := s.Credentials().Insert(ctx, is.credential(email, t0.Add(time.Hour))); !errors.As(err, &headDup) || headDup.Existing != a.ID {
+		t.Fatalf("insert beside a revoked head: got %v, want *domain.DuplicateError naming %s", err, a.ID)
+	}
 
 	// Issuing again after a revocation links the chain (PlanIssue).
 	b := is.credential(email, t0.Add(time.Hour))
@@ -216,7 +220,7 @@ func testCredentialChain(t *testing.T, s ports.Store) {
 	must(t, err)
 	equal(t, cur, b)
 
-	// Superseding frees the slot too: renewing the expired time-bound b.
+	// Superseding frees the slot: renewing the expired time-bound b.
 	now := t0.Add(3 * time.Hour)
 	c := is.credential(email, now)
 	plan, err = domain.PlanIssue(&c, &cur, now)
@@ -441,4 +445,48 @@ func testCredentialLockRecipient(t *testing.T, s ports.Store) {
 		t.Fatal("the second issuer never got the lock")
 	}
 	must(t, <-second)
+}
+
+// Credentials.IssueContext: "the organization with userID's role in it (""
+// for none), the badge (nil when the organization has no badge badgeID) and
+// the organization's active signing key (nil when it has none). ErrNotFound
+// when there is no organization orgID".
+func testCredentialIssueContext(t *testing.T, s ports.Store) {
+	ctx := t.Context()
+	is := newIssuer(t, s)
+	member, stranger := newUser(t, s), newUser(t, s)
+	must(t, s.Members().Add(ctx, domain.Membership{OrgID: is.org.ID, UserID: member.ID, Role: domain.RoleAdmin, CreatedAt: t0}))
+
+	got, err := s.Credentials().IssueContext(ctx, is.org.ID, is.badge.ID, member.ID)
+	must(t, err)
+	equal(t, got.Org, ports.OrgWithRole{Org: is.org, Role: domain.RoleAdmin})
+	if got.Badge == nil || got.Key != nil {
+		t.Fatalf("before keys: badge %v, key %v; want the badge and no key", got.Badge, got.Key)
+	}
+	equal(t, *got.Badge, is.badge)
+
+	old := domain.SigningKey{ID: domain.NewID(), OrgID: is.org.ID, Fragment: "key-1", Algorithm: domain.AlgES256,
+		Status: domain.KeyActive, PublicJWK: []byte(`{"kty":"EC"}`), PrivateEnc: []byte{1, 2, 3}, CreatedAt: t0}
+	must(t, s.SigningKeys().Create(ctx, old))
+	must(t, s.SigningKeys().Retire(ctx, old.ID, t0.Add(time.Minute)))
+	active := old
+	active.ID, active.Fragment, active.PrivateEnc = domain.NewID(), "key-2", []byte{4, 5, 6}
+	must(t, s.SigningKeys().Create(ctx, active))
+
+	got, err = s.Credentials().IssueContext(ctx, is.org.ID, is.badge.ID, stranger.ID)
+	must(t, err)
+	equal(t, got.Org.Role, domain.Role(""))
+	if got.Key == nil {
+		t.Fatal("IssueContext found no active key")
+	}
+	equal(t, *got.Key, active)
+
+	other := newIssuer(t, s) // a badge of another organization is no badge here
+	got, err = s.Credentials().IssueContext(ctx, is.org.ID, other.badge.ID, member.ID)
+	must(t, err)
+	if got.Badge != nil {
+		t.Fatalf("IssueContext returned another organization's badge %s", got.Badge.ID)
+	}
+	_, err = s.Credentials().IssueContext(ctx, domain.NewID(), is.badge.ID, member.ID)
+	wantErr(t, err, domain.ErrNotFound)
 }

@@ -59,6 +59,7 @@ func Run(t *testing.T, newStore Factory) {
 		{"credential_concurrent_issues_admit_exactly_one", testCredentialConcurrentIssues},
 		{"credential_id_taken", testCredentialIDTaken},
 		{"credential_lock_recipient_serializes_issuers", testCredentialLockRecipient},
+		{"credential_issue_context_in_one_read", testCredentialIssueContext},
 		{"credential_revoke_and_supersede_free_the_slot", testCredentialChain},
 		{"credential_list_filters", testCredentialListFilters},
 		{"credential_list_cursor", testCredentialListCursor},

@@ -20,20 +20,36 @@ type Guard struct {
 // Org loads the organization and returns it when actor holds perm there.
 // Platform administrators may read every organization.
 func (g Guard) Org(ctx context.Context, actor domain.Actor, orgID string, perm domain.Permission) (domain.Organization, error) {
-	if actor.Anonymous() {
-		return domain.Organization{}, domain.ErrUnauthenticated
+	if err := Check(actor, orgID); err != nil {
+		return domain.Organization{}, err
 	}
-	if !domain.IsID(orgID) {
-		return domain.Organization{}, fmt.Errorf("organization %q: %w", orgID, domain.ErrNotFound)
+	ow, err := g.Store.Orgs().GetWithRole(ctx, orgID, actor.UserID)
+	if err != nil {
+		return domain.Organization{}, err
 	}
-	if actor.IsAPIKey() && actor.APIKeyOrg != orgID {
-		return domain.Organization{}, fmt.Errorf("organization %s: %w", orgID, domain.ErrNotFound)
+	return g.Decide(actor, ow, perm)
+}
+
+// Check refuses, before anything is read, an anonymous actor, a malformed
+// organization ID and an API key of another organization.
+func Check(actor domain.Actor, orgID string) error {
+	switch {
+	case actor.Anonymous():
+		return domain.ErrUnauthenticated
+	case !domain.IsID(orgID):
+		return fmt.Errorf("organization %q: %w", orgID, domain.ErrNotFound)
+	case actor.IsAPIKey() && actor.APIKeyOrg != orgID:
+		return fmt.Errorf("organization %s: %w", orgID, domain.ErrNotFound)
 	}
+	return nil
+}
+
+// Decide returns the organization when actor, whose role there is
+// ow.Role (users) or who is its API key, holds perm; ow was read for
+// actor.UserID after Check passed.
+func (g Guard) Decide(actor domain.Actor, ow ports.OrgWithRole, perm domain.Permission) (domain.Organization, error) {
+	org := ow.Org
 	if actor.IsAPIKey() {
-		org, err := g.Store.Orgs().Get(ctx, orgID)
-		if err != nil {
-			return domain.Organization{}, err
-		}
 		if err := g.Plans.Get(org.Plan).RequireAPIAccess(org.Plan); err != nil {
 			return domain.Organization{}, err
 		}
@@ -42,19 +58,15 @@ func (g Guard) Org(ctx context.Context, actor domain.Actor, orgID string, perm d
 		}
 		return org, nil
 	}
-	ow, err := g.Store.Orgs().GetWithRole(ctx, orgID, actor.UserID)
-	if err != nil {
-		return domain.Organization{}, err
-	}
 	switch {
 	case ow.Role == "" && actor.Admin && isRead(perm):
-		return ow.Org, nil
+		return org, nil
 	case ow.Role == "":
-		return domain.Organization{}, fmt.Errorf("organization %s: %w", orgID, domain.ErrNotFound)
+		return domain.Organization{}, fmt.Errorf("organization %s: %w", org.ID, domain.ErrNotFound)
 	case !domain.RoleCan(ow.Role, perm):
 		return domain.Organization{}, domain.Errorf(domain.CodeForbidden, "the %s role cannot %s", ow.Role, perm)
 	}
-	return ow.Org, nil
+	return org, nil
 }
 
 func isRead(p domain.Permission) bool {

@@ -118,16 +118,12 @@ func (s *Service) Issue(ctx context.Context, actor domain.Actor, orgID string, i
 	if err := domain.JoinValidation(err, v.Err()); err != nil {
 		return Issued{}, err
 	}
-	org, err := s.guard.Org(ctx, actor, orgID, domain.PermIssue)
-	if err != nil {
-		return Issued{}, err
-	}
-	if err := org.CanIssue(); err != nil {
+	if err := access.Check(actor, orgID); err != nil {
 		return Issued{}, err
 	}
 	var out issued
 	for attempt := 1; ; attempt++ {
-		out, err = s.issueOnce(ctx, actor, org, in, rcpt, attempt > 1)
+		out, err = s.issueOnce(ctx, actor, orgID, in, rcpt, attempt > 1)
 		if err == nil || !errors.Is(err, errRetry) {
 			break
 		}
@@ -139,15 +135,16 @@ func (s *Service) Issue(ctx context.Context, actor domain.Actor, orgID string, i
 	if err != nil {
 		return Issued{}, err
 	}
-	s.mailIssued(ctx, org, out.badge, out.Issued)
+	s.mailIssued(ctx, out.org, out.badge, out.Issued)
 	return out.Issued, nil
 }
 
 var errRetry = errors.New("retry issue")
 
-// issued is an Issued and the badge it was issued from.
+// issued is an Issued with the organization and badge it was issued from.
 type issued struct {
 	Issued
+	org   domain.Organization
 	badge domain.Badge
 }
 
@@ -155,19 +152,30 @@ type issued struct {
 // concurrent issue to the same recipient and run without a lock; after a
 // lost race (locked) the recipient lock makes issues to that recipient take
 // turns, each seeing the one before.
-func (s *Service) issueOnce(ctx context.Context, actor domain.Actor, org domain.Organization, in IssueInput, rcpt domain.Recipient, locked bool) (issued, error) {
-	badge, err := s.store.Badges().Get(ctx, org.ID, in.BadgeID)
+func (s *Service) issueOnce(ctx context.Context, actor domain.Actor, orgID string, in IssueInput, rcpt domain.Recipient, locked bool) (issued, error) {
+	// One read for the permission, the organization, the badge and the key.
+	ic, err := s.store.Credentials().IssueContext(ctx, orgID, in.BadgeID, actor.UserID)
 	if err != nil {
 		return issued{}, err
 	}
+	org, err := s.guard.Decide(actor, ic.Org, domain.PermIssue)
+	if err != nil {
+		return issued{}, err
+	}
+	if err := org.CanIssue(); err != nil {
+		return issued{}, err
+	}
+	if ic.Badge == nil {
+		return issued{}, fmt.Errorf("badge %s: %w", in.BadgeID, domain.ErrNotFound)
+	}
+	badge := *ic.Badge
 	if err := badge.CanIssue(); err != nil {
 		return issued{}, err
 	}
-	key, err := s.store.SigningKeys().Active(ctx, org.ID)
-	if err != nil {
-		return issued{}, err
+	if ic.Key == nil {
+		return issued{}, domain.ErrSigningKeysMissing
 	}
-	signer, err := s.signer(key, org.Slug)
+	signer, err := s.signer(*ic.Key, org.Slug)
 	if err != nil {
 		return issued{}, err
 	}
@@ -189,25 +197,13 @@ func (s *Service) issueOnce(ctx context.Context, actor domain.Actor, org domain.
 				return err
 			}
 		}
-		cur, err := s.current(ctx, badge.ID, rcpt.Email)
-		if err != nil {
-			return err
-		}
-		is, err := domain.PlanIssue(&c, cur, now)
-		if err != nil {
-			return err
-		}
 		if !c.Test {
 			if _, err := s.store.Quota().Consume(ctx, org.ID, domain.MonthStart(now), rcpt.Email, plan.MonthlyRecipients); err != nil {
 				return err
 			}
 		}
-		if is.Previous != nil {
-			if err := s.store.Credentials().Update(ctx, *is.Previous); err != nil {
-				return err
-			}
-		}
-		if err := s.store.Credentials().Insert(ctx, c); err != nil {
+		is, err := s.place(ctx, &c, now)
+		if err != nil {
 			return err
 		}
 		// A locked badge's signed fields never change, so what was signed
@@ -220,7 +216,7 @@ func (s *Service) issueOnce(ctx context.Context, actor domain.Actor, org domain.
 				return err
 			}
 		}
-		out = issued{Issued{Credential: c, State: is.State, Previous: is.Previous}, badge}
+		out = issued{Issued{Credential: c, State: is.State, Previous: is.Previous}, org, badge}
 		return nil
 	})
 	var dup *domain.DuplicateError
@@ -239,6 +235,31 @@ func (s *Service) issueOnce(ctx context.Context, actor domain.Actor, org domain.
 		return issued{}, fmt.Errorf("issue %s: %w", c.ID, err)
 	}
 	return out, nil
+}
+
+// place stores c at the head of the recipient's chain for its badge. Most
+// issues start a chain, so c is first inserted as it is: one statement. A
+// head already in place answers with the duplicate error naming it, and the
+// rules of issuing again decide from there (link, supersede, revoke, or
+// refuse an active non-expiring one).
+func (s *Service) place(ctx context.Context, c *domain.Credential, now time.Time) (domain.Issuance, error) {
+	err := s.store.Credentials().Insert(ctx, *c)
+	var dup *domain.DuplicateError
+	if err == nil || !errors.As(err, &dup) {
+		return domain.Issuance{State: domain.StateNew}, err
+	}
+	head, err := s.store.Credentials().Get(ctx, dup.Existing)
+	if err != nil {
+		return domain.Issuance{}, err
+	}
+	is, err := domain.PlanIssue(c, &head, now)
+	if err != nil {
+		return domain.Issuance{}, err
+	}
+	if err := s.store.Credentials().Update(ctx, *is.Previous); err != nil {
+		return domain.Issuance{}, err
+	}
+	return is, s.store.Credentials().Insert(ctx, *c)
 }
 
 func (s *Service) sign(signer *signing.Signer, c domain.Credential, org domain.Organization, badge domain.Badge) (string, error) {

@@ -129,10 +129,11 @@ CREATE TABLE credentials (
     jws               TEXT NOT NULL,
     created_by        TEXT NOT NULL
 );
--- A recipient holds at most one current (neither revoked nor superseded)
--- credential per badge: of concurrent issuers exactly one wins.
-CREATE UNIQUE INDEX credentials_one_current_idx ON credentials (badge_id, recipient_email)
-    WHERE revoked_at IS NULL AND superseded_by_id IS NULL;
+-- A recipient's credentials of a badge form one chain: at most one of them,
+-- the head, is superseded by none (revoked or not). Issuing again supersedes
+-- the head; of concurrent issuers exactly one wins.
+CREATE UNIQUE INDEX credentials_chain_head_idx ON credentials (badge_id, recipient_email)
+    WHERE superseded_by_id IS NULL;
 CREATE INDEX credentials_badge_email_idx ON credentials (badge_id, recipient_email, issued_at);
 CREATE INDEX credentials_org_issued_idx ON credentials (org_id, issued_at, id);
 CREATE INDEX credentials_email_issued_idx ON credentials (recipient_email, issued_at, id);
