@@ -110,10 +110,15 @@ CREATE TABLE badges (
 );
 CREATE INDEX badges_org_created_idx ON badges (org_id, created_at, id);
 
+-- Credentials and quota rows reference organizations and badges without
+-- foreign keys: every issue would otherwise share-lock the same organization
+-- and badge rows, which PostgreSQL turns into multixacts under concurrent
+-- issuers. Neither is ever deleted while it has credentials (a used badge
+-- is deactivated, not deleted).
 CREATE TABLE credentials (
     id                TEXT PRIMARY KEY,
-    org_id            TEXT NOT NULL REFERENCES organizations (id),
-    badge_id          TEXT NOT NULL REFERENCES badges (id),
+    org_id            TEXT NOT NULL,
+    badge_id          TEXT NOT NULL,
     recipient_name    TEXT NOT NULL,
     recipient_email   TEXT NOT NULL,
     issued_at         TIMESTAMP NOT NULL,
@@ -134,7 +139,6 @@ CREATE TABLE credentials (
 -- the head; of concurrent issuers exactly one wins.
 CREATE UNIQUE INDEX credentials_chain_head_idx ON credentials (badge_id, recipient_email)
     WHERE superseded_by_id IS NULL;
-CREATE INDEX credentials_badge_email_idx ON credentials (badge_id, recipient_email, issued_at);
 CREATE INDEX credentials_org_issued_idx ON credentials (org_id, issued_at, id);
 CREATE INDEX credentials_email_issued_idx ON credentials (recipient_email, issued_at, id);
 
@@ -142,7 +146,7 @@ CREATE INDEX credentials_email_issued_idx ON credentials (recipient_email, issue
 -- not queue on one row; each shard has its share of the limit, and the sum
 -- of the shares is the limit.
 CREATE TABLE quota_usage (
-    org_id TEXT NOT NULL REFERENCES organizations (id),
+    org_id TEXT NOT NULL,
     month  TEXT NOT NULL,
     shard  INTEGER NOT NULL CHECK (shard >= 0),
     used   INTEGER NOT NULL DEFAULT 0 CHECK (used >= 0),
@@ -150,7 +154,7 @@ CREATE TABLE quota_usage (
 );
 
 CREATE TABLE quota_recipients (
-    org_id TEXT NOT NULL REFERENCES organizations (id),
+    org_id TEXT NOT NULL,
     month  TEXT NOT NULL,
     email  TEXT NOT NULL,
     PRIMARY KEY (org_id, month, email)
