@@ -201,6 +201,13 @@ type Credentials interface {
 	// transaction too (the transaction stays usable). When c.ID is taken it
 	// returns ErrIDTaken.
 	Insert(ctx context.Context, c domain.Credential) error
+	// InsertFirst stores c as the first credential of its chain and, unless
+	// c.Test, counts its recipient in the month's quota as Quota.Consume
+	// would with limit, as one atomic step: the common issue, made cheap.
+	// handled is false, and nothing is written, when the chain already has
+	// a head or the quota cannot simply be counted (the caller then applies
+	// the full rules in a transaction); errors are failures only.
+	InsertFirst(ctx context.Context, c domain.Credential, month time.Time, limit int) (handled bool, err error)
 	Get(ctx context.Context, id domain.CredentialID) (domain.Credential, error)
 	// IssueContext reads in one query what issuing needs: the organization
 	// with userID's role in it ("" for none), the badge (nil when the

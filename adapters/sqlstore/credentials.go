@@ -2,7 +2,9 @@ package sqlstore
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"math/rand/v2"
 	"strings"
 	"time"
 
@@ -93,6 +95,86 @@ func (r *Credentials) Insert(ctx context.Context, c domain.Credential) error {
 	default:
 		return fmt.Errorf("insert credential %s: %w", c.ID, err)
 	}
+}
+
+// InsertFirst stores a chain's first credential and counts its recipient.
+// On PostgreSQL outside a transaction it is one statement (autocommit):
+// take a slot in a random quota shard unless the email was counted this
+// month, record the email, insert the credential. A unique violation (a
+// chain head, a concurrent first count of the email, an ID collision) fails
+// the whole statement, and a full shard inserts nothing: both decline.
+// Elsewhere it is Consume and Insert in a transaction.
+func (r *Credentials) InsertFirst(ctx context.Context, c domain.Credential, month time.Time, limit int) (bool, error) {
+	if r.s.dialect == DialectPostgres && !r.s.inTx(ctx) {
+		return r.insertFirstPostgres(ctx, c, domain.MonthKey(month), limit)
+	}
+	var handled bool
+	err := r.s.WithinTx(ctx, func(ctx context.Context) error {
+		if !c.Test {
+			if _, err := r.s.Quota().Consume(ctx, c.OrgID, month, c.RecipientEmail, limit); err != nil {
+				return err
+			}
+		}
+		if err := r.Insert(ctx, c); err != nil {
+			return err
+		}
+		handled = true
+		return nil
+	})
+	var dup *domain.DuplicateError
+	if errors.As(err, &dup) || errors.Is(err, domain.ErrQuotaExceeded) || errors.Is(err, ports.ErrIDTaken) {
+		return false, nil
+	}
+	return handled, err
+}
+
+const insertCredentialColumns = `id, org_id, badge_id, recipient_name, recipient_email, issued_at, expires_at,
+	public, test, revocation_reason, key_id, jws, created_by`
+
+func (r *Credentials) insertFirstPostgres(ctx context.Context, c domain.Credential, month string, limit int) (bool, error) {
+	values := []any{string(c.ID), c.OrgID, c.BadgeID, c.RecipientName, c.RecipientEmail, c.IssuedAt.UTC(), utcPtr(c.ExpiresAt),
+		c.Public, c.Test, c.RevocationReason, c.KeyID, c.JWS, c.CreatedBy}
+	insert := "INSERT INTO credentials (" + insertCredentialColumns + ") SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?"
+	var query string
+	var args []any
+	if c.Test {
+		query, args = insert+" RETURNING 1", values
+	} else {
+		shard := rand.IntN(quotaShards)
+		condition := "TRUE"
+		if limit != domain.Unlimited {
+			if limit <= 0 {
+				return false, nil
+			}
+			shard = rand.IntN(min(limit, quotaShards)) // shards below limit have a share
+			condition = fmt.Sprintf("used < %d", shardCap(limit, shard))
+		}
+		counted := "SELECT 1 FROM quota_recipients WHERE org_id = ? AND month = ? AND email = ?"
+		query = `WITH u AS (
+	UPDATE quota_usage SET used = used + 1
+	WHERE org_id = ? AND month = ? AND shard = ? AND ` + condition + ` AND NOT EXISTS (` + counted + `)
+	RETURNING 1
+), r AS (
+	INSERT INTO quota_recipients (org_id, month, email) SELECT ?, ?, ? WHERE EXISTS (SELECT 1 FROM u)
+	RETURNING 1
+), c AS (
+	` + insert + ` WHERE EXISTS (SELECT 1 FROM u) OR EXISTS (` + counted + `)
+	RETURNING 1
+)
+SELECT count(*) FROM c`
+		args = append(args, c.OrgID, month, shard, c.OrgID, month, c.RecipientEmail, c.OrgID, month, c.RecipientEmail)
+		args = append(args, values...)
+		args = append(args, c.OrgID, month, c.RecipientEmail)
+	}
+	var n int
+	err := r.s.db.NewRaw(query, args...).Scan(ctx, &n)
+	switch {
+	case isUniqueViolation(err):
+		return false, nil
+	case err != nil:
+		return false, fmt.Errorf("insert first credential %s: %w", c.ID, err)
+	}
+	return n == 1, nil
 }
 
 // Get returns the credential with id.

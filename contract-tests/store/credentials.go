@@ -490,3 +490,131 @@ func testCredentialIssueContext(t *testing.T, s ports.Store) {
 	_, err = s.Credentials().IssueContext(ctx, domain.NewID(), is.badge.ID, member.ID)
 	wantErr(t, err, domain.ErrNotFound)
 }
+
+// Credentials.InsertFirst: "stores c as the first credential of its chain
+// and, unless c.Test, counts its recipient in the month's quota ... as one
+// atomic step"; "handled is false, and nothing is written, when the chain
+// already has a head or the quota cannot simply be counted".
+func testCredentialInsertFirst(t *testing.T, s ports.Store) {
+	ctx := t.Context()
+	is := newIssuer(t, s)
+	month := domain.MonthStart(t0)
+	used := func() int {
+		n, err := s.Quota().Used(ctx, is.org.ID, month)
+		must(t, err)
+		return n
+	}
+	// The first issue of the month may decline (no quota rows yet); the
+	// transaction path creates them, as issuing does.
+	e1 := newEmail()
+	must(t, s.WithinTx(ctx, func(ctx context.Context) error {
+		_, err := s.Quota().Consume(ctx, is.org.ID, month, e1, 10)
+		return err
+	}))
+
+	// Handled: stored and counted, in one step.
+	e2 := newEmail()
+	c := is.credential(e2, t0)
+	var handled bool
+	for i := 0; i < 20 && !handled; i++ { // a random shard may be full only at the limit
+		var err error
+		c = is.credential(e2, t0)
+		handled, err = s.Credentials().InsertFirst(ctx, c, month, 10)
+		must(t, err)
+	}
+	if !handled {
+		t.Fatal("InsertFirst declined a first credential with quota to spare")
+	}
+	got, err := s.Credentials().Get(ctx, c.ID)
+	must(t, err)
+	equal(t, got, c)
+	equal(t, used(), 2)
+	counted, err := s.Quota().Counted(ctx, is.org.ID, month, e2)
+	must(t, err)
+	if !counted {
+		t.Fatal("InsertFirst did not count the recipient")
+	}
+
+	// A second credential of the chain: declined, nothing written.
+	dup := is.credential(e2, t0.Add(time.Minute))
+	handled, err = s.Credentials().InsertFirst(ctx, dup, month, 10)
+	must(t, err)
+	if handled {
+		t.Fatal("InsertFirst stored a second head of a chain")
+	}
+	_, err = s.Credentials().Get(ctx, dup.ID)
+	wantErr(t, err, domain.ErrNotFound)
+	equal(t, used(), 2)
+
+	// An email counted already costs nothing; test credentials never count.
+	other := newBadge(t, s, is.org.ID)
+	again := makeCredential(is.org.ID, other.ID, e2, t0)
+	if handled, err = s.Credentials().InsertFirst(ctx, again, month, 10); err != nil || !handled {
+		t.Fatalf("InsertFirst for a counted email: handled %v, %v", handled, err)
+	}
+	test := is.credential(newEmail(), t0)
+	test.Test = true
+	if handled, err = s.Credentials().InsertFirst(ctx, test, month, 10); err != nil || !handled {
+		t.Fatalf("InsertFirst of a test credential: handled %v, %v", handled, err)
+	}
+	equal(t, used(), 2)
+
+	// At the limit: declined, nothing written.
+	full := newIssuer(t, s)
+	must(t, s.WithinTx(ctx, func(ctx context.Context) error {
+		_, err := s.Quota().Consume(ctx, full.org.ID, month, newEmail(), 1)
+		return err
+	}))
+	over := full.credential(newEmail(), t0)
+	handled, err = s.Credentials().InsertFirst(ctx, over, month, 1)
+	must(t, err)
+	if handled {
+		t.Fatal("InsertFirst went past the quota")
+	}
+	_, err = s.Credentials().Get(ctx, over.ID)
+	wantErr(t, err, domain.ErrNotFound)
+	n, err := s.Quota().Used(ctx, full.org.ID, month)
+	must(t, err)
+	equal(t, n, 1)
+}
+
+// InsertFirst under concurrency: 40 first credentials to 40 emails with a
+// limit of 25 never count more than 25, and every stored credential's
+// recipient is counted.
+func testCredentialInsertFirstQuotaRace(t *testing.T, s ports.Store) {
+	ctx := t.Context()
+	is := newIssuer(t, s)
+	month := domain.MonthStart(t0)
+	const limit = 25
+	must(t, s.WithinTx(ctx, func(ctx context.Context) error { // create the month's rows
+		_, err := s.Quota().Consume(ctx, is.org.ID, month, newEmail(), limit)
+		return err
+	}))
+	creds := make([]domain.Credential, 40)
+	for i := range creds {
+		creds[i] = is.credential(newEmail(), t0)
+	}
+	handled := make([]bool, len(creds))
+	errs := race(len(creds), func(i int) error {
+		var err error
+		handled[i], err = s.Credentials().InsertFirst(ctx, creds[i], month, limit)
+		return err
+	})
+	stored := 0
+	for i, err := range errs {
+		must(t, err)
+		if handled[i] {
+			stored++
+			counted, err := s.Quota().Counted(ctx, is.org.ID, month, creds[i].RecipientEmail)
+			must(t, err)
+			if !counted {
+				t.Errorf("credential %s stored without counting its recipient", creds[i].ID)
+			}
+		}
+	}
+	used, err := s.Quota().Used(ctx, is.org.ID, month)
+	must(t, err)
+	if used > limit || used != stored+1 {
+		t.Fatalf("used %d (limit %d), stored %d: want used = stored + 1 <= limit", used, limit, stored)
+	}
+}

@@ -60,6 +60,8 @@ func Run(t *testing.T, newStore Factory) {
 		{"credential_id_taken", testCredentialIDTaken},
 		{"credential_lock_recipient_serializes_issuers", testCredentialLockRecipient},
 		{"credential_issue_context_in_one_read", testCredentialIssueContext},
+		{"credential_insert_first_is_atomic", testCredentialInsertFirst},
+		{"credential_insert_first_concurrent_quota", testCredentialInsertFirstQuotaRace},
 		{"credential_revoke_and_supersede_free_the_slot", testCredentialChain},
 		{"credential_list_filters", testCredentialListFilters},
 		{"credential_list_cursor", testCredentialListCursor},

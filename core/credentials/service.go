@@ -190,6 +190,18 @@ func (s *Service) issueOnce(ctx context.Context, actor domain.Actor, orgID strin
 		return issued{}, err
 	}
 	plan := s.plans.Get(org.Plan)
+	// Most issues start a recipient's chain of an already-used badge: one
+	// atomic store step does them. The full rules run in a transaction
+	// when it declines, and on retries.
+	if badge.Locked && !locked {
+		ok, err := s.store.Credentials().InsertFirst(ctx, c, domain.MonthStart(now), plan.MonthlyRecipients)
+		if err != nil {
+			return issued{}, fmt.Errorf("issue %s: %w", c.ID, err)
+		}
+		if ok {
+			return issued{Issued{Credential: c, State: domain.StateNew}, org, badge}, nil
+		}
+	}
 	var out issued
 	err = s.store.WithinTx(ctx, func(ctx context.Context) error {
 		if locked {
