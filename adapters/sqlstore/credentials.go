@@ -2,8 +2,10 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"strings"
 	"time"
@@ -131,43 +133,54 @@ func (r *Credentials) InsertFirst(ctx context.Context, c domain.Credential, mont
 const insertCredentialColumns = `id, org_id, badge_id, recipient_name, recipient_email, issued_at, expires_at,
 	public, test, revocation_reason, key_id, jws, created_by`
 
-func (r *Credentials) insertFirstPostgres(ctx context.Context, c domain.Credential, month string, limit int) (bool, error) {
-	values := []any{string(c.ID), c.OrgID, c.BadgeID, c.RecipientName, c.RecipientEmail, c.IssuedAt.UTC(), utcPtr(c.ExpiresAt),
-		c.Public, c.Test, c.RevocationReason, c.KeyID, c.JWS, c.CreatedBy}
-	insert := "INSERT INTO credentials (" + insertCredentialColumns + ") SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?"
-	var query string
-	var args []any
-	if c.Test {
-		query, args = insert+" RETURNING 1", values
-	} else {
-		shard := rand.IntN(quotaShards)
-		condition := "TRUE"
-		if limit != domain.Unlimited {
-			if limit <= 0 {
-				return false, nil
-			}
-			shard = rand.IntN(min(limit, quotaShards)) // shards below limit have a share
-			condition = fmt.Sprintf("used < %d", shardCap(limit, shard))
-		}
-		counted := "SELECT 1 FROM quota_recipients WHERE org_id = ? AND month = ? AND email = ?"
-		query = `WITH u AS (
+// insertFirstQuery takes a quota slot (u), records the email (r) and
+// inserts the credential (c); $ placeholders in order: org, month, shard,
+// shard cap, org, month, email (u); org, month, email (r); the credential's
+// columns, org, month, email (c).
+var insertFirstQuery = `WITH u AS (
 	UPDATE quota_usage SET used = used + 1
-	WHERE org_id = ? AND month = ? AND shard = ? AND ` + condition + ` AND NOT EXISTS (` + counted + `)
+	WHERE org_id = ? AND month = ? AND shard = ? AND used < ?
+		AND NOT EXISTS (SELECT 1 FROM quota_recipients WHERE org_id = ? AND month = ? AND email = ?)
 	RETURNING 1
 ), r AS (
 	INSERT INTO quota_recipients (org_id, month, email) SELECT ?, ?, ? WHERE EXISTS (SELECT 1 FROM u)
 	RETURNING 1
 ), c AS (
-	` + insert + ` WHERE EXISTS (SELECT 1 FROM u) OR EXISTS (` + counted + `)
+	INSERT INTO credentials (` + insertCredentialColumns + `)
+	SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?
+	WHERE EXISTS (SELECT 1 FROM u) OR EXISTS (SELECT 1 FROM quota_recipients WHERE org_id = ? AND month = ? AND email = ?)
 	RETURNING 1
 )
 SELECT count(*) FROM c`
-		args = append(args, c.OrgID, month, shard, c.OrgID, month, c.RecipientEmail, c.OrgID, month, c.RecipientEmail)
-		args = append(args, values...)
+
+var insertTestQuery = `INSERT INTO credentials (` + insertCredentialColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+
+func (r *Credentials) insertFirstPostgres(ctx context.Context, c domain.Credential, month string, limit int) (bool, error) {
+	values := []any{string(c.ID), c.OrgID, c.BadgeID, c.RecipientName, c.RecipientEmail, c.IssuedAt.UTC(), utcPtr(c.ExpiresAt),
+		c.Public, c.Test, c.RevocationReason, c.KeyID, c.JWS, c.CreatedBy}
+	var n int64
+	var err error
+	if c.Test {
+		var st *sql.Stmt
+		if st, err = r.s.prepared(ctx, insertTestQuery); err == nil {
+			n, err = affected(st.ExecContext(ctx, values...))
+		}
+	} else {
+		shard, shardLimit := rand.IntN(quotaShards), math.MaxInt32
+		if limit != domain.Unlimited {
+			if limit <= 0 {
+				return false, nil
+			}
+			shard = rand.IntN(min(limit, quotaShards)) // shards below limit have a share
+			shardLimit = shardCap(limit, shard)
+		}
+		args := append([]any{c.OrgID, month, shard, shardLimit, c.OrgID, month, c.RecipientEmail, c.OrgID, month, c.RecipientEmail}, values...)
 		args = append(args, c.OrgID, month, c.RecipientEmail)
+		var st *sql.Stmt
+		if st, err = r.s.prepared(ctx, insertFirstQuery); err == nil {
+			err = st.QueryRowContext(ctx, args...).Scan(&n)
+		}
 	}
-	var n int
-	err := r.s.db.NewRaw(query, args...).Scan(ctx, &n)
 	switch {
 	case isUniqueViolation(err):
 		return false, nil
@@ -217,7 +230,7 @@ var issueContextQuery = func() string {
 // the active signing key in one query.
 func (r *Credentials) IssueContext(ctx context.Context, orgID, badgeID, userID string) (ports.IssueContext, error) {
 	var row issueContextRow
-	if err := r.s.idb(ctx).NewRaw(issueContextQuery, userID, badgeID, orgID).Scan(ctx, &row); err != nil {
+	if err := r.s.scanIssueContext(ctx, &row, userID, badgeID, orgID); err != nil {
 		return ports.IssueContext{}, notFound(err, "issue context of organization "+orgID)
 	}
 	out := ports.IssueContext{Org: ports.OrgWithRole{Org: row.Org.toDomain(), Role: domain.Role(row.Role)}}

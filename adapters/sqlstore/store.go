@@ -39,6 +39,7 @@ const sqliteParams = "_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pra
 type Store struct {
 	db      *bun.DB
 	dialect string
+	hot     hotStatements
 }
 
 var _ ports.Store = (*Store)(nil)
@@ -133,7 +134,10 @@ func (s *Store) Dialect() string { return s.dialect }
 func (s *Store) Ping(ctx context.Context) error { return s.db.PingContext(ctx) }
 
 // Close closes the connection pool.
-func (s *Store) Close() error { return s.db.Close() }
+func (s *Store) Close() error {
+	s.hot.close()
+	return s.db.Close()
+}
 
 // Users returns the user repository.
 func (s *Store) Users() ports.Users { return &Users{s} }

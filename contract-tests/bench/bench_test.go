@@ -149,9 +149,17 @@ func BenchmarkRawES256Sign(b *testing.B) {
 var tpsRE = regexp.MustCompile(`tps = ([0-9.]+)`)
 
 // BenchmarkPgbenchN runs pgbench -N (simple-update TPC-B) with 16 clients
-// on a fresh database of the same server, for the ratio the target names.
-// It reports tps; b.N is not used.
+// on a fresh database of the same server, for the ratio the target names:
+// with its default simple query protocol, and with prepared statements
+// (as the issue path's two statements are). It reports tps; b.N is not
+// used.
 func BenchmarkPgbenchN(b *testing.B) {
+	for _, mode := range []string{"simple", "prepared"} {
+		b.Run(mode, func(b *testing.B) { pgbench(b, mode) })
+	}
+}
+
+func pgbench(b *testing.B, mode string) {
 	if _, err := exec.LookPath("pgbench"); err != nil {
 		b.Skip("pgbench not on PATH")
 	}
@@ -164,7 +172,7 @@ func BenchmarkPgbenchN(b *testing.B) {
 		b.Fatalf("pgbench -i: %v\n%s", err, out)
 	}
 	b.ResetTimer()
-	out, err := exec.Command("pgbench", "-N", "-c", strconv.Itoa(concurrency), "-j", "2", "-T", seconds, dsn).CombinedOutput()
+	out, err := exec.Command("pgbench", "-N", "-M", mode, "-c", strconv.Itoa(concurrency), "-j", "2", "-T", seconds, dsn).CombinedOutput()
 	if err != nil {
 		b.Fatalf("pgbench -N: %v\n%s", err, out)
 	}
