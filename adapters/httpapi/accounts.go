@@ -75,8 +75,16 @@ type meOut struct {
 		Admin         bool             `json:"admin" doc:"platform administrator"`
 		CreatedAt     time.Time        `json:"createdAt"`
 		Memberships   []membershipWire `json:"memberships"`
-		Invitations   []struct{}       `json:"invitations" doc:"pending invitations (teams come in a later release)"`
+		Invitations   []invitationWire `json:"invitations" doc:"pending invitations (teams come in a later release: always empty for now)"`
 	}
+}
+
+// invitationWire is a pending invitation to an organization.
+type invitationWire struct {
+	ID      string `json:"id"`
+	OrgID   string `json:"orgId"`
+	OrgName string `json:"orgName"`
+	Role    string `json:"role"`
 }
 
 type emptyOut struct{}
@@ -138,7 +146,7 @@ func (s *server) registerAccounts(api huma.API) {
 			for _, m := range p.Memberships {
 				b.Memberships = append(b.Memberships, membershipWire{OrgID: m.Org.ID, OrgName: m.Org.Name, OrgSlug: m.Org.Slug, Status: string(m.Org.Status), Role: string(m.Role)})
 			}
-			b.Invitations = []struct{}{}
+			b.Invitations = []invitationWire{}
 			return out, nil
 		})
 	huma.Register(api, op(http.MethodGet, "/api/v1/me/credentials", "list-my-credentials", "Credentials issued to the signed-in user's verified email", tag),

@@ -43,9 +43,6 @@ func (s *Service) CreateAPIKey(ctx context.Context, actor domain.Actor, orgID st
 	if err := v.Err(); err != nil {
 		return NewAPIKey{}, err
 	}
-	if actor.IsAPIKey() {
-		return NewAPIKey{}, domain.Errorf(domain.CodeForbidden, "API keys cannot manage API keys")
-	}
 	var out NewAPIKey
 	err := s.store.WithinTx(ctx, func(ctx context.Context) error {
 		org, err := s.guard.Org(ctx, actor, orgID, domain.PermAPIKeys)
@@ -73,9 +70,6 @@ func (s *Service) CreateAPIKey(ctx context.Context, actor domain.Actor, orgID st
 
 // APIKeys lists the organization's keys (owners only); secrets are never shown.
 func (s *Service) APIKeys(ctx context.Context, actor domain.Actor, orgID string) ([]domain.APIKey, error) {
-	if actor.IsAPIKey() {
-		return nil, domain.Errorf(domain.CodeForbidden, "API keys cannot manage API keys")
-	}
 	if _, err := s.guard.Org(ctx, actor, orgID, domain.PermAPIKeys); err != nil {
 		return nil, err
 	}
@@ -84,9 +78,6 @@ func (s *Service) APIKeys(ctx context.Context, actor domain.Actor, orgID string)
 
 // RevokeAPIKey revokes a key at once (owners only).
 func (s *Service) RevokeAPIKey(ctx context.Context, actor domain.Actor, orgID, keyID string) error {
-	if actor.IsAPIKey() {
-		return domain.Errorf(domain.CodeForbidden, "API keys cannot manage API keys")
-	}
 	if _, err := s.guard.Org(ctx, actor, orgID, domain.PermAPIKeys); err != nil {
 		return err
 	}
