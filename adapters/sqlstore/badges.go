@@ -64,21 +64,9 @@ func (r *Badges) Create(ctx context.Context, b domain.Badge) error {
 		return fmt.Errorf("create badge %s: %w", b.ID, err)
 	}
 	db := r.s.idb(ctx)
-	n, err := affected(db.NewInsert().Model(row).On("CONFLICT DO NOTHING").Exec(ctx))
-	if err != nil {
-		return fmt.Errorf("create badge %s: %w", b.ID, err)
-	}
-	if n == 1 {
-		return nil
-	}
-	taken, err := db.NewSelect().Model((*badgeRow)(nil)).Where("org_id = ?", b.OrgID).Where("slug = ?", b.Slug).Exists(ctx)
-	if err != nil {
-		return fmt.Errorf("create badge %s: %w", b.ID, err)
-	}
-	if taken {
-		return fmt.Errorf("create badge %s: slug %q: %w", b.ID, b.Slug, domain.ErrSlugTaken)
-	}
-	return fmt.Errorf("create badge %s: the ID is in use: %w", b.ID, domain.ErrInvalidState)
+	return insertUnique(ctx, db.NewInsert().Model(row), "create badge "+b.ID,
+		conflict{db.NewSelect().Model((*badgeRow)(nil)).Where("org_id = ?", b.OrgID).Where("slug = ?", b.Slug),
+			fmt.Errorf("slug %q: %w", b.Slug, domain.ErrSlugTaken)})
 }
 
 // Get returns the org's badge with id.

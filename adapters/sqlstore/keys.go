@@ -47,24 +47,14 @@ var _ ports.SigningKeys = (*SigningKeys)(nil)
 // ID) returns domain.ErrInvalidState.
 func (r *SigningKeys) Create(ctx context.Context, k domain.SigningKey) error {
 	db := r.s.idb(ctx)
-	n, err := affected(db.NewInsert().Model(toSigningKeyRow(k)).On("CONFLICT DO NOTHING").Exec(ctx))
-	if err != nil {
-		return fmt.Errorf("create signing key %s: %w", k.ID, err)
-	}
-	if n == 1 {
-		return nil
-	}
+	var conflicts []conflict
 	if k.Status == domain.KeyActive {
-		active, err := db.NewSelect().Model((*signingKeyRow)(nil)).
-			Where("org_id = ?", k.OrgID).Where("status = ?", string(domain.KeyActive)).Exists(ctx)
-		if err != nil {
-			return fmt.Errorf("create signing key %s: %w", k.ID, err)
-		}
-		if active {
-			return fmt.Errorf("create signing key %s: %w", k.ID, domain.ErrSigningKeysExist)
-		}
+		conflicts = append(conflicts, conflict{db.NewSelect().Model((*signingKeyRow)(nil)).
+			Where("org_id = ?", k.OrgID).Where("status = ?", string(domain.KeyActive)), domain.ErrSigningKeysExist})
 	}
-	return fmt.Errorf("create signing key %s: fragment %q or ID in use: %w", k.ID, k.Fragment, domain.ErrInvalidState)
+	conflicts = append(conflicts, conflict{db.NewSelect().Model((*signingKeyRow)(nil)).
+		Where("org_id = ?", k.OrgID).Where("fragment = ?", k.Fragment), fmt.Errorf("fragment %q in use: %w", k.Fragment, domain.ErrInvalidState)})
+	return insertUnique(ctx, db.NewInsert().Model(toSigningKeyRow(k)), "create signing key "+k.ID, conflicts...)
 }
 
 // Active returns the org's active key, or domain.ErrSigningKeysMissing.

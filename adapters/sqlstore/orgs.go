@@ -53,21 +53,8 @@ var _ ports.Orgs = (*Orgs)(nil)
 // Create inserts o; a slug in use returns domain.ErrSlugTaken.
 func (r *Orgs) Create(ctx context.Context, o domain.Organization) error {
 	db := r.s.idb(ctx)
-	n, err := affected(db.NewInsert().Model(toOrgRow(o)).Column(orgColumns...).On("CONFLICT DO NOTHING").Exec(ctx))
-	if err != nil {
-		return fmt.Errorf("create organization %s: %w", o.ID, err)
-	}
-	if n == 1 {
-		return nil
-	}
-	taken, err := db.NewSelect().Model((*orgRow)(nil)).Where("slug = ?", o.Slug).Exists(ctx)
-	if err != nil {
-		return fmt.Errorf("create organization %s: %w", o.ID, err)
-	}
-	if taken {
-		return fmt.Errorf("create organization %s: slug %q: %w", o.ID, o.Slug, domain.ErrSlugTaken)
-	}
-	return fmt.Errorf("create organization %s: the ID is in use: %w", o.ID, domain.ErrInvalidState)
+	return insertUnique(ctx, db.NewInsert().Model(toOrgRow(o)).Column(orgColumns...), "create organization "+o.ID,
+		conflict{db.NewSelect().Model((*orgRow)(nil)).Where("slug = ?", o.Slug), fmt.Errorf("slug %q: %w", o.Slug, domain.ErrSlugTaken)})
 }
 
 // Get returns the organization with id.

@@ -262,6 +262,36 @@ func isBusy(err error) bool {
 }
 
 // affected returns the number of rows a statement changed.
+// conflict names a unique key an insert may hit: exists asks whether the
+// key is taken, err is what a taken key means.
+type conflict struct {
+	exists *bun.SelectQuery
+	err    error
+}
+
+// insertUnique inserts with ON CONFLICT DO NOTHING, so a conflict never
+// aborts a PostgreSQL transaction. When nothing was inserted, the first
+// conflict whose key is taken names the error; otherwise the ID is in use.
+func insertUnique(ctx context.Context, ins *bun.InsertQuery, what string, conflicts ...conflict) error {
+	n, err := affected(ins.On("CONFLICT DO NOTHING").Exec(ctx))
+	if err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	if n == 1 {
+		return nil
+	}
+	for _, c := range conflicts {
+		taken, err := c.exists.Exists(ctx)
+		if err != nil {
+			return fmt.Errorf("%s: %w", what, err)
+		}
+		if taken {
+			return fmt.Errorf("%s: %w", what, c.err)
+		}
+	}
+	return fmt.Errorf("%s: the ID is in use: %w", what, domain.ErrInvalidState)
+}
+
 func affected(res sql.Result, err error) (int64, error) {
 	if err != nil {
 		return 0, err

@@ -40,21 +40,8 @@ var _ ports.Users = (*Users)(nil)
 // Create inserts u; an email already registered returns ports.ErrEmailTaken.
 func (r *Users) Create(ctx context.Context, u domain.User) error {
 	db := r.s.idb(ctx)
-	n, err := affected(db.NewInsert().Model(toUserRow(u)).On("CONFLICT DO NOTHING").Exec(ctx))
-	if err != nil {
-		return fmt.Errorf("create user %s: %w", u.ID, err)
-	}
-	if n == 1 {
-		return nil
-	}
-	taken, err := db.NewSelect().Model((*userRow)(nil)).Where("email = ?", u.Email).Exists(ctx)
-	if err != nil {
-		return fmt.Errorf("create user %s: %w", u.ID, err)
-	}
-	if taken {
-		return fmt.Errorf("create user %s: %w", u.ID, ports.ErrEmailTaken)
-	}
-	return fmt.Errorf("create user %s: the ID is in use: %w", u.ID, domain.ErrInvalidState)
+	return insertUnique(ctx, db.NewInsert().Model(toUserRow(u)), "create user "+u.ID,
+		conflict{db.NewSelect().Model((*userRow)(nil)).Where("email = ?", u.Email), ports.ErrEmailTaken})
 }
 
 // Get returns the user with id.
