@@ -29,6 +29,13 @@ type badgeWire struct {
 
 type badgeOut struct{ Body badgeWire }
 
+type badgeDeletedOut struct {
+	Body struct {
+		Deleted     bool `json:"deleted" doc:"true: removed; false: it had issued credentials and is now deactivated"`
+		Deactivated bool `json:"deactivated"`
+	}
+}
+
 type badgeBody struct {
 	Name          *string   `json:"name,omitempty" maxLength:"120"`
 	Slug          *string   `json:"slug,omitempty" maxLength:"63" doc:"derived from the name when absent"`
@@ -117,22 +124,12 @@ func (s *server) registerBadges(api huma.API) {
 			return &badgeOut{Body: s.badgeWire(s.orgSlug(ctx, in.OrgID), b)}, nil
 		})
 	huma.Register(api, op(http.MethodDelete, "/api/v1/orgs/{orgId}/badges/{badgeId}", "delete-badge", "Delete an unused badge, or deactivate a used one", tag),
-		func(ctx context.Context, in *BadgePath) (*struct {
-			Body struct {
-				Deleted     bool `json:"deleted" doc:"true: removed; false: it had issued credentials and is now deactivated"`
-				Deactivated bool `json:"deactivated"`
-			}
-		}, error) {
+		func(ctx context.Context, in *BadgePath) (*badgeDeletedOut, error) {
 			deleted, err := s.Badges.Delete(ctx, actorFrom(ctx), in.OrgID, in.BadgeID)
 			if err != nil {
 				return nil, s.from(ctx, err)
 			}
-			out := &struct {
-				Body struct {
-					Deleted     bool `json:"deleted" doc:"true: removed; false: it had issued credentials and is now deactivated"`
-					Deactivated bool `json:"deactivated"`
-				}
-			}{}
+			out := &badgeDeletedOut{}
 			out.Body.Deleted, out.Body.Deactivated = deleted, !deleted
 			return out, nil
 		})

@@ -54,6 +54,14 @@ type CredentialPath struct {
 	CredentialID string `path:"credentialId" maxLength:"12" example:"CRD-ZBUYQMTA"`
 }
 
+type preflightOut struct {
+	Body struct {
+		State                string `json:"state" enum:"new,expired,active_time_bound,active_non_expiring,revoked"`
+		ExistingCredentialID string `json:"existingCredentialId,omitempty"`
+		CountsTowardQuota    bool   `json:"countsTowardQuota"`
+	}
+}
+
 type issuedWire struct {
 	credentialWire
 	State string `json:"state" enum:"new,expired,active_time_bound,revoked" doc:"the pre-issue state it was issued in"`
@@ -69,24 +77,12 @@ func (s *server) registerCredentials(api huma.API) {
 				BadgeID string `json:"badgeId" maxLength:"36"`
 				Email   string `json:"email" maxLength:"254"`
 			}
-		}) (*struct {
-			Body struct {
-				State                string `json:"state" enum:"new,expired,active_time_bound,active_non_expiring,revoked"`
-				ExistingCredentialID string `json:"existingCredentialId,omitempty"`
-				CountsTowardQuota    bool   `json:"countsTowardQuota"`
-			}
-		}, error) {
+		}) (*preflightOut, error) {
 			p, err := s.Credentials.Preflight(ctx, actorFrom(ctx), in.OrgID, in.Body.BadgeID, in.Body.Email)
 			if err != nil {
 				return nil, s.from(ctx, err)
 			}
-			out := &struct {
-				Body struct {
-					State                string `json:"state" enum:"new,expired,active_time_bound,active_non_expiring,revoked"`
-					ExistingCredentialID string `json:"existingCredentialId,omitempty"`
-					CountsTowardQuota    bool   `json:"countsTowardQuota"`
-				}
-			}{}
+			out := &preflightOut{}
 			out.Body.State, out.Body.CountsTowardQuota = string(p.State), p.CountsTowardQuota
 			if p.Existing != nil {
 				out.Body.ExistingCredentialID = string(p.Existing.ID)

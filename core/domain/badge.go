@@ -71,7 +71,7 @@ func (b *Badge) Update(in BadgeInput, now time.Time) error {
 	if err := v.Err(); err != nil {
 		return err
 	}
-	if b.Locked && !b.sameSignedFields(next) {
+	if b.Locked && !b.SameSignedFields(next) {
 		return ErrBadgeLocked
 	}
 	next.UpdatedAt = Truncate(now)
@@ -79,15 +79,13 @@ func (b *Badge) Update(in BadgeInput, now time.Time) error {
 	return nil
 }
 
-// SignedFieldsEqual reports whether a and b would sign the same document.
-func (b Badge) sameSignedFields(o Badge) bool {
+// SameSignedFields reports whether o carries the same signed fields as b:
+// both would sign the same document.
+func (b Badge) SameSignedFields(o Badge) bool {
 	return b.Name == o.Name && b.Slug == o.Slug && b.Description == o.Description &&
 		b.Criteria == o.Criteria && b.ImageURL == o.ImageURL && slices.Equal(b.Tags, o.Tags) &&
 		equalIntPtr(b.ExpiresInDays, o.ExpiresInDays)
 }
-
-// SameSignedFields reports whether o carries the same signed fields as b.
-func (b Badge) SameSignedFields(o Badge) bool { return b.sameSignedFields(o) }
 
 func equalIntPtr(a, b *int) bool {
 	if a == nil || b == nil {

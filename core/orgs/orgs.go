@@ -80,19 +80,9 @@ func (s *Service) ListMine(ctx context.Context, actor domain.Actor) ([]ports.Org
 
 // Update edits an organization's details.
 func (s *Service) Update(ctx context.Context, actor domain.Actor, orgID string, in domain.OrgInput) (domain.Organization, error) {
-	var out domain.Organization
-	err := s.store.WithinTx(ctx, func(ctx context.Context) error {
-		org, err := s.guard.Org(ctx, actor, orgID, domain.PermOrgUpdate)
-		if err != nil {
-			return err
-		}
-		if err := org.Update(in, s.now()); err != nil {
-			return err
-		}
-		out = org
-		return s.store.Orgs().Update(ctx, org)
-	})
-	return out, err
+	return s.change(ctx, func(ctx context.Context) (domain.Organization, error) {
+		return s.guard.Org(ctx, actor, orgID, domain.PermOrgUpdate)
+	}, func(o *domain.Organization) error { return o.Update(in, s.now()) })
 }
 
 // Resubmit sends a rejected organization back to review.
@@ -118,6 +108,16 @@ func (s *Service) change(ctx context.Context, load func(context.Context) (domain
 	return out, err
 }
 
+// byID loads an organization by ID for administrators, who need no membership.
+func (s *Service) byID(orgID string) func(context.Context) (domain.Organization, error) {
+	return func(ctx context.Context) (domain.Organization, error) {
+		if !domain.IsID(orgID) {
+			return domain.Organization{}, domain.ErrNotFound
+		}
+		return s.store.Orgs().Get(ctx, orgID)
+	}
+}
+
 // ListAll lists every organization, for platform administrators.
 func (s *Service) ListAll(ctx context.Context, actor domain.Actor, f ports.OrgFilter) ([]domain.Organization, error) {
 	if err := access.RequireAdmin(actor); err != nil {
@@ -141,12 +141,7 @@ func (s *Service) Decide(ctx context.Context, actor domain.Actor, orgID string, 
 	if err := access.RequireAdmin(actor); err != nil {
 		return domain.Organization{}, err
 	}
-	org, err := s.change(ctx, func(ctx context.Context) (domain.Organization, error) {
-		if !domain.IsID(orgID) {
-			return domain.Organization{}, domain.ErrNotFound
-		}
-		return s.store.Orgs().Get(ctx, orgID)
-	}, func(o *domain.Organization) error {
+	org, err := s.change(ctx, s.byID(orgID), func(o *domain.Organization) error {
 		switch decision {
 		case Approve:
 			return o.Approve(s.now())
@@ -203,12 +198,7 @@ func (s *Service) SetPlan(ctx context.Context, actor domain.Actor, orgID string,
 	if _, ok := s.plans[plan]; !ok {
 		return domain.Organization{}, &domain.ValidationError{Fields: []domain.FieldError{{Location: "body.plan", Message: fmt.Sprintf("plan must be one of %v", s.plans.Names()), Value: plan}}}
 	}
-	return s.change(ctx, func(ctx context.Context) (domain.Organization, error) {
-		if !domain.IsID(orgID) {
-			return domain.Organization{}, domain.ErrNotFound
-		}
-		return s.store.Orgs().Get(ctx, orgID)
-	}, func(o *domain.Organization) error {
+	return s.change(ctx, s.byID(orgID), func(o *domain.Organization) error {
 		o.Plan, o.UpdatedAt = plan, s.now()
 		return nil
 	})
