@@ -29,6 +29,7 @@ const (
 	CodeEmailMismatch       Code = "EMAIL_MISMATCH"
 	CodeAlreadyClaimed      Code = "ALREADY_CLAIMED"
 	CodeRateLimited         Code = "RATE_LIMITED"
+	CodeInvalidCSV          Code = "INVALID_CSV"
 
 	// Codes Credence adds where the contract is silent.
 	CodeSlugTaken       Code = "SLUG_TAKEN"       // an org or badge slug is already in use
@@ -86,6 +87,7 @@ var (
 	ErrDuplicate          = &Error{CodeDuplicateCredential, "the recipient already holds an active credential of this badge"}
 	ErrQuotaExceeded      = &Error{CodeQuotaExceeded, "the monthly recipient quota is reached"}
 	ErrValidation         = &Error{CodeValidation, "validation failed"}
+	ErrInvalidCSV         = &Error{CodeInvalidCSV, "the file is not an acceptable CSV file"}
 )
 
 // CodeOf returns the stable code of err, or "" when err carries none.
@@ -196,4 +198,21 @@ func JoinValidation(errs ...error) error {
 		return nil
 	}
 	return &ValidationError{Fields: fields}
+}
+
+// RateLimitError is returned when an action is refused until RetryAt.
+type RateLimitError struct {
+	Detail  string
+	RetryAt time.Time
+}
+
+func (e *RateLimitError) Error() string { return e.Detail }
+
+// ErrorCode returns RATE_LIMITED.
+func (e *RateLimitError) ErrorCode() Code { return CodeRateLimited }
+
+// Is matches any RATE_LIMITED error.
+func (e *RateLimitError) Is(target error) bool {
+	t, ok := target.(*Error)
+	return ok && t.Code == CodeRateLimited
 }
