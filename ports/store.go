@@ -30,6 +30,9 @@ type Store interface {
 	Badges() Badges
 	Credentials() Credentials
 	Quota() Quota
+	Bulk() BulkJobs
+	Mails() Mails
+	Events() Events
 	// Ping reports whether the database answers.
 	Ping(ctx context.Context) error
 	Close() error
@@ -203,11 +206,22 @@ type Credentials interface {
 	Insert(ctx context.Context, c domain.Credential) error
 	// InsertFirst stores c as the first credential of its chain and, unless
 	// c.Test, counts its recipient in the month's quota as Quota.Consume
-	// would with limit, as one atomic step: the common issue, made cheap.
-	// handled is false, and nothing is written, when the chain already has
-	// a head or the quota cannot simply be counted (the caller then applies
-	// the full rules in a transaction); errors are failures only.
-	InsertFirst(ctx context.Context, c domain.Credential, month time.Time, limit int) (handled bool, err error)
+	// would with limit, and queues mail when it is not nil, as one atomic
+	// step: the common issue, made cheap. handled is false, and nothing is
+	// written, when the chain already has a head or the quota cannot simply
+	// be counted (the caller then applies the full rules in a transaction);
+	// errors are failures only.
+	InsertFirst(ctx context.Context, c domain.Credential, month time.Time, limit int, mail *domain.Mail) (handled bool, err error)
+	// InsertMany stores cs, each at the head of its chain, provided none
+	// of their chains has a head and no ID is taken: else it writes nothing
+	// and returns an error matching ErrBatchConflict. Call it in a
+	// transaction; its conflict leaves the transaction usable.
+	InsertMany(ctx context.Context, cs []domain.Credential) error
+	// Heads returns the chain heads of the badge for the emails, by email
+	// (emails without credentials are absent). In a transaction, lock holds
+	// the heads found until it ends (where transactions are serialized
+	// anyway, SQLite, it adds nothing).
+	Heads(ctx context.Context, badgeID string, emails []string, lock bool) (map[string]domain.Credential, error)
 	Get(ctx context.Context, id domain.CredentialID) (domain.Credential, error)
 	// IssueContext reads in one query what issuing needs: the organization
 	// with userID's role in it ("" for none), the badge (nil when the
@@ -241,6 +255,10 @@ type IssueContext struct {
 	Key   *domain.SigningKey
 }
 
+// ErrBatchConflict is returned by Credentials.InsertMany when a chain of
+// the batch has a head or an ID is taken.
+var ErrBatchConflict = &domain.Error{Code: "BATCH_CONFLICT", Detail: "a credential of the batch met a concurrent issue"}
+
 // ErrIDTaken is returned by Credentials.Insert when the ID is in use.
 var ErrIDTaken = &domain.Error{Code: "ID_TAKEN", Detail: "the credential ID is in use"}
 
@@ -263,8 +281,15 @@ type Quota interface {
 	// pass limit: at the limit it returns a *domain.QuotaError, atomically
 	// under concurrent callers. counted reports whether this call used a slot.
 	Consume(ctx context.Context, orgID string, month time.Time, email string, limit int) (counted bool, err error)
+	// ConsumeMany is Consume for many emails at once, in their order: the
+	// emails not counted yet take the month's remaining slots first come
+	// first served; the ones left without a slot are returned (rejected)
+	// and not counted. Call it in a transaction.
+	ConsumeMany(ctx context.Context, orgID string, month time.Time, emails []string, limit int) (rejected map[string]bool, err error)
 	// Used returns how many recipients were counted in the month.
 	Used(ctx context.Context, orgID string, month time.Time) (int, error)
+	// CountedMany returns which of emails were counted in the month.
+	CountedMany(ctx context.Context, orgID string, month time.Time, emails []string) (map[string]bool, error)
 	// Counted reports whether email was counted in the month.
 	Counted(ctx context.Context, orgID string, month time.Time, email string) (bool, error)
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/credence-dev/credence/core/accounts"
 	"github.com/credence-dev/credence/core/badges"
+	"github.com/credence-dev/credence/core/bulk"
 	"github.com/credence-dev/credence/core/credentials"
 	"github.com/credence-dev/credence/core/domain"
 	"github.com/credence-dev/credence/core/orgs"
@@ -31,6 +32,7 @@ type Deps struct {
 	Orgs        *orgs.Service
 	Badges      *badges.Service
 	Credentials *credentials.Service
+	Bulk        *bulk.Service
 	Clock       ports.Clock
 	// Ready reports whether the database (and queue) answer, for /readyz.
 	Ready func(ctx context.Context) error
@@ -95,6 +97,7 @@ func NewAPI(mux *http.ServeMux, d Deps) huma.API {
 	s.registerKeys(api)
 	s.registerBadges(api)
 	s.registerCredentials(api)
+	s.registerBulk(api)
 	s.registerPublicAPI(api)
 	s.registerDocuments(mux)
 	s.registerPages(mux)

@@ -139,4 +139,23 @@ func (s *server) registerCredentials(api huma.API) {
 			}
 			return &struct{ Body credentialWire }{s.credentialWire(c)}, nil
 		})
+	huma.Register(api, withStatus(op(http.MethodPost, "/api/v1/orgs/{orgId}/credentials/{credentialId}/resend", "resend-credential",
+		"Mail the recipient the credential's link again (7-day cooldown unless the last send failed)", tag), http.StatusAccepted),
+		func(ctx context.Context, in *CredentialPath) (*struct{ Body mailWire }, error) {
+			m, err := s.Credentials.Resend(ctx, actorFrom(ctx), in.OrgID, domain.CredentialID(in.CredentialID))
+			if err != nil {
+				return nil, s.from(ctx, err)
+			}
+			return &struct{ Body mailWire }{mailWire{ID: m.ID, CredentialID: string(m.CredentialID), Kind: string(m.Kind),
+				Status: string(m.Status), Attempts: m.Attempts, CreatedAt: m.CreatedAt}}, nil
+		})
+}
+
+type mailWire struct {
+	ID           string    `json:"id"`
+	CredentialID string    `json:"credentialId"`
+	Kind         string    `json:"kind" doc:"credential.issued, credential.renewed or credential.resent"`
+	Status       string    `json:"status" enum:"queued,sending,sent,failed" doc:"a mail still queued or being sent is returned as it is, not sent twice"`
+	Attempts     int       `json:"attempts"`
+	CreatedAt    time.Time `json:"createdAt"`
 }

@@ -37,14 +37,15 @@ func (s *server) orgWire(o domain.Organization, role domain.Role) orgWire {
 type orgOut struct{ Body orgWire }
 
 type orgBody struct {
-	Name        *string `json:"name,omitempty" maxLength:"120"`
-	Slug        *string `json:"slug,omitempty" maxLength:"63" doc:"URL slug, derived from the name when absent; it cannot change later"`
-	WebsiteURL  *string `json:"websiteUrl,omitempty" maxLength:"2048"`
-	Description *string `json:"description,omitempty" maxLength:"2000"`
+	Name          *string `json:"name,omitempty" maxLength:"120"`
+	Slug          *string `json:"slug,omitempty" maxLength:"63" doc:"URL slug, derived from the name when absent; it cannot change later"`
+	WebsiteURL    *string `json:"websiteUrl,omitempty" maxLength:"2048"`
+	Description   *string `json:"description,omitempty" maxLength:"2000"`
+	EmailsEnabled *bool   `json:"emailsEnabled,omitempty" doc:"email recipients when their credentials are issued or renewed (default true)"`
 }
 
 func (b orgBody) input() domain.OrgInput {
-	return domain.OrgInput{Name: b.Name, Slug: b.Slug, WebsiteURL: b.WebsiteURL, Description: b.Description}
+	return domain.OrgInput{Name: b.Name, Slug: b.Slug, WebsiteURL: b.WebsiteURL, Description: b.Description, EmailsEnabled: b.EmailsEnabled}
 }
 
 type OrgPath struct {

@@ -28,6 +28,7 @@ type Problem struct {
 	Used                 *int       `json:"used,omitempty" doc:"QUOTA_EXCEEDED: recipients counted this month"`
 	Limit                *int       `json:"limit,omitempty" doc:"QUOTA_EXCEEDED: the monthly limit"`
 	ResetsAt             *time.Time `json:"resetsAt,omitempty" doc:"QUOTA_EXCEEDED: when the quota resets"`
+	RetryAt              *time.Time `json:"retryAt,omitempty" doc:"RATE_LIMITED: when to try again (also in Retry-After)"`
 }
 
 // FieldProblem is one bad field.
@@ -71,6 +72,7 @@ var statusOf = map[domain.Code]int{
 	domain.CodeInvalidToken:        http.StatusBadRequest,
 	domain.CodeInvalidPassword:     http.StatusUnprocessableEntity,
 	domain.CodeConcurrentIssue:     http.StatusConflict,
+	domain.CodeInvalidCSV:          http.StatusUnprocessableEntity,
 }
 
 // codeOfStatus names the problems huma raises itself (bad JSON, schema
@@ -160,6 +162,13 @@ func (ps problems) from(ctx context.Context, err error) error {
 	if errors.As(err, &qe) {
 		used, limit, resets := qe.Used, qe.Limit, qe.ResetsAt
 		p.Used, p.Limit, p.ResetsAt = &used, &limit, &resets
+	}
+	var rl *domain.RateLimitError
+	if errors.As(err, &rl) {
+		at := rl.RetryAt.UTC()
+		p.RetryAt = &at
+		wait := max(1, int(time.Until(at).Round(time.Second)/time.Second))
+		return huma.ErrorWithHeaders(p, http.Header{"Retry-After": {strconv.Itoa(wait)}})
 	}
 	return p
 }

@@ -39,10 +39,13 @@ type credentialRow struct {
 	CreatedBy      string `bun:"created_by"`
 }
 
+// toCredentialRow copies c's time pointers: bun scans RETURNING values
+// back into the row (on SQLite a multi-row INSERT returns its NULL
+// columns), which must not write through the caller's pointers.
 func toCredentialRow(c domain.Credential) *credentialRow {
 	return &credentialRow{ID: string(c.ID), OrgID: c.OrgID, BadgeID: c.BadgeID, RecipientName: c.RecipientName,
-		RecipientEmail: c.RecipientEmail, IssuedAt: c.IssuedAt, ExpiresAt: c.ExpiresAt, Public: c.Public,
-		Test: c.Test, ClaimedAt: c.ClaimedAt, RevokedAt: c.RevokedAt, RevocationReason: c.RevocationReason,
+		RecipientEmail: c.RecipientEmail, IssuedAt: c.IssuedAt, ExpiresAt: utcPtr(c.ExpiresAt), Public: c.Public,
+		Test: c.Test, ClaimedAt: utcPtr(c.ClaimedAt), RevokedAt: utcPtr(c.RevokedAt), RevocationReason: c.RevocationReason,
 		SupersedesID: string(c.SupersedesID), SupersededByID: string(c.SupersededByID), KeyID: c.KeyID,
 		JWS: c.JWS, CreatedBy: c.CreatedBy}
 }
@@ -106,9 +109,9 @@ func (r *Credentials) Insert(ctx context.Context, c domain.Credential) error {
 // chain head, a concurrent first count of the email, an ID collision) fails
 // the whole statement, and a full shard inserts nothing: both decline.
 // Elsewhere it is Consume and Insert in a transaction.
-func (r *Credentials) InsertFirst(ctx context.Context, c domain.Credential, month time.Time, limit int) (bool, error) {
-	if r.s.dialect == DialectPostgres && !r.s.inTx(ctx) {
-		return r.insertFirstPostgres(ctx, c, domain.MonthKey(month), limit)
+func (r *Credentials) InsertFirst(ctx context.Context, c domain.Credential, month time.Time, limit int, mail *domain.Mail) (bool, error) {
+	if r.s.dialect == DialectPostgres && !r.s.inTx(ctx) && (mail == nil || !c.Test) {
+		return r.insertFirstPostgres(ctx, c, domain.MonthKey(month), limit, mail)
 	}
 	var handled bool
 	err := r.s.WithinTx(ctx, func(ctx context.Context) error {
@@ -119,6 +122,11 @@ func (r *Credentials) InsertFirst(ctx context.Context, c domain.Credential, mont
 		}
 		if err := r.Insert(ctx, c); err != nil {
 			return err
+		}
+		if mail != nil {
+			if err := r.s.Mails().Create(ctx, *mail); err != nil {
+				return err
+			}
 		}
 		handled = true
 		return nil
@@ -153,9 +161,24 @@ var insertFirstQuery = `WITH u AS (
 )
 SELECT count(*) FROM c`
 
+// insertFirstMailQuery is insertFirstQuery queuing the credential's mail
+// too (m); its placeholders follow insertFirstQuery's: the mail's columns.
+var insertFirstMailQuery = strings.Replace(insertFirstQuery, "\nSELECT count(*) FROM c", `, m AS (
+	INSERT INTO mails (`+insertMailColumns+`)
+	SELECT ?, ?, ?, ?, ?, ?, ?, 'queued', ?, ? WHERE EXISTS (SELECT 1 FROM c)
+	RETURNING 1
+)
+SELECT count(*) FROM c`, 1)
+
+const insertMailColumns = `id, org_id, credential_id, kind, to_addr, subject, body, status, created_at, next_attempt_at`
+
+func mailValues(m *domain.Mail) []any {
+	return []any{m.ID, m.OrgID, string(m.CredentialID), string(m.Kind), m.To, m.Subject, m.Text, m.CreatedAt.UTC(), m.NextAttempt.UTC()}
+}
+
 var insertTestQuery = `INSERT INTO credentials (` + insertCredentialColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 
-func (r *Credentials) insertFirstPostgres(ctx context.Context, c domain.Credential, month string, limit int) (bool, error) {
+func (r *Credentials) insertFirstPostgres(ctx context.Context, c domain.Credential, month string, limit int, mail *domain.Mail) (bool, error) {
 	values := []any{string(c.ID), c.OrgID, c.BadgeID, c.RecipientName, c.RecipientEmail, c.IssuedAt.UTC(), utcPtr(c.ExpiresAt),
 		c.Public, c.Test, c.RevocationReason, c.KeyID, c.JWS, c.CreatedBy}
 	var n int64
@@ -176,8 +199,13 @@ func (r *Credentials) insertFirstPostgres(ctx context.Context, c domain.Credenti
 		}
 		args := append([]any{c.OrgID, month, shard, shardLimit, c.OrgID, month, c.RecipientEmail, c.OrgID, month, c.RecipientEmail}, values...)
 		args = append(args, c.OrgID, month, c.RecipientEmail)
+		query := insertFirstQuery
+		if mail != nil {
+			query = insertFirstMailQuery
+			args = append(args, mailValues(mail)...)
+		}
 		var st *sql.Stmt
-		if st, err = r.s.prepared(ctx, insertFirstQuery); err == nil {
+		if st, err = r.s.prepared(ctx, query); err == nil {
 			err = st.QueryRowContext(ctx, args...).Scan(&n)
 		}
 	}
@@ -340,4 +368,88 @@ func newestAfter(q *bun.SelectQuery, after string) *bun.SelectQuery {
 		q = q.Where("(c.issued_at, c.id) < (SELECT a.issued_at, a.id FROM credentials AS a WHERE a.id = ?)", after)
 	}
 	return q.OrderExpr("c.issued_at DESC, c.id DESC")
+}
+
+// InsertMany stores a batch of chain heads under a savepoint: when a chain
+// has a head already or an ID is taken, fewer rows than given are
+// inserted, and the savepoint takes them back.
+func (r *Credentials) InsertMany(ctx context.Context, cs []domain.Credential) error {
+	if len(cs) == 0 {
+		return nil
+	}
+	err := r.s.WithinTx(ctx, func(ctx context.Context) error {
+		db := r.s.idb(ctx)
+		if _, err := db.ExecContext(ctx, "SAVEPOINT insert_many"); err != nil {
+			return err
+		}
+		var inserted int64
+		if r.s.copyable(ctx, len(cs)) {
+			rows := make([][]any, len(cs))
+			for i, c := range cs {
+				rows[i] = []any{string(c.ID), c.OrgID, c.BadgeID, c.RecipientName, c.RecipientEmail, c.IssuedAt, c.ExpiresAt,
+					c.Public, c.Test, c.RevocationReason, nullString(string(c.SupersedesID)), c.KeyID, c.JWS, c.CreatedBy}
+			}
+			n, err := r.s.copyRows(ctx, "credentials", copyCredentialColumns, rows)
+			if err != nil && !isUniqueViolation(err) {
+				return err
+			}
+			inserted = n
+		}
+		for start := 0; start < len(cs) && !r.s.copyable(ctx, len(cs)); start += rowBatch {
+			part := cs[start:min(start+rowBatch, len(cs))]
+			rows := make([]credentialRow, len(part))
+			for i, c := range part {
+				rows[i] = *toCredentialRow(c)
+			}
+			n, err := affected(db.NewInsert().Model(&rows).On("CONFLICT DO NOTHING").Exec(ctx))
+			if err != nil {
+				return err
+			}
+			inserted += n
+		}
+		if int(inserted) != len(cs) {
+			if _, err := db.ExecContext(ctx, "ROLLBACK TO SAVEPOINT insert_many"); err != nil {
+				return err
+			}
+			return ports.ErrBatchConflict
+		}
+		_, err := db.ExecContext(ctx, "RELEASE SAVEPOINT insert_many")
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("insert %d credentials: %w", len(cs), err)
+	}
+	return nil
+}
+
+var copyCredentialColumns = []string{"id", "org_id", "badge_id", "recipient_name", "recipient_email", "issued_at",
+	"expires_at", "public", "test", "revocation_reason", "supersedes_id", "key_id", "jws", "created_by"}
+
+// nullString is nil for "".
+func nullString(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+// Heads returns the chain heads of the badge for emails.
+func (r *Credentials) Heads(ctx context.Context, badgeID string, emails []string, lock bool) (map[string]domain.Credential, error) {
+	out := make(map[string]domain.Credential)
+	for start := 0; start < len(emails); start += rowBatch {
+		part := emails[start:min(start+rowBatch, len(emails))]
+		var rows []credentialRow
+		q := r.s.idb(ctx).NewSelect().Model(&rows).Where("badge_id = ?", badgeID).
+			Where("recipient_email IN (?)", bun.In(part)).Where("superseded_by_id IS NULL")
+		if lock {
+			q = r.s.forUpdate(q)
+		}
+		if err := q.Scan(ctx); err != nil {
+			return nil, fmt.Errorf("chain heads of badge %s: %w", badgeID, err)
+		}
+		for i := range rows {
+			out[rows[i].RecipientEmail] = rows[i].toDomain()
+		}
+	}
+	return out, nil
 }

@@ -184,3 +184,110 @@ func (r *Quota) Counted(ctx context.Context, orgID string, month time.Time, emai
 	}
 	return ok, nil
 }
+
+// ConsumeMany counts many emails in one pass: the recipients not counted
+// yet are recorded at once (the insert returns which ones are new), the
+// month's shards are locked and filled in order, and the new emails left
+// without a slot are deleted again and returned. Holding the shard locks
+// until commit makes concurrent single issues of the organization wait,
+// which a batch of hundreds of rows is worth.
+func (r *Quota) ConsumeMany(ctx context.Context, orgID string, month time.Time, emails []string, limit int) (map[string]bool, error) {
+	key := domain.MonthKey(month)
+	rejected := map[string]bool{}
+	if len(emails) == 0 {
+		return rejected, nil
+	}
+	err := r.s.WithinTx(ctx, func(ctx context.Context) error {
+		db := r.s.idb(ctx)
+		isNew := make(map[string]bool, len(emails))
+		for start := 0; start < len(emails); start += rowBatch {
+			part := emails[start:min(start+rowBatch, len(emails))]
+			rows := make([]quotaRecipientRow, 0, len(part))
+			seen := make(map[string]bool, len(part))
+			for _, e := range part {
+				if !seen[e] && !isNew[e] {
+					seen[e] = true
+					rows = append(rows, quotaRecipientRow{OrgID: orgID, Month: key, Email: e})
+				}
+			}
+			var added []string
+			if err := db.NewInsert().Model(&rows).On("CONFLICT DO NOTHING").Returning("email").Scan(ctx, &added); err != nil && !isNoRows(err) {
+				return err
+			}
+			for _, e := range added {
+				isNew[e] = true
+			}
+		}
+		if len(isNew) == 0 {
+			return nil
+		}
+		shards := make([]quotaUsageRow, quotaShards)
+		for i := range shards {
+			shards[i] = quotaUsageRow{OrgID: orgID, Month: key, Shard: i}
+		}
+		if _, err := db.NewInsert().Model(&shards).On("CONFLICT DO NOTHING").Exec(ctx); err != nil {
+			return err
+		}
+		shards = shards[:0]
+		if err := r.s.forUpdate(db.NewSelect().Model(&shards).Where("org_id = ?", orgID).Where("month = ?", key).Order("shard")).Scan(ctx); err != nil {
+			return err
+		}
+		need, taken := len(isNew), 0
+		for _, sh := range shards {
+			take := need - taken
+			if limit != domain.Unlimited {
+				take = min(take, max(0, shardCap(limit, sh.Shard)-sh.Used))
+			}
+			if take == 0 {
+				continue
+			}
+			if _, err := db.NewUpdate().Model((*quotaUsageRow)(nil)).Set("used = used + ?", take).
+				Where("org_id = ?", orgID).Where("month = ?", key).Where("shard = ?", sh.Shard).Exec(ctx); err != nil {
+				return err
+			}
+			if taken += take; taken == need {
+				break
+			}
+		}
+		var late []string // new emails past the slots, in the callers' order
+		for _, e := range emails {
+			if isNew[e] && !rejected[e] {
+				if taken > 0 {
+					taken--
+					isNew[e] = false // admitted; a repeat of it is free
+					continue
+				}
+				rejected[e] = true
+				late = append(late, e)
+			}
+		}
+		if len(late) == 0 {
+			return nil
+		}
+		_, err := db.NewDelete().Model((*quotaRecipientRow)(nil)).Where("org_id = ?", orgID).Where("month = ?", key).
+			Where("email IN (?)", bun.In(late)).Exec(ctx)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("consume quota of organization %s for %s: %w", orgID, key, err)
+	}
+	return rejected, nil
+}
+
+// CountedMany returns which of emails were counted in the month.
+func (r *Quota) CountedMany(ctx context.Context, orgID string, month time.Time, emails []string) (map[string]bool, error) {
+	out := make(map[string]bool)
+	for start := 0; start < len(emails); start += rowBatch {
+		var found []string
+		err := r.s.idb(ctx).NewSelect().Model((*quotaRecipientRow)(nil)).Column("email").
+			Where("org_id = ?", orgID).Where("month = ?", domain.MonthKey(month)).
+			Where("email IN (?)", bun.In(emails[start:min(start+rowBatch, len(emails))])).Scan(ctx, &found)
+		if err != nil {
+			return nil, fmt.Errorf("quota counted for organization %s: %w", orgID, err)
+		}
+		for _, e := range found {
+			out[e] = true
+		}
+	}
+	return out, nil
+}

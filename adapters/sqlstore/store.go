@@ -175,8 +175,9 @@ type txKey struct{}
 // txValue remembers which store opened the transaction, so a context
 // carrying one store's transaction never leaks into another store.
 type txValue struct {
-	s  *Store
-	tx bun.Tx
+	s    *Store
+	tx   bun.Tx
+	conn bun.Conn // PostgreSQL: the connection under tx, for COPY
 }
 
 // WithinTx runs fn in a transaction; store calls made with fn's ctx join it.
@@ -189,8 +190,20 @@ func (s *Store) WithinTx(ctx context.Context, fn func(ctx context.Context) error
 	if s.inTx(ctx) {
 		return fn(ctx)
 	}
-	return s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
-		return fn(context.WithValue(ctx, txKey{}, &txValue{s: s, tx: tx}))
+	if s.dialect != DialectPostgres {
+		return s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+			return fn(context.WithValue(ctx, txKey{}, &txValue{s: s, tx: tx}))
+		})
+	}
+	// On PostgreSQL the transaction runs on a connection held apart, so
+	// that bulk writes can COPY on it inside the transaction.
+	conn, err := s.db.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	return conn.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		return fn(context.WithValue(ctx, txKey{}, &txValue{s: s, tx: tx, conn: conn}))
 	})
 }
 

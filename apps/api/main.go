@@ -16,20 +16,12 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
-	"path/filepath"
+	"sync"
 	"syscall"
 	"time"
 
-	"github.com/credence-dev/credence/adapters/filemail"
 	"github.com/credence-dev/credence/adapters/httpapi"
-	"github.com/credence-dev/credence/adapters/sqlstore"
-	"github.com/credence-dev/credence/adapters/sysclock"
-	"github.com/credence-dev/credence/core/accounts"
-	"github.com/credence-dev/credence/core/badges"
-	"github.com/credence-dev/credence/core/credentials"
-	"github.com/credence-dev/credence/core/orgs"
-	"github.com/credence-dev/credence/core/signing"
-	"github.com/credence-dev/credence/ports"
+	"github.com/credence-dev/credence/apps/internal/app"
 )
 
 func main() {
@@ -42,7 +34,7 @@ func main() {
 }
 
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	cfg, err := loadConfig(getenv)
+	cfg, err := app.Load(getenv)
 	if err != nil {
 		return err
 	}
@@ -67,81 +59,56 @@ const usage = `usage: api [command]
   openapi   print the OpenAPI document as YAML (--json for JSON)
 `
 
-// app is the wired application.
-type app struct {
-	store   ports.Store
-	handler http.Handler
-	mailDir string
-}
-
-func wire(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
-	// Infrastructure.
-	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
-		return nil, fmt.Errorf("data folder: %w", err)
-	}
-	masterKey, err := cfg.masterKey(log)
-	if err != nil {
-		return nil, err
-	}
-	cipher, err := signing.NewCipher(masterKey)
-	if err != nil {
-		return nil, err
-	}
-	store, err := sqlstore.Open(ctx, cfg.DatabaseURL)
-	if err != nil {
-		return nil, fmt.Errorf("open database: %w", err)
-	}
-	mailDir := filepath.Join(cfg.DataDir, "mail")
-	mailer, err := filemail.New(mailDir, cfg.MailFrom, log)
-	if err != nil {
-		store.Close()
-		return nil, err
-	}
-	clock := sysclock.Clock{}
-
-	// Core.
-	urls := credentials.URLs{Base: cfg.PublicURL}
-	acc := accounts.New(store, clock, mailer, log, accounts.Config{PublicURL: cfg.PublicURL.String(), AdminEmails: cfg.AdminEmails})
-	org := orgs.New(store, clock, mailer, cipher, cfg.Plans, log)
-	bdg := badges.New(store, clock, cfg.Plans)
-	crd := credentials.New(store, clock, mailer, cipher, cfg.Plans, urls, log)
-
-	// Inbound.
-	handler := httpapi.New(httpapi.Deps{Accounts: acc, Orgs: org, Badges: bdg, Credentials: crd, Clock: clock,
-		Ready: store.Ping, Log: log})
-	return &app{store: store, handler: logRequests(log, handler), mailDir: mailDir}, nil
-}
-
-func serve(ctx context.Context, cfg config, log *slog.Logger) error {
-	a, err := wire(ctx, cfg, log)
+func serve(ctx context.Context, cfg app.Config, log *slog.Logger) error {
+	a, err := app.Open(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
-	defer a.store.Close()
+	defer a.Close()
+	handler := httpapi.New(httpapi.Deps{Accounts: a.Accounts, Orgs: a.Orgs, Badges: a.Badges, Credentials: a.Credentials,
+		Bulk: a.Bulk, Clock: a.Clock, Ready: a.Ready, Log: log})
 
 	ln, err := net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
-	srv := &http.Server{Handler: a.handler, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 60 * time.Second,
+	srv := &http.Server{Handler: logRequests(log, handler), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 60 * time.Second,
 		WriteTimeout: 60 * time.Second, IdleTimeout: 120 * time.Second, MaxHeaderBytes: 64 << 10}
 	log.Info("credence api listening", "addr", ln.Addr().String(), "public_url", cfg.PublicURL.String(),
-		"database", cfg.databaseKind(), "data_dir", cfg.DataDir, "mail_dir", a.mailDir)
+		"database", cfg.DatabaseKind(), "queue", a.QueueKind(), "data_dir", cfg.DataDir, "mail_dir", a.MailDir)
+
+	// Background work: the sweep always (it relays what a crash left
+	// behind), the in-process worker when there is no Redis.
+	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopWork()
+	var bg sync.WaitGroup
+	bg.Go(func() { a.Dispatcher.Run(workCtx) })
+	if a.Local != nil {
+		bg.Go(func() {
+			if err := a.Local.Run(workCtx); err != nil {
+				log.Error("in-process worker stopped", "err", err)
+			}
+		})
+	}
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
-	case err := <-errc:
-		return err
+	case err = <-errc:
 	case <-ctx.Done():
 	}
-	log.Info("shutting down: draining requests")
+	log.Info("shutting down: draining requests and running tasks")
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	if err := srv.Shutdown(shutdownCtx); err != nil {
-		return fmt.Errorf("shutdown: %w", err)
+	if serr := srv.Shutdown(shutdownCtx); serr != nil && err == nil {
+		err = fmt.Errorf("shutdown: %w", serr)
 	}
-	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+	stopWork()
+	bg.Wait()
+	if err == nil {
+		err = <-errc
+	}
+	if err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}
 	log.Info("stopped")

@@ -519,7 +519,7 @@ func testCredentialInsertFirst(t *testing.T, s ports.Store) {
 	for i := 0; i < 20 && !handled; i++ { // a random shard may be full only at the limit
 		var err error
 		c = is.credential(e2, t0)
-		handled, err = s.Credentials().InsertFirst(ctx, c, month, 10)
+		handled, err = s.Credentials().InsertFirst(ctx, c, month, 10, nil)
 		must(t, err)
 	}
 	if !handled {
@@ -537,7 +537,7 @@ func testCredentialInsertFirst(t *testing.T, s ports.Store) {
 
 	// A second credential of the chain: declined, nothing written.
 	dup := is.credential(e2, t0.Add(time.Minute))
-	handled, err = s.Credentials().InsertFirst(ctx, dup, month, 10)
+	handled, err = s.Credentials().InsertFirst(ctx, dup, month, 10, nil)
 	must(t, err)
 	if handled {
 		t.Fatal("InsertFirst stored a second head of a chain")
@@ -549,12 +549,12 @@ func testCredentialInsertFirst(t *testing.T, s ports.Store) {
 	// An email counted already costs nothing; test credentials never count.
 	other := newBadge(t, s, is.org.ID)
 	again := makeCredential(is.org.ID, other.ID, e2, t0)
-	if handled, err = s.Credentials().InsertFirst(ctx, again, month, 10); err != nil || !handled {
+	if handled, err = s.Credentials().InsertFirst(ctx, again, month, 10, nil); err != nil || !handled {
 		t.Fatalf("InsertFirst for a counted email: handled %v, %v", handled, err)
 	}
 	test := is.credential(newEmail(), t0)
 	test.Test = true
-	if handled, err = s.Credentials().InsertFirst(ctx, test, month, 10); err != nil || !handled {
+	if handled, err = s.Credentials().InsertFirst(ctx, test, month, 10, nil); err != nil || !handled {
 		t.Fatalf("InsertFirst of a test credential: handled %v, %v", handled, err)
 	}
 	equal(t, used(), 2)
@@ -566,7 +566,7 @@ func testCredentialInsertFirst(t *testing.T, s ports.Store) {
 		return err
 	}))
 	over := full.credential(newEmail(), t0)
-	handled, err = s.Credentials().InsertFirst(ctx, over, month, 1)
+	handled, err = s.Credentials().InsertFirst(ctx, over, month, 1, nil)
 	must(t, err)
 	if handled {
 		t.Fatal("InsertFirst went past the quota")
@@ -597,7 +597,7 @@ func testCredentialInsertFirstQuotaRace(t *testing.T, s ports.Store) {
 	handled := make([]bool, len(creds))
 	errs := race(len(creds), func(i int) error {
 		var err error
-		handled[i], err = s.Credentials().InsertFirst(ctx, creds[i], month, limit)
+		handled[i], err = s.Credentials().InsertFirst(ctx, creds[i], month, limit, nil)
 		return err
 	})
 	stored := 0

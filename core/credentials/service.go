@@ -18,11 +18,16 @@ import (
 	"github.com/credence-dev/credence/ports"
 )
 
+// Relay hands work written by a committed transaction to the queue.
+type Relay interface {
+	MailsQueued(ctx context.Context, ids ...string)
+}
+
 // Service runs the credential use cases.
 type Service struct {
 	store   ports.Store
 	clock   ports.Clock
-	mailer  ports.Mailer
+	relay   Relay
 	cipher  ports.KeyCipher
 	plans   domain.Plans
 	urls    URLs
@@ -31,9 +36,11 @@ type Service struct {
 	signers sync.Map // signing key ID → *signing.Signer
 }
 
-// New returns a credential service publishing under urls.
-func New(store ports.Store, clock ports.Clock, mailer ports.Mailer, cipher ports.KeyCipher, plans domain.Plans, urls URLs, log *slog.Logger) *Service {
-	return &Service{store: store, clock: clock, mailer: mailer, cipher: cipher, plans: plans, urls: urls, log: log,
+// New returns a credential service publishing under urls. Recipient mail
+// is written to the store's outbox with the credential and handed to relay
+// after commit.
+func New(store ports.Store, clock ports.Clock, relay Relay, cipher ports.KeyCipher, plans domain.Plans, urls URLs, log *slog.Logger) *Service {
+	return &Service{store: store, clock: clock, relay: relay, cipher: cipher, plans: plans, urls: urls, log: log,
 		guard: access.Guard{Store: store, Plans: plans}}
 }
 
@@ -112,6 +119,14 @@ const maxIssueAttempts = 8
 // and the monthly quota in one transaction. The signature is made before
 // the transaction so the transaction stays short.
 func (s *Service) Issue(ctx context.Context, actor domain.Actor, orgID string, in IssueInput) (Issued, error) {
+	return s.IssueWith(ctx, actor, orgID, in, nil)
+}
+
+// IssueWith is Issue running within(ctx, issued) inside the issuing
+// transaction, so that what it writes commits with the credential or not
+// at all (bulk issuance records the row's outcome there). An error from
+// within rolls the issue back and is returned as it is.
+func (s *Service) IssueWith(ctx context.Context, actor domain.Actor, orgID string, in IssueInput, within func(ctx context.Context, is Issued) error) (Issued, error) {
 	rcpt, err := domain.NormalizeRecipient(in.Recipient)
 	var v domain.Validator
 	v.Check(domain.IsID(in.BadgeID), "body.badgeId", "badgeId must be a badge ID", in.BadgeID)
@@ -123,7 +138,7 @@ func (s *Service) Issue(ctx context.Context, actor domain.Actor, orgID string, i
 	}
 	var out issued
 	for attempt := 1; ; attempt++ {
-		out, err = s.issueOnce(ctx, actor, orgID, in, rcpt, attempt > 1)
+		out, err = s.issueOnce(ctx, actor, orgID, in, rcpt, attempt > 1, within)
 		if err == nil || !errors.Is(err, errRetry) {
 			break
 		}
@@ -135,24 +150,25 @@ func (s *Service) Issue(ctx context.Context, actor domain.Actor, orgID string, i
 	if err != nil {
 		return Issued{}, err
 	}
-	s.mailIssued(ctx, out.org, out.badge, out.Issued)
+	if out.mail != nil {
+		s.relay.MailsQueued(ctx, out.mail.ID)
+	}
 	return out.Issued, nil
 }
 
 var errRetry = errors.New("retry issue")
 
-// issued is an Issued with the organization and badge it was issued from.
+// issued is an Issued with the mail it queued.
 type issued struct {
 	Issued
-	org   domain.Organization
-	badge domain.Badge
+	mail *domain.Mail
 }
 
 // issueOnce signs and stores one credential. Most issues meet no
 // concurrent issue to the same recipient and run without a lock; after a
 // lost race (locked) the recipient lock makes issues to that recipient take
 // turns, each seeing the one before.
-func (s *Service) issueOnce(ctx context.Context, actor domain.Actor, orgID string, in IssueInput, rcpt domain.Recipient, locked bool) (issued, error) {
+func (s *Service) issueOnce(ctx context.Context, actor domain.Actor, orgID string, in IssueInput, rcpt domain.Recipient, locked bool, within func(context.Context, Issued) error) (issued, error) {
 	// One read for the permission, the organization, the badge and the key.
 	ic, err := s.store.Credentials().IssueContext(ctx, orgID, in.BadgeID, actor.UserID)
 	if err != nil {
@@ -193,13 +209,15 @@ func (s *Service) issueOnce(ctx context.Context, actor domain.Actor, orgID strin
 	// Most issues start a recipient's chain of an already-used badge: one
 	// atomic store step does them. The full rules run in a transaction
 	// when it declines, and on retries.
-	if badge.Locked && !locked {
-		ok, err := s.store.Credentials().InsertFirst(ctx, c, domain.MonthStart(now), plan.MonthlyRecipients)
+	if badge.Locked && !locked && within == nil {
+		is := Issued{Credential: c, State: domain.StateNew}
+		mail := s.credentialMail(org, badge, is, now)
+		ok, err := s.store.Credentials().InsertFirst(ctx, c, domain.MonthStart(now), plan.MonthlyRecipients, mail)
 		if err != nil {
 			return issued{}, fmt.Errorf("issue %s: %w", c.ID, err)
 		}
 		if ok {
-			return issued{Issued{Credential: c, State: domain.StateNew}, org, badge}, nil
+			return issued{is, mail}, nil
 		}
 	}
 	var out issued
@@ -228,7 +246,15 @@ func (s *Service) issueOnce(ctx context.Context, actor domain.Actor, orgID strin
 				return err
 			}
 		}
-		out = issued{Issued{Credential: c, State: is.State, Previous: is.Previous}, org, badge}
+		out.Issued = Issued{Credential: c, State: is.State, Previous: is.Previous}
+		if out.mail = s.credentialMail(org, badge, out.Issued, now); out.mail != nil {
+			if err := s.store.Mails().Create(ctx, *out.mail); err != nil {
+				return err
+			}
+		}
+		if within != nil {
+			return within(ctx, out.Issued)
+		}
 		return nil
 	})
 	var dup *domain.DuplicateError
@@ -299,25 +325,6 @@ func (s *Service) signer(key domain.SigningKey, orgSlug string) (*signing.Signer
 	}
 	s.signers.Store(key.ID, signer)
 	return signer, nil
-}
-
-func (s *Service) mailIssued(ctx context.Context, org domain.Organization, badge domain.Badge, is Issued) {
-	c := is.Credential
-	if !org.EmailsEnabled || c.Test {
-		return
-	}
-	m := ports.Message{To: c.RecipientEmail,
-		Subject: "You've earned a new credential: " + badge.Name,
-		Text: fmt.Sprintf("Hello %s,\n\n%s has issued you the credential \"%s\" (%s).\n\nView and verify it here:\n%s\n",
-			c.RecipientName, org.Name, badge.Name, c.ID, s.urls.Verify(c.ID))}
-	if is.Previous != nil {
-		m.Subject = fmt.Sprintf("Your %s credential has been renewed", badge.Name)
-		m.Text = fmt.Sprintf("Hello %s,\n\n%s has renewed your credential \"%s\". The new credential is %s; the earlier one (%s) is now %s.\n\nView and verify it here:\n%s\n",
-			c.RecipientName, org.Name, badge.Name, c.ID, is.Previous.ID, is.Previous.Status(c.IssuedAt), s.urls.Verify(c.ID))
-	}
-	if err := s.mailer.Send(ctx, m); err != nil {
-		s.log.ErrorContext(ctx, "send credential mail failed", "credential", c.ID, "err", err)
-	}
 }
 
 // Revoke revokes a credential of the organization for a reason.

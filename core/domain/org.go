@@ -37,6 +37,9 @@ type OrgInput struct {
 	Slug        *string
 	WebsiteURL  *string
 	Description *string
+	// EmailsEnabled switches recipient emails (credential issued, renewed,
+	// resent) on or off.
+	EmailsEnabled *bool
 }
 
 // NewOrganization validates in and returns a pending_review organization on
@@ -98,6 +101,9 @@ func (o *Organization) apply(in OrgInput, v *Validator, creating bool) {
 		d, ok := CleanText(*in.Description, 2000, true)
 		v.Check(ok, "body.description", "description must be at most 2000 characters of text", nil)
 		o.Description = d
+	}
+	if in.EmailsEnabled != nil {
+		o.EmailsEnabled = *in.EmailsEnabled
 	}
 }
 

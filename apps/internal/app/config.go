@@ -1,4 +1,6 @@
-package main
+// Package app is what apps/api and apps/worker share: the configuration,
+// read from CREDENCE_* variables, and the wiring of adapters and core.
+package app
 
 import (
 	"crypto/rand"
@@ -11,47 +13,70 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/credence-dev/credence/core/domain"
 	"github.com/credence-dev/credence/core/signing"
 )
 
-// config is every setting, read from CREDENCE_* variables.
-type config struct {
-	HTTPAddr    string
-	DataDir     string
-	DatabaseURL string
-	PublicURL   *url.URL
-	MasterKey   string // base64 or hex of 32 bytes; never logged
-	AdminEmails []string
-	Plans       domain.Plans
-	MailFrom    string
-	LogLevel    slog.Level
+// Config is every setting, read from CREDENCE_* variables.
+type Config struct {
+	HTTPAddr      string
+	DataDir       string
+	DatabaseURL   string
+	RedisURL      string // the asynq queue; "" runs the in-process queue
+	Concurrency   int    // tasks a worker handles at once
+	SweepEvery    time.Duration
+	JobLease      time.Duration
+	BulkChunk     int
+	PublicURL     *url.URL
+	MasterKeyText string // base64 or hex of 32 bytes; never logged
+	AdminEmails   []string
+	Plans         domain.Plans
+	MailFrom      string
+	LogLevel      slog.Level
 }
 
-func loadConfig(getenv func(string) string) (config, error) {
+// Load reads the configuration; every bad value is an error naming its
+// variable.
+func Load(getenv func(string) string) (Config, error) {
 	get := func(name, def string) string {
 		if v := strings.TrimSpace(getenv(name)); v != "" {
 			return v
 		}
 		return def
 	}
-	cfg := config{
-		HTTPAddr:  get("CREDENCE_HTTP_ADDR", ":8080"),
-		DataDir:   get("CREDENCE_DATA_DIR", "credence-data"),
-		MasterKey: getenv("CREDENCE_MASTER_KEY"),
-		MailFrom:  get("CREDENCE_MAIL_FROM", "Credence <noreply@credence.local>"),
-		Plans:     domain.DefaultPlans(),
+	cfg := Config{
+		HTTPAddr:      get("CREDENCE_HTTP_ADDR", ":8080"),
+		DataDir:       get("CREDENCE_DATA_DIR", "credence-data"),
+		MasterKeyText: getenv("CREDENCE_MASTER_KEY"),
+		MailFrom:      get("CREDENCE_MAIL_FROM", "Credence <noreply@credence.local>"),
+		Plans:         domain.DefaultPlans(),
+		RedisURL:      strings.TrimSpace(getenv("CREDENCE_REDIS_URL")),
+	}
+	var err error
+	if cfg.Concurrency, err = intSetting(getenv, "CREDENCE_WORKER_CONCURRENCY", 4, 1, 256); err != nil {
+		return Config{}, err
+	}
+	if cfg.BulkChunk, err = intSetting(getenv, "CREDENCE_BULK_CHUNK", 500, 1, 5000); err != nil {
+		return Config{}, err
+	}
+	if cfg.SweepEvery, err = durationSetting(getenv, "CREDENCE_SWEEP_INTERVAL", 5*time.Second); err != nil {
+		return Config{}, err
+	}
+	if cfg.JobLease, err = durationSetting(getenv, "CREDENCE_JOB_LEASE", 30*time.Second); err != nil {
+		return Config{}, err
 	}
 	cfg.DatabaseURL = get("CREDENCE_DATABASE_URL", filepath.Join(cfg.DataDir, "credence.db"))
-	if cfg.isPostgres() && strings.TrimSpace(cfg.MasterKey) == "" {
-		return config{}, errors.New("CREDENCE_MASTER_KEY is required with PostgreSQL (32 random bytes, base64; e.g. `openssl rand -base64 32`)")
+	if cfg.IsPostgres() && strings.TrimSpace(cfg.MasterKeyText) == "" {
+		return Config{}, errors.New("CREDENCE_MASTER_KEY is required with PostgreSQL (32 random bytes, base64; e.g. `openssl rand -base64 32`)")
 	}
 	public := get("CREDENCE_PUBLIC_URL", defaultPublicURL(cfg.HTTPAddr))
 	u, err := url.Parse(strings.TrimRight(public, "/"))
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
-		return config{}, fmt.Errorf("CREDENCE_PUBLIC_URL must be an absolute http(s) URL without query, got %q", public)
+		return Config{}, fmt.Errorf("CREDENCE_PUBLIC_URL must be an absolute http(s) URL without query, got %q", public)
 	}
 	cfg.PublicURL = u
 	for _, e := range strings.Split(getenv("CREDENCE_ADMIN_EMAILS"), ",") {
@@ -61,12 +86,12 @@ func loadConfig(getenv func(string) string) (config, error) {
 	}
 	if raw := strings.TrimSpace(getenv("CREDENCE_PLANS")); raw != "" {
 		if cfg.Plans, err = cfg.Plans.WithOverrides([]byte(raw)); err != nil {
-			return config{}, fmt.Errorf("CREDENCE_PLANS: %w", err)
+			return Config{}, fmt.Errorf("CREDENCE_PLANS: %w", err)
 		}
 	}
 	if lvl := getenv("CREDENCE_LOG_LEVEL"); lvl != "" {
 		if err := cfg.LogLevel.UnmarshalText([]byte(lvl)); err != nil {
-			return config{}, fmt.Errorf("CREDENCE_LOG_LEVEL: %w", err)
+			return Config{}, fmt.Errorf("CREDENCE_LOG_LEVEL: %w", err)
 		}
 	}
 	return cfg, nil
@@ -84,22 +109,24 @@ func defaultPublicURL(addr string) string {
 	return "http://" + net.JoinHostPort(host, port)
 }
 
-func (c config) isPostgres() bool {
+// IsPostgres reports whether the database is PostgreSQL.
+func (c Config) IsPostgres() bool {
 	return strings.HasPrefix(c.DatabaseURL, "postgres://") || strings.HasPrefix(c.DatabaseURL, "postgresql://")
 }
 
-func (c config) databaseKind() string {
-	if c.isPostgres() {
+// DatabaseKind names the database for logs, without credentials.
+func (c Config) DatabaseKind() string {
+	if c.IsPostgres() {
 		return "postgres"
 	}
 	return "sqlite:" + c.DatabaseURL
 }
 
-// masterKey decodes CREDENCE_MASTER_KEY, or (embedded default only) reads
+// MasterKey decodes CREDENCE_MASTER_KEY, or (embedded default only) reads
 // or generates <data dir>/master.key with mode 0600.
-func (c config) masterKey(log *slog.Logger) ([]byte, error) {
-	if strings.TrimSpace(c.MasterKey) != "" {
-		k, err := decodeKey(c.MasterKey)
+func (c Config) MasterKey(log *slog.Logger) ([]byte, error) {
+	if strings.TrimSpace(c.MasterKeyText) != "" {
+		k, err := decodeKey(c.MasterKeyText)
 		if err != nil {
 			return nil, fmt.Errorf("CREDENCE_MASTER_KEY: %w", err)
 		}
@@ -145,4 +172,30 @@ func decodeKey(s string) ([]byte, error) {
 		return k, nil
 	}
 	return nil, fmt.Errorf("must be %d bytes in base64 or hex", signing.MasterKeySize)
+}
+
+// intSetting reads an integer variable within [lo, hi].
+func intSetting(getenv func(string) string, name string, def, lo, hi int) (int, error) {
+	raw := strings.TrimSpace(getenv(name))
+	if raw == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(raw)
+	if err != nil || n < lo || n > hi {
+		return 0, fmt.Errorf("%s must be a whole number from %d to %d, got %q", name, lo, hi, raw)
+	}
+	return n, nil
+}
+
+// durationSetting reads a positive Go duration variable ("5s", "1m30s").
+func durationSetting(getenv func(string) string, name string, def time.Duration) (time.Duration, error) {
+	raw := strings.TrimSpace(getenv(name))
+	if raw == "" {
+		return def, nil
+	}
+	d, err := time.ParseDuration(raw)
+	if err != nil || d <= 0 {
+		return 0, fmt.Errorf("%s must be a positive duration such as 5s or 1m, got %q", name, raw)
+	}
+	return d, nil
 }

@@ -22,6 +22,7 @@ import (
 	"github.com/credence-dev/credence/core/domain"
 	"github.com/credence-dev/credence/core/orgs"
 	"github.com/credence-dev/credence/core/signing"
+	"github.com/credence-dev/credence/core/work"
 	"github.com/credence-dev/credence/ports"
 )
 
@@ -46,6 +47,15 @@ func (m printMailer) Send(_ context.Context, msg ports.Message) error {
 	return err
 }
 
+// deliverNow relays queued mail by sending it at once.
+type deliverNow struct{ d *work.Delivery }
+
+func (r deliverNow) MailsQueued(ctx context.Context, ids ...string) {
+	if err := r.d.Deliver(ctx, ids...); err != nil {
+		fmt.Println("mail:", err)
+	}
+}
+
 func run(ctx context.Context, dbPath string, out io.Writer) error {
 	// Adapters: the store, a clock, a mailer and the key cipher.
 	store, err := sqlstore.Open(ctx, dbPath)
@@ -68,7 +78,11 @@ func run(ctx context.Context, dbPath string, out io.Writer) error {
 	// Core services.
 	orgSvc := orgs.New(store, clock, mailer, cipher, plans, log)
 	badgeSvc := badges.New(store, clock, plans)
-	credSvc := credentials.New(store, clock, mailer, cipher, plans, credentials.URLs{Base: base}, log)
+	// Recipient mail is written to the store's outbox with each credential;
+	// a server relays it to a queue (see apps/internal/app), a script can
+	// deliver it at once.
+	relay := deliverNow{work.NewDelivery(store, mailer, clock, log, work.Options{})}
+	credSvc := credentials.New(store, clock, relay, cipher, plans, credentials.URLs{Base: base}, log)
 
 	// A verified user who owns an organization, approved by an administrator.
 	now := domain.Truncate(clock.Now())

@@ -1,0 +1,143 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+
+	"github.com/hibiken/asynq"
+
+	"github.com/credence-dev/credence/adapters/asynqueue"
+	"github.com/credence-dev/credence/adapters/filemail"
+	"github.com/credence-dev/credence/adapters/memqueue"
+	"github.com/credence-dev/credence/adapters/sqlstore"
+	"github.com/credence-dev/credence/adapters/sysclock"
+	"github.com/credence-dev/credence/core/accounts"
+	"github.com/credence-dev/credence/core/badges"
+	"github.com/credence-dev/credence/core/bulk"
+	"github.com/credence-dev/credence/core/credentials"
+	"github.com/credence-dev/credence/core/orgs"
+	"github.com/credence-dev/credence/core/signing"
+	"github.com/credence-dev/credence/core/work"
+	"github.com/credence-dev/credence/ports"
+)
+
+// App is the wired application: adapters and core services.
+type App struct {
+	Config  Config
+	Log     *slog.Logger
+	Store   ports.Store
+	Queue   ports.Queue
+	Clock   ports.Clock
+	MailDir string
+
+	Accounts    *accounts.Service
+	Orgs        *orgs.Service
+	Badges      *badges.Service
+	Credentials *credentials.Service
+	Bulk        *bulk.Service
+	Dispatcher  *work.Dispatcher
+	Delivery    *work.Delivery
+
+	// Local is the in-process worker when no Redis is configured; nil
+	// otherwise (apps/worker runs the asynq worker).
+	Local ports.Worker
+
+	redisQueue *asynqueue.Queue
+	redisOpt   asynq.RedisConnOpt
+}
+
+// Open wires everything from cfg.
+func Open(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("data folder: %w", err)
+	}
+	masterKey, err := cfg.MasterKey(log)
+	if err != nil {
+		return nil, err
+	}
+	cipher, err := signing.NewCipher(masterKey)
+	if err != nil {
+		return nil, err
+	}
+	a := &App{Config: cfg, Log: log, Clock: sysclock.Clock{}, MailDir: filepath.Join(cfg.DataDir, "mail")}
+	mailer, err := filemail.New(a.MailDir, cfg.MailFrom, log)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.RedisURL != "" {
+		opt, err := asynqueue.ParseRedisURL(cfg.RedisURL)
+		if err != nil {
+			return nil, fmt.Errorf("CREDENCE_REDIS_URL: %w", err)
+		}
+		q := asynqueue.NewQueue(opt, asynqueue.Options{Log: log})
+		a.Queue, a.redisQueue, a.redisOpt = q, q, opt
+	} else {
+		q := memqueue.New(memqueue.Options{Concurrency: cfg.Concurrency, Log: log})
+		a.Queue, a.Local = q, q
+	}
+	if a.Store, err = sqlstore.Open(ctx, cfg.DatabaseURL); err != nil {
+		a.Queue.Close()
+		return nil, fmt.Errorf("open database: %w", err)
+	}
+
+	wopts := work.Options{SweepEvery: cfg.SweepEvery, JobLease: cfg.JobLease}
+	a.Dispatcher = work.NewDispatcher(a.Store, a.Queue, a.Clock, log, wopts)
+	a.Delivery = work.NewDelivery(a.Store, mailer, a.Clock, log, wopts)
+	a.Accounts = accounts.New(a.Store, a.Clock, mailer, log, accounts.Config{PublicURL: cfg.PublicURL.String(), AdminEmails: cfg.AdminEmails})
+	a.Orgs = orgs.New(a.Store, a.Clock, mailer, cipher, cfg.Plans, log)
+	a.Badges = badges.New(a.Store, a.Clock, cfg.Plans)
+	a.Credentials = credentials.New(a.Store, a.Clock, a.Dispatcher, cipher, cfg.Plans, credentials.URLs{Base: cfg.PublicURL}, log)
+	a.Bulk = bulk.New(a.Store, a.Clock, a.Credentials, a.Dispatcher, cfg.Plans, log,
+		bulk.Options{ChunkSize: cfg.BulkChunk, JobLease: cfg.JobLease})
+	if a.Local != nil {
+		a.Register(a.Local)
+	}
+	return a, nil
+}
+
+// Register installs the task handlers on w.
+func (a *App) Register(w ports.Worker) {
+	w.Handle(work.KindMail, a.Delivery.Handle)
+	w.Handle(work.KindBulkJob, a.Bulk.Process)
+}
+
+// NewRedisWorker returns an asynq worker with the handlers installed; it
+// needs CREDENCE_REDIS_URL.
+func (a *App) NewRedisWorker() (ports.Worker, error) {
+	if a.redisQueue == nil {
+		return nil, errors.New("CREDENCE_REDIS_URL is not set: the worker needs Redis (without it, apps/api runs the work in-process)")
+	}
+	w := asynqueue.NewWorker(a.redisOpt, asynqueue.Options{Concurrency: a.Config.Concurrency, Log: a.Log})
+	a.Register(w)
+	return w, nil
+}
+
+// Ready reports whether the database and the queue answer.
+func (a *App) Ready(ctx context.Context) error {
+	if err := a.Store.Ping(ctx); err != nil {
+		return fmt.Errorf("database: %w", err)
+	}
+	if a.redisQueue != nil {
+		if err := a.redisQueue.Ping(ctx); err != nil {
+			return fmt.Errorf("redis: %w", err)
+		}
+	}
+	return nil
+}
+
+// QueueKind names the queue for logs.
+func (a *App) QueueKind() string {
+	if a.redisQueue != nil {
+		return "redis"
+	}
+	return "in-process"
+}
+
+// Close closes the queue and the database.
+func (a *App) Close() error {
+	return errors.Join(a.Queue.Close(), a.Store.Close())
+}

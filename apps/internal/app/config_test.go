@@ -1,0 +1,99 @@
+package app
+
+import (
+	"bytes"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func env(m map[string]string) func(string) string {
+	return func(k string) string { return m[k] }
+}
+
+func newTestLogger(w io.Writer) *slog.Logger { return slog.New(slog.NewTextHandler(w, nil)) }
+
+func TestConfigDefaults(t *testing.T) {
+	cfg, err := Load(env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.HTTPAddr != ":8080" || cfg.DataDir != "credence-data" || cfg.DatabaseURL != filepath.Join("credence-data", "credence.db") {
+		t.Errorf("defaults: addr %q, data %q, db %q", cfg.HTTPAddr, cfg.DataDir, cfg.DatabaseURL)
+	}
+	if got := cfg.PublicURL.String(); got != "http://localhost:8080" {
+		t.Errorf("public URL defaults to the listen address: got %q", got)
+	}
+	if cfg.Plans["free"].MonthlyRecipients != 1000 {
+		t.Errorf("free plan: %+v", cfg.Plans["free"])
+	}
+}
+
+func TestConfigRefusesBadSettings(t *testing.T) {
+	for name, tc := range map[string]struct {
+		env  map[string]string
+		want string
+	}{
+		"postgres_without_master_key": {map[string]string{"CREDENCE_DATABASE_URL": "postgres://x@127.0.0.1/db"}, "CREDENCE_MASTER_KEY is required"},
+		"plans_bad_json":              {map[string]string{"CREDENCE_PLANS": "{"}, "CREDENCE_PLANS"},
+		"plans_unknown_plan":          {map[string]string{"CREDENCE_PLANS": `{"gold":{}}`}, "unknown plan"},
+		"plans_unknown_field":         {map[string]string{"CREDENCE_PLANS": `{"free":{"recipients":5}}`}, "unknown field"},
+		"public_url_relative":         {map[string]string{"CREDENCE_PUBLIC_URL": "/here"}, "CREDENCE_PUBLIC_URL"},
+		"log_level":                   {map[string]string{"CREDENCE_LOG_LEVEL": "loud"}, "CREDENCE_LOG_LEVEL"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, err := Load(env(tc.env))
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("got %v, want an error mentioning %q", err, tc.want)
+			}
+		})
+	}
+	cfg, err := Load(env(map[string]string{"CREDENCE_PLANS": `{"free":{"monthlyRecipients":6}}`, "CREDENCE_ADMIN_EMAILS": " A@Example.com ,b@example.com,"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Plans["free"].MonthlyRecipients != 6 || cfg.Plans["free"].BadgeTemplates != 100 {
+		t.Errorf("override keeps the other fields: %+v", cfg.Plans["free"])
+	}
+	if strings.Join(cfg.AdminEmails, ",") != "a@example.com,b@example.com" {
+		t.Errorf("admin emails: %q", cfg.AdminEmails)
+	}
+}
+
+func TestMasterKeyGeneratedOnceWithMode0600(t *testing.T) {
+	dir := t.TempDir()
+	cfg, err := Load(env(map[string]string{"CREDENCE_DATA_DIR": dir}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logs bytes.Buffer
+	log := newTestLogger(&logs)
+	k1, err := cfg.MasterKey(log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := os.Stat(filepath.Join(dir, "master.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.Mode().Perm() != 0o600 {
+		t.Errorf("master.key mode %v, want 0600", info.Mode().Perm())
+	}
+	if !strings.Contains(logs.String(), "generated a new master key") {
+		t.Errorf("no warning logged: %q", logs.String())
+	}
+	k2, err := cfg.MasterKey(log)
+	if err != nil || !bytes.Equal(k1, k2) || len(k1) != 32 {
+		t.Fatalf("second start must read the same 32-byte key: %v", err)
+	}
+	if strings.Contains(logs.String(), string(k1)) {
+		t.Error("the key was logged")
+	}
+	cfg.MasterKeyText = "not a key"
+	if _, err := cfg.MasterKey(log); err == nil {
+		t.Error("a malformed CREDENCE_MASTER_KEY was accepted")
+	}
+}

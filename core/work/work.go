@@ -1,0 +1,264 @@
+// Package work moves background work from the database to the queue and
+// back: the relay that hands freshly written outbox rows (queued mail,
+// submitted bulk jobs) to the queue after their transaction commits, the
+// sweep that finds rows whose relay or worker was lost and hands them over
+// again, and the delivery of mail. The database is the record of what must
+// be done; the queue only carries "work to do now", so a lost or repeated
+// task costs nothing.
+package work
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/credence-dev/credence/core/domain"
+	"github.com/credence-dev/credence/ports"
+)
+
+// Task kinds.
+const (
+	KindMail    = "mail.send"    // payload: MailTask
+	KindBulkJob = "bulk.process" // payload: JobTask
+)
+
+// MailTask names mails to attempt.
+type MailTask struct {
+	IDs []string `json:"ids"`
+}
+
+// JobTask names a bulk job to process.
+type JobTask struct {
+	JobID string `json:"jobId"`
+}
+
+// RelayGrace is how long the sweep leaves a freshly written outbox row to
+// the relay of the process that wrote it. Writers set a new row's next
+// attempt (a mail's, a job's lease) to now + RelayGrace.
+const RelayGrace = 30 * time.Second
+
+// Options tune the relay, the sweep and mail delivery.
+type Options struct {
+	SweepEvery   time.Duration                   // how often the sweep runs (default 5s)
+	JobLease     time.Duration                   // how long a bulk worker holds a job between chunks (default 30s)
+	MailLease    time.Duration                   // how long one send attempt may take before the mail is taken again (default 2m)
+	MailAttempts int                             // attempts before a mail fails for good (default 8)
+	MailBackoff  func(attempt int) time.Duration // wait after failed attempt n (default 1m·4^(n-1), at most 12h)
+	MailBatch    int                             // mails per task (default 100)
+}
+
+func (o Options) withDefaults() Options {
+	if o.SweepEvery <= 0 {
+		o.SweepEvery = 5 * time.Second
+	}
+	if o.JobLease <= 0 {
+		o.JobLease = 30 * time.Second
+	}
+	if o.MailLease <= 0 {
+		o.MailLease = 2 * time.Minute
+	}
+	if o.MailAttempts <= 0 {
+		o.MailAttempts = 8
+	}
+	if o.MailBackoff == nil {
+		o.MailBackoff = DefaultMailBackoff
+	}
+	if o.MailBatch <= 0 {
+		o.MailBatch = 100
+	}
+	return o
+}
+
+// DefaultMailBackoff waits 1 minute after the first failed attempt, four
+// times longer after each next one, and at most 12 hours: 8 attempts span
+// about a day.
+func DefaultMailBackoff(attempt int) time.Duration {
+	d := time.Minute
+	for i := 1; i < attempt && d < 12*time.Hour; i++ {
+		d *= 4
+	}
+	return min(d, 12*time.Hour)
+}
+
+// Dispatcher relays outbox rows to the queue and sweeps for lost ones.
+type Dispatcher struct {
+	store ports.Store
+	queue ports.Queue
+	clock ports.Clock
+	log   *slog.Logger
+	opts  Options
+}
+
+// NewDispatcher returns a dispatcher enqueuing on queue.
+func NewDispatcher(store ports.Store, queue ports.Queue, clock ports.Clock, log *slog.Logger, opts Options) *Dispatcher {
+	return &Dispatcher{store: store, queue: queue, clock: clock, log: log, opts: opts.withDefaults()}
+}
+
+// Options returns the options in effect.
+func (d *Dispatcher) Options() Options { return d.opts }
+
+// MailsQueued relays mails written by a transaction that committed. A
+// failure is only logged: the sweep relays the mails once RelayGrace has
+// passed.
+func (d *Dispatcher) MailsQueued(ctx context.Context, ids ...string) {
+	if err := d.enqueueMails(ctx, ids); err != nil {
+		d.log.WarnContext(ctx, "relay of queued mail failed; the sweep will retry", "mails", len(ids), "err", err)
+	}
+}
+
+// JobSubmitted relays a bulk job whose submission committed; like
+// MailsQueued, a failure is left to the sweep.
+func (d *Dispatcher) JobSubmitted(ctx context.Context, jobID string) {
+	if err := d.enqueueJob(ctx, jobID); err != nil {
+		d.log.WarnContext(ctx, "relay of bulk job failed; the sweep will retry", "job", jobID, "err", err)
+	}
+}
+
+func (d *Dispatcher) enqueueMails(ctx context.Context, ids []string) error {
+	for start := 0; start < len(ids); start += d.opts.MailBatch {
+		payload, err := json.Marshal(MailTask{IDs: ids[start:min(start+d.opts.MailBatch, len(ids))]})
+		if err != nil {
+			return err
+		}
+		if err := d.queue.Enqueue(ctx, ports.Task{Kind: KindMail, Payload: payload}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (d *Dispatcher) enqueueJob(ctx context.Context, jobID string) error {
+	payload, err := json.Marshal(JobTask{JobID: jobID})
+	if err != nil {
+		return err
+	}
+	return d.queue.Enqueue(ctx, ports.Task{Kind: KindBulkJob, Payload: payload})
+}
+
+// sweepBatch bounds what one sweep takes of each kind of row.
+const sweepBatch = 1000
+
+// Sweep relays what is due and was not relayed: mail due for a (first or
+// next) attempt, and bulk jobs whose lease ended (never relayed, or their
+// worker died). Each row it takes is marked so that sweeps of other
+// replicas leave it alone for a while; a repeated task is harmless anyway.
+func (d *Dispatcher) Sweep(ctx context.Context) error {
+	now := d.clock.Now()
+	mails, err := d.store.Mails().Due(ctx, now, now.Add(RelayGrace), sweepBatch)
+	if err != nil {
+		return err
+	}
+	if err := d.enqueueMails(ctx, mails); err != nil {
+		return fmt.Errorf("relay %d due mails: %w", len(mails), err)
+	}
+	jobs, err := d.store.Bulk().Stale(ctx, now, now.Add(d.opts.JobLease), sweepBatch)
+	if err != nil {
+		return err
+	}
+	for _, id := range jobs {
+		if err := d.enqueueJob(ctx, id); err != nil {
+			return fmt.Errorf("relay bulk job %s: %w", id, err)
+		}
+	}
+	if len(mails) > 0 || len(jobs) > 0 {
+		d.log.InfoContext(ctx, "sweep relayed work", "mails", len(mails), "jobs", len(jobs))
+	}
+	return nil
+}
+
+// Run sweeps every SweepEvery until ctx is done.
+func (d *Dispatcher) Run(ctx context.Context) {
+	t := time.NewTicker(d.opts.SweepEvery)
+	defer t.Stop()
+	for {
+		if err := d.Sweep(ctx); err != nil && ctx.Err() == nil {
+			d.log.ErrorContext(ctx, "sweep failed", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// Delivery sends queued mail.
+type Delivery struct {
+	store  ports.Store
+	mailer ports.Mailer
+	clock  ports.Clock
+	log    *slog.Logger
+	opts   Options
+}
+
+// NewDelivery returns the mail task handler.
+func NewDelivery(store ports.Store, mailer ports.Mailer, clock ports.Clock, log *slog.Logger, opts Options) *Delivery {
+	return &Delivery{store: store, mailer: mailer, clock: clock, log: log, opts: opts.withDefaults()}
+}
+
+// Handle attempts the task's mails. Each is claimed first, so a mail sent
+// or being sent elsewhere is left alone: a repeated task sends nothing
+// twice. A failed attempt is logged and scheduled again with backoff
+// until the attempts run out; only store failures fail the task.
+func (m *Delivery) Handle(ctx context.Context, t ports.Task) error {
+	var task MailTask
+	if err := json.Unmarshal(t.Payload, &task); err != nil {
+		return fmt.Errorf("mail task: %w: %w", ports.ErrPermanent, err)
+	}
+	return m.Deliver(ctx, task.IDs...)
+}
+
+// sentBatch bounds how many sent mails are marked at once. A worker killed
+// between sending mails and marking them sent leaves them to be sent again
+// once their lease ends: at most this many, and only then.
+const sentBatch = 20
+
+// Deliver attempts the mails now, in the caller's goroutine: it claims
+// them in one statement (so a mail sent or being sent elsewhere is left
+// alone), sends each, and marks the sent ones in small groups.
+func (m *Delivery) Deliver(ctx context.Context, ids ...string) error {
+	now := m.clock.Now()
+	mails, err := m.store.Mails().Claim(ctx, ids, now, now.Add(m.opts.MailLease))
+	if err != nil {
+		return err
+	}
+	var sent []string
+	flush := func() error {
+		err := m.store.Mails().Sent(context.WithoutCancel(ctx), sent, m.clock.Now())
+		sent = sent[:0]
+		return err
+	}
+	for _, mail := range mails {
+		if err := ctx.Err(); err != nil {
+			return errors.Join(err, flush()) // the rest go again once their lease ends
+		}
+		sendErr := m.mailer.Send(ctx, ports.Message{To: mail.To, Subject: mail.Subject, Text: mail.Text})
+		if sendErr == nil {
+			if sent = append(sent, mail.ID); len(sent) == sentBatch {
+				if err := flush(); err != nil {
+					return err
+				}
+			}
+			continue
+		}
+		if err := m.failed(ctx, mail, sendErr); err != nil {
+			return errors.Join(err, flush())
+		}
+	}
+	return flush()
+}
+
+// failed records a failed attempt: retried with backoff, or failed for
+// good once the attempts run out.
+func (m *Delivery) failed(ctx context.Context, mail domain.Mail, sendErr error) error {
+	if mail.Attempts >= m.opts.MailAttempts {
+		m.log.ErrorContext(ctx, "mail failed for good", "mail", mail.ID, "kind", mail.Kind, "attempt", mail.Attempts, "err", sendErr)
+		return m.store.Mails().Fail(ctx, mail.ID, sendErr.Error())
+	}
+	next := m.clock.Now().Add(m.opts.MailBackoff(mail.Attempts))
+	m.log.WarnContext(ctx, "mail attempt failed", "mail", mail.ID, "kind", mail.Kind, "attempt", mail.Attempts, "retryAt", next, "err", sendErr)
+	return m.store.Mails().Retry(ctx, mail.ID, sendErr.Error(), next)
+}
