@@ -174,7 +174,11 @@ func (s *Service) Submit(ctx context.Context, actor domain.Actor, orgID, badgeID
 			"no row of the file can be issued: %d skipped, %d invalid (validate the file to see why)", p.Totals.Skipped, p.Totals.Invalid)
 	}
 	now := domain.Truncate(s.clock.Now())
-	job := domain.BulkJob{ID: domain.NewID(), OrgID: orgID, BadgeID: badgeID, FileName: f.Name, Status: domain.JobPending,
+	fileName, ok := domain.CleanText(f.Name, 255, false) // shown back as given, within reason
+	if !ok {
+		fileName = "upload.csv"
+	}
+	job := domain.BulkJob{ID: domain.NewID(), OrgID: orgID, BadgeID: badgeID, FileName: fileName, Status: domain.JobPending,
 		Total: len(p.Rows), Test: actor.APIKeyMode == domain.APIKeyTest, CreatedBy: actor.ID(), APIKeyID: actor.APIKeyID,
 		CreatedAt: now}
 	rows := make([]domain.BulkRow, len(p.Rows))

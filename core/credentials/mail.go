@@ -71,6 +71,11 @@ func (s *Service) Resend(ctx context.Context, actor domain.Actor, orgID string, 
 	}
 	var out domain.Mail
 	err = s.store.WithinTx(ctx, func(ctx context.Context) error {
+		// Resends of one recipient's credentials take turns, so two at
+		// once queue one mail.
+		if err := s.store.Credentials().LockRecipient(ctx, c.BadgeID, c.RecipientEmail); err != nil {
+			return err
+		}
 		last, err := s.store.Mails().Latest(ctx, c.ID)
 		switch {
 		case errors.Is(err, domain.ErrNotFound):

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/hibiken/asynq"
 
@@ -111,7 +112,9 @@ func (a *App) NewRedisWorker() (ports.Worker, error) {
 	if a.redisQueue == nil {
 		return nil, errors.New("CREDENCE_REDIS_URL is not set: the worker needs Redis (without it, apps/api runs the work in-process)")
 	}
-	w := asynqueue.NewWorker(a.redisOpt, asynqueue.Options{Concurrency: a.Config.Concurrency, Log: a.Log})
+	// An idle worker looks for tasks 5 times a second: a submitted job starts
+	// at once, for a few cheap Redis calls.
+	w := asynqueue.NewWorker(a.redisOpt, asynqueue.Options{Concurrency: a.Config.Concurrency, PollInterval: 200 * time.Millisecond, Log: a.Log})
 	a.Register(w)
 	return w, nil
 }
