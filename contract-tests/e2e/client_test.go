@@ -49,6 +49,13 @@ func (r *response) String() string {
 // rawJSON is a request body sent as-is with Content-Type application/json.
 type rawJSON string
 
+// formBody is a request body sent as-is with its Content-Type (a
+// multipart form, see bulkForm).
+type formBody struct {
+	contentType string
+	data        []byte
+}
+
 // do sends a request. body is nil (no body), rawJSON, or a value encoded
 // as JSON. A 5xx fails the test: no input may make the server fail.
 func (c *client) do(method, path string, body any, header ...string) *response {
@@ -69,6 +76,8 @@ func (c *client) send(method, path string, body any, header ...string) (*respons
 	case nil:
 	case rawJSON:
 		rd, contentType = strings.NewReader(string(b)), "application/json"
+	case formBody:
+		rd, contentType = bytes.NewReader(b.data), b.contentType
 	default:
 		js, err := json.Marshal(b)
 		if err != nil {
@@ -187,6 +196,18 @@ type mail struct {
 // start with the time and a sequence number).
 func (s *server) mails(t *testing.T, address string) []mail {
 	t.Helper()
+	var out []mail
+	for _, m := range s.allMails(t) {
+		if strings.EqualFold(m.To, address) {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// allMails returns every message written so far, oldest first.
+func (s *server) allMails(t *testing.T) []mail {
+	t.Helper()
 	dir := filepath.Join(s.dataDir, "mail")
 	entries, err := os.ReadDir(dir)
 	if err != nil && !os.IsNotExist(err) {
@@ -199,7 +220,7 @@ func (s *server) mails(t *testing.T, address string) []mail {
 		}
 	}
 	sort.Strings(names)
-	var out []mail
+	out := make([]mail, 0, len(names))
 	for _, n := range names {
 		raw, err := os.ReadFile(filepath.Join(dir, n))
 		if err != nil {
@@ -219,9 +240,7 @@ func (s *server) mails(t *testing.T, address string) []mail {
 				m.Subject = v
 			}
 		}
-		if strings.EqualFold(m.To, address) {
-			out = append(out, m)
-		}
+		out = append(out, m)
 	}
 	return out
 }

@@ -32,6 +32,9 @@ var scenarios = []scenario{
 	{name: "external_verifier_jose", run: testJoseVerifier},
 	{name: "concurrent_issuers", run: testConcurrentIssuers},
 	{name: "mailed_links_open", run: testMailedLinks},
+	{name: "bulk_issuance", opts: []serverOption{withPlans(`{"free":{"monthlyRecipients":6},"professional":{"monthlyRecipients":6}}`)}, run: testBulkIssuance},
+	{name: "bulk_bad_files", run: testBulkBadFiles},
+	{name: "bulk_resend", opts: []serverOption{withPlans(`{"professional":{"monthlyRecipients":-1}}`), withEnv("CREDENCE_WORKER_CONCURRENCY", "1")}, run: testResend},
 }
 
 // TestE2E runs every scenario against the real server on each store.

@@ -7,6 +7,8 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"io"
+	"maps"
 	"net"
 	"net/http"
 	"os"
@@ -47,41 +49,51 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-var build struct {
+// builds holds one build per command of ./apps (*buildResult by name).
+var builds sync.Map
+
+type buildResult struct {
 	once sync.Once
 	bin  string
 	err  error
 }
 
 // serverBinary builds ./apps/api once per test process.
-func serverBinary(t testing.TB) string {
+func serverBinary(t testing.TB) string { return binary(t, "api") }
+
+// workerBinary builds ./apps/worker once per test process.
+func workerBinary(t testing.TB) string { return binary(t, "worker") }
+
+// binary builds ./apps/<name> once per test process.
+func binary(t testing.TB, name string) string {
 	t.Helper()
-	build.once.Do(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-		defer cancel()
-		out, err := exec.CommandContext(ctx, "go", "env", "GOMOD").Output()
-		if err != nil {
-			build.err = fmt.Errorf("go env GOMOD: %w", err)
-			return
-		}
-		gomod := strings.TrimSpace(string(out))
-		if gomod == "" || gomod == os.DevNull {
-			build.err = errors.New("go env GOMOD: not inside a module")
-			return
-		}
-		bin := filepath.Join(workDir, "credence-api")
-		cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, "./apps/api")
-		cmd.Dir = filepath.Dir(gomod)
-		if out, err := cmd.CombinedOutput(); err != nil {
-			build.err = fmt.Errorf("go build ./apps/api: %w\n%s", err, out)
-			return
-		}
-		build.bin = bin
-	})
-	if build.err != nil {
-		t.Fatal(build.err)
+	v, _ := builds.LoadOrStore(name, &buildResult{})
+	b := v.(*buildResult)
+	b.once.Do(func() { b.bin, b.err = goBuild(name) })
+	if b.err != nil {
+		t.Fatal(b.err)
 	}
-	return build.bin
+	return b.bin
+}
+
+func goBuild(name string) (string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, "go", "env", "GOMOD").Output()
+	if err != nil {
+		return "", fmt.Errorf("go env GOMOD: %w", err)
+	}
+	gomod := strings.TrimSpace(string(out))
+	if gomod == "" || gomod == os.DevNull {
+		return "", errors.New("go env GOMOD: not inside a module")
+	}
+	bin := filepath.Join(workDir, "credence-"+name)
+	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, "./apps/"+name)
+	cmd.Dir = filepath.Dir(gomod)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("go build ./apps/%s: %w\n%s", name, err, out)
+	}
+	return bin, nil
 }
 
 // server is one running credence-api process.
@@ -94,6 +106,10 @@ type server struct {
 	log        *syncBuffer
 	serverErrs atomic.Int64 // 5xx responses seen by clients
 	http       *http.Client
+
+	bin  string
+	env  map[string]string // the process's CREDENCE_* settings
+	proc *proc             // the running process (the last one started)
 }
 
 // serverOption adds environment variables to the server's.
@@ -102,6 +118,15 @@ type serverOption func(env map[string]string)
 // withPlans overrides the plan matrix (CREDENCE_PLANS).
 func withPlans(js string) serverOption {
 	return func(env map[string]string) { env["CREDENCE_PLANS"] = js }
+}
+
+// withEnv sets variables, given as name, value pairs.
+func withEnv(kv ...string) serverOption {
+	return func(env map[string]string) {
+		for i := 0; i+1 < len(kv); i += 2 {
+			env[kv[i]] = kv[i+1]
+		}
+	}
 }
 
 // startServer starts the binary against store on a free port with a fresh
@@ -113,7 +138,7 @@ func startServer(t *testing.T, store string, opts ...serverOption) *server {
 	bin := serverBinary(t)
 	s := &server{store: store, dataDir: t.TempDir(), log: &syncBuffer{},
 		adminEmail: uniqueEmail("admin"),
-		http:       &http.Client{Timeout: 30 * time.Second}}
+		http:       &http.Client{Timeout: 30 * time.Second}, bin: bin}
 	env := map[string]string{
 		"CREDENCE_DATA_DIR":     s.dataDir,
 		"CREDENCE_ADMIN_EMAILS": s.adminEmail,
@@ -135,6 +160,7 @@ func startServer(t *testing.T, store string, opts ...serverOption) *server {
 	for _, o := range opts {
 		o(env)
 	}
+	s.env = env
 	t.Cleanup(func() {
 		if t.Failed() {
 			t.Logf("server %s (%s) warnings and errors:\n%s\nlast %d lines of its log:\n%s",
@@ -152,8 +178,16 @@ func startServer(t *testing.T, store string, opts ...serverOption) *server {
 		env["CREDENCE_HTTP_ADDR"] = fmt.Sprintf("127.0.0.1:%d", port)
 		env["CREDENCE_PUBLIC_URL"] = fmt.Sprintf("http://127.0.0.1:%d", port)
 		s.url = env["CREDENCE_PUBLIC_URL"]
-		lastErr = s.run(t, bin, env)
+		lastErr = s.launch()
 		if lastErr == nil {
+			t.Cleanup(func() {
+				if err := s.proc.stop(); err != nil {
+					t.Errorf("server: %v", err)
+				}
+				if n := s.serverErrs.Load(); n > 0 {
+					t.Errorf("the server answered %d request(s) with a 5xx", n)
+				}
+			})
 			return s
 		}
 		if !strings.Contains(s.log.String(), "address already in use") {
@@ -164,54 +198,188 @@ func startServer(t *testing.T, store string, opts ...serverOption) *server {
 	return nil
 }
 
-// run starts the process and waits for readiness. On success the process
-// is stopped (SIGTERM, then wait) when t ends.
-func (s *server) run(t *testing.T, bin string, env map[string]string) error {
-	cmd := exec.Command(bin)
-	cmd.Env = serverEnv(env)
-	cmd.Stdout, cmd.Stderr = s.log, s.log
-	if err := cmd.Start(); err != nil {
+// launch starts the process with s.env and waits for readiness; the
+// caller stops it.
+func (s *server) launch() error {
+	p, err := startProc(s.bin, s.env, s.log)
+	if err != nil {
 		return err
 	}
-	exited := make(chan struct{})
-	var waitErr error
-	go func() { waitErr = cmd.Wait(); close(exited) }()
-
 	ctx, cancel := context.WithTimeout(context.Background(), readyTimeout)
 	defer cancel()
 	tick := time.NewTicker(25 * time.Millisecond)
 	defer tick.Stop()
 	for {
 		if s.ready(ctx) {
-			break
+			s.proc = p
+			return nil
 		}
 		select {
-		case <-exited:
-			return fmt.Errorf("the server exited before it was ready (%v); log:\n%s", waitErr, s.log.String())
+		case <-p.exited:
+			return fmt.Errorf("the server exited before it was ready (%v); log:\n%s", p.waitErr, s.log.tail(logTail))
 		case <-ctx.Done():
-			_ = cmd.Process.Kill()
-			<-exited
-			return fmt.Errorf("not ready within %s; log:\n%s", readyTimeout, s.log.String())
+			p.kill()
+			return fmt.Errorf("not ready within %s; log:\n%s", readyTimeout, s.log.tail(logTail))
 		case <-tick.C:
 		}
 	}
-	t.Cleanup(func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-exited:
-			if waitErr != nil {
-				t.Errorf("server exited with %v after SIGTERM", waitErr)
-			}
-		case <-time.After(stopTimeout):
-			_ = cmd.Process.Kill()
-			<-exited
-			t.Errorf("server did not stop within %s of SIGTERM", stopTimeout)
+}
+
+// kill ends the server at once with SIGKILL, as a crash or an OOM kill
+// would: no drain, no cleanup.
+func (s *server) kill(t *testing.T) {
+	t.Helper()
+	s.proc.kill()
+	fmt.Fprintf(s.log, "=== e2e: server killed (SIGKILL)\n")
+}
+
+// restart starts the server again with the same settings: the same port,
+// data folder and database.
+func (s *server) restart(t *testing.T) {
+	t.Helper()
+	if s.proc.running() {
+		t.Fatal("restart of a server that still runs")
+	}
+	fmt.Fprintf(s.log, "=== e2e: server restarted\n")
+	// The killed process's port is free at once (Go listens with
+	// SO_REUSEADDR), but retry briefly all the same.
+	var err error
+	for attempt := 0; attempt < 3; attempt++ {
+		if err = s.launch(); err == nil || !strings.Contains(s.log.tail(20), "address already in use") {
+			break
 		}
-		if n := s.serverErrs.Load(); n > 0 {
-			t.Errorf("the server answered %d request(s) with a 5xx", n)
+		time.Sleep(200 * time.Millisecond)
+	}
+	if err != nil {
+		t.Fatalf("restart %s server: %v", s.store, err)
+	}
+}
+
+// worker is an apps/worker process with its server's settings (database,
+// data folder, Redis, plans), started by startWorker.
+type worker struct {
+	name string
+	env  map[string]string
+	log  *syncBuffer
+	proc *proc
+}
+
+// startWorker starts an apps/worker process with the server's settings,
+// waits until it says it started and stops it (SIGTERM) when t ends. Its
+// log is printed when t fails.
+func (s *server) startWorker(t *testing.T, name string) *worker {
+	t.Helper()
+	w := &worker{name: name, env: maps.Clone(s.env), log: &syncBuffer{}}
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("worker %s warnings and errors:\n%s\nlast %d lines of its log:\n%s",
+				name, w.log.grep("level=WARN", "level=ERROR", "panic"), logTail, w.log.tail(logTail))
 		}
 	})
-	return nil
+	w.start(t)
+	t.Cleanup(func() {
+		if err := w.proc.stop(); err != nil {
+			t.Errorf("worker %s: %v", name, err)
+		}
+	})
+	return w
+}
+
+// workerStarted is the line apps/worker logs once it takes tasks.
+const workerStarted = "credence worker started"
+
+func (w *worker) start(t *testing.T) {
+	t.Helper()
+	before := strings.Count(w.log.String(), workerStarted)
+	p, err := startProc(workerBinary(t), w.env, w.log)
+	if err != nil {
+		t.Fatalf("start worker %s: %v", w.name, err)
+	}
+	deadline := time.After(readyTimeout)
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for strings.Count(w.log.String(), workerStarted) == before {
+		select {
+		case <-p.exited:
+			t.Fatalf("worker %s exited before it started (%v); log:\n%s", w.name, p.waitErr, w.log.tail(logTail))
+		case <-deadline:
+			p.kill()
+			t.Fatalf("worker %s did not start within %s; log:\n%s", w.name, readyTimeout, w.log.tail(logTail))
+		case <-tick.C:
+		}
+	}
+	w.proc = p
+}
+
+// kill ends the worker at once with SIGKILL.
+func (w *worker) kill(t *testing.T) {
+	t.Helper()
+	w.proc.kill()
+	fmt.Fprintf(w.log, "=== e2e: worker killed (SIGKILL)\n")
+}
+
+// restart starts a killed worker again.
+func (w *worker) restart(t *testing.T) {
+	t.Helper()
+	if w.proc.running() {
+		t.Fatalf("restart of worker %s that still runs", w.name)
+	}
+	fmt.Fprintf(w.log, "=== e2e: worker restarted\n")
+	w.start(t)
+}
+
+// proc is one process of a built binary.
+type proc struct {
+	cmd     *exec.Cmd
+	exited  chan struct{} // closed once the process ended and waitErr is set
+	waitErr error
+}
+
+// startProc starts bin with env (see serverEnv), its output going to out.
+func startProc(bin string, env map[string]string, out io.Writer) (*proc, error) {
+	cmd := exec.Command(bin)
+	cmd.Env = serverEnv(env)
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	p := &proc{cmd: cmd, exited: make(chan struct{})}
+	go func() { p.waitErr = cmd.Wait(); close(p.exited) }()
+	return p, nil
+}
+
+func (p *proc) running() bool {
+	select {
+	case <-p.exited:
+		return false
+	default:
+		return true
+	}
+}
+
+// kill sends SIGKILL and waits for the end.
+func (p *proc) kill() {
+	_ = p.cmd.Process.Kill()
+	<-p.exited
+}
+
+// stop sends SIGTERM and waits up to stopTimeout for a clean exit. A
+// process that was killed on purpose is not stopped again.
+func (p *proc) stop() error {
+	if p == nil {
+		return nil
+	}
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-p.exited:
+		if p.waitErr != nil {
+			return fmt.Errorf("exited with %v after SIGTERM", p.waitErr)
+		}
+		return nil
+	case <-time.After(stopTimeout):
+		p.kill()
+		return fmt.Errorf("did not stop within %s of SIGTERM", stopTimeout)
+	}
 }
 
 func (s *server) ready(ctx context.Context) bool {

@@ -104,6 +104,16 @@ func (e *env) approve(t *testing.T, orgID string) org {
 	return o
 }
 
+// setPlan puts an organization on plan as the platform administrator.
+func (e *env) setPlan(t *testing.T, orgID, plan string) {
+	t.Helper()
+	var got org
+	e.admin(t).expect(http.StatusOK, http.MethodPut, "/api/v1/admin/orgs/"+orgID+"/plan", map[string]string{"plan": plan}, &got)
+	if got.Plan != plan {
+		t.Fatalf("plan %q after setting %q", got.Plan, plan)
+	}
+}
+
 // signingKey is the wire form of a signing key.
 type signingKey struct {
 	ID        string          `json:"id"`

@@ -94,7 +94,24 @@ func (p *previewer) row(row domain.CSVRow) domain.PreviewRow {
 // invalidRow marks pr invalid for reason.
 func invalidRow(pr domain.PreviewRow, reason string) domain.PreviewRow {
 	pr.State, pr.Reason = domain.RowInvalid, reason
+	pr.Name, pr.Email = shorten(pr.Name), shorten(pr.Email)
 	return pr
+}
+
+// echoMax bounds the cells of an invalid row as the preview shows them
+// back: a 1 MB cell is not worth a 1 MB answer.
+const echoMax = 256
+
+// shorten cuts s to echoMax bytes at a character boundary, marking the cut.
+func shorten(s string) string {
+	if len(s) <= echoMax {
+		return s
+	}
+	cut := echoMax
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "…"
 }
 
 // current returns the recipient's current credential, nil for none.

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/credence-dev/credence/core/bulk"
 	"github.com/credence-dev/credence/core/domain"
@@ -314,5 +315,14 @@ func TestPreviewOfParsedFile(t *testing.T) {
 	}
 	if got[1].Name != "Doe, Bob" || totals != (domain.PreviewTotals{Rows: 5, New: 2, Invalid: 3}) {
 		t.Errorf("row 2 = %+v, totals = %+v", got[1], totals)
+	}
+}
+
+func TestPreviewShortensTheCellsOfInvalidRowsItShowsBack(t *testing.T) {
+	huge := strings.Repeat("é", 500_000) // 1 MB of two-byte characters
+	rows, _ := bulk.Preview([]domain.CSVRow{{Row: 1, Name: huge, Email: "a@example.com"}}, bulk.Recipients{QuotaLimit: domain.Unlimited}, time.Now())
+	got := rows[0]
+	if got.State != domain.RowInvalid || len(got.Name) > 256+len("…") || !utf8.ValidString(got.Name) || !strings.HasSuffix(got.Name, "…") {
+		t.Fatalf("invalid row shown back as %d bytes (valid UTF-8: %v), state %s", len(got.Name), utf8.ValidString(got.Name), got.State)
 	}
 }
