@@ -387,7 +387,8 @@ func (r *Credentials) InsertMany(ctx context.Context, cs []domain.Credential) er
 			rows := make([][]any, len(cs))
 			for i, c := range cs {
 				rows[i] = []any{string(c.ID), c.OrgID, c.BadgeID, c.RecipientName, c.RecipientEmail, c.IssuedAt, c.ExpiresAt,
-					c.Public, c.Test, c.RevocationReason, nullString(string(c.SupersedesID)), c.KeyID, c.JWS, c.CreatedBy}
+					c.Public, c.Test, c.ClaimedAt, c.RevokedAt, c.RevocationReason, nullString(string(c.SupersedesID)),
+					nullString(string(c.SupersededByID)), c.KeyID, c.JWS, c.CreatedBy}
 			}
 			n, err := r.s.copyRows(ctx, "credentials", copyCredentialColumns, rows)
 			if err != nil && !isUniqueViolation(err) {
@@ -423,7 +424,8 @@ func (r *Credentials) InsertMany(ctx context.Context, cs []domain.Credential) er
 }
 
 var copyCredentialColumns = []string{"id", "org_id", "badge_id", "recipient_name", "recipient_email", "issued_at",
-	"expires_at", "public", "test", "revocation_reason", "supersedes_id", "key_id", "jws", "created_by"}
+	"expires_at", "public", "test", "claimed_at", "revoked_at", "revocation_reason", "supersedes_id", "superseded_by_id",
+	"key_id", "jws", "created_by"}
 
 // nullString is nil for "".
 func nullString(s string) *string {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"sort"
 	"time"
 
 	"github.com/uptrace/bun"
@@ -54,8 +55,11 @@ var _ ports.Quota = (*Quota)(nil)
 // UPDATE (used < the shard's share of limit), starting at a random shard.
 // A shard only ever grows and the shares add up to limit, so the count never
 // passes limit, and a refusal (every shard full) means the limit is reached.
-// A failed conditional UPDATE locks nothing, so concurrent consumers never
-// deadlock. At the limit the recipient row is deleted again and a
+// On PostgreSQL a failed conditional UPDATE that had to wait keeps the row
+// lock, so each failed attempt runs under a savepoint that is rolled back:
+// a consumer holds at most the shard it took, and concurrent consumers
+// (ConsumeMany included, which locks shards in order) never deadlock. At
+// the limit the recipient row is deleted again and a
 // *domain.QuotaError returned: Consume writes nothing net at the limit even
 // when the caller's transaction goes on and commits. It joins the caller's
 // transaction or runs in its own.
@@ -67,27 +71,36 @@ func (r *Quota) Consume(ctx context.Context, orgID string, month time.Time, emai
 		db := r.s.idb(ctx)
 		recipient := &quotaRecipientRow{OrgID: orgID, Month: key, Email: email}
 		start := rand.IntN(quotaShards)
-		if r.s.dialect == DialectPostgres && (limit == domain.Unlimited || shardCap(limit, start) > 0) {
+		pg := r.s.dialect == DialectPostgres
+		if pg && (limit == domain.Unlimited || shardCap(limit, start) > 0) {
 			// The common case in one round trip: record the email and take
 			// a slot in the first shard.
+			if err := r.savepoint(ctx, "quota_fast"); err != nil {
+				return err
+			}
 			recorded, taken, err := r.recordAndTake(ctx, orgID, key, email, start, limit)
 			switch {
 			case err != nil:
 				return err
 			case !recorded:
-				return nil // counted already
+				return r.release(ctx, "quota_fast") // counted already
 			case taken:
 				counted = true
-				return nil
+				return r.release(ctx, "quota_fast")
 			}
-		} else {
-			n, err := affected(db.NewInsert().Model(recipient).On("CONFLICT DO NOTHING").Exec(ctx))
-			if err != nil {
+			// The first shard is full: undo the attempt, recipient row
+			// included, so that no lock on that shard is kept while the
+			// others are tried.
+			if err := r.rollbackTo(ctx, "quota_fast"); err != nil {
 				return err
 			}
-			if n == 0 {
-				return nil // counted already
-			}
+		}
+		n, err := affected(db.NewInsert().Model(recipient).On("CONFLICT DO NOTHING").Exec(ctx))
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			return nil // counted already
 		}
 		for pass := 0; pass < 2; pass++ {
 			if pass == 1 {
@@ -111,13 +124,31 @@ func (r *Quota) Consume(ctx context.Context, orgID string, month time.Time, emai
 					}
 					q = q.Where("used < ?", c)
 				}
+				// On PostgreSQL a conditional UPDATE that waited for a
+				// concurrent writer and then found the shard full keeps
+				// the row lock; under a savepoint rolled back it does
+				// not, so a consumer only ever holds the shard it took
+				// and cannot deadlock with ConsumeMany's ordered locks.
+				if pg {
+					if err := r.savepoint(ctx, "quota_probe"); err != nil {
+						return err
+					}
+				}
 				n, err := affected(q.Exec(ctx))
 				if err != nil {
 					return err
 				}
 				if n == 1 {
 					counted = true
+					if pg {
+						return r.release(ctx, "quota_probe")
+					}
 					return nil
+				}
+				if pg {
+					if err := r.rollbackTo(ctx, "quota_probe"); err != nil {
+						return err
+					}
 				}
 			}
 		}
@@ -210,6 +241,9 @@ func (r *Quota) ConsumeMany(ctx context.Context, orgID string, month time.Time, 
 					rows = append(rows, quotaRecipientRow{OrgID: orgID, Month: key, Email: e})
 				}
 			}
+			// One order for every batch: concurrent batches sharing
+			// emails then wait for each other instead of deadlocking.
+			sort.Slice(rows, func(i, j int) bool { return rows[i].Email < rows[j].Email })
 			var added []string
 			if err := db.NewInsert().Model(&rows).On("CONFLICT DO NOTHING").Returning("email").Scan(ctx, &added); err != nil && !isNoRows(err) {
 				return err
@@ -290,4 +324,19 @@ func (r *Quota) CountedMany(ctx context.Context, orgID string, month time.Time, 
 		}
 	}
 	return out, nil
+}
+
+func (r *Quota) savepoint(ctx context.Context, name string) error {
+	_, err := r.s.idb(ctx).ExecContext(ctx, "SAVEPOINT "+name)
+	return err
+}
+
+func (r *Quota) release(ctx context.Context, name string) error {
+	_, err := r.s.idb(ctx).ExecContext(ctx, "RELEASE SAVEPOINT "+name)
+	return err
+}
+
+func (r *Quota) rollbackTo(ctx context.Context, name string) error {
+	_, err := r.s.idb(ctx).ExecContext(ctx, "ROLLBACK TO SAVEPOINT "+name)
+	return err
 }

@@ -69,6 +69,33 @@ func Run(t *testing.T, newStore Factory) {
 
 		{"quota_consume_counts_distinct_recipients", testQuota},
 		{"quota_never_exceeds_limit_under_concurrency", testQuotaConcurrent},
+		{"quota_consume_many_first_come_first_served", testQuotaConsumeMany},
+		{"quota_consume_many_beside_concurrent_consumes", testQuotaConsumeManyConcurrent},
+
+		{"credential_insert_many_stores_heads", testCredentialInsertMany},
+		{"credential_insert_many_conflict_writes_nothing", testCredentialInsertManyConflict},
+		{"credential_heads_and_lock", testCredentialHeads},
+		{"credential_insert_first_with_mail", testCredentialInsertFirstMail},
+
+		{"bulk_create_get_rows", testBulkCreate},
+		{"bulk_list_newest_first_cursor", testBulkList},
+		{"bulk_acquire_lease", testBulkAcquire},
+		{"bulk_acquire_concurrent_admits_one", testBulkAcquireConcurrent},
+		{"bulk_record_outcomes_counts_lease", testBulkRecord},
+		{"bulk_record_refused_writes_nothing", testBulkRecordRefused},
+		{"bulk_finish_fails_pending_rows", testBulkFinish},
+		{"bulk_release_hands_job_on", testBulkRelease},
+		{"bulk_stale_releases_and_marks", testBulkStale},
+		{"bulk_stale_concurrent_sweeps_disjoint", testBulkStaleConcurrent},
+
+		{"mail_create_queues_once_per_kind", testMailCreate},
+		{"mail_due_moves_next_attempt", testMailDue},
+		{"mail_due_lost_sending_is_claimable", testMailDueLostSendingIsClaimable},
+		{"mail_claim_sent_retry_fail", testMailLifecycle},
+		{"mail_concurrent_claims_and_sweeps", testMailConcurrent},
+		{"mail_latest", testMailLatest},
+
+		{"event_record_and_list", testEvents},
 
 		{"conflicts_inside_tx_keep_tx_usable", testConflictsKeepTxUsable},
 		{"error_in_tx_rolls_back", testRollback},
