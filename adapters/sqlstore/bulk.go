@@ -186,9 +186,9 @@ func (r *BulkJobs) Acquire(ctx context.Context, id, owner string, now, leaseUnti
 	return row.toDomain(), true, nil
 }
 
-// Record stores row outcomes and counts under the owner's fence: the job
-// row's conditional UPDATE comes first, so on PostgreSQL it also holds the
-// job's row lock until commit and a new owner waits for it.
+// Record stores row outcomes and counts under the owner's fence: the rows'
+// UPDATE only takes rows still pending, and the job row's conditional
+// UPDATE, last, only a job the owner holds; either refusal undoes all.
 func (r *BulkJobs) Record(ctx context.Context, jobID, owner string, rows []domain.BulkRow, leaseUntil time.Time) error {
 	var issued, skipped, failed int
 	for _, row := range rows {
@@ -213,16 +213,6 @@ func (r *BulkJobs) Record(ctx context.Context, jobID, owner string, rows []domai
 	err := r.s.WithinTx(ctx, func(ctx context.Context) error {
 		db := r.s.idb(ctx)
 		write := func() error {
-			n, err := affected(db.NewUpdate().Model((*bulkJobRow)(nil)).
-				Set("issued = issued + ?", issued).Set("skipped = skipped + ?", skipped).Set("failed = failed + ?", failed).
-				Set("lease_until = ?", leaseUntil.UTC()).
-				Where("id = ?", jobID).Where("owner = ?", owner).Where("status = ?", string(domain.JobProcessing)).Exec(ctx))
-			if err != nil {
-				return err
-			}
-			if n == 0 {
-				return ports.ErrLeaseLost
-			}
 			for start := 0; start < len(rows); start += rowBatch {
 				part := rows[start:min(start+rowBatch, len(rows))]
 				n, err := affected(db.ExecContext(ctx, r.recordQuery(part)))
@@ -232,6 +222,18 @@ func (r *BulkJobs) Record(ctx context.Context, jobID, owner string, rows []domai
 				if int(n) != len(part) {
 					return ports.ErrLeaseLost // a row was processed already
 				}
+			}
+			// The job's row last: its lock is held only from here to the
+			// commit, so chunks of one job commit side by side.
+			n, err := affected(db.NewUpdate().Model((*bulkJobRow)(nil)).
+				Set("issued = issued + ?", issued).Set("skipped = skipped + ?", skipped).Set("failed = failed + ?", failed).
+				Set("lease_until = ?", leaseUntil.UTC()).
+				Where("id = ?", jobID).Where("owner = ?", owner).Where("status = ?", string(domain.JobProcessing)).Exec(ctx))
+			if err != nil {
+				return err
+			}
+			if n == 0 {
+				return ports.ErrLeaseLost
 			}
 			return nil
 		}

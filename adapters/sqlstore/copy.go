@@ -29,6 +29,7 @@ func (s *Store) copyRows(ctx context.Context, table string, columns []string, ro
 		return 0, fmt.Errorf("copy into %s: needs a PostgreSQL transaction", table)
 	}
 	var b strings.Builder
+	b.Grow(len(rows) * 256)
 	for _, row := range rows {
 		for i, val := range row {
 			if i > 0 {
@@ -80,24 +81,28 @@ func copyValue(b *strings.Builder, val any) {
 	}
 }
 
-// copyText escapes backslash, tab, newline and carriage return.
+// copyText escapes backslash, tab, newline and carriage return, writing
+// the runs between them whole (they are ASCII: no UTF-8 sequence holds
+// their bytes).
 func copyText(b *strings.Builder, s string) {
-	if !strings.ContainsAny(s, "\\\t\n\r") {
-		b.WriteString(s)
-		return
-	}
-	for _, r := range s {
-		switch r {
+	start := 0
+	for i := 0; i < len(s); i++ {
+		var esc string
+		switch s[i] {
 		case '\\':
-			b.WriteString(`\\`)
+			esc = `\\`
 		case '\t':
-			b.WriteString(`\t`)
+			esc = `\t`
 		case '\n':
-			b.WriteString(`\n`)
+			esc = `\n`
 		case '\r':
-			b.WriteString(`\r`)
+			esc = `\r`
 		default:
-			b.WriteRune(r)
+			continue
 		}
+		b.WriteString(s[start:i])
+		b.WriteString(esc)
+		start = i + 1
 	}
+	b.WriteString(s[start:])
 }

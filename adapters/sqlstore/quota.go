@@ -262,11 +262,18 @@ func (r *Quota) ConsumeMany(ctx context.Context, orgID string, month time.Time, 
 		if _, err := db.NewInsert().Model(&shards).On("CONFLICT DO NOTHING").Exec(ctx); err != nil {
 			return err
 		}
+		need, taken := len(isNew), 0
+		if limit == domain.Unlimited {
+			// Nothing to refuse: count in one random shard, locking only
+			// it, so that batches of one organization commit side by side.
+			_, err := db.NewUpdate().Model((*quotaUsageRow)(nil)).Set("used = used + ?", need).
+				Where("org_id = ?", orgID).Where("month = ?", key).Where("shard = ?", rand.IntN(quotaShards)).Exec(ctx)
+			return err
+		}
 		shards = shards[:0]
 		if err := r.s.forUpdate(db.NewSelect().Model(&shards).Where("org_id = ?", orgID).Where("month = ?", key).Order("shard")).Scan(ctx); err != nil {
 			return err
 		}
-		need, taken := len(isNew), 0
 		for _, sh := range shards {
 			take := need - taken
 			if limit != domain.Unlimited {

@@ -119,7 +119,7 @@ func run(ctx context.Context, o options) error {
 		select {
 		case <-ctx.Done():
 			return fmt.Errorf("job %s not done: %+v: %w", job.ID, job, ctx.Err())
-		case <-time.After(200 * time.Millisecond):
+		case <-time.After(50 * time.Millisecond):
 		}
 		if err := c.do(ctx, "GET", "/api/v1/orgs/"+setup.org+"/bulk-issuances/"+job.ID, setup.token, nil, "", &job); err != nil {
 			return err

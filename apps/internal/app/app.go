@@ -112,9 +112,9 @@ func (a *App) NewRedisWorker() (ports.Worker, error) {
 	if a.redisQueue == nil {
 		return nil, errors.New("CREDENCE_REDIS_URL is not set: the worker needs Redis (without it, apps/api runs the work in-process)")
 	}
-	// An idle worker looks for tasks 5 times a second: a submitted job starts
+	// An idle worker looks for tasks 10 times a second: a submitted job starts
 	// at once, for a few cheap Redis calls.
-	w := asynqueue.NewWorker(a.redisOpt, asynqueue.Options{Concurrency: a.Config.Concurrency, PollInterval: 200 * time.Millisecond, Log: a.Log})
+	w := asynqueue.NewWorker(a.redisOpt, asynqueue.Options{Concurrency: a.Config.Concurrency, PollInterval: 100 * time.Millisecond, Log: a.Log})
 	a.Register(w)
 	return w, nil
 }

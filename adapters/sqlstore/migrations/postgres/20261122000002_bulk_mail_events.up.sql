@@ -39,6 +39,9 @@ CREATE TABLE bulk_rows (
     processed_at  timestamptz,
     PRIMARY KEY (job_id, row_no)
 );
+-- Room on each page, so that recording a row's outcome is a HOT update
+-- (no new index entry).
+ALTER TABLE bulk_rows SET (fillfactor = 50);
 
 -- Outgoing mail, written with the change it tells about and kept until
 -- delivered. One issued or renewed mail per credential at most.
