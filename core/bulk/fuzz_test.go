@@ -126,7 +126,10 @@ func checkPreview(t *testing.T, rows []domain.CSVRow) {
 	issuable := map[string]bool{}
 	slots := 0
 	for i, p := range out {
-		if p.Row != rows[i].Row || p.Email != rows[i].Email {
+		// An invalid row's cells come back cut to 256 bytes and marked.
+		shown := p.Email == rows[i].Email || p.State == domain.RowInvalid && len(rows[i].Email) > 256 &&
+			strings.HasSuffix(p.Email, "…") && strings.HasPrefix(rows[i].Email, strings.TrimSuffix(p.Email, "…"))
+		if p.Row != rows[i].Row || !shown {
 			t.Fatalf("preview row %d is %d %q, want %d %q", i, p.Row, p.Email, rows[i].Row, rows[i].Email)
 		}
 		if (p.State == domain.RowInvalid || p.State == domain.RowSkipped) != (p.Reason != "") || p.Quota && p.State != domain.RowInvalid {
