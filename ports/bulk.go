@@ -62,8 +62,9 @@ type Mails interface {
 	Create(ctx context.Context, mails ...domain.Mail) error
 	Get(ctx context.Context, id string) (domain.Mail, error)
 	// Due returns up to limit mails due for an attempt (queued with
-	// NextAttempt <= now, or sending with a lease that ended), moving their
-	// NextAttempt to leaseUntil so that no other sweep takes them meanwhile.
+	// NextAttempt <= now, or sending with a lease that ended: its sender
+	// died, and it is queued again), moving their NextAttempt to
+	// leaseUntil so that no other sweep takes them meanwhile.
 	Due(ctx context.Context, now, leaseUntil time.Time, limit int) ([]string, error)
 	// Claim starts an attempt at each of the mails that is queued or
 	// sending with an ended lease: sending, one more attempt, leased until

@@ -74,6 +74,10 @@ func (r *Mails) Create(ctx context.Context, mails ...domain.Mail) error {
 				}
 				return r.insert(ctx, mails)
 			}
+			if err != nil {
+				return err
+			}
+			_, err = db.ExecContext(ctx, "RELEASE SAVEPOINT mails_copy")
 			return err
 		})
 		if err != nil {
