@@ -218,7 +218,8 @@ type Credentials interface {
 	// transaction; its conflict leaves the transaction usable.
 	InsertMany(ctx context.Context, cs []domain.Credential) error
 	// Heads returns the chain heads of the badge for the emails, by email
-	// (emails without credentials are absent). In a transaction, lock holds
+	// (emails without credentials are absent), without their JWS: what
+	// deciding how to issue again needs. In a transaction, lock holds
 	// the heads found until it ends (where transactions are serialized
 	// anyway, SQLite, it adds nothing).
 	Heads(ctx context.Context, badgeID string, emails []string, lock bool) (map[string]domain.Credential, error)

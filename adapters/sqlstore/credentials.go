@@ -441,7 +441,7 @@ func (r *Credentials) Heads(ctx context.Context, badgeID string, emails []string
 	for start := 0; start < len(emails); start += rowBatch {
 		part := emails[start:min(start+rowBatch, len(emails))]
 		var rows []credentialRow
-		q := r.s.idb(ctx).NewSelect().Model(&rows).Where("badge_id = ?", badgeID).
+		q := r.s.idb(ctx).NewSelect().Model(&rows).ExcludeColumn("jws").Where("badge_id = ?", badgeID).
 			Where("recipient_email IN (?)", bun.In(part)).Where("superseded_by_id IS NULL")
 		if lock {
 			q = r.s.forUpdate(q)

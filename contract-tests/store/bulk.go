@@ -712,6 +712,7 @@ func testCredentialInsertMany(t *testing.T, s ports.Store) {
 		t.Fatalf("%d heads, want %d", len(heads), len(cs))
 	}
 	for _, c := range cs {
+		c.JWS = "" // Heads leaves it out; Get below reads it
 		equal(t, heads[c.RecipientEmail], c)
 	}
 	for _, i := range []int{0, 999, 1000, 1499} {
@@ -814,7 +815,8 @@ func testCredentialHeads(t *testing.T, s ports.Store) {
 	must(t, s.Credentials().Insert(ctx, makeCredential(is.org.ID, b2.ID, e4, t0)))
 	must(t, s.Credentials().Insert(ctx, is.credential(e5, t0)))
 
-	want := map[string]domain.Credential{e1: h1, e2: h2}
+	noJWS := func(c domain.Credential) domain.Credential { c.JWS = ""; return c } // Heads leaves it out
+	want := map[string]domain.Credential{e1: noJWS(h1), e2: noJWS(h2)}
 	asked := []string{e1, e2, e3, e4}
 	got, err := s.Credentials().Heads(ctx, is.badge.ID, asked, false)
 	must(t, err)
