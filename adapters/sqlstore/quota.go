@@ -105,11 +105,7 @@ func (r *Quota) Consume(ctx context.Context, orgID string, month time.Time, emai
 		for pass := 0; pass < 2; pass++ {
 			if pass == 1 {
 				// The month's shard rows may not exist yet.
-				rows := make([]quotaUsageRow, quotaShards)
-				for i := range rows {
-					rows[i] = quotaUsageRow{OrgID: orgID, Month: key, Shard: i}
-				}
-				if _, err := db.NewInsert().Model(&rows).On("CONFLICT DO NOTHING").Exec(ctx); err != nil {
+				if err := r.ensureShards(ctx, orgID, key); err != nil {
 					return err
 				}
 			}
@@ -216,6 +212,25 @@ func (r *Quota) Counted(ctx context.Context, orgID string, month time.Time, emai
 	return ok, nil
 }
 
+// ensureShards creates the month's shard rows of an organization unless
+// they all exist. It reads first: an INSERT … ON CONFLICT meeting a shard
+// that a concurrent transaction has updated waits for that transaction to
+// end, which would make the batches of one organization commit one at a
+// time.
+func (r *Quota) ensureShards(ctx context.Context, orgID, key string) error {
+	db := r.s.idb(ctx)
+	n, err := db.NewSelect().Model((*quotaUsageRow)(nil)).Where("org_id = ?", orgID).Where("month = ?", key).Count(ctx)
+	if err != nil || n == quotaShards {
+		return err
+	}
+	rows := make([]quotaUsageRow, quotaShards)
+	for i := range rows {
+		rows[i] = quotaUsageRow{OrgID: orgID, Month: key, Shard: i}
+	}
+	_, err = db.NewInsert().Model(&rows).On("CONFLICT DO NOTHING").Exec(ctx)
+	return err
+}
+
 // ConsumeMany counts many emails in one pass: the recipients not counted
 // yet are recorded at once (the insert returns which ones are new), the
 // month's shards are locked and filled in order, and the new emails left
@@ -255,11 +270,7 @@ func (r *Quota) ConsumeMany(ctx context.Context, orgID string, month time.Time, 
 		if len(isNew) == 0 {
 			return nil
 		}
-		shards := make([]quotaUsageRow, quotaShards)
-		for i := range shards {
-			shards[i] = quotaUsageRow{OrgID: orgID, Month: key, Shard: i}
-		}
-		if _, err := db.NewInsert().Model(&shards).On("CONFLICT DO NOTHING").Exec(ctx); err != nil {
+		if err := r.ensureShards(ctx, orgID, key); err != nil {
 			return err
 		}
 		need, taken := len(isNew), 0
@@ -270,7 +281,7 @@ func (r *Quota) ConsumeMany(ctx context.Context, orgID string, month time.Time, 
 				Where("org_id = ?", orgID).Where("month = ?", key).Where("shard = ?", rand.IntN(quotaShards)).Exec(ctx)
 			return err
 		}
-		shards = shards[:0]
+		var shards []quotaUsageRow
 		if err := r.s.forUpdate(db.NewSelect().Model(&shards).Where("org_id = ?", orgID).Where("month = ?", key).Order("shard")).Scan(ctx); err != nil {
 			return err
 		}
