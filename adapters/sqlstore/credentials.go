@@ -435,18 +435,24 @@ func nullString(s string) *string {
 	return &s
 }
 
+// headsQuery selects into rows the chain heads of badgeID for emails (at
+// most rowBatch), their JWS left out.
+func (r *Credentials) headsQuery(ctx context.Context, rows *[]credentialRow, badgeID string, emails []string, lock bool) *bun.SelectQuery {
+	q := r.s.idb(ctx).NewSelect().Model(rows).ExcludeColumn("jws").Where("badge_id = ?", badgeID).
+		Where("recipient_email IN (?)", bun.In(emails)).Where("superseded_by_id IS NULL")
+	if lock {
+		q = r.s.forUpdate(q)
+	}
+	return q
+}
+
 // Heads returns the chain heads of the badge for emails.
 func (r *Credentials) Heads(ctx context.Context, badgeID string, emails []string, lock bool) (map[string]domain.Credential, error) {
 	out := make(map[string]domain.Credential)
 	for start := 0; start < len(emails); start += rowBatch {
 		part := emails[start:min(start+rowBatch, len(emails))]
 		var rows []credentialRow
-		q := r.s.idb(ctx).NewSelect().Model(&rows).ExcludeColumn("jws").Where("badge_id = ?", badgeID).
-			Where("recipient_email IN (?)", bun.In(part)).Where("superseded_by_id IS NULL")
-		if lock {
-			q = r.s.forUpdate(q)
-		}
-		if err := q.Scan(ctx); err != nil {
+		if err := r.headsQuery(ctx, &rows, badgeID, part, lock).Scan(ctx); err != nil {
 			return nil, fmt.Errorf("chain heads of badge %s: %w", badgeID, err)
 		}
 		for i := range rows {

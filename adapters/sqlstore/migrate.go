@@ -34,6 +34,12 @@ const migrationLockKey = 7_226_512_118_730_411
 // when another process holds it (a replica starting beside another would
 // exit) and its table creation is not guarded by any lock.
 func migrateUp(ctx context.Context, db *bun.DB, dialect string) error {
+	return migrateTo(ctx, db, dialect, "")
+}
+
+// migrateTo applies the pending migrations up to version upTo (all of them
+// when upTo is empty).
+func migrateTo(ctx context.Context, db *bun.DB, dialect, upTo string) error {
 	files, err := migrationFiles(dialect)
 	if err != nil {
 		return err
@@ -59,6 +65,9 @@ func migrateUp(ctx context.Context, db *bun.DB, dialect string) error {
 			done[v] = true
 		}
 		for _, f := range files {
+			if upTo != "" && f.version > upTo {
+				break
+			}
 			if done[f.version] {
 				continue
 			}

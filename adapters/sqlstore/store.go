@@ -55,6 +55,19 @@ const (
 // else is a SQLite file path or file: URI (not ":memory:": every pooled
 // connection would get a database of its own).
 func Open(ctx context.Context, dsn string) (*Store, error) {
+	s, err := connect(ctx, dsn)
+	if err != nil {
+		return nil, err
+	}
+	if err := migrateUp(ctx, s.db, s.dialect); err != nil {
+		_ = s.db.Close()
+		return nil, fmt.Errorf("open %s store: %w", s.dialect, err)
+	}
+	return s, nil
+}
+
+// connect opens dsn's database and waits for it, migrating nothing.
+func connect(ctx context.Context, dsn string) (*Store, error) {
 	var s *Store
 	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
 		connector, err := pgConnector(dsn)
@@ -84,10 +97,6 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 		s = &Store{db: bun.NewDB(sqldb, sqlitedialect.New()), dialect: DialectSQLite}
 	}
 	if err := s.ping(ctx); err != nil {
-		_ = s.db.Close()
-		return nil, fmt.Errorf("open %s store: %w", s.dialect, err)
-	}
-	if err := migrateUp(ctx, s.db, s.dialect); err != nil {
 		_ = s.db.Close()
 		return nil, fmt.Errorf("open %s store: %w", s.dialect, err)
 	}

@@ -1,0 +1,59 @@
+package sqlstore
+
+import (
+	"testing"
+	"time"
+
+	"github.com/credence-dev/credence/contract-tests/harness"
+)
+
+// A database written by the earlier schema keeps its chains when
+// 20261130000001 reorders their index: heads are still found and still
+// unique.
+func TestChainHeadIndexReorderKeepsChains(t *testing.T) {
+	for name, fresh := range map[string]func(testing.TB) string{
+		"sqlite":   harness.FreshSQLitePath,
+		"postgres": harness.FreshPostgresDB,
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			ctx := t.Context()
+			dsn := fresh(t)
+			old, err := connect(ctx, dsn)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := migrateTo(ctx, old.db, old.dialect, "20261122000002"); err != nil {
+				t.Fatal(err)
+			}
+			issued := time.Date(2026, 11, 2, 10, 0, 0, 0, time.UTC)
+			insert := `INSERT INTO credentials (id, org_id, badge_id, recipient_name, recipient_email, issued_at,
+				public, test, superseded_by_id, key_id, jws, created_by) VALUES (?, 'o1', 'b1', 'Ada', ?, ?, true, false, ?, 'k1', 'x.y.z', 'u1')`
+			for _, c := range []struct {
+				id, email string
+				by        any
+			}{{"c1", "ada@example.com", "c2"}, {"c2", "ada@example.com", nil}, {"c3", "bob@example.com", nil}} {
+				if _, err := old.db.ExecContext(ctx, insert, c.id, c.email, issued, c.by); err != nil {
+					t.Fatal(err)
+				}
+			}
+			_ = old.db.Close()
+
+			s, err := Open(ctx, dsn)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { _ = s.Close() })
+			heads, err := s.Credentials().Heads(ctx, "b1", []string{"ada@example.com", "bob@example.com", "eve@example.com"}, false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(heads) != 2 || heads["ada@example.com"].ID != "c2" || heads["bob@example.com"].ID != "c3" {
+				t.Errorf("heads after the migration = %v, want c2 for ada and c3 for bob", heads)
+			}
+			if _, err := s.db.ExecContext(ctx, insert, "c4", "ada@example.com", issued, nil); err == nil {
+				t.Error("a second head of ada's chain was stored after the migration")
+			}
+		})
+	}
+}
