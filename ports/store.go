@@ -23,6 +23,7 @@ type Store interface {
 	Users() Users
 	Sessions() Sessions
 	EmailTokens() EmailTokens
+	LoginGuards() LoginGuards
 	Orgs() Orgs
 	Members() Members
 	SigningKeys() SigningKeys
@@ -47,6 +48,8 @@ type Users interface {
 	GetByEmail(ctx context.Context, email string) (domain.User, error)
 	// MarkVerified sets EmailVerifiedAt when it is not set yet.
 	MarkVerified(ctx context.Context, id string, at time.Time) error
+	// SetPassword replaces the user's password hash.
+	SetPassword(ctx context.Context, id, hash string) error
 }
 
 // ErrEmailTaken is returned by Users.Create for an email already registered.
@@ -59,6 +62,25 @@ type Sessions interface {
 	GetByHash(ctx context.Context, hash []byte) (domain.Session, error)
 	// Revoke sets RevokedAt on the session when it is not set yet.
 	Revoke(ctx context.Context, id string, at time.Time) error
+	// ListForUser returns the user's sessions live at now (not revoked,
+	// not expired, used within domain.SessionIdleTTL), newest first.
+	ListForUser(ctx context.Context, userID string, now time.Time) ([]domain.Session, error)
+	// Touch sets the session's LastSeenAt to at when it is earlier.
+	Touch(ctx context.Context, id string, at time.Time) error
+	// RevokeAllForUser revokes every unrevoked session of the user but
+	// except (when not empty) and returns how many it revoked.
+	RevokeAllForUser(ctx context.Context, userID, except string, at time.Time) (int, error)
+}
+
+// LoginGuards persists failed sign-in records by normalized email.
+type LoginGuards interface {
+	// Get returns the email's record; an email without one gets the zero
+	// LoginGuard (with Email set), not an error.
+	Get(ctx context.Context, email string) (domain.LoginGuard, error)
+	// Update applies fn to the email's record and stores the result,
+	// atomically: concurrent updates of one email apply one after the
+	// other. A result that is Clean() deletes the record.
+	Update(ctx context.Context, email string, fn func(domain.LoginGuard) domain.LoginGuard) (domain.LoginGuard, error)
 }
 
 // EmailTokens persists single-use emailed tokens.

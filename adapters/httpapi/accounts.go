@@ -15,7 +15,7 @@ import (
 type signupIn struct {
 	Body struct {
 		Email    string `json:"email" maxLength:"254" doc:"the account's email; a verification link is mailed to it"`
-		Password string `json:"password" maxLength:"256" doc:"at least 10 characters, not the email"`
+		Password string `json:"password" maxLength:"256" doc:"10 to 256 characters, not the email, not a common password"`
 		Name     string `json:"name" maxLength:"120"`
 	}
 }
@@ -89,6 +89,24 @@ type invitationWire struct {
 
 type emptyOut struct{}
 
+type resetConfirmIn struct {
+	Body struct {
+		Token    string `json:"token" maxLength:"512" doc:"the token from the emailed reset link"`
+		Password string `json:"password" maxLength:"256" doc:"the new password: 10 to 256 characters, not the email, not a common password"`
+	}
+}
+
+// sessionWire is one of the signed-in user's sessions.
+type sessionWire struct {
+	ID         string    `json:"id"`
+	CreatedAt  time.Time `json:"createdAt" doc:"when it was opened by signing in"`
+	LastSeenAt time.Time `json:"lastSeenAt" doc:"last use, to the minute"`
+	ExpiresAt  time.Time `json:"expiresAt" doc:"when it ends: a week after sign-in, or a day after its last use if sooner"`
+	IP         string    `json:"ip" doc:"client address at sign-in"`
+	UserAgent  string    `json:"userAgent" doc:"client at sign-in"`
+	Current    bool      `json:"current" doc:"the session of this request"`
+}
+
 func (s *server) registerAccounts(api huma.API) {
 	tag := "Accounts"
 	huma.Register(api, withStatus(publicOp(op(http.MethodPost, "/api/v1/auth/signup", "sign-up", "Create an account", tag)), 201),
@@ -115,7 +133,7 @@ func (s *server) registerAccounts(api huma.API) {
 		})
 	huma.Register(api, publicOp(op(http.MethodPost, "/api/v1/auth/login", "login", "Sign in and get a session token", tag)),
 		func(ctx context.Context, in *loginIn) (*sessionOut, error) {
-			tok, err := s.Accounts.Login(ctx, in.Body.Email, in.Body.Password)
+			tok, err := s.Accounts.Login(ctx, in.Body.Email, in.Body.Password, clientFrom(ctx))
 			if err != nil {
 				return nil, s.from(ctx, err)
 			}
@@ -129,6 +147,43 @@ func (s *server) registerAccounts(api huma.API) {
 		}) (*emptyOut, error) {
 			token, _ := bearer(in.Authorization)
 			if err := s.Accounts.Logout(ctx, token); err != nil {
+				return nil, s.from(ctx, err)
+			}
+			return &emptyOut{}, nil
+		})
+	huma.Register(api, withStatus(publicOp(op(http.MethodPost, "/api/v1/auth/password-reset", "request-password-reset", "Mail a single-use password reset link", tag)), 202),
+		func(ctx context.Context, in *emailIn) (*messageOut, error) {
+			if err := s.Accounts.RequestPasswordReset(ctx, in.Body.Email); err != nil {
+				return nil, s.from(ctx, err)
+			}
+			return message("if that address has an account, a reset link is on its way; it works once, for 1 hour"), nil
+		})
+	huma.Register(api, publicOp(op(http.MethodPost, "/api/v1/auth/password-reset/confirm", "confirm-password-reset", "Set a new password with the emailed token; signs out every session", tag)),
+		func(ctx context.Context, in *resetConfirmIn) (*messageOut, error) {
+			if err := s.Accounts.ConfirmPasswordReset(ctx, in.Body.Token, in.Body.Password); err != nil {
+				return nil, s.from(ctx, err)
+			}
+			return message("password changed; every session was signed out: sign in again"), nil
+		})
+	huma.Register(api, op(http.MethodGet, "/api/v1/me/sessions", "list-my-sessions", "The signed-in user's live sessions, newest first", tag),
+		func(ctx context.Context, _ *struct{}) (*listOut[sessionWire], error) {
+			actor := actorFrom(ctx)
+			ss, err := s.Accounts.Sessions(ctx, actor)
+			if err != nil {
+				return nil, s.from(ctx, err)
+			}
+			out := &listOut[sessionWire]{Body: List[sessionWire]{Items: make([]sessionWire, 0, len(ss))}}
+			for _, x := range ss {
+				out.Body.Items = append(out.Body.Items, sessionWire{ID: x.ID, CreatedAt: x.CreatedAt, LastSeenAt: x.LastSeenAt,
+					ExpiresAt: earliest(x.ExpiresAt, x.IdleExpiry()), IP: x.IP, UserAgent: x.UserAgent, Current: x.ID == actor.SessionID})
+			}
+			return out, nil
+		})
+	huma.Register(api, withStatus(op(http.MethodDelete, "/api/v1/me/sessions/{sessionId}", "revoke-my-session", "End one of the signed-in user's sessions", tag), 204),
+		func(ctx context.Context, in *struct {
+			SessionID string `path:"sessionId" maxLength:"64"`
+		}) (*emptyOut, error) {
+			if err := s.Accounts.RevokeSession(ctx, actorFrom(ctx), in.SessionID); err != nil {
 				return nil, s.from(ctx, err)
 			}
 			return &emptyOut{}, nil
@@ -161,4 +216,11 @@ func (s *server) registerAccounts(api huma.API) {
 
 type listOut[T any] struct {
 	Body List[T]
+}
+
+func earliest(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
 }

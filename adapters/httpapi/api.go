@@ -7,7 +7,9 @@ package httpapi
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"log/slog"
+	"net"
 	"net/http"
 	"strings"
 
@@ -101,6 +103,7 @@ func NewAPI(mux *http.ServeMux, d Deps) huma.API {
 	s.registerPublicAPI(api)
 	s.registerDocuments(mux)
 	s.registerPages(mux)
+	s.registerResetPage(mux)
 	s.registerVerifyPages(mux)
 	s.registerHealth(mux)
 	return api
@@ -133,12 +136,38 @@ func (s *server) authenticate(api huma.API) func(huma.Context, func(huma.Context
 			s.writeErr(api, ctx, domain.Errorf(domain.CodeUnauthenticated, "send Authorization: Bearer <session token or API key>"))
 			return
 		}
+		ctx = huma.WithValue(ctx, clientKey{}, accounts.Client{IP: clientIP(ctx.RemoteAddr()), UserAgent: ctx.Header("User-Agent")})
 		next(huma.WithValue(ctx, actorKey{}, actor))
 	}
 }
 
+type clientKey struct{}
+
+// clientFrom returns where the request came from.
+func clientFrom(ctx context.Context) accounts.Client {
+	c, _ := ctx.Value(clientKey{}).(accounts.Client)
+	return c
+}
+
+// clientIP is the address part of a socket's remote address.
+func clientIP(remote string) string {
+	if host, _, err := net.SplitHostPort(remote); err == nil {
+		return host
+	}
+	return remote
+}
+
 func (s *server) writeErr(api huma.API, ctx huma.Context, err error) {
-	p := s.from(ctx.Context(), err).(*Problem)
+	e := s.from(ctx.Context(), err)
+	var he huma.HeadersError
+	if errors.As(e, &he) {
+		for k, vs := range he.GetHeaders() {
+			for _, v := range vs {
+				ctx.AppendHeader(k, v)
+			}
+		}
+	}
+	p := asProblem(e)
 	ctx.SetHeader("Content-Type", "application/problem+json")
 	ctx.SetStatus(p.Status)
 	_ = api.Marshal(ctx.BodyWriter(), "application/json", p)

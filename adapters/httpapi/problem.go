@@ -73,6 +73,7 @@ var statusOf = map[domain.Code]int{
 	domain.CodeInvalidPassword:     http.StatusUnprocessableEntity,
 	domain.CodeConcurrentIssue:     http.StatusConflict,
 	domain.CodeInvalidCSV:          http.StatusUnprocessableEntity,
+	domain.CodeAccountLocked:       http.StatusLocked,
 }
 
 // codeOfStatus names the problems huma raises itself (bad JSON, schema
@@ -163,9 +164,9 @@ func (ps problems) from(ctx context.Context, err error) error {
 		used, limit, resets := qe.Used, qe.Limit, qe.ResetsAt
 		p.Used, p.Limit, p.ResetsAt = &used, &limit, &resets
 	}
-	var rl *domain.RateLimitError
+	var rl interface{ RetryTime() time.Time }
 	if errors.As(err, &rl) {
-		at := rl.RetryAt.UTC()
+		at := rl.RetryTime().UTC()
 		p.RetryAt = &at
 		wait := max(1, int(time.Until(at).Round(time.Second)/time.Second))
 		return huma.ErrorWithHeaders(p, http.Header{"Retry-After": {strconv.Itoa(wait)}})

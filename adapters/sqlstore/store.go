@@ -175,6 +175,9 @@ func (s *Store) Badges() ports.Badges { return &Badges{s} }
 // Credentials returns the credential repository.
 func (s *Store) Credentials() ports.Credentials { return &Credentials{s} }
 
+// LoginGuards returns the failed sign-in records.
+func (s *Store) LoginGuards() ports.LoginGuards { return &LoginGuards{s} }
+
 // Quota returns the monthly recipient quota counter.
 func (s *Store) Quota() ports.Quota { return &Quota{s} }
 

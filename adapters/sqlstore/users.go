@@ -77,25 +77,49 @@ func (r *Users) MarkVerified(ctx context.Context, id string, at time.Time) error
 	return nil
 }
 
+// SetPassword replaces the user's password hash.
+func (r *Users) SetPassword(ctx context.Context, id, hash string) error {
+	db := r.s.idb(ctx)
+	n, err := affected(db.NewUpdate().Model((*userRow)(nil)).Set("password_hash = ?", hash).Where("id = ?", id).Exec(ctx))
+	if err != nil {
+		return fmt.Errorf("set password of user %s: %w", id, err)
+	}
+	if n == 0 {
+		return fmt.Errorf("set password of user %s: %w", id, domain.ErrNotFound)
+	}
+	return nil
+}
+
 type sessionRow struct {
 	bun.BaseModel `bun:"table:sessions,alias:s"`
 
-	ID        string     `bun:"id,pk"`
-	UserID    string     `bun:"user_id"`
-	TokenHash []byte     `bun:"token_hash"`
-	CreatedAt time.Time  `bun:"created_at"`
-	ExpiresAt time.Time  `bun:"expires_at"`
-	RevokedAt *time.Time `bun:"revoked_at"`
+	ID         string     `bun:"id,pk"`
+	UserID     string     `bun:"user_id"`
+	TokenHash  []byte     `bun:"token_hash"`
+	CreatedAt  time.Time  `bun:"created_at"`
+	ExpiresAt  time.Time  `bun:"expires_at"`
+	LastSeenAt *time.Time `bun:"last_seen_at"`
+	RevokedAt  *time.Time `bun:"revoked_at"`
+	IP         string     `bun:"ip"`
+	UserAgent  string     `bun:"user_agent"`
 }
 
 func toSessionRow(s domain.Session) *sessionRow {
-	return &sessionRow{ID: s.ID, UserID: s.UserID, TokenHash: s.TokenHash, CreatedAt: s.CreatedAt,
-		ExpiresAt: s.ExpiresAt, RevokedAt: s.RevokedAt}
+	seen := s.LastSeenAt.UTC()
+	if s.LastSeenAt.IsZero() {
+		seen = s.CreatedAt.UTC()
+	}
+	return &sessionRow{ID: s.ID, UserID: s.UserID, TokenHash: s.TokenHash, CreatedAt: s.CreatedAt.UTC(),
+		ExpiresAt: s.ExpiresAt.UTC(), LastSeenAt: &seen, RevokedAt: utcPtr(s.RevokedAt), IP: s.IP, UserAgent: s.UserAgent}
 }
 
 func (r *sessionRow) toDomain() domain.Session {
+	seen := utc(r.CreatedAt) // sessions from before last_seen_at existed
+	if r.LastSeenAt != nil {
+		seen = utc(*r.LastSeenAt)
+	}
 	return domain.Session{ID: r.ID, UserID: r.UserID, TokenHash: r.TokenHash, CreatedAt: utc(r.CreatedAt),
-		ExpiresAt: utc(r.ExpiresAt), RevokedAt: utcPtr(r.RevokedAt)}
+		ExpiresAt: utc(r.ExpiresAt), LastSeenAt: seen, RevokedAt: utcPtr(r.RevokedAt), IP: r.IP, UserAgent: r.UserAgent}
 }
 
 // Sessions is the bun ports.Sessions.
@@ -133,6 +157,50 @@ func (r *Sessions) Revoke(ctx context.Context, id string, at time.Time) error {
 		return exists(ctx, db, (*sessionRow)(nil), "revoke session "+id, "id = ?", id)
 	}
 	return nil
+}
+
+// ListForUser returns the user's sessions live at now, newest first.
+func (r *Sessions) ListForUser(ctx context.Context, userID string, now time.Time) ([]domain.Session, error) {
+	now = now.UTC()
+	var rows []sessionRow
+	err := r.s.idb(ctx).NewSelect().Model(&rows).Where("user_id = ?", userID).Where("revoked_at IS NULL").
+		Where("expires_at > ?", now).Where("COALESCE(last_seen_at, created_at) > ?", now.Add(-domain.SessionIdleTTL)).
+		Order("created_at DESC", "id DESC").Scan(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("list sessions of user %s: %w", userID, err)
+	}
+	out := make([]domain.Session, 0, len(rows))
+	for i := range rows {
+		if s := rows[i].toDomain(); s.Live(now) {
+			out = append(out, s)
+		}
+	}
+	return out, nil
+}
+
+// Touch sets LastSeenAt to at when it is earlier.
+func (r *Sessions) Touch(ctx context.Context, id string, at time.Time) error {
+	at = at.UTC()
+	_, err := r.s.idb(ctx).NewUpdate().Model((*sessionRow)(nil)).Set("last_seen_at = ?", at).
+		Where("id = ?", id).Where("(last_seen_at IS NULL OR last_seen_at < ?)", at).Exec(ctx)
+	if err != nil {
+		return fmt.Errorf("touch session %s: %w", id, err)
+	}
+	return nil
+}
+
+// RevokeAllForUser revokes the user's unrevoked sessions but except.
+func (r *Sessions) RevokeAllForUser(ctx context.Context, userID, except string, at time.Time) (int, error) {
+	q := r.s.idb(ctx).NewUpdate().Model((*sessionRow)(nil)).Set("revoked_at = ?", at.UTC()).
+		Where("user_id = ?", userID).Where("revoked_at IS NULL")
+	if except != "" {
+		q = q.Where("id <> ?", except)
+	}
+	n, err := affected(q.Exec(ctx))
+	if err != nil {
+		return 0, fmt.Errorf("revoke sessions of user %s: %w", userID, err)
+	}
+	return int(n), nil
 }
 
 type emailTokenRow struct {

@@ -48,7 +48,7 @@ func testSessions(t *testing.T, s ports.Store) {
 	u := newUser(t, s)
 	mk := func() domain.Session {
 		return domain.Session{ID: domain.NewID(), UserID: u.ID, TokenHash: []byte("hash-" + uniq()),
-			CreatedAt: t0, ExpiresAt: t0.Add(30 * 24 * time.Hour)}
+			CreatedAt: t0, LastSeenAt: t0, ExpiresAt: t0.Add(30 * 24 * time.Hour)}
 	}
 	s1, s2 := mk(), mk()
 	must(t, s.Sessions().Create(ctx, s1))

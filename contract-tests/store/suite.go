@@ -35,6 +35,10 @@ func Run(t *testing.T, newStore Factory) {
 		{"session_by_hash_and_revoke", testSessions},
 		{"email_token_use_is_single_use", testEmailTokenUse},
 		{"email_token_concurrent_use_admits_one", testEmailTokenConcurrentUse},
+		{"user_set_password", testUserSetPassword},
+		{"sessions_list_touch_revoke_all", testSessionsListTouchRevokeAll},
+		{"login_guard_get_update_clean", testLoginGuards},
+		{"login_guard_concurrent_updates_serialize", testLoginGuardsConcurrent},
 
 		{"org_round_trip_and_update", testOrgRoundTrip},
 		{"org_slug_taken", testOrgSlugTaken},

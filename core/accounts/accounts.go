@@ -10,22 +10,26 @@ import (
 	"log/slog"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/credence-dev/credence/core/domain"
 	"github.com/credence-dev/credence/ports"
 )
 
-// Lifetimes of account tokens.
+// Lifetimes of account tokens, and the password policy.
 const (
-	SessionTTL      = 7 * 24 * time.Hour
-	VerifyEmailTTL  = 24 * time.Hour
-	MinPasswordLen  = 10
-	MaxPasswordLen  = 256
-	SessionPrefix   = "crs_"
-	APIKeyPrefix    = "crk_"
-	verifyLinkPath  = "/verify-email?token="
-	maxBearerLength = 512
+	VerifyEmailTTL   = 24 * time.Hour
+	PasswordResetTTL = time.Hour
+	MinPasswordLen   = 10
+	MaxPasswordLen   = 256
+	SessionPrefix    = "crs_"
+	APIKeyPrefix     = "crk_"
+	verifyLinkPath   = "/verify-email?token="
+	resetLinkPath    = "/reset-password?token="
+	maxBearerLength  = 512
+	// touchEvery is how stale a session's LastSeenAt may get before a
+	// request writes it again.
+	touchEvery   = time.Minute
+	maxUserAgent = 256
 )
 
 // Config is what the service needs beyond its ports.
@@ -103,13 +107,6 @@ func (s *Service) SignUp(ctx context.Context, in SignUpInput) error {
 	return nil
 }
 
-func checkPassword(v *domain.Validator, password, email string) {
-	n := utf8.RuneCountInString(password)
-	v.Check(n >= MinPasswordLen && n <= MaxPasswordLen && utf8.ValidString(password), "body.password",
-		fmt.Sprintf("password must be %d to %d characters", MinPasswordLen, MaxPasswordLen), nil)
-	v.Check(!strings.EqualFold(strings.TrimSpace(password), email), "body.password", "password must not be the email address", nil)
-}
-
 func (s *Service) sendVerification(ctx context.Context, u domain.User, token string) {
 	link := s.cfg.PublicURL + verifyLinkPath + token
 	s.send(ctx, ports.Message{To: u.Email, Subject: "Verify your email for Credence",
@@ -171,34 +168,197 @@ type SessionToken struct {
 // ErrBadCredentials is the one answer to a wrong email or password.
 var ErrBadCredentials = domain.Errorf(domain.CodeUnauthenticated, "wrong email or password")
 
-// Login checks the password and opens a session. An unverified account
-// gets EMAIL_NOT_VERIFIED, only after the right password.
-func (s *Service) Login(ctx context.Context, email, password string) (SessionToken, error) {
+// Client is where a request comes from, recorded with a new session.
+type Client struct {
+	IP        string
+	UserAgent string
+}
+
+// Login checks the password and opens a session.
+//
+// Every email, registered or not, is locked for a while after
+// domain.LoginFailureLimit failed sign-ins (ACCOUNT_LOCKED, even with the
+// right password), so neither the answers nor the lock-out tell which
+// emails have accounts; the owner of a registered one is mailed. An
+// unverified account gets EMAIL_NOT_VERIFIED only after the right
+// password. A hash made with older argon2id parameters is replaced.
+func (s *Service) Login(ctx context.Context, email, password string, from Client) (SessionToken, error) {
 	email = domain.NormalizeEmail(email)
-	if len(password) > MaxPasswordLen*4 {
-		return SessionToken{}, ErrBadCredentials
-	}
-	u, err := s.store.Users().GetByEmail(ctx, email)
-	if errors.Is(err, domain.ErrNotFound) {
-		CheckPassword(dummyHash, password)
-		return SessionToken{}, ErrBadCredentials
-	}
+	now := domain.Truncate(s.clock.Now())
+	guard, err := s.store.LoginGuards().Get(ctx, email)
 	if err != nil {
 		return SessionToken{}, err
 	}
-	if !CheckPassword(u.PasswordHash, password) {
-		return SessionToken{}, ErrBadCredentials
+	if until, locked := guard.Locked(now); locked {
+		return SessionToken{}, &domain.LockedError{RetryAt: until}
+	}
+	u, err := s.store.Users().GetByEmail(ctx, email)
+	known := err == nil
+	if err != nil && !errors.Is(err, domain.ErrNotFound) {
+		return SessionToken{}, err
+	}
+	var ok bool
+	switch {
+	case len(password) > MaxPasswordLen*4:
+	case known:
+		ok = CheckPassword(u.PasswordHash, password)
+	default:
+		CheckPassword(dummyHash, password) // as slow as a real check
+	}
+	if !ok {
+		return SessionToken{}, s.failedLogin(ctx, email, u, known, now)
+	}
+	if !guard.Clean() {
+		if _, err := s.store.LoginGuards().Update(ctx, email, func(domain.LoginGuard) domain.LoginGuard {
+			return domain.LoginGuard{}
+		}); err != nil {
+			return SessionToken{}, err
+		}
+	}
+	if NeedsRehash(u.PasswordHash) {
+		if hash, err := HashPassword(password); err == nil {
+			if err := s.store.Users().SetPassword(ctx, u.ID, hash); err != nil {
+				s.log.WarnContext(ctx, "rehash password", "user", u.ID, "err", err)
+			}
+		}
 	}
 	if !u.Verified() {
 		return SessionToken{}, domain.ErrEmailNotVerified
 	}
-	now := domain.Truncate(s.clock.Now())
 	token, hash := domain.NewSecret(SessionPrefix)
-	sess := domain.Session{ID: domain.NewID(), UserID: u.ID, TokenHash: hash, CreatedAt: now, ExpiresAt: now.Add(SessionTTL)}
+	ua := from.UserAgent
+	if len(ua) > maxUserAgent {
+		ua = strings.ToValidUTF8(ua[:maxUserAgent], "")
+	}
+	sess := domain.Session{ID: domain.NewID(), UserID: u.ID, TokenHash: hash, CreatedAt: now, LastSeenAt: now,
+		ExpiresAt: now.Add(domain.SessionTTL), IP: from.IP, UserAgent: ua}
 	if err := s.store.Sessions().Create(ctx, sess); err != nil {
 		return SessionToken{}, err
 	}
 	return SessionToken{Token: token, ExpiresAt: sess.ExpiresAt}, nil
+}
+
+// failedLogin records a failed sign-in of email and returns the answer:
+// ErrBadCredentials, or ACCOUNT_LOCKED when this failure locked it (then
+// a registered owner is told by mail).
+func (s *Service) failedLogin(ctx context.Context, email string, u domain.User, known bool, now time.Time) error {
+	var locked bool
+	g, err := s.store.LoginGuards().Update(ctx, email, func(g domain.LoginGuard) domain.LoginGuard {
+		g, locked = g.Failed(now)
+		return g
+	})
+	if err != nil {
+		return err
+	}
+	if !locked {
+		return ErrBadCredentials
+	}
+	if known {
+		s.send(ctx, ports.Message{To: u.Email, Subject: "Your Credence account was locked",
+			Text: fmt.Sprintf("Hello %s,\n\nThere were %d failed attempts to sign in to your Credence account, so sign-in is locked until %s (UTC).\n\nIf it was you, wait and try again, or reset your password from the sign-in page (that unlocks it).\nIf it was not you, your password held; consider resetting it anyway.\n",
+				u.Name, domain.LoginFailureLimit, g.LockedUntil.UTC().Format("2006-01-02 15:04"))})
+	}
+	return &domain.LockedError{RetryAt: *g.LockedUntil}
+}
+
+// RequestPasswordReset mails a single-use reset link to a registered
+// email. It answers the same whatever the email.
+func (s *Service) RequestPasswordReset(ctx context.Context, email string) error {
+	email = domain.NormalizeEmail(email)
+	if !domain.ValidEmail(email) {
+		return &domain.ValidationError{Fields: []domain.FieldError{{Location: "body.email", Message: "email must be a valid address", Value: email}}}
+	}
+	u, err := s.store.Users().GetByEmail(ctx, email)
+	if errors.Is(err, domain.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	now := domain.Truncate(s.clock.Now())
+	token, hash := domain.NewSecret("")
+	if err := s.store.EmailTokens().Create(ctx, domain.EmailToken{TokenHash: hash, UserID: u.ID, Purpose: domain.PurposePasswordReset, CreatedAt: now, ExpiresAt: now.Add(PasswordResetTTL)}); err != nil {
+		return err
+	}
+	s.send(ctx, ports.Message{To: u.Email, Subject: "Reset your Credence password",
+		Text: fmt.Sprintf("Hello %s,\n\nSomeone asked to reset the password of your Credence account. To choose a new one, open:\n\n%s\n\nThe link works once and expires in 1 hour. Setting a new password signs out every session.\nIf you did not ask, ignore this email: your password stays as it is.\n",
+			u.Name, s.cfg.PublicURL+resetLinkPath+token)})
+	return nil
+}
+
+// ConfirmPasswordReset sets a new password with an emailed reset token:
+// it ends every session of the account, lifts a lock-out and, the link
+// having reached the inbox, confirms the email. A password breaking the
+// policy leaves the token usable.
+func (s *Service) ConfirmPasswordReset(ctx context.Context, token, password string) error {
+	if token == "" || len(token) > maxBearerLength {
+		return domain.ErrInvalidToken
+	}
+	now := domain.Truncate(s.clock.Now())
+	var u domain.User
+	err := s.store.WithinTx(ctx, func(ctx context.Context) error {
+		t, err := s.store.EmailTokens().Use(ctx, domain.HashSecret(token), domain.PurposePasswordReset, now)
+		if err != nil {
+			return err
+		}
+		if u, err = s.store.Users().Get(ctx, t.UserID); err != nil {
+			return err
+		}
+		var v domain.Validator
+		checkPassword(&v, password, u.Email)
+		if err := v.Err(); err != nil {
+			return err
+		}
+		hash, err := HashPassword(password)
+		if err != nil {
+			return err
+		}
+		if err := s.store.Users().SetPassword(ctx, u.ID, hash); err != nil {
+			return err
+		}
+		if !u.Verified() {
+			if err := s.store.Users().MarkVerified(ctx, u.ID, now); err != nil {
+				return err
+			}
+		}
+		if _, err := s.store.Sessions().RevokeAllForUser(ctx, u.ID, "", now); err != nil {
+			return err
+		}
+		_, err = s.store.LoginGuards().Update(ctx, u.Email, func(domain.LoginGuard) domain.LoginGuard { return domain.LoginGuard{} })
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	s.send(ctx, ports.Message{To: u.Email, Subject: "Your Credence password was changed",
+		Text: fmt.Sprintf("Hello %s,\n\nThe password of your Credence account was just changed with a reset link, and every session was signed out.\nIf this was not you, reset your password again at once and check the email account itself.\n", u.Name)})
+	return nil
+}
+
+// Sessions returns the signed-in user's live sessions, newest first.
+func (s *Service) Sessions(ctx context.Context, actor domain.Actor) ([]domain.Session, error) {
+	if actor.UserID == "" {
+		return nil, domain.Errorf(domain.CodeUnauthenticated, "sign in as a user")
+	}
+	return s.store.Sessions().ListForUser(ctx, actor.UserID, domain.Truncate(s.clock.Now()))
+}
+
+// RevokeSession ends one of the signed-in user's sessions (the current one
+// included). Another user's session is NOT_FOUND.
+func (s *Service) RevokeSession(ctx context.Context, actor domain.Actor, id string) error {
+	if actor.UserID == "" {
+		return domain.Errorf(domain.CodeUnauthenticated, "sign in as a user")
+	}
+	live, err := s.store.Sessions().ListForUser(ctx, actor.UserID, domain.Truncate(s.clock.Now()))
+	if err != nil {
+		return err
+	}
+	for _, sess := range live {
+		if sess.ID == id {
+			return s.store.Sessions().Revoke(ctx, id, domain.Truncate(s.clock.Now()))
+		}
+	}
+	return fmt.Errorf("session %s: %w", id, domain.ErrNotFound)
 }
 
 // Logout ends the session of token.
@@ -236,7 +396,14 @@ func (s *Service) Authenticate(ctx context.Context, token string) (domain.Actor,
 	if err != nil {
 		return domain.Actor{}, unauthenticated(err)
 	}
-	return s.actorFor(u), nil
+	if now.Sub(sess.LastSeenAt) >= touchEvery {
+		if err := s.store.Sessions().Touch(ctx, sess.ID, domain.Truncate(now)); err != nil {
+			s.log.WarnContext(ctx, "record session use", "session", sess.ID, "err", err)
+		}
+	}
+	a := s.actorFor(u)
+	a.SessionID = sess.ID
+	return a, nil
 }
 
 func unauthenticated(err error) error {

@@ -3,11 +3,15 @@ package accounts
 import (
 	"crypto/rand"
 	"crypto/subtle"
+	_ "embed"
 	"encoding/base64"
 	"fmt"
 	"strings"
+	"unicode/utf8"
 
 	"golang.org/x/crypto/argon2"
+
+	"github.com/credence-dev/credence/core/domain"
 )
 
 // Argon2id parameters: OWASP's minimum of 19 MiB, t=2, p=1.
@@ -27,6 +31,13 @@ func HashPassword(password string) (string, error) {
 	key := argon2.IDKey([]byte(password), salt, argonTime, argonMemory, argonThreads, argonKeyLen)
 	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version, argonMemory, argonTime, argonThreads,
 		base64.RawStdEncoding.EncodeToString(salt), base64.RawStdEncoding.EncodeToString(key)), nil
+}
+
+// NeedsRehash reports whether a PHC string was made with parameters other
+// than the current ones (or is not argon2id): the password is hashed anew
+// at its next successful sign-in.
+func NeedsRehash(phc string) bool {
+	return !strings.HasPrefix(phc, fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$", argon2.Version, argonMemory, argonTime, argonThreads))
 }
 
 // CheckPassword compares password with a PHC string in constant time.
@@ -52,3 +63,33 @@ func CheckPassword(phc, password string) bool {
 // dummyHash is compared against when no user matches, so a sign-in takes as
 // long whether or not the email is registered.
 var dummyHash, _ = HashPassword("credence-dummy-password")
+
+//go:embed common-passwords.txt
+var commonPasswordList string
+
+// commonPasswords holds the bundled list, lower-cased.
+var commonPasswords = func() map[string]bool {
+	m := map[string]bool{}
+	for _, line := range strings.Split(commonPasswordList, "\n") {
+		if line = strings.TrimSpace(line); line != "" && !strings.HasPrefix(line, "#") {
+			m[strings.ToLower(line)] = true
+		}
+	}
+	return m
+}()
+
+// checkPassword applies the password policy: MinPasswordLen to
+// MaxPasswordLen characters of valid UTF-8, not the account's email, not in
+// the bundled list of common passwords (compared without case).
+func checkPassword(v *domain.Validator, password, email string) {
+	n := utf8.RuneCountInString(password)
+	if !v.Check(n >= MinPasswordLen && n <= MaxPasswordLen && utf8.ValidString(password), "body.password",
+		fmt.Sprintf("password must be %d to %d characters", MinPasswordLen, MaxPasswordLen), nil) {
+		return
+	}
+	folded := strings.ToLower(strings.TrimSpace(password))
+	if !v.Check(folded != email && folded != strings.SplitN(email, "@", 2)[0], "body.password", "password must not be the email address", nil) {
+		return
+	}
+	v.Check(!commonPasswords[folded], "body.password", "password is one of the most common passwords: choose another", nil)
+}

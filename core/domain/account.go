@@ -15,25 +15,103 @@ type User struct {
 // Verified reports whether the user confirmed their email address.
 func (u User) Verified() bool { return u.EmailVerifiedAt != nil }
 
+// Session lifetimes: a session ends SessionTTL after sign-in (absolute)
+// or SessionIdleTTL after its last use (idle), whichever comes first.
+const (
+	SessionTTL     = 7 * 24 * time.Hour
+	SessionIdleTTL = 24 * time.Hour
+)
+
 // Session is a signed-in user's bearer token, stored only as a hash.
 type Session struct {
-	ID        string
-	UserID    string
-	TokenHash []byte // sha256 of the token
-	CreatedAt time.Time
-	ExpiresAt time.Time
-	RevokedAt *time.Time
+	ID         string
+	UserID     string
+	TokenHash  []byte // sha256 of the token
+	CreatedAt  time.Time
+	ExpiresAt  time.Time // absolute expiry
+	LastSeenAt time.Time // last authenticated use (to the minute)
+	RevokedAt  *time.Time
+	IP         string // client address at sign-in
+	UserAgent  string // at sign-in, cut to 256 bytes
 }
 
-// Live reports whether the session can authenticate at now.
-func (s Session) Live(now time.Time) bool { return s.RevokedAt == nil && now.Before(s.ExpiresAt) }
+// Live reports whether the session can authenticate at now: not revoked,
+// before its absolute expiry and used within SessionIdleTTL.
+func (s Session) Live(now time.Time) bool {
+	return s.RevokedAt == nil && now.Before(s.ExpiresAt) && now.Before(s.IdleExpiry())
+}
+
+// IdleExpiry is when the session ends unless used again.
+func (s Session) IdleExpiry() time.Time {
+	last := s.LastSeenAt
+	if last.Before(s.CreatedAt) {
+		last = s.CreatedAt
+	}
+	return last.Add(SessionIdleTTL)
+}
+
+// Sign-in lock-out: LoginFailureLimit failed sign-ins of one email within
+// LoginFailureWindow lock it for FirstLockout, doubled for each lock-out in
+// a row (up to MaxLockout). A successful sign-in, a password reset, or a
+// day without lock-out after the last one starts over.
+const (
+	LoginFailureLimit  = 5
+	LoginFailureWindow = 15 * time.Minute
+	FirstLockout       = 15 * time.Minute
+	MaxLockout         = 24 * time.Hour
+)
+
+// LoginGuard is the failed sign-in record of one email (registered or
+// not: unknown emails lock the same way, so locking tells nothing).
+type LoginGuard struct {
+	Email       string // normalized
+	Failures    int    // failed sign-ins since WindowStart
+	WindowStart time.Time
+	LockedUntil *time.Time
+	Lockouts    int // lock-outs in a row
+}
+
+// Locked reports whether sign-in is refused at now, and until when.
+func (g LoginGuard) Locked(now time.Time) (time.Time, bool) {
+	if g.LockedUntil != nil && now.Before(*g.LockedUntil) {
+		return *g.LockedUntil, true
+	}
+	return time.Time{}, false
+}
+
+// Failed records a failed sign-in at now and reports whether it locked
+// the email.
+func (g LoginGuard) Failed(now time.Time) (LoginGuard, bool) {
+	if g.LockedUntil != nil && now.After(g.LockedUntil.Add(MaxLockout)) {
+		g.Lockouts = 0 // a quiet day since the last lock-out
+	}
+	if g.Failures == 0 || !now.Before(g.WindowStart.Add(LoginFailureWindow)) {
+		g.Failures, g.WindowStart = 0, now
+	}
+	g.Failures++
+	if g.Failures < LoginFailureLimit {
+		return g, false
+	}
+	lock := FirstLockout
+	for i := 0; i < g.Lockouts && lock < MaxLockout; i++ {
+		lock *= 2
+	}
+	until := now.Add(min(lock, MaxLockout))
+	g.LockedUntil, g.Failures = &until, 0
+	g.Lockouts++
+	return g, true
+}
+
+// Clean reports whether the guard holds nothing worth keeping.
+func (g LoginGuard) Clean() bool { return g.Failures == 0 && g.Lockouts == 0 && g.LockedUntil == nil }
 
 // TokenPurpose names what an emailed single-use token is for.
 type TokenPurpose string
 
 // Emailed token purposes.
 const (
-	PurposeVerifyEmail TokenPurpose = "verify_email"
+	PurposeVerifyEmail   TokenPurpose = "verify_email"
+	PurposePasswordReset TokenPurpose = "password_reset"
 )
 
 // EmailToken is a single-use token sent by email, stored only as a hash.
@@ -83,6 +161,7 @@ type Actor struct {
 	APIKeyID   string
 	APIKeyOrg  string // the organization an API key acts as
 	APIKeyMode APIKeyMode
+	SessionID  string // the user's session, when signed in with one
 }
 
 // IsAPIKey reports whether the actor is an API key.

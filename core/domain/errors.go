@@ -30,6 +30,7 @@ const (
 	CodeAlreadyClaimed      Code = "ALREADY_CLAIMED"
 	CodeRateLimited         Code = "RATE_LIMITED"
 	CodeInvalidCSV          Code = "INVALID_CSV"
+	CodeAccountLocked       Code = "ACCOUNT_LOCKED"
 
 	// Codes Credence adds where the contract is silent.
 	CodeSlugTaken       Code = "SLUG_TAKEN"       // an org or badge slug is already in use
@@ -165,11 +166,12 @@ func (v *Validator) Add(location, message string, value any) {
 	v.fields = append(v.fields, FieldError{Location: location, Message: message, Value: value})
 }
 
-// Check records a bad field when ok is false.
-func (v *Validator) Check(ok bool, location, message string, value any) {
+// Check records a bad field when ok is false, and returns ok.
+func (v *Validator) Check(ok bool, location, message string, value any) bool {
 	if !ok {
 		v.Add(location, message, value)
 	}
+	return ok
 }
 
 // Err returns a *ValidationError, or nil when every check passed.
@@ -216,3 +218,27 @@ func (e *RateLimitError) Is(target error) bool {
 	t, ok := target.(*Error)
 	return ok && t.Code == CodeRateLimited
 }
+
+// LockedError refuses a sign-in until RetryAt (ACCOUNT_LOCKED).
+type LockedError struct {
+	RetryAt time.Time
+}
+
+func (e *LockedError) Error() string {
+	return "too many failed sign-ins: try again after " + e.RetryAt.UTC().Format(time.RFC3339)
+}
+
+// ErrorCode returns ACCOUNT_LOCKED.
+func (e *LockedError) ErrorCode() Code { return CodeAccountLocked }
+
+// Is matches any ACCOUNT_LOCKED error.
+func (e *LockedError) Is(target error) bool {
+	t, ok := target.(*Error)
+	return ok && t.Code == CodeAccountLocked
+}
+
+// RetryTime is when the refused action may be tried again.
+func (e *LockedError) RetryTime() time.Time { return e.RetryAt }
+
+// RetryTime is when the refused action may be tried again.
+func (e *RateLimitError) RetryTime() time.Time { return e.RetryAt }

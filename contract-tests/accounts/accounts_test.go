@@ -1,0 +1,366 @@
+// Package accounts_test runs the sign-in rules of core/accounts over the
+// real stores (SQLite and PostgreSQL) with a settable clock: lock-out,
+// password reset, session expiry and revocation, emailed links, rehashing.
+package accounts_test
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"golang.org/x/crypto/argon2"
+
+	"github.com/credence-dev/credence/adapters/sqlstore"
+	"github.com/credence-dev/credence/contract-tests/harness"
+	"github.com/credence-dev/credence/core/accounts"
+	"github.com/credence-dev/credence/core/domain"
+	"github.com/credence-dev/credence/ports"
+)
+
+// clock is a settable ports.Clock.
+type clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *clock) Now() time.Time          { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
+func (c *clock) advance(d time.Duration) { c.mu.Lock(); c.now = c.now.Add(d); c.mu.Unlock() }
+func (c *clock) set(t time.Time)         { c.mu.Lock(); c.now = t; c.mu.Unlock() }
+func (m *mailbox) Send(_ context.Context, msg ports.Message) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.sent = append(m.sent, msg)
+	return nil
+}
+
+// mailbox keeps what the service mailed.
+type mailbox struct {
+	mu   sync.Mutex
+	sent []ports.Message
+}
+
+// to returns the messages sent to addr.
+func (m *mailbox) to(addr string) []ports.Message {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []ports.Message
+	for _, msg := range m.sent {
+		if msg.To == addr {
+			out = append(out, msg)
+		}
+	}
+	return out
+}
+
+var linkToken = regexp.MustCompile(`token=([A-Za-z0-9_-]+)`)
+
+// lastToken is the token of the newest link mailed to addr.
+func (m *mailbox) lastToken(t *testing.T, addr string) string {
+	t.Helper()
+	msgs := m.to(addr)
+	for i := len(msgs) - 1; i >= 0; i-- {
+		if got := linkToken.FindStringSubmatch(msgs[i].Text); got != nil {
+			return got[1]
+		}
+	}
+	t.Fatalf("no link mailed to %s", addr)
+	return ""
+}
+
+type env struct {
+	svc   *accounts.Service
+	store ports.Store
+	clock *clock
+	mail  *mailbox
+}
+
+const password = "correct horse battery"
+
+func stores(t *testing.T, run func(t *testing.T, e env)) {
+	for name, dsn := range map[string]func(testing.TB) string{"sqlite": harness.FreshSQLitePath, "postgres": harness.FreshPostgresDB} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			s, err := sqlstore.Open(t.Context(), dsn(t))
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { _ = s.Close() })
+			c := &clock{now: time.Date(2026, 11, 30, 9, 0, 0, 0, time.UTC)}
+			m := &mailbox{}
+			svc := accounts.New(s, c, m, slog.New(slog.NewTextHandler(io.Discard, nil)), accounts.Config{PublicURL: "https://credence.example"})
+			run(t, env{svc: svc, store: s, clock: c, mail: m})
+		})
+	}
+}
+
+// signUp makes a verified account and returns its email.
+func (e env) signUp(t *testing.T, name string) string {
+	t.Helper()
+	email := strings.ToLower(name) + "-" + domain.NewID()[:6] + "@example.com"
+	if err := e.svc.SignUp(t.Context(), accounts.SignUpInput{Email: email, Password: password, Name: name}); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.svc.VerifyEmail(t.Context(), e.mail.lastToken(t, email)); err != nil {
+		t.Fatal(err)
+	}
+	return email
+}
+
+func (e env) login(t *testing.T, email, pw string) (accounts.SessionToken, error) {
+	t.Helper()
+	return e.svc.Login(t.Context(), email, pw, accounts.Client{IP: "198.51.100.4", UserAgent: "test"})
+}
+
+func wantCode(t *testing.T, err error, code domain.Code) {
+	t.Helper()
+	if domain.CodeOf(err) != code {
+		t.Fatalf("error %v (code %q), want %s", err, domain.CodeOf(err), code)
+	}
+}
+
+// Five wrong passwords lock the account for 15 minutes, even against the
+// right one; the owner is mailed once; afterwards the right password works
+// and a second lock-out lasts 30 minutes. An unregistered email answers
+// exactly the same and nobody is mailed.
+func TestLockOut(t *testing.T) {
+	stores(t, func(t *testing.T, e env) {
+		email := e.signUp(t, "Ada")
+		ghost := "ghost-" + domain.NewID()[:6] + "@example.com"
+		for _, who := range []string{email, ghost} {
+			for i := range domain.LoginFailureLimit - 1 {
+				_, err := e.login(t, who, "wrong password "+string(rune('a'+i)))
+				wantCode(t, err, domain.CodeUnauthenticated)
+				e.clock.advance(time.Minute)
+			}
+			_, err := e.login(t, who, "wrong password e")
+			var locked *domain.LockedError
+			if !errors.As(err, &locked) || !locked.RetryAt.Equal(e.clock.Now().Add(15*time.Minute)) {
+				t.Fatalf("%s: fifth failure answered %v, want ACCOUNT_LOCKED for 15 minutes", who, err)
+			}
+			e.clock.advance(14 * time.Minute)
+			_, err = e.login(t, who, password)
+			wantCode(t, err, domain.CodeAccountLocked)
+		}
+		if n := len(e.mail.to(ghost)); n != 0 {
+			t.Errorf("%d mails to an unregistered email", n)
+		}
+		lockMails := 0
+		for _, m := range e.mail.to(email) {
+			if strings.Contains(m.Subject, "locked") {
+				lockMails++
+			}
+		}
+		if lockMails != 1 {
+			t.Errorf("%d lock-out mails to the owner, want 1", lockMails)
+		}
+
+		e.clock.advance(2 * time.Minute) // the lock-out is over
+		for range domain.LoginFailureLimit {
+			_, _ = e.login(t, email, "wrong again")
+		}
+		_, err := e.login(t, email, password)
+		var locked *domain.LockedError
+		if !errors.As(err, &locked) || locked.RetryAt.Sub(e.clock.Now()) != 30*time.Minute {
+			t.Fatalf("second lock-out in a row: %v, want 30 minutes", err)
+		}
+		e.clock.advance(30 * time.Minute)
+		if _, err := e.login(t, email, password); err != nil {
+			t.Fatalf("right password after the lock-out: %v", err)
+		}
+		// Success forgets the failures: four more do not lock.
+		for range domain.LoginFailureLimit - 1 {
+			_, err := e.login(t, email, "wrong")
+			wantCode(t, err, domain.CodeUnauthenticated)
+		}
+	})
+}
+
+// Password reset: any email gets the same answer, only a registered one a
+// link; a refused password leaves the link usable; the new password ends
+// every session and the lock-out; the link works once and for an hour.
+func TestPasswordReset(t *testing.T) {
+	stores(t, func(t *testing.T, e env) {
+		ctx := t.Context()
+		email := e.signUp(t, "Bea")
+		ghost := "nobody-" + domain.NewID()[:6] + "@example.com"
+		if err := e.svc.RequestPasswordReset(ctx, ghost); err != nil {
+			t.Fatalf("reset for an unregistered email: %v, want the same answer as for a registered one", err)
+		}
+		if n := len(e.mail.to(ghost)); n != 0 {
+			t.Fatalf("%d mails to an unregistered email", n)
+		}
+		s1, err := e.login(t, email, password)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for range domain.LoginFailureLimit {
+			_, _ = e.login(t, email, "wrong password")
+		}
+		if err := e.svc.RequestPasswordReset(ctx, " "+strings.ToUpper(email)+" "); err != nil {
+			t.Fatal(err)
+		}
+		token := e.mail.lastToken(t, email)
+
+		for _, weak := range []string{"short", "password1234", strings.ToUpper(email)} {
+			wantCode(t, e.svc.ConfirmPasswordReset(ctx, token, weak), domain.CodeValidation)
+		}
+		const fresh = "a brand new passphrase"
+		if err := e.svc.ConfirmPasswordReset(ctx, token, fresh); err != nil {
+			t.Fatalf("reset after refused passwords: %v (a refused password must leave the link usable)", err)
+		}
+		if _, err := e.svc.Authenticate(ctx, s1.Token); !errors.Is(err, domain.ErrUnauthenticated) {
+			t.Errorf("a session from before the reset still authenticates: %v", err)
+		}
+		if _, err := e.login(t, email, password); err == nil {
+			t.Error("the old password still signs in")
+		}
+		if _, err := e.login(t, email, fresh); err != nil {
+			t.Errorf("the new password (which also lifts the lock-out): %v", err)
+		}
+		wantCode(t, e.svc.ConfirmPasswordReset(ctx, token, "yet another passphrase"), domain.CodeInvalidToken)
+
+		if err := e.svc.RequestPasswordReset(ctx, email); err != nil {
+			t.Fatal(err)
+		}
+		late := e.mail.lastToken(t, email)
+		e.clock.advance(accounts.PasswordResetTTL)
+		wantCode(t, e.svc.ConfirmPasswordReset(ctx, late, "too late passphrase"), domain.CodeInvalidToken)
+	})
+}
+
+// Verification links work once and for 24 hours.
+func TestVerificationLinkExpiresAndIsSingleUse(t *testing.T) {
+	stores(t, func(t *testing.T, e env) {
+		ctx := t.Context()
+		email := "cy-" + domain.NewID()[:6] + "@example.com"
+		if err := e.svc.SignUp(ctx, accounts.SignUpInput{Email: email, Password: password, Name: "Cy"}); err != nil {
+			t.Fatal(err)
+		}
+		first := e.mail.lastToken(t, email)
+		_, err := e.login(t, email, password)
+		wantCode(t, err, domain.CodeEmailNotVerified)
+		e.clock.advance(accounts.VerifyEmailTTL)
+		wantCode(t, e.svc.VerifyEmail(ctx, first), domain.CodeInvalidToken)
+		if err := e.svc.ResendVerification(ctx, email); err != nil {
+			t.Fatal(err)
+		}
+		second := e.mail.lastToken(t, email)
+		if err := e.svc.VerifyEmail(ctx, second); err != nil {
+			t.Fatal(err)
+		}
+		wantCode(t, e.svc.VerifyEmail(ctx, second), domain.CodeInvalidToken)
+		if _, err := e.login(t, email, password); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
+// Sessions end a day after their last use and a week after sign-in; the
+// user lists their own and revokes any of them, never another user's.
+func TestSessionsExpireAndRevoke(t *testing.T) {
+	stores(t, func(t *testing.T, e env) {
+		ctx := t.Context()
+		email, other := e.signUp(t, "Dee"), e.signUp(t, "Eve")
+		idle, err := e.login(t, email, password)
+		if err != nil {
+			t.Fatal(err)
+		}
+		busy, err := e.login(t, email, password)
+		if err != nil {
+			t.Fatal(err)
+		}
+		start := e.clock.Now()
+		for e.clock.Now().Add(12 * time.Hour).Before(start.Add(domain.SessionTTL)) {
+			e.clock.advance(12 * time.Hour)
+			if _, err := e.svc.Authenticate(ctx, busy.Token); err != nil {
+				t.Fatalf("a session used every 12 hours ended after %v: %v", e.clock.Now().Sub(start), err)
+			}
+		}
+		if _, err := e.svc.Authenticate(ctx, idle.Token); !errors.Is(err, domain.ErrUnauthenticated) {
+			t.Errorf("a session unused for days still authenticates: %v", err)
+		}
+		e.clock.set(start.Add(domain.SessionTTL))
+		if _, err := e.svc.Authenticate(ctx, busy.Token); !errors.Is(err, domain.ErrUnauthenticated) {
+			t.Errorf("a session past its absolute expiry still authenticates: %v", err)
+		}
+
+		a, err := e.login(t, email, password)
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.clock.advance(time.Minute)
+		b, err := e.login(t, email, password)
+		if err != nil {
+			t.Fatal(err)
+		}
+		actorA, err := e.svc.Authenticate(ctx, a.Token)
+		if err != nil {
+			t.Fatal(err)
+		}
+		list, err := e.svc.Sessions(ctx, actorA)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(list) != 2 || list[0].IP != "198.51.100.4" {
+			t.Fatalf("live sessions: %+v, want the two new ones with their client address", list)
+		}
+		theirs, err := e.login(t, other, password)
+		if err != nil {
+			t.Fatal(err)
+		}
+		actorOther, err := e.svc.Authenticate(ctx, theirs.Token)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantCode(t, e.svc.RevokeSession(ctx, actorOther, actorA.SessionID), domain.CodeNotFound)
+		if err := e.svc.RevokeSession(ctx, actorA, list[0].ID); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.svc.Authenticate(ctx, b.Token); !errors.Is(err, domain.ErrUnauthenticated) {
+			t.Errorf("the revoked session (the newest, b) still authenticates: %v", err)
+		}
+		if _, err := e.svc.Authenticate(ctx, a.Token); err != nil {
+			t.Errorf("the other session was ended too: %v", err)
+		}
+	})
+}
+
+// A hash made with older argon2id parameters is replaced at sign-in.
+func TestRehashOnLogin(t *testing.T) {
+	stores(t, func(t *testing.T, e env) {
+		ctx := t.Context()
+		email := e.signUp(t, "Flo")
+		u, err := e.store.Users().GetByEmail(ctx, email)
+		if err != nil {
+			t.Fatal(err)
+		}
+		old := weakHash(t, password)
+		if err := e.store.Users().SetPassword(ctx, u.ID, old); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.login(t, email, password); err != nil {
+			t.Fatalf("sign-in with an old-parameter hash: %v", err)
+		}
+		u, _ = e.store.Users().GetByEmail(ctx, email)
+		if u.PasswordHash == old || accounts.NeedsRehash(u.PasswordHash) || !accounts.CheckPassword(u.PasswordHash, password) {
+			t.Errorf("hash after sign-in = %q, want one with the current parameters", u.PasswordHash)
+		}
+	})
+}
+
+// weakHash is an argon2id PHC string with parameters below the current ones.
+func weakHash(t *testing.T, pw string) string {
+	t.Helper()
+	salt := []byte("0123456789abcdef")
+	key := argon2.IDKey([]byte(pw), salt, 1, 8*1024, 1, 32)
+	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version, 8*1024, 1, 1,
+		base64.RawStdEncoding.EncodeToString(salt), base64.RawStdEncoding.EncodeToString(key))
+}

@@ -1,0 +1,137 @@
+package store
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/credence-dev/credence/core/domain"
+	"github.com/credence-dev/credence/ports"
+)
+
+// Users.SetPassword replaces the hash; an unknown user is NOT_FOUND.
+func testUserSetPassword(t *testing.T, s ports.Store) {
+	ctx := t.Context()
+	u := newUser(t, s)
+	must(t, s.Users().SetPassword(ctx, u.ID, "$argon2id$new"))
+	got, err := s.Users().Get(ctx, u.ID)
+	must(t, err)
+	u.PasswordHash = "$argon2id$new"
+	equal(t, got, u)
+	wantErr(t, s.Users().SetPassword(ctx, domain.NewID(), "x"), domain.ErrNotFound)
+}
+
+// Sessions: ListForUser returns the live ones newest first (revoked,
+// expired and idle ones left out, other users' never); Touch only moves
+// LastSeenAt forward; RevokeAllForUser spares `except` and other users.
+func testSessionsListTouchRevokeAll(t *testing.T, s ports.Store) {
+	ctx := t.Context()
+	u, other := newUser(t, s), newUser(t, s)
+	mk := func(userID string, created time.Time, ua string) domain.Session {
+		ss := domain.Session{ID: domain.NewID(), UserID: userID, TokenHash: []byte("hash-" + uniq()), CreatedAt: created,
+			LastSeenAt: created, ExpiresAt: created.Add(domain.SessionTTL), IP: "203.0.113.7", UserAgent: ua}
+		must(t, s.Sessions().Create(ctx, ss))
+		return ss
+	}
+	now := t0.Add(10 * 24 * time.Hour)
+	old := mk(u.ID, now.Add(-8*24*time.Hour), "old")      // past its absolute expiry
+	idle := mk(u.ID, now.Add(-30*time.Hour), "idle")      // unused for 30 h
+	a := mk(u.ID, now.Add(-3*time.Hour), "a")             // live
+	b := mk(u.ID, now.Add(-2*time.Hour), "Mozilla/5.0 ü") // live, newer
+	revoked := mk(u.ID, now.Add(-time.Hour), "revoked")
+	must(t, s.Sessions().Revoke(ctx, revoked.ID, now.Add(-time.Minute)))
+	theirs := mk(other.ID, now.Add(-time.Hour), "theirs")
+	_ = old
+
+	got, err := s.Sessions().ListForUser(ctx, u.ID, now)
+	must(t, err)
+	equal(t, got, []domain.Session{b, a})
+
+	// Touch moves LastSeenAt forward only; a touched idle session lives again.
+	seen := now.Add(-time.Minute)
+	must(t, s.Sessions().Touch(ctx, idle.ID, seen))
+	must(t, s.Sessions().Touch(ctx, idle.ID, seen.Add(-time.Hour)))
+	g, err := s.Sessions().GetByHash(ctx, idle.TokenHash)
+	must(t, err)
+	equal(t, g.LastSeenAt, seen)
+	got, err = s.Sessions().ListForUser(ctx, u.ID, now)
+	must(t, err)
+	if len(got) != 3 {
+		t.Fatalf("after touching the idle session, %d live sessions, want 3: %s", len(got), show(got))
+	}
+
+	n, err := s.Sessions().RevokeAllForUser(ctx, u.ID, a.ID, now)
+	must(t, err)
+	if n != 3 { // old, idle, b (revoked is revoked already; a is spared)
+		t.Errorf("RevokeAllForUser revoked %d sessions, want 3", n)
+	}
+	got, err = s.Sessions().ListForUser(ctx, u.ID, now)
+	must(t, err)
+	equal(t, got, []domain.Session{a})
+	got, err = s.Sessions().ListForUser(ctx, other.ID, now)
+	must(t, err)
+	equal(t, got, []domain.Session{theirs})
+	n, err = s.Sessions().RevokeAllForUser(ctx, u.ID, "", now)
+	must(t, err)
+	equal(t, n, 1)
+}
+
+// LoginGuards: an email without a record reads as the zero record; Update
+// stores what fn returns and a Clean() result deletes the record.
+func testLoginGuards(t *testing.T, s ports.Store) {
+	ctx := t.Context()
+	email := newEmail()
+	g, err := s.LoginGuards().Get(ctx, email)
+	must(t, err)
+	equal(t, g, domain.LoginGuard{Email: email})
+
+	until := t0.Add(15 * time.Minute)
+	want := domain.LoginGuard{Email: email, Failures: 3, WindowStart: t0, LockedUntil: &until, Lockouts: 2}
+	got, err := s.LoginGuards().Update(ctx, email, func(g domain.LoginGuard) domain.LoginGuard {
+		equal(t, g, domain.LoginGuard{Email: email, WindowStart: g.WindowStart})
+		return want
+	})
+	must(t, err)
+	equal(t, got, want)
+	g, err = s.LoginGuards().Get(ctx, email)
+	must(t, err)
+	equal(t, g, want)
+	other, err := s.LoginGuards().Get(ctx, newEmail())
+	must(t, err)
+	equal(t, other.Failures, 0)
+
+	_, err = s.LoginGuards().Update(ctx, email, func(g domain.LoginGuard) domain.LoginGuard {
+		equal(t, g, want)
+		return domain.LoginGuard{}
+	})
+	must(t, err)
+	g, err = s.LoginGuards().Get(ctx, email)
+	must(t, err)
+	equal(t, g, domain.LoginGuard{Email: email})
+}
+
+// LoginGuards.Update: "concurrent updates of one email apply one after the
+// other" — no failed sign-in is lost to a race.
+func testLoginGuardsConcurrent(t *testing.T, s ports.Store) {
+	ctx := t.Context()
+	email := newEmail()
+	const n = 12
+	errs := race(n, func(i int) error {
+		_, err := s.LoginGuards().Update(ctx, email, func(g domain.LoginGuard) domain.LoginGuard {
+			g.Failures++
+			g.WindowStart = t0
+			return g
+		})
+		return err
+	})
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("update %d: %v", i, err)
+		}
+	}
+	g, err := s.LoginGuards().Get(ctx, email)
+	must(t, err)
+	if g.Failures != n {
+		t.Errorf("after %d concurrent updates the record counts %d failures: %s", n, g.Failures, fmt.Sprint(g))
+	}
+}
