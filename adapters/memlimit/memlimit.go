@@ -1,0 +1,165 @@
+// Package memlimit is the in-process RateLimiter of the embedded default:
+// GCRA over a sharded map of theoretical arrival times, one int64 per key
+// that is not at rest. It counts for its own process only; replicas that
+// must share a limit use redislimit.
+//
+// Memory holds only keys seen within their Period (plus one SweepInterval):
+// a key whose allowance is full again is indistinguishable from an unseen
+// one, and sweeps drop it.
+package memlimit
+
+import (
+	"context"
+	"fmt"
+	"hash/maphash"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/credence-dev/credence/ports"
+)
+
+// DefaultSweepInterval is how often, by default, every key is looked at
+// for eviction.
+const DefaultSweepInterval = time.Minute
+
+// shardCount spreads keys over this many locks; a power of two.
+const shardCount = 64
+
+// Options configure a Limiter; zero values take the defaults.
+type Options struct {
+	// Clock tells the time (default: the system clock, monotonic).
+	Clock ports.Clock
+	// SweepInterval is how long a key at rest may stay in memory before a
+	// sweep drops it (default DefaultSweepInterval). Sweeps run inside
+	// Allow, one shard at a time, so no call pays for all keys at once.
+	SweepInterval time.Duration
+}
+
+// Limiter is a ports.RateLimiter in process memory, safe for concurrent use.
+type Limiter struct {
+	clock ports.Clock
+	base  time.Time // times are kept as nanoseconds since base
+	seed  maphash.Seed
+
+	sweepEvery int64        // ns between sweeps of two successive shards
+	nextSweep  atomic.Int64 // ns since base when the next shard is swept
+	cursor     atomic.Uint64
+
+	shards [shardCount]shard
+}
+
+var _ ports.RateLimiter = (*Limiter)(nil)
+
+type shard struct {
+	mu sync.Mutex
+	// tat is each key's theoretical arrival time (ns since base): when the
+	// key will be back at rest. Keys at rest are absent.
+	tat map[string]int64
+	_   [48]byte // 64 bytes a shard: no two shards' locks share a cache line
+}
+
+// systemClock reads time.Now, whose monotonic reading makes the limiter
+// immune to wall clock jumps.
+type systemClock struct{}
+
+func (systemClock) Now() time.Time { return time.Now() }
+
+// New returns an empty Limiter.
+func New(o Options) *Limiter {
+	if o.Clock == nil {
+		o.Clock = systemClock{}
+	}
+	if o.SweepInterval <= 0 {
+		o.SweepInterval = DefaultSweepInterval
+	}
+	l := &Limiter{
+		clock:      o.Clock,
+		base:       o.Clock.Now(),
+		seed:       maphash.MakeSeed(),
+		sweepEvery: max(int64(o.SweepInterval)/shardCount, 1),
+	}
+	for i := range l.shards {
+		l.shards[i].tat = make(map[string]int64)
+	}
+	return l
+}
+
+// Allow counts one event of key against limit if limit allows it.
+func (l *Limiter) Allow(ctx context.Context, key string, limit ports.Limit) (ports.LimitResult, error) {
+	if err := ctx.Err(); err != nil {
+		return ports.LimitResult{}, err
+	}
+	if limit.Rate <= 0 {
+		return ports.LimitResult{Allowed: true}, nil
+	}
+	if limit.Period <= 0 {
+		return ports.LimitResult{}, fmt.Errorf("rate limit %d per %s: period must be positive", limit.Rate, limit.Period)
+	}
+	// One event earns back every interval; a key at rest may spend burst
+	// ahead. Rounding interval down keeps burst <= Period, unless Rate
+	// exceeds Period's nanoseconds: then one event a nanosecond, burst Rate.
+	interval := max(int64(limit.Period)/int64(limit.Rate), 1)
+	burst := interval * int64(limit.Rate)
+
+	now := int64(l.clock.Now().Sub(l.base))
+	s := &l.shards[maphash.String(l.seed, key)%shardCount]
+	s.mu.Lock()
+	tat, ok := s.tat[key]
+	if !ok || tat < now {
+		tat = now
+	}
+	next := tat + interval
+	allowAt := next - burst
+	if now < allowAt {
+		s.mu.Unlock()
+		l.maybeSweep(now)
+		return ports.LimitResult{
+			Limit:      limit.Rate,
+			RetryAfter: time.Duration(allowAt - now),
+			ResetAfter: time.Duration(tat - now),
+		}, nil
+	}
+	s.tat[key] = next
+	s.mu.Unlock()
+	l.maybeSweep(now)
+	return ports.LimitResult{
+		Allowed:    true,
+		Limit:      limit.Rate,
+		Remaining:  int((now - allowAt) / interval),
+		ResetAfter: time.Duration(next - now),
+	}, nil
+}
+
+// maybeSweep sweeps the next shard, round robin, when its turn has come:
+// every shard is swept once per SweepInterval while calls keep coming.
+func (l *Limiter) maybeSweep(now int64) {
+	due := l.nextSweep.Load()
+	if now < due || !l.nextSweep.CompareAndSwap(due, now+l.sweepEvery) {
+		return
+	}
+	l.shards[l.cursor.Add(1)%shardCount].sweep(now)
+}
+
+// sweep drops the keys at rest. It copies the others into a new map, since
+// a Go map never gives back the memory of deleted entries.
+func (s *shard) sweep(now int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	live := 0
+	for _, tat := range s.tat {
+		if tat > now {
+			live++
+		}
+	}
+	if live == len(s.tat) {
+		return
+	}
+	m := make(map[string]int64, live)
+	for k, tat := range s.tat {
+		if tat > now {
+			m[k] = tat
+		}
+	}
+	s.tat = m
+}

@@ -1,0 +1,148 @@
+// Package redislimit is the RateLimiter shared by every replica: GCRA in a
+// Lua script on Redis (github.com/go-redis/redis_rate), one key per limited
+// key, read and written atomically on the server with the server's clock.
+//
+// Keys are "rate:" (added by redis_rate) + Options.Prefix + the key, e.g.
+// "rate:credence:rl:org:42", and expire once the key is back at rest.
+package redislimit
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"net/url"
+	"time"
+
+	"github.com/go-redis/redis_rate/v10"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/credence-dev/credence/ports"
+)
+
+// DefaultPrefix keeps the limiter's keys apart from asynq's ("asynq:…").
+const DefaultPrefix = "credence:rl:"
+
+// Options configure a Limiter; zero values take the defaults.
+type Options struct {
+	// Prefix is put before every key (default DefaultPrefix).
+	Prefix string
+}
+
+// Limiter is a ports.RateLimiter over Redis, safe for concurrent use.
+type Limiter struct {
+	rdb    redis.UniversalClient
+	gcra   *redis_rate.Limiter
+	prefix string
+	owned  bool // Close closes rdb
+}
+
+var _ ports.RateLimiter = (*Limiter)(nil)
+
+// New returns a Limiter over rdb (a *redis.Client, *redis.ClusterClient, …),
+// which the caller keeps and closes.
+func New(rdb redis.UniversalClient, o Options) *Limiter {
+	if o.Prefix == "" {
+		o.Prefix = DefaultPrefix
+	}
+	return &Limiter{rdb: rdb, gcra: redis_rate.NewLimiter(rdb), prefix: o.Prefix}
+}
+
+// Open returns a Limiter over a client of its own to the Redis server of
+// rawURL (redis://[user:password@]host:port[/db], rediss:// for TLS, or
+// unix://[user:password@]/path[?db=n]); Close closes it. For the other
+// forms of CREDENCE_REDIS_URL (redis-socket://, redis-sentinel://), build
+// the client from asynqueue.ParseRedisURL(u).MakeRedisClient() and use New.
+// Errors never repeat the URL: it may hold a password.
+func Open(rawURL string, o Options) (*Limiter, error) {
+	opt, err := parseURL(rawURL)
+	if err != nil {
+		return nil, err
+	}
+	l := New(redis.NewClient(opt), o)
+	l.owned = true
+	return l, nil
+}
+
+func parseURL(raw string) (*redis.Options, error) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		if ue, ok := errors.AsType[*url.Error](err); ok {
+			err = ue.Err // ue.URL is the raw URL
+		}
+		return nil, fmt.Errorf("redis URL: %w", err)
+	}
+	switch u.Scheme {
+	case "redis", "rediss":
+		if u.Host == "" {
+			return nil, errors.New("redis URL: no host")
+		}
+	case "unix":
+	default:
+		return nil, fmt.Errorf("redis URL: scheme %q is not redis, rediss or unix", u.Scheme)
+	}
+	opt, err := redis.ParseURL(raw)
+	if err != nil {
+		return nil, fmt.Errorf("redis URL: %w", err)
+	}
+	return opt, nil
+}
+
+// Allow counts one event of key against limit if limit allows it. Redis
+// errors are returned; whether to let the event through is the caller's call.
+func (l *Limiter) Allow(ctx context.Context, key string, limit ports.Limit) (ports.LimitResult, error) {
+	if err := ctx.Err(); err != nil {
+		return ports.LimitResult{}, err
+	}
+	if limit.Rate <= 0 {
+		return ports.LimitResult{Allowed: true}, nil
+	}
+	if limit.Period <= 0 {
+		return ports.LimitResult{}, fmt.Errorf("rate limit %d per %s: period must be positive", limit.Rate, limit.Period)
+	}
+	res, err := l.gcra.Allow(ctx, l.prefix+key, redis_rate.Limit{Rate: limit.Rate, Burst: limit.Rate, Period: limit.Period})
+	if err != nil {
+		return ports.LimitResult{}, fmt.Errorf("rate limit in redis: %w", err)
+	}
+	r := ports.LimitResult{
+		Allowed:    res.Allowed > 0,
+		Limit:      limit.Rate,
+		ResetAfter: max(res.ResetAfter, 0),
+	}
+	if r.Allowed {
+		r.Remaining = remaining(limit, res)
+	} else {
+		// redis_rate gives -1 when allowed; a refusal a hair from its
+		// boundary may round to 0, which would promise too much.
+		r.RetryAfter = max(res.RetryAfter, 1)
+	}
+	return r, nil
+}
+
+// remaining corrects redis_rate's Remaining. Its script truncates a
+// quantity computed in doubles over seconds since 2017, whose last bit is
+// worth ~60ns: when Period/Rate has no exact binary form (100 per minute:
+// 0.6s) it is a hair short, and a key at rest reports Rate-2 left. ResetAfter
+// carries the same quantity untruncated, (Rate - Remaining) × Period/Rate;
+// read back with 1µs to spare (Redis's clock ticks in µs), it is off only
+// when the next event is due within that µs.
+func remaining(limit ports.Limit, res *redis_rate.Result) int {
+	left := float64(limit.Period-res.ResetAfter+time.Microsecond) / float64(limit.Period) * float64(limit.Rate)
+	return min(max(int(math.Floor(left)), res.Remaining), res.Remaining+1, limit.Rate-1)
+}
+
+// Ping checks that Redis answers.
+func (l *Limiter) Ping(ctx context.Context) error {
+	if err := l.rdb.Ping(ctx).Err(); err != nil {
+		return fmt.Errorf("ping redis: %w", err)
+	}
+	return nil
+}
+
+// Close closes the client Open made; a client passed to New is the caller's.
+func (l *Limiter) Close() error {
+	if !l.owned {
+		return nil
+	}
+	return l.rdb.Close()
+}

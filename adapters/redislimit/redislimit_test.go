@@ -1,0 +1,184 @@
+package redislimit_test
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/credence-dev/credence/adapters/redislimit"
+	"github.com/credence-dev/credence/ports"
+)
+
+// The behaviour both limiters share is checked by contract-tests/ratelimit;
+// these tests cover what is Redis's own: URLs, errors, key names.
+
+const (
+	envRedisURL        = "CREDENCE_TEST_REDIS_URL"
+	envRequireServices = "CREDENCE_TEST_REQUIRE_SERVICES"
+)
+
+func TestOpenRejectsBadURLsWithoutEchoingThem(t *testing.T) {
+	t.Parallel()
+	for _, raw := range []string{
+		"",
+		"http://user:s3cret@host:6379",
+		"redis://user:s3cret@/0",
+		"redis://user:s3cret@host:6379/zero",
+		"redis://user:s3cret@host:6379/0/1",
+		"redis://user:s3cret@host:6379/%zz",
+		"redis-sentinel://user:s3cret@host:26379?master=m",
+	} {
+		l, err := redislimit.Open(raw, redislimit.Options{})
+		if err == nil {
+			_ = l.Close()
+			t.Errorf("Open(%q) succeeded, want an error", raw)
+			continue
+		}
+		if strings.Contains(err.Error(), "s3cret") {
+			t.Errorf("Open(%q) error %q repeats the password", raw, err)
+		}
+	}
+	for _, raw := range []string{"redis://127.0.0.1:6379/3", "rediss://u:p@example.com:6380", "unix:///run/redis.sock?db=2"} {
+		l, err := redislimit.Open(raw, redislimit.Options{})
+		if err != nil {
+			t.Errorf("Open(%q): %v", raw, err)
+			continue
+		}
+		if err := l.Close(); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+	}
+}
+
+// Redis errors are returned, for the caller to decide whether to fail open.
+func TestUnreachableRedisIsAnError(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	_ = ln.Close() // nothing listens there now
+	l, err := redislimit.Open("redis://"+addr, redislimit.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+	defer cancel()
+	if r, err := l.Allow(ctx, "k", ports.Limit{Rate: 1, Period: time.Second}); err == nil {
+		t.Errorf("Allow without Redis = %+v, want an error", r)
+	}
+	if err := l.Ping(ctx); err == nil {
+		t.Error("Ping without Redis succeeded")
+	}
+	// No limit asks nothing of Redis.
+	if r, err := l.Allow(ctx, "k", ports.Limit{}); err != nil || !r.Allowed {
+		t.Errorf("Allow with no limit without Redis = %+v, %v; want allowed", r, err)
+	}
+}
+
+// Keys are "rate:" + prefix + key, expire once at rest, and a client passed
+// to New stays open after Close.
+func TestKeysArePrefixedAndExpire(t *testing.T) {
+	t.Parallel()
+	rdb := client(t)
+	l := redislimit.New(rdb, redislimit.Options{})
+	key := "test:" + randomHex(t)
+	name := "rate:" + redislimit.DefaultPrefix + key
+	t.Cleanup(func() { rdb.Del(context.Background(), name) })
+
+	if _, err := l.Allow(t.Context(), key, ports.Limit{Rate: 10, Period: time.Minute}); err != nil {
+		t.Fatal(err)
+	}
+	ttl, err := rdb.TTL(t.Context(), name).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// After one event of 10 a minute the key is at rest in 6s.
+	if ttl <= 0 || ttl > 6*time.Second {
+		t.Errorf("TTL of %s = %s, want within (0, 6s]", name, ttl)
+	}
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := rdb.Ping(t.Context()).Err(); err != nil {
+		t.Errorf("client passed to New closed by Close: %v", err)
+	}
+}
+
+func BenchmarkAllow(b *testing.B) {
+	rdb := client(b)
+	prefix := "credence:rl:bench:" + randomHex(b) + ":"
+	l := redislimit.New(rdb, redislimit.Options{Prefix: prefix})
+	b.Cleanup(func() {
+		ctx := context.Background()
+		iter := rdb.Scan(ctx, 0, "rate:"+prefix+"*", 1000).Iterator()
+		for iter.Next(ctx) {
+			rdb.Del(ctx, iter.Val())
+		}
+	})
+	lim := ports.Limit{Rate: 100, Period: time.Minute}
+	b.Run("one_key", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := l.Allow(b.Context(), "org:42", lim); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("many_keys_parallel", func(b *testing.B) {
+		var seq atomic.Int64
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				if _, err := l.Allow(b.Context(), "org:"+strconv.FormatInt(seq.Add(1)&0xffff, 10), lim); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
+	})
+}
+
+// client returns a client of the Redis of CREDENCE_TEST_REDIS_URL, closed
+// when tb ends. Without that variable it skips tb, or fails it under
+// CREDENCE_TEST_REQUIRE_SERVICES=1.
+func client(tb testing.TB) *redis.Client {
+	tb.Helper()
+	u := os.Getenv(envRedisURL)
+	if u == "" {
+		msg := "no Redis: " + envRedisURL + " is unset"
+		if os.Getenv(envRequireServices) == "1" {
+			tb.Fatalf("%s (%s=1 requires it)", msg, envRequireServices)
+		}
+		tb.Skipf("%s; set it (e.g. redis://127.0.0.1:6379/0) to run against a server", msg)
+	}
+	opt, err := redis.ParseURL(u)
+	if err != nil {
+		tb.Fatalf("%s: %v", envRedisURL, err)
+	}
+	rdb := redis.NewClient(opt)
+	tb.Cleanup(func() { _ = rdb.Close() })
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := rdb.Ping(ctx).Err(); err != nil {
+		tb.Fatalf("Redis of %s does not answer: %v", envRedisURL, err)
+	}
+	return rdb
+}
+
+func randomHex(tb testing.TB) string {
+	var b [6]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		tb.Fatal(err)
+	}
+	return hex.EncodeToString(b[:])
+}
