@@ -180,6 +180,9 @@ type APIKeys interface {
 	Revoke(ctx context.Context, orgID, id string, at time.Time) error
 	// Touch records the last use time.
 	Touch(ctx context.Context, id string, at time.Time) error
+	// SetRateLimit sets the key's own request rate per minute (0: the
+	// default) and returns the key; an unknown id is NOT_FOUND.
+	SetRateLimit(ctx context.Context, id string, perMinute int) (domain.APIKey, error)
 }
 
 // Badges persists badge templates.

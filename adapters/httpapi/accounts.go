@@ -109,7 +109,7 @@ type sessionWire struct {
 
 func (s *server) registerAccounts(api huma.API) {
 	tag := "Accounts"
-	huma.Register(api, withStatus(publicOp(op(http.MethodPost, "/api/v1/auth/signup", "sign-up", "Create an account", tag)), 201),
+	huma.Register(api, authLimited(withStatus(publicOp(op(http.MethodPost, "/api/v1/auth/signup", "sign-up", "Create an account", tag)), 201)),
 		func(ctx context.Context, in *signupIn) (*messageOut, error) {
 			err := s.Accounts.SignUp(ctx, accounts.SignUpInput{Email: in.Body.Email, Password: in.Body.Password, Name: in.Body.Name})
 			if err != nil {
@@ -124,7 +124,7 @@ func (s *server) registerAccounts(api huma.API) {
 			}
 			return message("email verified; you can sign in"), nil
 		})
-	huma.Register(api, withStatus(publicOp(op(http.MethodPost, "/api/v1/auth/resend-verification", "resend-verification", "Mail a fresh verification link", tag)), 202),
+	huma.Register(api, authLimited(withStatus(publicOp(op(http.MethodPost, "/api/v1/auth/resend-verification", "resend-verification", "Mail a fresh verification link", tag)), 202)),
 		func(ctx context.Context, in *emailIn) (*messageOut, error) {
 			if err := s.Accounts.ResendVerification(ctx, in.Body.Email); err != nil {
 				return nil, s.from(ctx, err)
@@ -151,7 +151,7 @@ func (s *server) registerAccounts(api huma.API) {
 			}
 			return &emptyOut{}, nil
 		})
-	huma.Register(api, withStatus(publicOp(op(http.MethodPost, "/api/v1/auth/password-reset", "request-password-reset", "Mail a single-use password reset link", tag)), 202),
+	huma.Register(api, authLimited(withStatus(publicOp(op(http.MethodPost, "/api/v1/auth/password-reset", "request-password-reset", "Mail a single-use password reset link", tag)), 202)),
 		func(ctx context.Context, in *emailIn) (*messageOut, error) {
 			if err := s.Accounts.RequestPasswordReset(ctx, in.Body.Email); err != nil {
 				return nil, s.from(ctx, err)

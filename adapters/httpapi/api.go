@@ -9,8 +9,8 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
-	"net"
 	"net/http"
+	"net/netip"
 	"strings"
 
 	"github.com/danielgtaylor/huma/v2"
@@ -39,6 +39,11 @@ type Deps struct {
 	// Ready reports whether the database (and queue) answer, for /readyz.
 	Ready func(ctx context.Context) error
 	Log   *slog.Logger
+	// Limiter counts requests against Limits (nil: no limits).
+	Limiter ports.RateLimiter
+	Limits  Limits
+	// TrustedProxies are the proxies whose X-Forwarded-For is believed.
+	TrustedProxies []netip.Prefix
 }
 
 type server struct {
@@ -97,6 +102,7 @@ func NewAPI(mux *http.ServeMux, d Deps) huma.API {
 	s.registerAccounts(api)
 	s.registerOrgs(api)
 	s.registerKeys(api)
+	s.registerAdminKeys(api)
 	s.registerBadges(api)
 	s.registerCredentials(api)
 	s.registerBulk(api)
@@ -120,6 +126,10 @@ const publicMeta = "public"
 func (s *server) authenticate(api huma.API) func(huma.Context, func(huma.Context)) {
 	return func(ctx huma.Context, next func(huma.Context)) {
 		public := ctx.Operation() != nil && ctx.Operation().Metadata[publicMeta] == true
+		ip := clientAddr(ctx.RemoteAddr(), forwardedFor(ctx), s.TrustedProxies)
+		if !s.limitClient(api, ctx, ip) {
+			return
+		}
 		var actor domain.Actor
 		token, hasToken := bearer(ctx.Header("Authorization"))
 		if hasToken {
@@ -136,7 +146,10 @@ func (s *server) authenticate(api huma.API) func(huma.Context, func(huma.Context
 			s.writeErr(api, ctx, domain.Errorf(domain.CodeUnauthenticated, "send Authorization: Bearer <session token or API key>"))
 			return
 		}
-		ctx = huma.WithValue(ctx, clientKey{}, accounts.Client{IP: clientIP(ctx.RemoteAddr()), UserAgent: ctx.Header("User-Agent")})
+		if !s.limitKey(api, ctx, actor) {
+			return
+		}
+		ctx = huma.WithValue(ctx, clientKey{}, accounts.Client{IP: ip, UserAgent: ctx.Header("User-Agent")})
 		next(huma.WithValue(ctx, actorKey{}, actor))
 	}
 }
@@ -149,12 +162,15 @@ func clientFrom(ctx context.Context) accounts.Client {
 	return c
 }
 
-// clientIP is the address part of a socket's remote address.
-func clientIP(remote string) string {
-	if host, _, err := net.SplitHostPort(remote); err == nil {
-		return host
-	}
-	return remote
+// forwardedFor returns the X-Forwarded-For headers of a request.
+func forwardedFor(ctx huma.Context) []string {
+	var out []string
+	ctx.EachHeader(func(name, value string) {
+		if strings.EqualFold(name, "X-Forwarded-For") {
+			out = append(out, value)
+		}
+	})
+	return out
 }
 
 func (s *server) writeErr(api huma.API, ctx huma.Context, err error) {

@@ -41,11 +41,12 @@ type apiKeyWire struct {
 	ExpiresAt  time.Time  `json:"expiresAt"`
 	RevokedAt  *time.Time `json:"revokedAt,omitempty"`
 	LastUsedAt *time.Time `json:"lastUsedAt,omitempty"`
+	RateLimit  int        `json:"rateLimitPerMinute,omitempty" doc:"the key's own request rate per minute, set by a platform admin; absent: the default"`
 }
 
 func apiKeyWireOf(k domain.APIKey) apiKeyWire {
 	return apiKeyWire{ID: k.ID, Name: k.Name, Mode: string(k.Mode), Prefix: k.Prefix, Last4: k.Last4,
-		CreatedAt: k.CreatedAt, ExpiresAt: k.ExpiresAt, RevokedAt: k.RevokedAt, LastUsedAt: k.LastUsedAt}
+		CreatedAt: k.CreatedAt, ExpiresAt: k.ExpiresAt, RevokedAt: k.RevokedAt, LastUsedAt: k.LastUsedAt, RateLimit: k.RateLimit}
 }
 
 func (s *server) registerKeys(api huma.API) {

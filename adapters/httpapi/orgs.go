@@ -202,6 +202,27 @@ func (s *server) registerOrgs(api huma.API) {
 		})
 }
 
+type apiKeyOut struct {
+	Body apiKeyWire
+}
+
+func (s *server) registerAdminKeys(api huma.API) {
+	huma.Register(api, op(http.MethodPut, "/api/v1/admin/api-keys/{keyId}/rate-limit", "set-api-key-rate-limit",
+		"Give an API key its own request rate per minute (0 restores CREDENCE_RATE_LIMIT_KEY)", "Platform administration"),
+		func(ctx context.Context, in *struct {
+			KeyID string `path:"keyId" maxLength:"64"`
+			Body  struct {
+				PerMinute int `json:"perMinute" minimum:"0" maximum:"100000" doc:"requests per minute; 0: the default"`
+			}
+		}) (*apiKeyOut, error) {
+			k, err := s.Orgs.SetAPIKeyRateLimit(ctx, actorFrom(ctx), in.KeyID, in.Body.PerMinute)
+			if err != nil {
+				return nil, s.from(ctx, err)
+			}
+			return &apiKeyOut{Body: apiKeyWireOf(k)}, nil
+		})
+}
+
 func (s *server) decide(ctx context.Context, orgID string, d orgs.Review, reason string) (*orgOut, error) {
 	o, err := s.Orgs.Decide(ctx, actorFrom(ctx), orgID, d, reason)
 	if err != nil {

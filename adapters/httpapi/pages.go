@@ -77,7 +77,9 @@ func (s *server) registerResetPage(mux *http.ServeMux) {
 }
 
 // problemOf is the problem err maps to, headers aside.
-func (s *server) problemOf(ctx context.Context, err error) *Problem { return asProblem(s.from(ctx, err)) }
+func (s *server) problemOf(ctx context.Context, err error) *Problem {
+	return asProblem(s.from(ctx, err))
+}
 
 // asProblem unwraps the problem of a mapped error (which may carry headers).
 func asProblem(mapped error) *Problem {

@@ -130,18 +130,19 @@ type apiKeyRow struct {
 	ExpiresAt  time.Time  `bun:"expires_at"`
 	RevokedAt  *time.Time `bun:"revoked_at"`
 	LastUsedAt *time.Time `bun:"last_used_at"`
+	RateLimit  int        `bun:"rate_limit"`
 }
 
 func toAPIKeyRow(k domain.APIKey) *apiKeyRow {
 	return &apiKeyRow{ID: k.ID, OrgID: k.OrgID, Name: k.Name, Mode: string(k.Mode), Prefix: k.Prefix, Last4: k.Last4,
 		SecretHash: k.SecretHash, CreatedBy: k.CreatedBy, CreatedAt: k.CreatedAt, ExpiresAt: k.ExpiresAt,
-		RevokedAt: k.RevokedAt, LastUsedAt: k.LastUsedAt}
+		RevokedAt: k.RevokedAt, LastUsedAt: k.LastUsedAt, RateLimit: k.RateLimit}
 }
 
 func (r *apiKeyRow) toDomain() domain.APIKey {
 	return domain.APIKey{ID: r.ID, OrgID: r.OrgID, Name: r.Name, Mode: domain.APIKeyMode(r.Mode), Prefix: r.Prefix,
 		Last4: r.Last4, SecretHash: r.SecretHash, CreatedBy: r.CreatedBy, CreatedAt: utc(r.CreatedAt),
-		ExpiresAt: utc(r.ExpiresAt), RevokedAt: utcPtr(r.RevokedAt), LastUsedAt: utcPtr(r.LastUsedAt)}
+		ExpiresAt: utc(r.ExpiresAt), RevokedAt: utcPtr(r.RevokedAt), LastUsedAt: utcPtr(r.LastUsedAt), RateLimit: r.RateLimit}
 }
 
 // APIKeys is the bun ports.APIKeys.
@@ -225,4 +226,29 @@ func (r *APIKeys) Touch(ctx context.Context, id string, at time.Time) error {
 		return fmt.Errorf("touch API key %s: %w", id, domain.ErrNotFound)
 	}
 	return nil
+}
+
+// SetRateLimit sets the key's own request rate and returns the key.
+func (r *APIKeys) SetRateLimit(ctx context.Context, id string, perMinute int) (domain.APIKey, error) {
+	var out domain.APIKey
+	err := r.s.WithinTx(ctx, func(ctx context.Context) error {
+		db := r.s.idb(ctx)
+		n, err := affected(db.NewUpdate().Model((*apiKeyRow)(nil)).Set("rate_limit = ?", perMinute).Where("id = ?", id).Exec(ctx))
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			return domain.ErrNotFound
+		}
+		var row apiKeyRow
+		if err := db.NewSelect().Model(&row).Where("id = ?", id).Scan(ctx); err != nil {
+			return err
+		}
+		out = row.toDomain()
+		return nil
+	})
+	if err != nil {
+		return domain.APIKey{}, fmt.Errorf("set rate limit of API key %s: %w", id, err)
+	}
+	return out, nil
 }

@@ -22,7 +22,7 @@ go build -o "$work/api" ./apps/api
 go build -o "$work/worker" ./apps/worker
 go build -o "$work/bench" ./apps/bench
 
-export CREDENCE_DATA_DIR="$work/data" CREDENCE_HTTP_ADDR="127.0.0.1:$PORT" CREDENCE_LOG_LEVEL=warn \
+export CREDENCE_DATA_DIR="$work/data" CREDENCE_HTTP_ADDR="127.0.0.1:$PORT" CREDENCE_LOG_LEVEL=warn CREDENCE_RATE_LIMIT_IP=0 \
   CREDENCE_ADMIN_EMAILS=admin@example.com CREDENCE_PLANS='{"professional":{"monthlyRecipients":-1}}'
 if [ "$MODE" != sqlite ]; then
   psql "$PG/postgres" -qc "DROP DATABASE IF EXISTS credence_bench" -c "CREATE DATABASE credence_bench" >/dev/null 2>&1

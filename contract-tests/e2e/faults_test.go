@@ -90,7 +90,8 @@ func TestFaults(t *testing.T) {
 // freshRedisDB returns the URL of database db of the Redis server of
 // CREDENCE_TEST_REDIS_URL (or of db+4 when that is the URL's own
 // database), emptied now and when t ends. It refuses a database holding
-// other keys than asynq's: it is not the tests' to empty. Without the
+// other keys than asynq's and the rate limiter's: it is not the tests' to
+// empty. Without the
 // variable it skips t, or fails it under CREDENCE_TEST_REQUIRE_SERVICES=1.
 func freshRedisDB(t *testing.T, db int) string {
 	t.Helper()
@@ -120,7 +121,7 @@ func freshRedisDB(t *testing.T, db int) string {
 	var foreign []string
 	iter := rdb.Scan(ctx, 0, "*", 1000).Iterator()
 	for iter.Next(ctx) && len(foreign) < 5 {
-		if !strings.HasPrefix(iter.Val(), "asynq:") {
+		if !strings.HasPrefix(iter.Val(), "asynq:") && !strings.HasPrefix(iter.Val(), "rate:credence:") {
 			foreign = append(foreign, iter.Val())
 		}
 	}

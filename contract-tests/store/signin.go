@@ -135,3 +135,22 @@ func testLoginGuardsConcurrent(t *testing.T, s ports.Store) {
 		t.Errorf("after %d concurrent updates the record counts %d failures: %s", n, g.Failures, fmt.Sprint(g))
 	}
 }
+
+// APIKeys.SetRateLimit stores the key's own rate and returns the key; an
+// unknown key is NOT_FOUND.
+func testAPIKeyRateLimit(t *testing.T, s ports.Store) {
+	ctx := t.Context()
+	o, u := newOrg(t, s), newUser(t, s)
+	k := domain.APIKey{ID: domain.NewID(), OrgID: o.ID, Name: "rated", Mode: domain.APIKeyLive, Prefix: "crk_live_",
+		Last4: "wxyz", SecretHash: []byte("secret-" + uniq()), CreatedBy: u.ID, CreatedAt: t0, ExpiresAt: t0.Add(time.Hour)}
+	must(t, s.APIKeys().Create(ctx, k))
+	got, err := s.APIKeys().SetRateLimit(ctx, k.ID, 250)
+	must(t, err)
+	k.RateLimit = 250
+	equal(t, got, k)
+	again, err := s.APIKeys().GetByHash(ctx, k.SecretHash)
+	must(t, err)
+	equal(t, again, k)
+	_, err = s.APIKeys().SetRateLimit(ctx, domain.NewID(), 5)
+	wantErr(t, err, domain.ErrNotFound)
+}

@@ -39,6 +39,7 @@ func Run(t *testing.T, newStore Factory) {
 		{"sessions_list_touch_revoke_all", testSessionsListTouchRevokeAll},
 		{"login_guard_get_update_clean", testLoginGuards},
 		{"login_guard_concurrent_updates_serialize", testLoginGuardsConcurrent},
+		{"api_key_own_rate_limit", testAPIKeyRateLimit},
 
 		{"org_round_trip_and_update", testOrgRoundTrip},
 		{"org_slug_taken", testOrgSlugTaken},

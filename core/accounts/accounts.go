@@ -38,6 +38,11 @@ type Config struct {
 	PublicURL string
 	// AdminEmails are the verified emails of platform administrators.
 	AdminEmails []string
+	// Limiter and EmailLimit limit the mail one address can be sent on
+	// request (verification resends, password resets), registered or not
+	// (nil Limiter: no limit).
+	Limiter    ports.RateLimiter
+	EmailLimit ports.Limit
 }
 
 // Service runs the account use cases.
@@ -143,6 +148,9 @@ func (s *Service) ResendVerification(ctx context.Context, email string) error {
 	if !domain.ValidEmail(email) {
 		return &domain.ValidationError{Fields: []domain.FieldError{{Location: "body.email", Message: "email must be a valid address", Value: email}}}
 	}
+	if err := s.limitEmail(ctx, email); err != nil {
+		return err
+	}
 	u, err := s.store.Users().GetByEmail(ctx, email)
 	if errors.Is(err, domain.ErrNotFound) || (err == nil && u.Verified()) {
 		return nil
@@ -156,6 +164,25 @@ func (s *Service) ResendVerification(ctx context.Context, email string) error {
 		return err
 	}
 	s.sendVerification(ctx, u, token)
+	return nil
+}
+
+// limitEmail counts one requested mail to email against Config.EmailLimit,
+// before looking the address up, so that the limit answers the same for
+// every address. An unreachable limiter lets the request through.
+func (s *Service) limitEmail(ctx context.Context, email string) error {
+	if s.cfg.Limiter == nil {
+		return nil
+	}
+	res, err := s.cfg.Limiter.Allow(ctx, "email:"+email, s.cfg.EmailLimit)
+	if err != nil {
+		s.log.WarnContext(ctx, "rate limiter unavailable: mail request let through", "err", err)
+		return nil
+	}
+	if !res.Allowed {
+		return &domain.RateLimitError{Detail: "too many emails asked for this address: try again later",
+			RetryAt: s.clock.Now().Add(res.RetryAfter.Truncate(time.Second) + time.Second)}
+	}
 	return nil
 }
 
@@ -267,6 +294,9 @@ func (s *Service) RequestPasswordReset(ctx context.Context, email string) error 
 	email = domain.NormalizeEmail(email)
 	if !domain.ValidEmail(email) {
 		return &domain.ValidationError{Fields: []domain.FieldError{{Location: "body.email", Message: "email must be a valid address", Value: email}}}
+	}
+	if err := s.limitEmail(ctx, email); err != nil {
+		return err
 	}
 	u, err := s.store.Users().GetByEmail(ctx, email)
 	if errors.Is(err, domain.ErrNotFound) {
@@ -386,7 +416,7 @@ func (s *Service) Authenticate(ctx context.Context, token string) (domain.Actor,
 		if err := s.store.APIKeys().Touch(ctx, k.ID, domain.Truncate(now)); err != nil {
 			s.log.WarnContext(ctx, "record api key use", "key", k.ID, "err", err)
 		}
-		return domain.Actor{APIKeyID: k.ID, APIKeyOrg: k.OrgID, APIKeyMode: k.Mode}, nil
+		return domain.Actor{APIKeyID: k.ID, APIKeyOrg: k.OrgID, APIKeyMode: k.Mode, APIKeyRateLimit: k.RateLimit}, nil
 	}
 	sess, err := s.store.Sessions().GetByHash(ctx, hash)
 	if err != nil || subtle.ConstantTimeCompare(sess.TokenHash, hash) != 1 || !sess.Live(now) {

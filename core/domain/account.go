@@ -147,6 +147,7 @@ type APIKey struct {
 	ExpiresAt  time.Time
 	RevokedAt  *time.Time
 	LastUsedAt *time.Time
+	RateLimit  int // requests per minute set by a platform admin; 0: the default
 }
 
 // Active reports whether the key can authenticate at now.
@@ -162,6 +163,9 @@ type Actor struct {
 	APIKeyOrg  string // the organization an API key acts as
 	APIKeyMode APIKeyMode
 	SessionID  string // the user's session, when signed in with one
+	// APIKeyRateLimit is the API key's own request rate per minute, set
+	// by a platform admin (0: the default).
+	APIKeyRateLimit int
 }
 
 // IsAPIKey reports whether the actor is an API key.

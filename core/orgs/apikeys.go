@@ -2,8 +2,10 @@ package orgs
 
 import (
 	"context"
+	"fmt"
 	"time"
 
+	"github.com/credence-dev/credence/core/access"
 	"github.com/credence-dev/credence/core/domain"
 )
 
@@ -74,6 +76,25 @@ func (s *Service) APIKeys(ctx context.Context, actor domain.Actor, orgID string)
 		return nil, err
 	}
 	return s.store.APIKeys().List(ctx, orgID)
+}
+
+// MaxAPIKeyRateLimit bounds the per-minute rate an admin may give a key.
+const MaxAPIKeyRateLimit = 100000
+
+// SetAPIKeyRateLimit gives an API key of any organization its own request
+// rate per minute, 0 restoring the default (platform admins only).
+func (s *Service) SetAPIKeyRateLimit(ctx context.Context, actor domain.Actor, keyID string, perMinute int) (domain.APIKey, error) {
+	if err := access.RequireAdmin(actor); err != nil {
+		return domain.APIKey{}, err
+	}
+	if perMinute < 0 || perMinute > MaxAPIKeyRateLimit {
+		return domain.APIKey{}, &domain.ValidationError{Fields: []domain.FieldError{{Location: "body.perMinute",
+			Message: fmt.Sprintf("perMinute must be 0 (the default) to %d", MaxAPIKeyRateLimit), Value: perMinute}}}
+	}
+	if !domain.IsID(keyID) {
+		return domain.APIKey{}, domain.ErrNotFound
+	}
+	return s.store.APIKeys().SetRateLimit(ctx, keyID, perMinute)
 }
 
 // RevokeAPIKey revokes a key at once (owners only).

@@ -10,10 +10,13 @@ import (
 	"time"
 
 	"github.com/hibiken/asynq"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/credence-dev/credence/adapters/asynqueue"
 	"github.com/credence-dev/credence/adapters/filemail"
+	"github.com/credence-dev/credence/adapters/memlimit"
 	"github.com/credence-dev/credence/adapters/memqueue"
+	"github.com/credence-dev/credence/adapters/redislimit"
 	"github.com/credence-dev/credence/adapters/sqlstore"
 	"github.com/credence-dev/credence/adapters/sysclock"
 	"github.com/credence-dev/credence/core/accounts"
@@ -43,12 +46,19 @@ type App struct {
 	Dispatcher  *work.Dispatcher
 	Delivery    *work.Delivery
 
+	// Limiter counts requests and requested mails: in Redis when
+	// CREDENCE_REDIS_URL is set (shared by every replica), in process
+	// otherwise.
+	Limiter ports.RateLimiter
+
 	// Local is the in-process worker when no Redis is configured; nil
 	// otherwise (apps/worker runs the asynq worker).
 	Local ports.Worker
 
 	redisQueue *asynqueue.Queue
 	redisOpt   asynq.RedisConnOpt
+	// limiterClient is the rate limiter's Redis client, closed by Close.
+	limiterClient redis.UniversalClient
 }
 
 // Open wires everything from cfg.
@@ -76,9 +86,15 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		}
 		q := asynqueue.NewQueue(opt, asynqueue.Options{Log: log})
 		a.Queue, a.redisQueue, a.redisOpt = q, q, opt
+		rdb, ok := opt.MakeRedisClient().(redis.UniversalClient)
+		if !ok {
+			return nil, errors.New("CREDENCE_REDIS_URL: no Redis client for the rate limiter")
+		}
+		a.limiterClient, a.Limiter = rdb, redislimit.New(rdb, redislimit.Options{})
 	} else {
 		q := memqueue.New(memqueue.Options{Concurrency: cfg.Concurrency, Log: log})
 		a.Queue, a.Local = q, q
+		a.Limiter = memlimit.New(memlimit.Options{Clock: a.Clock})
 	}
 	if a.Store, err = sqlstore.Open(ctx, cfg.DatabaseURL); err != nil {
 		a.Queue.Close()
@@ -88,7 +104,9 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	wopts := work.Options{SweepEvery: cfg.SweepEvery, JobLease: cfg.JobLease}
 	a.Dispatcher = work.NewDispatcher(a.Store, a.Queue, a.Clock, log, wopts)
 	a.Delivery = work.NewDelivery(a.Store, mailer, a.Clock, log, wopts)
-	a.Accounts = accounts.New(a.Store, a.Clock, mailer, log, accounts.Config{PublicURL: cfg.PublicURL.String(), AdminEmails: cfg.AdminEmails})
+	_, _, _, emailLimit := cfg.Limits()
+	a.Accounts = accounts.New(a.Store, a.Clock, mailer, log, accounts.Config{PublicURL: cfg.PublicURL.String(), AdminEmails: cfg.AdminEmails,
+		Limiter: a.Limiter, EmailLimit: emailLimit})
 	a.Orgs = orgs.New(a.Store, a.Clock, mailer, cipher, cfg.Plans, log)
 	a.Badges = badges.New(a.Store, a.Clock, cfg.Plans)
 	a.Credentials = credentials.New(a.Store, a.Clock, a.Dispatcher, cipher, cfg.Plans, credentials.URLs{Base: cfg.PublicURL}, log)
@@ -142,5 +160,9 @@ func (a *App) QueueKind() string {
 
 // Close closes the queue and the database.
 func (a *App) Close() error {
-	return errors.Join(a.Queue.Close(), a.Store.Close())
+	var limiter error
+	if a.limiterClient != nil {
+		limiter = a.limiterClient.Close()
+	}
+	return errors.Join(a.Queue.Close(), a.Store.Close(), limiter)
 }

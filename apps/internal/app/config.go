@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -19,6 +20,7 @@ import (
 
 	"github.com/credence-dev/credence/core/domain"
 	"github.com/credence-dev/credence/core/signing"
+	"github.com/credence-dev/credence/ports"
 )
 
 // Config is every setting, read from CREDENCE_* variables.
@@ -37,6 +39,14 @@ type Config struct {
 	Plans         domain.Plans
 	MailFrom      string
 	LogLevel      slog.Level
+
+	// Request rate limits (0 switches one off): per client address a
+	// minute, per API key a minute, per client address on sign-up and the
+	// mail-sending endpoints each 15 minutes, per email address on the
+	// mail-sending endpoints each 15 minutes.
+	RateLimitIP, RateLimitKey, RateLimitAuthIP, RateLimitEmail int
+	// TrustedProxies are the proxies whose X-Forwarded-For is believed.
+	TrustedProxies []netip.Prefix
 }
 
 // Load reads the configuration; every bad value is an error naming its
@@ -64,6 +74,23 @@ func Load(getenv func(string) string) (Config, error) {
 		return Config{}, err
 	}
 	if cfg.SweepEvery, err = durationSetting(getenv, "CREDENCE_SWEEP_INTERVAL", 5*time.Second); err != nil {
+		return Config{}, err
+	}
+	for _, l := range []struct {
+		name     string
+		into     *int
+		def, max int
+	}{
+		{"CREDENCE_RATE_LIMIT_IP", &cfg.RateLimitIP, 100, 1_000_000},
+		{"CREDENCE_RATE_LIMIT_KEY", &cfg.RateLimitKey, 60, 1_000_000},
+		{"CREDENCE_RATE_LIMIT_AUTH_IP", &cfg.RateLimitAuthIP, 30, 1_000_000},
+		{"CREDENCE_RATE_LIMIT_EMAIL", &cfg.RateLimitEmail, 3, 1000},
+	} {
+		if *l.into, err = intSetting(getenv, l.name, l.def, 0, l.max); err != nil {
+			return Config{}, err
+		}
+	}
+	if cfg.TrustedProxies, err = prefixesSetting(getenv, "CREDENCE_TRUSTED_PROXIES"); err != nil {
 		return Config{}, err
 	}
 	if cfg.JobLease, err = durationSetting(getenv, "CREDENCE_JOB_LEASE", 30*time.Second); err != nil {
@@ -198,4 +225,31 @@ func durationSetting(getenv func(string) string, name string, def time.Duration)
 		return 0, fmt.Errorf("%s must be a positive duration such as 5s or 1m, got %q", name, raw)
 	}
 	return d, nil
+}
+
+// prefixesSetting reads a comma-separated list of IP addresses and CIDR
+// ranges ("10.0.0.0/8, 192.0.2.7").
+func prefixesSetting(getenv func(string) string, name string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, f := range strings.Split(getenv(name), ",") {
+		if f = strings.TrimSpace(f); f == "" {
+			continue
+		}
+		p, err := netip.ParsePrefix(f)
+		if err != nil {
+			addr, aerr := netip.ParseAddr(f)
+			if aerr != nil {
+				return nil, fmt.Errorf("%s must list IP addresses or CIDR ranges separated by commas, got %q", name, f)
+			}
+			p = netip.PrefixFrom(addr.Unmap(), addr.Unmap().BitLen())
+		}
+		out = append(out, p.Masked())
+	}
+	return out, nil
+}
+
+// Limits returns the request limits of the HTTP API.
+func (c Config) Limits() (ip, key, authIP, email ports.Limit) {
+	return ports.Limit{Rate: c.RateLimitIP, Period: time.Minute}, ports.Limit{Rate: c.RateLimitKey, Period: time.Minute},
+		ports.Limit{Rate: c.RateLimitAuthIP, Period: 15 * time.Minute}, ports.Limit{Rate: c.RateLimitEmail, Period: 15 * time.Minute}
 }

@@ -4,10 +4,15 @@ import (
 	"bytes"
 	"io"
 	"log/slog"
+	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/credence-dev/credence/ports"
 )
 
 func env(m map[string]string) func(string) string {
@@ -30,6 +35,29 @@ func TestConfigDefaults(t *testing.T) {
 	if cfg.Plans["free"].MonthlyRecipients != 1000 {
 		t.Errorf("free plan: %+v", cfg.Plans["free"])
 	}
+	ip, key, auth, email := cfg.Limits()
+	if ip != (ports.Limit{Rate: 100, Period: time.Minute}) || key != (ports.Limit{Rate: 60, Period: time.Minute}) ||
+		auth != (ports.Limit{Rate: 30, Period: 15 * time.Minute}) || email != (ports.Limit{Rate: 3, Period: 15 * time.Minute}) {
+		t.Errorf("default limits: ip %v, key %v, auth %v, email %v", ip, key, auth, email)
+	}
+	if len(cfg.TrustedProxies) != 0 {
+		t.Errorf("trusted proxies by default: %v", cfg.TrustedProxies)
+	}
+}
+
+func TestConfigLimitsAndProxies(t *testing.T) {
+	cfg, err := Load(env(map[string]string{"CREDENCE_RATE_LIMIT_IP": "0", "CREDENCE_RATE_LIMIT_EMAIL": "5",
+		"CREDENCE_TRUSTED_PROXIES": " 10.0.0.0/8, 192.0.2.7 ,::1,"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ip, _, _, email := cfg.Limits(); ip.Rate != 0 || email.Rate != 5 {
+		t.Errorf("limits: ip %v (0 switches it off), email %v", ip, email)
+	}
+	want := []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("192.0.2.7/32"), netip.MustParsePrefix("::1/128")}
+	if !slices.Equal(cfg.TrustedProxies, want) {
+		t.Errorf("trusted proxies %v, want %v", cfg.TrustedProxies, want)
+	}
 }
 
 func TestConfigRefusesBadSettings(t *testing.T) {
@@ -43,6 +71,9 @@ func TestConfigRefusesBadSettings(t *testing.T) {
 		"plans_unknown_field":         {map[string]string{"CREDENCE_PLANS": `{"free":{"recipients":5}}`}, "unknown field"},
 		"public_url_relative":         {map[string]string{"CREDENCE_PUBLIC_URL": "/here"}, "CREDENCE_PUBLIC_URL"},
 		"log_level":                   {map[string]string{"CREDENCE_LOG_LEVEL": "loud"}, "CREDENCE_LOG_LEVEL"},
+		"rate_limit_negative":         {map[string]string{"CREDENCE_RATE_LIMIT_KEY": "-1"}, "CREDENCE_RATE_LIMIT_KEY"},
+		"rate_limit_words":            {map[string]string{"CREDENCE_RATE_LIMIT_AUTH_IP": "thirty"}, "CREDENCE_RATE_LIMIT_AUTH_IP"},
+		"trusted_proxy_host_name":     {map[string]string{"CREDENCE_TRUSTED_PROXIES": "proxy.internal"}, "CREDENCE_TRUSTED_PROXIES"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			_, err := Load(env(tc.env))

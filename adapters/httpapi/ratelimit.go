@@ -1,0 +1,146 @@
+package httpapi
+
+import (
+	"math"
+	"net"
+	"net/netip"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/danielgtaylor/huma/v2"
+
+	"github.com/credence-dev/credence/core/domain"
+	"github.com/credence-dev/credence/ports"
+)
+
+// Limits are the request rate limits of the API; a zero Rate switches one
+// off.
+type Limits struct {
+	// IP limits every request of a client address.
+	IP ports.Limit
+	// Key limits the requests of an API key (a platform admin may set
+	// another rate for one key).
+	Key ports.Limit
+	// AuthIP limits, per client address, the operations marked authLimited:
+	// sign-up and the ones that send mail to an address.
+	AuthIP ports.Limit
+}
+
+// authLimitedMeta marks operations under Limits.AuthIP.
+const authLimitedMeta = "authLimited"
+
+func authLimited(o huma.Operation) huma.Operation {
+	if o.Metadata == nil {
+		o.Metadata = map[string]any{}
+	}
+	o.Metadata[authLimitedMeta] = true
+	return o
+}
+
+// limitClient counts the request against its address's limits, before
+// any token is looked at (so guessing tokens is limited too); limitKey
+// counts an API key's against the key's. Either answers 429 and returns
+// false when a limit refuses. The X-RateLimit-* headers tell the
+// caller's limit: its API key's, or its address's. An unreachable limiter
+// lets requests through (logged): limits protect the service, they must
+// not take it down.
+func (s *server) limitClient(api huma.API, ctx huma.Context, ip string) bool {
+	res, ok := s.count(ctx, "ip:"+ip, s.Limits.IP)
+	if ok && ctx.Operation() != nil && ctx.Operation().Metadata[authLimitedMeta] == true {
+		var auth ports.LimitResult
+		if auth, ok = s.count(ctx, "auth-ip:"+ip, s.Limits.AuthIP); !ok {
+			res = auth
+		}
+	}
+	return s.answer(api, ctx, res, ok)
+}
+
+func (s *server) limitKey(api huma.API, ctx huma.Context, actor domain.Actor) bool {
+	if !actor.IsAPIKey() {
+		return true
+	}
+	l := s.Limits.Key
+	if actor.APIKeyRateLimit > 0 {
+		l = ports.Limit{Rate: actor.APIKeyRateLimit, Period: time.Minute}
+	}
+	res, ok := s.count(ctx, "key:"+actor.APIKeyID, l)
+	return s.answer(api, ctx, res, ok)
+}
+
+func (s *server) count(ctx huma.Context, key string, l ports.Limit) (ports.LimitResult, bool) {
+	if s.Limiter == nil {
+		return ports.LimitResult{Allowed: true}, true
+	}
+	res, err := s.Limiter.Allow(ctx.Context(), key, l)
+	if err != nil {
+		s.Log.WarnContext(ctx.Context(), "rate limiter unavailable: request let through", "err", err)
+		return ports.LimitResult{Allowed: true}, true
+	}
+	return res, res.Allowed
+}
+
+// answer sets the headers of res and, when refused, answers 429.
+func (s *server) answer(api huma.API, ctx huma.Context, res ports.LimitResult, ok bool) bool {
+	if res.Limit > 0 {
+		ctx.SetHeader("X-RateLimit-Limit", strconv.Itoa(res.Limit))
+		ctx.SetHeader("X-RateLimit-Remaining", strconv.Itoa(res.Remaining))
+		reset := s.Clock.Now().Add(res.ResetAfter)
+		ctx.SetHeader("X-RateLimit-Reset", strconv.FormatInt(int64(math.Ceil(float64(reset.UnixNano())/1e9)), 10))
+	}
+	if ok {
+		return true
+	}
+	wait := time.Duration(math.Ceil(res.RetryAfter.Seconds())) * time.Second
+	s.writeErr(api, ctx, &domain.RateLimitError{Detail: "too many requests: retry after the seconds in Retry-After",
+		RetryAt: s.Clock.Now().Add(wait)})
+	return false
+}
+
+// clientAddr is the client's address: the socket's peer, or, when the peer
+// is a trusted proxy, the nearest address in X-Forwarded-For that is not a
+// trusted proxy (the ones further left could be forged by the client).
+func clientAddr(remote string, forwarded []string, trusted []netip.Prefix) string {
+	peer := remote
+	if host, _, err := net.SplitHostPort(remote); err == nil && host != "" {
+		peer = host
+	}
+	if !isTrusted(peer, trusted) {
+		return peer
+	}
+	var hops []string
+	for _, h := range forwarded {
+		for _, part := range strings.Split(h, ",") {
+			if part = strings.TrimSpace(part); part != "" {
+				hops = append(hops, part)
+			}
+		}
+	}
+	for i := len(hops) - 1; i >= 0; i-- {
+		addr, err := netip.ParseAddr(hops[i])
+		if err != nil {
+			return peer // a hop that is no address: trust nothing beyond it
+		}
+		if !isTrusted(addr.String(), trusted) {
+			return addr.Unmap().String()
+		}
+	}
+	if len(hops) > 0 {
+		return hops[0]
+	}
+	return peer
+}
+
+func isTrusted(ip string, trusted []netip.Prefix) bool {
+	addr, err := netip.ParseAddr(ip)
+	if err != nil {
+		return false
+	}
+	addr = addr.Unmap()
+	for _, p := range trusted {
+		if p.Contains(addr) {
+			return true
+		}
+	}
+	return false
+}
