@@ -24,6 +24,7 @@ type Store interface {
 	Sessions() Sessions
 	EmailTokens() EmailTokens
 	LoginGuards() LoginGuards
+	MFAChallenges() MFAChallenges
 	Orgs() Orgs
 	Members() Members
 	SigningKeys() SigningKeys
@@ -50,6 +51,21 @@ type Users interface {
 	MarkVerified(ctx context.Context, id string, at time.Time) error
 	// SetPassword replaces the user's password hash.
 	SetPassword(ctx context.Context, id, hash string) error
+	// SetMFA switches the user's email-code MFA on or off.
+	SetMFA(ctx context.Context, id string, enabled bool) error
+}
+
+// MFAChallenges persists sign-ins waiting for their emailed code.
+type MFAChallenges interface {
+	Create(ctx context.Context, c domain.MFAChallenge) error
+	Get(ctx context.Context, id string) (domain.MFAChallenge, error)
+	// Fail counts one wrong code, atomically, and returns the challenge
+	// as it is then.
+	Fail(ctx context.Context, id string) (domain.MFAChallenge, error)
+	// Use marks the challenge used at `at` when it is open then
+	// (domain.MFAChallenge.Open), atomically: of concurrent calls one
+	// succeeds. Otherwise it returns an error matching domain.ErrMFAInvalid.
+	Use(ctx context.Context, id string, at time.Time) error
 }
 
 // ErrEmailTaken is returned by Users.Create for an email already registered.

@@ -3,6 +3,7 @@ package httpapi
 import (
 	"context"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/danielgtaylor/huma/v2"
@@ -53,8 +54,34 @@ type loginIn struct {
 
 type sessionOut struct {
 	Body struct {
-		Token     string    `json:"token" doc:"send as Authorization: Bearer <token>"`
-		ExpiresAt time.Time `json:"expiresAt"`
+		Token       string     `json:"token,omitempty" doc:"send as Authorization: Bearer <token>; absent when mfaRequired"`
+		ExpiresAt   *time.Time `json:"expiresAt,omitempty"`
+		MFARequired bool       `json:"mfaRequired,omitempty" doc:"a code was mailed: POST it with challengeId to /api/v1/auth/mfa"`
+		ChallengeID string     `json:"challengeId,omitempty"`
+	}
+}
+
+func sessionOf(tok accounts.SessionToken) *sessionOut {
+	out := &sessionOut{}
+	if tok.MFAChallenge != "" {
+		out.Body.MFARequired, out.Body.ChallengeID = true, tok.MFAChallenge
+		return out
+	}
+	out.Body.Token, out.Body.ExpiresAt = tok.Token, &tok.ExpiresAt
+	return out
+}
+
+type mfaIn struct {
+	Body struct {
+		ChallengeID string `json:"challengeId" maxLength:"64"`
+		Code        string `json:"code" maxLength:"16" doc:"the 6 digits mailed at sign-in"`
+	}
+}
+
+type mfaSettingOut struct {
+	Body struct {
+		MFAEnabled       bool `json:"mfaEnabled" doc:"you switched it on"`
+		MFARequiredByOrg bool `json:"mfaRequiredByOrg" doc:"an organization of yours requires it, whatever your setting"`
 	}
 }
 
@@ -73,6 +100,8 @@ type meOut struct {
 		Name          string           `json:"name"`
 		EmailVerified bool             `json:"emailVerified"`
 		Admin         bool             `json:"admin" doc:"platform administrator"`
+		MFAEnabled    bool             `json:"mfaEnabled" doc:"sign-in asks for an emailed code"`
+		MFARequired   bool             `json:"mfaRequiredByOrg" doc:"an organization of the user requires sign-in codes"`
 		CreatedAt     time.Time        `json:"createdAt"`
 		Memberships   []membershipWire `json:"memberships"`
 		Invitations   []invitationWire `json:"invitations" doc:"pending invitations (teams come in a later release: always empty for now)"`
@@ -137,8 +166,28 @@ func (s *server) registerAccounts(api huma.API) {
 			if err != nil {
 				return nil, s.from(ctx, err)
 			}
-			out := &sessionOut{}
-			out.Body.Token, out.Body.ExpiresAt = tok.Token, tok.ExpiresAt
+			return sessionOf(tok), nil
+		})
+	huma.Register(api, publicOp(op(http.MethodPost, "/api/v1/auth/mfa", "verify-mfa", "Finish a sign-in with the emailed code", tag)),
+		func(ctx context.Context, in *mfaIn) (*sessionOut, error) {
+			tok, err := s.Accounts.VerifyMFA(ctx, in.Body.ChallengeID, strings.TrimSpace(in.Body.Code), clientFrom(ctx))
+			if err != nil {
+				return nil, s.from(ctx, err)
+			}
+			return sessionOf(tok), nil
+		})
+	huma.Register(api, op(http.MethodPut, "/api/v1/me/mfa", "set-my-mfa", "Switch sign-in codes by email on or off", tag),
+		func(ctx context.Context, in *struct {
+			Body struct {
+				Enabled bool `json:"enabled"`
+			}
+		}) (*mfaSettingOut, error) {
+			st, err := s.Accounts.SetMFA(ctx, actorFrom(ctx), in.Body.Enabled)
+			if err != nil {
+				return nil, s.from(ctx, err)
+			}
+			out := &mfaSettingOut{}
+			out.Body.MFAEnabled, out.Body.MFARequiredByOrg = st.Enabled, st.RequiredByOrg
 			return out, nil
 		})
 	huma.Register(api, withStatus(op(http.MethodPost, "/api/v1/auth/logout", "logout", "End the current session", tag), 204),
@@ -197,6 +246,7 @@ func (s *server) registerAccounts(api huma.API) {
 			out := &meOut{}
 			b := &out.Body
 			b.ID, b.Email, b.Name, b.EmailVerified, b.Admin, b.CreatedAt = p.User.ID, p.User.Email, p.User.Name, p.User.Verified(), p.Admin, p.User.CreatedAt
+			b.MFAEnabled, b.MFARequired = p.MFA.Enabled, p.MFA.RequiredByOrg
 			b.Memberships = make([]membershipWire, 0, len(p.Memberships))
 			for _, m := range p.Memberships {
 				b.Memberships = append(b.Memberships, membershipWire{OrgID: m.Org.ID, OrgName: m.Org.Name, OrgSlug: m.Org.Slug, Status: string(m.Org.Status), Role: string(m.Role)})

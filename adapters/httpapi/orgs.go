@@ -22,6 +22,7 @@ type orgWire struct {
 	StatusReason  string    `json:"statusReason,omitempty" doc:"why it was rejected or suspended"`
 	Plan          string    `json:"plan"`
 	EmailsEnabled bool      `json:"emailsEnabled" doc:"whether recipients are emailed"`
+	RequireMFA    bool      `json:"requireMfa" doc:"every member signs in with an emailed code"`
 	Role          string    `json:"role,omitempty" doc:"the caller's role"`
 	IssuerID      string    `json:"issuerId" doc:"the issuer's did:web"`
 	CreatedAt     time.Time `json:"createdAt"`
@@ -30,7 +31,7 @@ type orgWire struct {
 
 func (s *server) orgWire(o domain.Organization, role domain.Role) orgWire {
 	return orgWire{ID: o.ID, Name: o.Name, Slug: o.Slug, WebsiteURL: o.WebsiteURL, Description: o.Description,
-		Status: string(o.Status), StatusReason: o.StatusReason, Plan: string(o.Plan), EmailsEnabled: o.EmailsEnabled,
+		Status: string(o.Status), StatusReason: o.StatusReason, Plan: string(o.Plan), EmailsEnabled: o.EmailsEnabled, RequireMFA: o.RequireMFA,
 		Role: string(role), IssuerID: s.Credentials.URLs().DID(o.Slug), CreatedAt: o.CreatedAt, UpdatedAt: o.UpdatedAt}
 }
 
@@ -42,10 +43,11 @@ type orgBody struct {
 	WebsiteURL    *string `json:"websiteUrl,omitempty" maxLength:"2048"`
 	Description   *string `json:"description,omitempty" maxLength:"2000"`
 	EmailsEnabled *bool   `json:"emailsEnabled,omitempty" doc:"email recipients when their credentials are issued or renewed (default true)"`
+	RequireMFA    *bool   `json:"requireMfa,omitempty" doc:"make every member sign in with an emailed code (owners only; default false)"`
 }
 
 func (b orgBody) input() domain.OrgInput {
-	return domain.OrgInput{Name: b.Name, Slug: b.Slug, WebsiteURL: b.WebsiteURL, Description: b.Description, EmailsEnabled: b.EmailsEnabled}
+	return domain.OrgInput{Name: b.Name, Slug: b.Slug, WebsiteURL: b.WebsiteURL, Description: b.Description, EmailsEnabled: b.EmailsEnabled, RequireMFA: b.RequireMFA}
 }
 
 type OrgPath struct {

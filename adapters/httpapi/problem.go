@@ -74,6 +74,7 @@ var statusOf = map[domain.Code]int{
 	domain.CodeConcurrentIssue:     http.StatusConflict,
 	domain.CodeInvalidCSV:          http.StatusUnprocessableEntity,
 	domain.CodeAccountLocked:       http.StatusLocked,
+	domain.CodeMFAInvalid:          http.StatusUnauthorized,
 }
 
 // codeOfStatus names the problems huma raises itself (bad JSON, schema

@@ -175,6 +175,9 @@ func (s *Store) Badges() ports.Badges { return &Badges{s} }
 // Credentials returns the credential repository.
 func (s *Store) Credentials() ports.Credentials { return &Credentials{s} }
 
+// MFAChallenges returns the sign-ins waiting for their emailed code.
+func (s *Store) MFAChallenges() ports.MFAChallenges { return &MFAChallenges{s} }
+
 // LoginGuards returns the failed sign-in records.
 func (s *Store) LoginGuards() ports.LoginGuards { return &LoginGuards{s} }
 

@@ -20,16 +20,17 @@ type userRow struct {
 	PasswordHash    string     `bun:"password_hash"`
 	EmailVerifiedAt *time.Time `bun:"email_verified_at"`
 	CreatedAt       time.Time  `bun:"created_at"`
+	MFAEnabled      bool       `bun:"mfa_enabled"`
 }
 
 func toUserRow(u domain.User) *userRow {
 	return &userRow{ID: u.ID, Email: u.Email, Name: u.Name, PasswordHash: u.PasswordHash,
-		EmailVerifiedAt: u.EmailVerifiedAt, CreatedAt: u.CreatedAt}
+		EmailVerifiedAt: u.EmailVerifiedAt, CreatedAt: u.CreatedAt, MFAEnabled: u.MFAEnabled}
 }
 
 func (r *userRow) toDomain() domain.User {
 	return domain.User{ID: r.ID, Email: r.Email, Name: r.Name, PasswordHash: r.PasswordHash,
-		EmailVerifiedAt: utcPtr(r.EmailVerifiedAt), CreatedAt: utc(r.CreatedAt)}
+		EmailVerifiedAt: utcPtr(r.EmailVerifiedAt), CreatedAt: utc(r.CreatedAt), MFAEnabled: r.MFAEnabled}
 }
 
 // Users is the bun ports.Users.
@@ -86,6 +87,18 @@ func (r *Users) SetPassword(ctx context.Context, id, hash string) error {
 	}
 	if n == 0 {
 		return fmt.Errorf("set password of user %s: %w", id, domain.ErrNotFound)
+	}
+	return nil
+}
+
+// SetMFA switches the user's email-code MFA on or off.
+func (r *Users) SetMFA(ctx context.Context, id string, enabled bool) error {
+	n, err := affected(r.s.idb(ctx).NewUpdate().Model((*userRow)(nil)).Set("mfa_enabled = ?", enabled).Where("id = ?", id).Exec(ctx))
+	if err != nil {
+		return fmt.Errorf("set MFA of user %s: %w", id, err)
+	}
+	if n == 0 {
+		return fmt.Errorf("set MFA of user %s: %w", id, domain.ErrNotFound)
 	}
 	return nil
 }

@@ -364,3 +364,114 @@ func weakHash(t *testing.T, pw string) string {
 	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version, 8*1024, 1, 1,
 		base64.RawStdEncoding.EncodeToString(salt), base64.RawStdEncoding.EncodeToString(key))
 }
+
+var mfaCodeRE = regexp.MustCompile(`\n    (\d{6})\n`)
+
+// lastCode is the newest sign-in code mailed to addr.
+func (m *mailbox) lastCode(t *testing.T, addr string) string {
+	t.Helper()
+	msgs := m.to(addr)
+	for i := len(msgs) - 1; i >= 0; i-- {
+		if got := mfaCodeRE.FindStringSubmatch(msgs[i].Text); got != nil {
+			if strings.Contains(msgs[i].Subject, got[1]) {
+				t.Fatalf("the code is in the subject (subjects are logged): %q", msgs[i].Subject)
+			}
+			return got[1]
+		}
+	}
+	t.Fatalf("no sign-in code mailed to %s", addr)
+	return ""
+}
+
+// MFA by emailed code: the password alone opens no session; a wrong code
+// is MFA_INVALID and counts toward the lock-out; the right one works once,
+// for 10 minutes; an organization can require codes of every member.
+func TestMFA(t *testing.T) {
+	stores(t, func(t *testing.T, e env) {
+		ctx := t.Context()
+		email := e.signUp(t, "Gus")
+		first, err := e.login(t, email, password)
+		if err != nil {
+			t.Fatal(err)
+		}
+		me, err := e.svc.Authenticate(ctx, first.Token)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st, err := e.svc.SetMFA(ctx, me, true); err != nil || !st.Enabled {
+			t.Fatalf("switch MFA on: %+v, %v", st, err)
+		}
+
+		tok, err := e.login(t, email, password)
+		if err != nil || tok.Token != "" || tok.MFAChallenge == "" {
+			t.Fatalf("sign-in with MFA on: %+v, %v (want a challenge and no session)", tok, err)
+		}
+		code := e.mail.lastCode(t, email)
+		wrong := "000000"
+		if code == wrong {
+			wrong = "111111"
+		}
+		for range domain.LoginFailureLimit - 1 {
+			_, err := e.svc.VerifyMFA(ctx, tok.MFAChallenge, wrong, accounts.Client{})
+			wantCode(t, err, domain.CodeMFAInvalid)
+		}
+		sess, err := e.svc.VerifyMFA(ctx, tok.MFAChallenge, code, accounts.Client{IP: "192.0.2.1"})
+		if err != nil || sess.Token == "" {
+			t.Fatalf("the right code after 4 wrong ones: %+v, %v", sess, err)
+		}
+		if _, err := e.svc.Authenticate(ctx, sess.Token); err != nil {
+			t.Fatal(err)
+		}
+		_, err = e.svc.VerifyMFA(ctx, tok.MFAChallenge, code, accounts.Client{})
+		wantCode(t, err, domain.CodeMFAInvalid) // used
+
+		// Expired after 10 minutes.
+		tok, _ = e.login(t, email, password)
+		code = e.mail.lastCode(t, email)
+		e.clock.advance(domain.MFACodeTTL)
+		_, err = e.svc.VerifyMFA(ctx, tok.MFAChallenge, code, accounts.Client{})
+		wantCode(t, err, domain.CodeMFAInvalid)
+
+		// Five wrong codes lock the account like five wrong passwords; the
+		// right password does not forget them before the code is right.
+		tok, _ = e.login(t, email, password)
+		for range 3 {
+			_, _ = e.svc.VerifyMFA(ctx, tok.MFAChallenge, wrong, accounts.Client{})
+		}
+		tok, _ = e.login(t, email, password)
+		code = e.mail.lastCode(t, email)
+		_, _ = e.svc.VerifyMFA(ctx, tok.MFAChallenge, wrong, accounts.Client{})
+		_, err = e.svc.VerifyMFA(ctx, tok.MFAChallenge, wrong, accounts.Client{})
+		wantCode(t, err, domain.CodeAccountLocked)
+		_, err = e.svc.VerifyMFA(ctx, tok.MFAChallenge, code, accounts.Client{})
+		wantCode(t, err, domain.CodeAccountLocked)
+		e.clock.advance(domain.FirstLockout)
+
+		// Off again: the password is enough.
+		if _, err := e.svc.SetMFA(ctx, me, false); err != nil {
+			t.Fatal(err)
+		}
+		if tok, err := e.login(t, email, password); err != nil || tok.Token == "" {
+			t.Fatalf("sign-in with MFA off: %+v, %v", tok, err)
+		}
+
+		// An organization requiring MFA asks its members for codes.
+		member := e.signUp(t, "Hal")
+		u, _ := e.store.Users().GetByEmail(ctx, member)
+		o := domain.Organization{ID: domain.NewID(), Name: "Strict", Slug: "strict-" + domain.NewID()[:8], Status: domain.OrgApproved,
+			Plan: domain.PlanFree, RequireMFA: true, CreatedAt: e.clock.Now(), UpdatedAt: e.clock.Now()}
+		if err := e.store.Orgs().Create(ctx, o); err != nil {
+			t.Fatal(err)
+		}
+		if err := e.store.Members().Add(ctx, domain.Membership{OrgID: o.ID, UserID: u.ID, Role: domain.RoleViewer, CreatedAt: e.clock.Now()}); err != nil {
+			t.Fatal(err)
+		}
+		tok, err = e.login(t, member, password)
+		if err != nil || tok.MFAChallenge == "" {
+			t.Fatalf("member of an organization requiring MFA: %+v, %v (want a challenge)", tok, err)
+		}
+		if _, err := e.svc.VerifyMFA(ctx, tok.MFAChallenge, e.mail.lastCode(t, member), accounts.Client{}); err != nil {
+			t.Fatal(err)
+		}
+	})
+}

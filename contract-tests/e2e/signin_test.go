@@ -98,3 +98,61 @@ func testSignIn(t *testing.T, e *env) {
 	e.as(t, v.Token).expectProblem(http.StatusUnauthorized, "UNAUTHENTICATED", http.MethodGet, "/api/v1/me", nil)
 	me.expect(http.StatusOK, http.MethodGet, "/api/v1/me", nil, nil)
 }
+
+var mfaCodeRE = regexp.MustCompile(`\n    (\d{6})\n`)
+
+// testMFA signs in with an emailed code over HTTP: switched on by the user,
+// then required by their organization's owner after they switch it off.
+func testMFA(t *testing.T, e *env) {
+	anon := e.anon(t)
+	owner, o := e.newIssuer(t, "ES256")
+	me := e.as(t, owner.Token)
+	var st struct {
+		MFAEnabled       bool `json:"mfaEnabled"`
+		MFARequiredByOrg bool `json:"mfaRequiredByOrg"`
+	}
+	me.expect(http.StatusOK, http.MethodPut, "/api/v1/me/mfa", map[string]bool{"enabled": true}, &st)
+	if !st.MFAEnabled || st.MFARequiredByOrg {
+		t.Fatalf("after switching MFA on: %+v", st)
+	}
+	signIn := func() string {
+		var res struct {
+			Token       string `json:"token"`
+			MFARequired bool   `json:"mfaRequired"`
+			ChallengeID string `json:"challengeId"`
+		}
+		anon.expect(http.StatusOK, http.MethodPost, "/api/v1/auth/login", map[string]string{"email": owner.Email, "password": testPassword}, &res)
+		if res.Token != "" || !res.MFARequired || res.ChallengeID == "" {
+			t.Fatalf("login with MFA: %+v", res)
+		}
+		m := e.latestMail(t, owner.Email, "sign-in code")
+		code := mfaCodeRE.FindStringSubmatch(m.Body)
+		if code == nil {
+			t.Fatalf("no code in:\n%s", m.Body)
+		}
+		anon.expectProblem(http.StatusUnauthorized, "MFA_INVALID", http.MethodPost, "/api/v1/auth/mfa",
+			map[string]string{"challengeId": res.ChallengeID, "code": "12345"})
+		var sess struct {
+			Token string `json:"token"`
+		}
+		anon.expect(http.StatusOK, http.MethodPost, "/api/v1/auth/mfa", map[string]string{"challengeId": res.ChallengeID, "code": code[1]}, &sess)
+		anon.expectProblem(http.StatusUnauthorized, "MFA_INVALID", http.MethodPost, "/api/v1/auth/mfa",
+			map[string]string{"challengeId": res.ChallengeID, "code": code[1]})
+		if regexp.MustCompile(`(^|\D)` + code[1] + `(\D|$)`).MatchString(e.log.String()) {
+			t.Errorf("the sign-in code %s is in the server log", code[1])
+		}
+		return sess.Token
+	}
+	token := signIn()
+	e.as(t, token).expect(http.StatusOK, http.MethodPut, "/api/v1/me/mfa", map[string]bool{"enabled": false}, &st)
+	e.as(t, token).expect(http.StatusOK, http.MethodPatch, "/api/v1/orgs/"+o.ID, map[string]bool{"requireMfa": true}, nil)
+	var prof struct {
+		MFAEnabled  bool `json:"mfaEnabled"`
+		MFARequired bool `json:"mfaRequiredByOrg"`
+	}
+	e.as(t, token).expect(http.StatusOK, http.MethodGet, "/api/v1/me", nil, &prof)
+	if prof.MFAEnabled || !prof.MFARequired {
+		t.Errorf("profile after the org requires MFA: %+v", prof)
+	}
+	signIn()
+}

@@ -24,7 +24,7 @@ func testOrgRoundTrip(t *testing.T, s ports.Store) {
 
 	changed := domain.Organization{ID: o.ID, Name: "Renamed", Slug: "other-slug", WebsiteURL: "",
 		Description: "", Status: domain.OrgSuspended, StatusReason: "abuse", Plan: domain.PlanEnterprise,
-		EmailsEnabled: false, CreatedAt: t0.Add(time.Hour), UpdatedAt: t0.Add(2 * time.Hour)}
+		EmailsEnabled: false, RequireMFA: true, CreatedAt: t0.Add(time.Hour), UpdatedAt: t0.Add(2 * time.Hour)}
 	must(t, s.Orgs().Update(ctx, changed))
 	got, err = s.Orgs().Get(ctx, o.ID)
 	must(t, err)

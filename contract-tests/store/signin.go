@@ -1,6 +1,7 @@
 package store
 
 import (
+	"errors"
 	"fmt"
 	"testing"
 	"time"
@@ -153,4 +154,56 @@ func testAPIKeyRateLimit(t *testing.T, s ports.Store) {
 	equal(t, again, k)
 	_, err = s.APIKeys().SetRateLimit(ctx, domain.NewID(), 5)
 	wantErr(t, err, domain.ErrNotFound)
+}
+
+// Users.SetMFA switches the flag; MFAChallenges: Get round trip, Fail
+// counts, Use admits one of concurrent calls and refuses a used, spent or
+// expired challenge.
+func testMFAChallenges(t *testing.T, s ports.Store) {
+	ctx := t.Context()
+	u := newUser(t, s)
+	must(t, s.Users().SetMFA(ctx, u.ID, true))
+	got, err := s.Users().Get(ctx, u.ID)
+	must(t, err)
+	equal(t, got.MFAEnabled, true)
+	wantErr(t, s.Users().SetMFA(ctx, domain.NewID(), true), domain.ErrNotFound)
+
+	mk := func(expires time.Time) domain.MFAChallenge {
+		c := domain.MFAChallenge{ID: domain.NewID(), UserID: u.ID, CodeHash: []byte("hash-" + uniq()), CreatedAt: t0, ExpiresAt: expires}
+		must(t, s.MFAChallenges().Create(ctx, c))
+		return c
+	}
+	c := mk(t0.Add(domain.MFACodeTTL))
+	g, err := s.MFAChallenges().Get(ctx, c.ID)
+	must(t, err)
+	equal(t, g, c)
+	_, err = s.MFAChallenges().Get(ctx, domain.NewID())
+	wantErr(t, err, domain.ErrNotFound)
+
+	for i := 1; i < domain.MFAMaxAttempts; i++ {
+		g, err = s.MFAChallenges().Fail(ctx, c.ID)
+		must(t, err)
+		equal(t, g.Attempts, i)
+	}
+	now := t0.Add(time.Minute)
+	errs := race(8, func(int) error { return s.MFAChallenges().Use(ctx, c.ID, now) })
+	ok := 0
+	for _, err := range errs {
+		if err == nil {
+			ok++
+		} else if !errors.Is(err, domain.ErrMFAInvalid) {
+			t.Fatalf("concurrent Use: %v", err)
+		}
+	}
+	equal(t, ok, 1)
+	wantErr(t, s.MFAChallenges().Use(ctx, c.ID, now), domain.ErrMFAInvalid) // used
+
+	spent := mk(t0.Add(domain.MFACodeTTL))
+	for range domain.MFAMaxAttempts {
+		_, err := s.MFAChallenges().Fail(ctx, spent.ID)
+		must(t, err)
+	}
+	wantErr(t, s.MFAChallenges().Use(ctx, spent.ID, now), domain.ErrMFAInvalid)
+	expired := mk(now)
+	wantErr(t, s.MFAChallenges().Use(ctx, expired.ID, now), domain.ErrMFAInvalid)
 }

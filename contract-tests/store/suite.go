@@ -40,6 +40,7 @@ func Run(t *testing.T, newStore Factory) {
 		{"login_guard_get_update_clean", testLoginGuards},
 		{"login_guard_concurrent_updates_serialize", testLoginGuardsConcurrent},
 		{"api_key_own_rate_limit", testAPIKeyRateLimit},
+		{"mfa_challenges_fail_and_single_use", testMFAChallenges},
 
 		{"org_round_trip_and_update", testOrgRoundTrip},
 		{"org_slug_taken", testOrgSlugTaken},

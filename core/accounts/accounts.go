@@ -4,10 +4,13 @@ package accounts
 
 import (
 	"context"
+	"crypto/rand"
+	"crypto/sha256"
 	"crypto/subtle"
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/big"
 	"strings"
 	"time"
 
@@ -186,10 +189,13 @@ func (s *Service) limitEmail(ctx context.Context, email string) error {
 	return nil
 }
 
-// SessionToken is a new session's bearer token, shown once.
+// SessionToken is a new session's bearer token, shown once. When
+// MFAChallenge is set instead, the account needs its emailed code first
+// (VerifyMFA with that challenge).
 type SessionToken struct {
-	Token     string
-	ExpiresAt time.Time
+	Token        string
+	ExpiresAt    time.Time
+	MFAChallenge string
 }
 
 // ErrBadCredentials is the one answer to a wrong email or password.
@@ -235,13 +241,6 @@ func (s *Service) Login(ctx context.Context, email, password string, from Client
 	if !ok {
 		return SessionToken{}, s.failedLogin(ctx, email, u, known, now)
 	}
-	if !guard.Clean() {
-		if _, err := s.store.LoginGuards().Update(ctx, email, func(domain.LoginGuard) domain.LoginGuard {
-			return domain.LoginGuard{}
-		}); err != nil {
-			return SessionToken{}, err
-		}
-	}
 	if NeedsRehash(u.PasswordHash) {
 		if hash, err := HashPassword(password); err == nil {
 			if err := s.store.Users().SetPassword(ctx, u.ID, hash); err != nil {
@@ -252,6 +251,32 @@ func (s *Service) Login(ctx context.Context, email, password string, from Client
 	if !u.Verified() {
 		return SessionToken{}, domain.ErrEmailNotVerified
 	}
+	mfa, err := s.mfaNeeded(ctx, u)
+	if err != nil {
+		return SessionToken{}, err
+	}
+	if mfa {
+		// The failures are forgotten only once the code is right too:
+		// otherwise the password would buy endless code guesses.
+		id, err := s.challenge(ctx, u, now)
+		return SessionToken{MFAChallenge: id}, err
+	}
+	if !guard.Clean() {
+		if err := s.forgetFailures(ctx, email); err != nil {
+			return SessionToken{}, err
+		}
+	}
+	return s.openSession(ctx, u, from, now)
+}
+
+// forgetFailures clears the failed sign-ins of email.
+func (s *Service) forgetFailures(ctx context.Context, email string) error {
+	_, err := s.store.LoginGuards().Update(ctx, email, func(domain.LoginGuard) domain.LoginGuard { return domain.LoginGuard{} })
+	return err
+}
+
+// openSession creates a session for u signing in from `from`.
+func (s *Service) openSession(ctx context.Context, u domain.User, from Client, now time.Time) (SessionToken, error) {
 	token, hash := domain.NewSecret(SessionPrefix)
 	ua := from.UserAgent
 	if len(ua) > maxUserAgent {
@@ -456,6 +481,7 @@ type Profile struct {
 	User        domain.User
 	Admin       bool
 	Memberships []ports.OrgWithRole
+	MFA         MFAStatus
 }
 
 // Me returns the signed-in user's profile and memberships.
@@ -471,5 +497,118 @@ func (s *Service) Me(ctx context.Context, actor domain.Actor) (Profile, error) {
 	if err != nil {
 		return Profile{}, err
 	}
-	return Profile{User: u, Admin: s.actorFor(u).Admin, Memberships: ms}, nil
+	p := Profile{User: u, Admin: s.actorFor(u).Admin, Memberships: ms, MFA: MFAStatus{Enabled: u.MFAEnabled}}
+	for _, m := range ms {
+		p.MFA.RequiredByOrg = p.MFA.RequiredByOrg || m.Org.RequireMFA
+	}
+	return p, nil
+}
+
+// mfaNeeded reports whether u signs in with an emailed code: u switched it
+// on, or an organization u belongs to requires it.
+func (s *Service) mfaNeeded(ctx context.Context, u domain.User) (bool, error) {
+	if u.MFAEnabled {
+		return true, nil
+	}
+	return s.orgRequiresMFA(ctx, u.ID)
+}
+
+func (s *Service) orgRequiresMFA(ctx context.Context, userID string) (bool, error) {
+	ms, err := s.store.Orgs().ListForUser(ctx, userID)
+	if err != nil {
+		return false, err
+	}
+	for _, m := range ms {
+		if m.Org.RequireMFA {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// challenge opens an MFA challenge for u and mails its code.
+func (s *Service) challenge(ctx context.Context, u domain.User, now time.Time) (string, error) {
+	n, err := rand.Int(rand.Reader, big.NewInt(1_000_000))
+	if err != nil {
+		return "", err
+	}
+	code := fmt.Sprintf("%06d", n.Int64())
+	c := domain.MFAChallenge{ID: domain.NewID(), UserID: u.ID, CreatedAt: now, ExpiresAt: now.Add(domain.MFACodeTTL)}
+	c.CodeHash = mfaHash(c.ID, code)
+	if err := s.store.MFAChallenges().Create(ctx, c); err != nil {
+		return "", err
+	}
+	s.send(ctx, ports.Message{To: u.Email, Subject: "Your Credence sign-in code", // no code here: subjects are logged
+		Text: fmt.Sprintf("Hello %s,\n\nYour code to finish signing in to Credence is:\n\n    %s\n\nIt works once, for 10 minutes. If you did not just sign in, someone knows your password: reset it from the sign-in page.\n", u.Name, code)})
+	return c.ID, nil
+}
+
+func mfaHash(challengeID, code string) []byte {
+	h := sha256.Sum256([]byte(challengeID + ":" + code))
+	return h[:]
+}
+
+// VerifyMFA finishes a sign-in with its emailed code. A wrong code counts
+// against the challenge (MFAMaxAttempts) and as a failed sign-in of the
+// email (lock-out); an expired, used or spent challenge is MFA_INVALID.
+func (s *Service) VerifyMFA(ctx context.Context, challengeID, code string, from Client) (SessionToken, error) {
+	if !domain.IsID(challengeID) || len(code) != domain.MFACodeDigits || strings.Trim(code, "0123456789") != "" {
+		return SessionToken{}, domain.ErrMFAInvalid
+	}
+	now := domain.Truncate(s.clock.Now())
+	c, err := s.store.MFAChallenges().Get(ctx, challengeID)
+	if errors.Is(err, domain.ErrNotFound) || (err == nil && !c.Open(now)) {
+		return SessionToken{}, domain.ErrMFAInvalid
+	}
+	if err != nil {
+		return SessionToken{}, err
+	}
+	u, err := s.store.Users().Get(ctx, c.UserID)
+	if err != nil {
+		return SessionToken{}, err
+	}
+	guard, err := s.store.LoginGuards().Get(ctx, u.Email)
+	if err != nil {
+		return SessionToken{}, err
+	}
+	if until, locked := guard.Locked(now); locked {
+		return SessionToken{}, &domain.LockedError{RetryAt: until}
+	}
+	if subtle.ConstantTimeCompare(mfaHash(c.ID, code), c.CodeHash) != 1 {
+		if _, err := s.store.MFAChallenges().Fail(ctx, c.ID); err != nil {
+			return SessionToken{}, err
+		}
+		if err := s.failedLogin(ctx, u.Email, u, true, now); !errors.Is(err, ErrBadCredentials) {
+			return SessionToken{}, err // locked now
+		}
+		return SessionToken{}, domain.ErrMFAInvalid
+	}
+	if err := s.store.MFAChallenges().Use(ctx, c.ID, now); err != nil {
+		return SessionToken{}, err
+	}
+	if !guard.Clean() {
+		if err := s.forgetFailures(ctx, u.Email); err != nil {
+			return SessionToken{}, err
+		}
+	}
+	return s.openSession(ctx, u, from, now)
+}
+
+// MFAStatus is whether sign-in asks the user for an emailed code.
+type MFAStatus struct {
+	Enabled       bool // the user switched it on
+	RequiredByOrg bool // an organization of the user requires it
+}
+
+// SetMFA switches the signed-in user's email-code MFA on or off. An
+// organization requiring it keeps asking for codes either way.
+func (s *Service) SetMFA(ctx context.Context, actor domain.Actor, enabled bool) (MFAStatus, error) {
+	if actor.UserID == "" {
+		return MFAStatus{}, domain.Errorf(domain.CodeUnauthenticated, "sign in as a user")
+	}
+	if err := s.store.Users().SetMFA(ctx, actor.UserID, enabled); err != nil {
+		return MFAStatus{}, err
+	}
+	required, err := s.orgRequiresMFA(ctx, actor.UserID)
+	return MFAStatus{Enabled: enabled, RequiredByOrg: required}, err
 }

@@ -10,6 +10,7 @@ type User struct {
 	PasswordHash    string // argon2id, PHC string format
 	EmailVerifiedAt *time.Time
 	CreatedAt       time.Time
+	MFAEnabled      bool // sign-in asks for a code mailed to Email
 }
 
 // Verified reports whether the user confirmed their email address.
@@ -100,6 +101,31 @@ func (g LoginGuard) Failed(now time.Time) (LoginGuard, bool) {
 	g.LockedUntil, g.Failures = &until, 0
 	g.Lockouts++
 	return g, true
+}
+
+// Email one-time-code MFA: a 6-digit code, valid MFACodeTTL, refused after
+// MFAMaxAttempts wrong tries, used once.
+const (
+	MFACodeTTL     = 10 * time.Minute
+	MFAMaxAttempts = 5
+	MFACodeDigits  = 6
+)
+
+// MFAChallenge is a sign-in waiting for its emailed code; the code is
+// stored only as a hash.
+type MFAChallenge struct {
+	ID        string
+	UserID    string
+	CodeHash  []byte
+	CreatedAt time.Time
+	ExpiresAt time.Time
+	Attempts  int // wrong codes so far
+	UsedAt    *time.Time
+}
+
+// Open reports whether a code may still be tried at now.
+func (c MFAChallenge) Open(now time.Time) bool {
+	return c.UsedAt == nil && c.Attempts < MFAMaxAttempts && now.Before(c.ExpiresAt)
 }
 
 // Clean reports whether the guard holds nothing worth keeping.

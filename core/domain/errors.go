@@ -31,6 +31,7 @@ const (
 	CodeRateLimited         Code = "RATE_LIMITED"
 	CodeInvalidCSV          Code = "INVALID_CSV"
 	CodeAccountLocked       Code = "ACCOUNT_LOCKED"
+	CodeMFAInvalid          Code = "MFA_INVALID"
 
 	// Codes Credence adds where the contract is silent.
 	CodeSlugTaken       Code = "SLUG_TAKEN"       // an org or badge slug is already in use
@@ -70,6 +71,7 @@ var (
 	ErrNotFound           = &Error{CodeNotFound, "not found"}
 	ErrUnauthenticated    = &Error{CodeUnauthenticated, "authentication required"}
 	ErrEmailNotVerified   = &Error{CodeEmailNotVerified, "verify your email address before signing in"}
+	ErrMFAInvalid         = &Error{CodeMFAInvalid, "wrong or expired code: sign in again for a new one"}
 	ErrForbidden          = &Error{CodeForbidden, "your role does not allow this"}
 	ErrPlanRequired       = &Error{CodePlanRequired, "this feature needs a higher plan"}
 	ErrPlanLimitReached   = &Error{CodePlanLimitReached, "the plan's limit is reached"}

@@ -49,13 +49,14 @@ const (
 	PermResend          Permission = "credentials:resend"
 	PermCredentialsRead Permission = "credentials:read"
 	PermUsageRead       Permission = "usage:read"
+	PermSecurity        Permission = "security:manage" // require MFA of members
 )
 
 var (
 	readPerms   = []Permission{PermOrgRead, PermMembersRead, PermBadgeRead, PermCredentialsRead, PermUsageRead}
 	issuerPerms = append([]Permission{PermBadgeCreate, PermIssue}, readPerms...)
 	adminPerms  = append([]Permission{PermOrgUpdate, PermMembersInvite, PermMembersRemove, PermBadgeEdit, PermRevoke, PermResend}, issuerPerms...)
-	ownerPerms  = append([]Permission{PermSigningKeys, PermAPIKeys, PermBilling, PermDomain, PermOwnersManage}, adminPerms...)
+	ownerPerms  = append([]Permission{PermSigningKeys, PermAPIKeys, PermBilling, PermDomain, PermOwnersManage, PermSecurity}, adminPerms...)
 	// An API key acts as its organization with issuer rights plus revoke.
 	apiKeyPerms = append([]Permission{PermRevoke}, issuerPerms...)
 )

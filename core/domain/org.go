@@ -27,6 +27,7 @@ type Organization struct {
 	StatusReason  string // why it was rejected or suspended
 	Plan          PlanName
 	EmailsEnabled bool // recipient emails (credential issued/renewed)
+	RequireMFA    bool // every member signs in with an emailed code
 	CreatedAt     time.Time
 	UpdatedAt     time.Time
 }
@@ -40,6 +41,9 @@ type OrgInput struct {
 	// EmailsEnabled switches recipient emails (credential issued, renewed,
 	// resent) on or off.
 	EmailsEnabled *bool
+	// RequireMFA makes every member sign in with an emailed code (owners
+	// only).
+	RequireMFA *bool
 }
 
 // NewOrganization validates in and returns a pending_review organization on
@@ -104,6 +108,9 @@ func (o *Organization) apply(in OrgInput, v *Validator, creating bool) {
 	}
 	if in.EmailsEnabled != nil {
 		o.EmailsEnabled = *in.EmailsEnabled
+	}
+	if in.RequireMFA != nil {
+		o.RequireMFA = *in.RequireMFA
 	}
 }
 

@@ -80,8 +80,12 @@ func (s *Service) ListMine(ctx context.Context, actor domain.Actor) ([]ports.Org
 
 // Update edits an organization's details.
 func (s *Service) Update(ctx context.Context, actor domain.Actor, orgID string, in domain.OrgInput) (domain.Organization, error) {
+	perm := domain.PermOrgUpdate
+	if in.RequireMFA != nil {
+		perm = domain.PermSecurity
+	}
 	return s.change(ctx, func(ctx context.Context) (domain.Organization, error) {
-		return s.guard.Org(ctx, actor, orgID, domain.PermOrgUpdate)
+		return s.guard.Org(ctx, actor, orgID, perm)
 	}, func(o *domain.Organization) error { return o.Update(in, s.now()) })
 }
 
