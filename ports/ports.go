@@ -17,10 +17,15 @@ type Message struct {
 	To      string
 	Subject string
 	Text    string
+	// HTML is optional. When set, the message is multipart/alternative
+	// with Text and HTML, so a reader without HTML still gets Text.
+	HTML string
 }
 
 // Mailer sends email. Send is called after the change that caused the mail
-// has committed, never inside a transaction.
+// has committed, never inside a transaction. An error wrapping
+// ErrPermanent means no retry can deliver the message (a recipient the
+// server rejects, a malformed address); other errors are worth retrying.
 type Mailer interface {
 	Send(ctx context.Context, m Message) error
 }

@@ -10,6 +10,10 @@ import (
 	"fmt"
 	"log/slog"
 	"mime"
+	"mime/multipart"
+	"mime/quotedprintable"
+	"net/mail"
+	"net/textproto"
 	"os"
 	"path/filepath"
 	"strings"
@@ -42,9 +46,17 @@ func New(dir, from string, log *slog.Logger) (*Mailer, error) {
 func (m *Mailer) Dir() string { return m.dir }
 
 // Send writes m as <time>-<seq>-<random>.eml, atomically (temp file + rename).
+// A message no retry can write (a line break in To or Subject, a To that
+// is no address) fails with an error wrapping ports.ErrPermanent.
 func (m *Mailer) Send(ctx context.Context, msg ports.Message) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("write mail: %w", err)
+	}
 	if strings.ContainsAny(msg.To, "\r\n") || strings.ContainsAny(msg.Subject, "\r\n") {
-		return fmt.Errorf("mail header contains a line break")
+		return fmt.Errorf("mail header contains a line break: %w", ports.ErrPermanent)
+	}
+	if _, err := mail.ParseAddress(msg.To); err != nil {
+		return fmt.Errorf("mail recipient %q is not an address: %w", msg.To, ports.ErrPermanent)
 	}
 	now := time.Now().UTC()
 	var rnd [4]byte
@@ -56,8 +68,13 @@ func (m *Mailer) Send(ctx context.Context, msg ports.Message) error {
 	fmt.Fprintf(&b, "Subject: %s\r\n", mime.QEncoding.Encode("utf-8", msg.Subject))
 	fmt.Fprintf(&b, "Date: %s\r\n", now.Format(time.RFC1123Z))
 	fmt.Fprintf(&b, "Message-ID: <%s@credence>\r\n", strings.TrimSuffix(name, ".eml"))
-	b.WriteString("MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n")
-	b.WriteString(strings.ReplaceAll(strings.ReplaceAll(msg.Text, "\r\n", "\n"), "\n", "\r\n"))
+	b.WriteString("MIME-Version: 1.0\r\n")
+	if msg.HTML == "" {
+		b.WriteString("Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n")
+		b.WriteString(crlf(msg.Text))
+	} else if err := writeAlternative(&b, msg); err != nil {
+		return fmt.Errorf("write mail: %w", err)
+	}
 	tmp, err := os.CreateTemp(m.dir, ".tmp-*")
 	if err != nil {
 		return fmt.Errorf("write mail: %w", err)
@@ -77,4 +94,43 @@ func (m *Mailer) Send(ctx context.Context, msg ports.Message) error {
 	}
 	m.log.InfoContext(ctx, "mail written", "to", msg.To, "subject", msg.Subject, "file", path)
 	return nil
+}
+
+// crlf gives s the line breaks of a mail file.
+func crlf(s string) string {
+	return strings.ReplaceAll(strings.ReplaceAll(s, "\r\n", "\n"), "\n", "\r\n")
+}
+
+// writeAlternative writes the Content-Type header and body of a
+// multipart/alternative message: Text first, HTML last (RFC 2046: the
+// last part is the preferred one). HTML goes quoted-printable because
+// generated HTML may hold lines longer than mail allows.
+func writeAlternative(b *strings.Builder, msg ports.Message) error {
+	w := multipart.NewWriter(b)
+	fmt.Fprintf(b, "Content-Type: %s\r\n\r\n", mime.FormatMediaType("multipart/alternative", map[string]string{"boundary": w.Boundary()}))
+	text, err := w.CreatePart(textproto.MIMEHeader{
+		"Content-Type":              {"text/plain; charset=utf-8"},
+		"Content-Transfer-Encoding": {"8bit"},
+	})
+	if err != nil {
+		return err
+	}
+	if _, err := text.Write([]byte(crlf(msg.Text))); err != nil {
+		return err
+	}
+	html, err := w.CreatePart(textproto.MIMEHeader{
+		"Content-Type":              {"text/html; charset=utf-8"},
+		"Content-Transfer-Encoding": {"quoted-printable"},
+	})
+	if err != nil {
+		return err
+	}
+	qp := quotedprintable.NewWriter(html)
+	if _, err := qp.Write([]byte(msg.HTML)); err != nil {
+		return err
+	}
+	if err := qp.Close(); err != nil {
+		return err
+	}
+	return w.Close()
 }

@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/credence-dev/credence/adapters/httpapi"
+	"github.com/credence-dev/credence/adapters/sqlstore"
 	"github.com/credence-dev/credence/apps/internal/app"
 )
 
@@ -68,7 +69,8 @@ func serve(ctx context.Context, cfg app.Config, log *slog.Logger) error {
 	ipLimit, keyLimit, authLimit, _ := cfg.Limits()
 	handler := httpapi.New(httpapi.Deps{Accounts: a.Accounts, Orgs: a.Orgs, Badges: a.Badges, Credentials: a.Credentials,
 		Bulk: a.Bulk, Clock: a.Clock, Ready: a.Ready, Log: log, Limiter: a.Limiter,
-		Limits: httpapi.Limits{IP: ipLimit, Key: keyLimit, AuthIP: authLimit}, TrustedProxies: cfg.TrustedProxies})
+		Limits: httpapi.Limits{IP: ipLimit, Key: keyLimit, AuthIP: authLimit}, TrustedProxies: cfg.TrustedProxies,
+		Idempotency: a.Store.(*sqlstore.Store).Idempotency()})
 
 	ln, err := net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {
@@ -77,7 +79,7 @@ func serve(ctx context.Context, cfg app.Config, log *slog.Logger) error {
 	srv := &http.Server{Handler: logRequests(log, handler), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 60 * time.Second,
 		WriteTimeout: 60 * time.Second, IdleTimeout: 120 * time.Second, MaxHeaderBytes: 64 << 10}
 	log.Info("credence api listening", "addr", ln.Addr().String(), "public_url", cfg.PublicURL.String(),
-		"database", cfg.DatabaseKind(), "queue", a.QueueKind(), "data_dir", cfg.DataDir, "mail_dir", a.MailDir)
+		"database", cfg.DatabaseKind(), "queue", a.QueueKind(), "data_dir", cfg.DataDir, "mail", a.MailVia)
 
 	// Background work: the sweep always (it relays what a crash left
 	// behind), the in-process worker when there is no Redis.

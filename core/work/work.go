@@ -252,9 +252,10 @@ func (m *Delivery) Deliver(ctx context.Context, ids ...string) error {
 }
 
 // failed records a failed attempt: retried with backoff, or failed for
-// good once the attempts run out.
+// good once the attempts run out or the mailer says no retry can deliver
+// it (ports.ErrPermanent: a rejected recipient, a malformed address).
 func (m *Delivery) failed(ctx context.Context, mail domain.Mail, sendErr error) error {
-	if mail.Attempts >= m.opts.MailAttempts {
+	if mail.Attempts >= m.opts.MailAttempts || errors.Is(sendErr, ports.ErrPermanent) {
 		m.log.ErrorContext(ctx, "mail failed for good", "mail", mail.ID, "kind", mail.Kind, "attempt", mail.Attempts, "err", sendErr)
 		return m.store.Mails().Fail(ctx, mail.ID, sendErr.Error())
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/credence-dev/credence/adapters/memlimit"
 	"github.com/credence-dev/credence/adapters/memqueue"
 	"github.com/credence-dev/credence/adapters/redislimit"
+	"github.com/credence-dev/credence/adapters/smtpmail"
 	"github.com/credence-dev/credence/adapters/sqlstore"
 	"github.com/credence-dev/credence/adapters/sysclock"
 	"github.com/credence-dev/credence/core/accounts"
@@ -36,7 +37,10 @@ type App struct {
 	Store   ports.Store
 	Queue   ports.Queue
 	Clock   ports.Clock
-	MailDir string
+	MailDir string // where file mail is written ("" with SMTP)
+	// MailVia tells where mail goes: the mail folder, or the SMTP server
+	// (its URL without the password).
+	MailVia string
 
 	Accounts    *accounts.Service
 	Orgs        *orgs.Service
@@ -75,9 +79,17 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		return nil, err
 	}
 	a := &App{Config: cfg, Log: log, Clock: sysclock.Clock{}, MailDir: filepath.Join(cfg.DataDir, "mail")}
-	mailer, err := filemail.New(a.MailDir, cfg.MailFrom, log)
-	if err != nil {
+	var mailer ports.Mailer
+	if cfg.SMTPURL != "" {
+		m, err := smtpmail.New(cfg.SMTPURL, cfg.MailFrom, log)
+		if err != nil {
+			return nil, fmt.Errorf("CREDENCE_SMTP_URL: %w", err)
+		}
+		mailer, a.MailDir, a.MailVia = m, "", m.String()
+	} else if mailer, err = filemail.New(a.MailDir, cfg.MailFrom, log); err != nil {
 		return nil, err
+	} else {
+		a.MailVia = a.MailDir
 	}
 	if cfg.RedisURL != "" {
 		opt, err := asynqueue.ParseRedisURL(cfg.RedisURL)

@@ -38,6 +38,7 @@ type Config struct {
 	AdminEmails   []string
 	Plans         domain.Plans
 	MailFrom      string
+	SMTPURL       string // "" writes mail to files under the data folder; never logged (it may hold a password)
 	LogLevel      slog.Level
 
 	// Request rate limits (0 switches one off): per client address a
@@ -63,6 +64,7 @@ func Load(getenv func(string) string) (Config, error) {
 		DataDir:       get("CREDENCE_DATA_DIR", "credence-data"),
 		MasterKeyText: getenv("CREDENCE_MASTER_KEY"),
 		MailFrom:      get("CREDENCE_MAIL_FROM", "Credence <noreply@credence.local>"),
+		SMTPURL:       strings.TrimSpace(getenv("CREDENCE_SMTP_URL")),
 		Plans:         domain.DefaultPlans(),
 		RedisURL:      strings.TrimSpace(getenv("CREDENCE_REDIS_URL")),
 	}
