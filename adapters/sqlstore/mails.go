@@ -22,6 +22,7 @@ type mailRow struct {
 	To           string     `bun:"to_addr"`
 	Subject      string     `bun:"subject"`
 	Body         string     `bun:"body"`
+	Sealed       bool       `bun:"sealed"`
 	Status       string     `bun:"status"`
 	Attempts     int        `bun:"attempts"`
 	LastError    string     `bun:"last_error"`
@@ -32,13 +33,13 @@ type mailRow struct {
 
 func toMailRow(m domain.Mail) mailRow {
 	return mailRow{ID: m.ID, OrgID: m.OrgID, CredentialID: string(m.CredentialID), Kind: string(m.Kind), To: m.To,
-		Subject: m.Subject, Body: m.Text, Status: string(m.Status), Attempts: m.Attempts, LastError: m.LastError,
+		Subject: m.Subject, Body: m.Text, Sealed: m.Sealed, Status: string(m.Status), Attempts: m.Attempts, LastError: m.LastError,
 		CreatedAt: m.CreatedAt.UTC(), NextAttempt: m.NextAttempt.UTC(), SentAt: utcPtr(m.SentAt)}
 }
 
 func (r *mailRow) toDomain() domain.Mail {
 	return domain.Mail{ID: r.ID, OrgID: r.OrgID, CredentialID: domain.CredentialID(r.CredentialID),
-		Kind: domain.MailKind(r.Kind), To: r.To, Subject: r.Subject, Text: r.Body, Status: domain.MailStatus(r.Status),
+		Kind: domain.MailKind(r.Kind), To: r.To, Subject: r.Subject, Text: r.Body, Sealed: r.Sealed, Status: domain.MailStatus(r.Status),
 		Attempts: r.Attempts, LastError: r.LastError, CreatedAt: utc(r.CreatedAt), NextAttempt: utc(r.NextAttempt),
 		SentAt: utcPtr(r.SentAt)}
 }
@@ -64,6 +65,9 @@ func (r *Mails) Create(ctx context.Context, mails ...domain.Mail) error {
 			}
 			rows := make([][]any, len(mails))
 			for i, m := range mails {
+				if m.Sealed {
+					return fmt.Errorf("mail %s: COPY takes no sealed mail", m.ID)
+				}
 				rows[i] = []any{m.ID, m.OrgID, string(m.CredentialID), string(m.Kind), m.To, m.Subject, m.Text,
 					string(domain.MailQueued), m.CreatedAt, m.NextAttempt}
 			}

@@ -22,6 +22,8 @@ import (
 	"github.com/credence-dev/credence/contract-tests/harness"
 	"github.com/credence-dev/credence/core/accounts"
 	"github.com/credence-dev/credence/core/domain"
+	"github.com/credence-dev/credence/core/signing"
+	"github.com/credence-dev/credence/core/work"
 	"github.com/credence-dev/credence/ports"
 )
 
@@ -75,9 +77,22 @@ func (m *mailbox) lastToken(t *testing.T, addr string) string {
 	return ""
 }
 
+// deliverNow delivers relayed mail in the caller's goroutine.
+type deliverNow struct {
+	t *testing.T
+	d *work.Delivery
+}
+
+func (r deliverNow) MailsQueued(ctx context.Context, ids ...string) {
+	if err := r.d.Deliver(ctx, ids...); err != nil {
+		r.t.Errorf("deliver %v: %v", ids, err)
+	}
+}
+
 type env struct {
 	svc   *accounts.Service
 	store ports.Store
+	db    *sqlstore.Store
 	clock *clock
 	mail  *mailbox
 }
@@ -95,8 +110,15 @@ func stores(t *testing.T, run func(t *testing.T, e env)) {
 			t.Cleanup(func() { _ = s.Close() })
 			c := &clock{now: time.Date(2026, 11, 30, 9, 0, 0, 0, time.UTC)}
 			m := &mailbox{}
-			svc := accounts.New(s, c, m, slog.New(slog.NewTextHandler(io.Discard, nil)), accounts.Config{PublicURL: "https://credence.example"})
-			run(t, env{svc: svc, store: s, clock: c, mail: m})
+			log := slog.New(slog.NewTextHandler(io.Discard, nil))
+			cipher, err := signing.NewCipher(make([]byte, signing.MasterKeySize))
+			if err != nil {
+				t.Fatal(err)
+			}
+			// Mail goes through the real outbox and delivery, at once.
+			relay := deliverNow{t, work.NewDelivery(s, m, cipher, c, log, work.Options{})}
+			svc := accounts.New(s, c, work.NewOutbox(s, cipher, relay, c), log, accounts.Config{PublicURL: "https://credence.example"})
+			run(t, env{svc: svc, store: s, db: s, clock: c, mail: m})
 		})
 	}
 }
@@ -472,6 +494,32 @@ func TestMFA(t *testing.T) {
 		}
 		if _, err := e.svc.VerifyMFA(ctx, tok.MFAChallenge, e.mail.lastCode(t, member), accounts.Client{}); err != nil {
 			t.Fatal(err)
+		}
+	})
+}
+
+// Account mail goes through the outbox sealed: the sign-in link it carries
+// is not readable in the database, and the mail is marked sent.
+func TestAccountMailIsSealedAtRest(t *testing.T) {
+	stores(t, func(t *testing.T, e env) {
+		ctx := t.Context()
+		email := "ivy-" + domain.NewID()[:6] + "@example.com"
+		if err := e.svc.SignUp(ctx, accounts.SignUpInput{Email: email, Password: password, Name: "Ivy"}); err != nil {
+			t.Fatal(err)
+		}
+		token := e.mail.lastToken(t, email)
+		var rows []struct {
+			Kind   string `bun:"kind"`
+			Body   string `bun:"body"`
+			Sealed bool   `bun:"sealed"`
+			Status string `bun:"status"`
+		}
+		if err := e.db.DB().NewSelect().Table("mails").Column("kind", "body", "sealed", "status").Where("to_addr = ?", email).Scan(ctx, &rows); err != nil {
+			t.Fatal(err)
+		}
+		if len(rows) != 1 || rows[0].Kind != string(domain.MailVerifyEmail) || !rows[0].Sealed || rows[0].Status != string(domain.MailSent) ||
+			strings.Contains(rows[0].Body, token) || strings.Contains(rows[0].Body, "verify-email") {
+			t.Fatalf("outbox rows for %s: %+v (want one sent verification mail, sealed, without its link)", email, rows)
 		}
 	})
 }

@@ -33,15 +33,12 @@ import (
 	"github.com/credence-dev/credence/core/domain"
 	"github.com/credence-dev/credence/core/orgs"
 	"github.com/credence-dev/credence/core/signing"
+	"github.com/credence-dev/credence/core/work"
 	"github.com/credence-dev/credence/ports"
 )
 
 // concurrency is the number of concurrent issuers (and pgbench clients).
 const concurrency = 16
-
-type discardMailer struct{}
-
-func (discardMailer) Send(context.Context, ports.Message) error { return nil }
 
 // noRelay leaves queued mail in the outbox: writing it is part of an
 // issue, sending it is not.
@@ -85,7 +82,7 @@ func newIssuer(b *testing.B, dsn string) *issuer {
 		b.Fatal(err)
 	}
 	owner := domain.Actor{UserID: user.ID, UserEmail: user.Email}
-	orgSvc := orgs.New(store, clock, discardMailer{}, cipher, plans, log)
+	orgSvc := orgs.New(store, clock, work.NewOutbox(store, cipher, noRelay{}, clock), cipher, plans, log)
 	name := "Bench " + domain.NewID()[:8]
 	org, err := orgSvc.Create(ctx, owner, domain.OrgInput{Name: &name})
 	if err != nil {

@@ -35,6 +35,7 @@ var scenarios = []scenario{
 	{name: "bulk_issuance", opts: []serverOption{withPlans(`{"free":{"monthlyRecipients":6},"professional":{"monthlyRecipients":6}}`)}, run: testBulkIssuance},
 	{name: "bulk_bad_files", run: testBulkBadFiles},
 	{name: "sign_in_hardening", run: testSignIn},
+	{name: "mfa_email_code", run: testMFA},
 	{name: "rate_limits", opts: rateLimited, run: testRateLimits},
 	{name: "bulk_resend", opts: []serverOption{withPlans(`{"professional":{"monthlyRecipients":-1}}`), withEnv("CREDENCE_WORKER_CONCURRENCY", "1")}, run: testResend},
 }

@@ -168,6 +168,7 @@ func startServer(t *testing.T, store string, opts ...serverOption) *server {
 	}
 	s.env = env
 	t.Cleanup(func() {
+		noSecrets(t, "server", s.log, env)
 		if t.Failed() {
 			t.Logf("server %s (%s) warnings and errors:\n%s\nlast %d lines of its log:\n%s",
 				s.url, store, s.log.grep("level=WARN", "level=ERROR", "panic"), logTail, s.log.tail(logTail))
@@ -270,6 +271,20 @@ type worker struct {
 	proc *proc
 }
 
+// noSecrets fails t when a process's log holds a secret: a password,
+// a session token, an API key, an emailed link token, the master key.
+func noSecrets(t *testing.T, who string, log *syncBuffer, env map[string]string) {
+	secrets := []string{testPassword, "crs_", "crk_live_", "crk_test_", "token=", "password="}
+	if k := env["CREDENCE_MASTER_KEY"]; k != "" {
+		secrets = append(secrets, k)
+	}
+	for _, secret := range secrets {
+		if lines := log.grep(secret); lines != "(none)" {
+			t.Errorf("the %s log holds a secret (%q):\n%s", who, secret, lines)
+		}
+	}
+}
+
 // startWorker starts an apps/worker process with the server's settings,
 // waits until it says it started and stops it (SIGTERM) when t ends. Its
 // log is printed when t fails.
@@ -277,6 +292,7 @@ func (s *server) startWorker(t *testing.T, name string) *worker {
 	t.Helper()
 	w := &worker{name: name, env: maps.Clone(s.env), log: &syncBuffer{}}
 	t.Cleanup(func() {
+		noSecrets(t, "worker "+name, w.log, w.env)
 		if t.Failed() {
 			t.Logf("worker %s warnings and errors:\n%s\nlast %d lines of its log:\n%s",
 				name, w.log.grep("level=WARN", "level=ERROR", "panic"), logTail, w.log.tail(logTail))

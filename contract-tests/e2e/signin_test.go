@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 var resetTokenRE = regexp.MustCompile(`/reset-password\?token=([A-Za-z0-9_-]+)`)
@@ -121,11 +122,12 @@ func testMFA(t *testing.T, e *env) {
 			MFARequired bool   `json:"mfaRequired"`
 			ChallengeID string `json:"challengeId"`
 		}
+		codes := e.mailsAbout(t, owner.Email, "sign-in code")
 		anon.expect(http.StatusOK, http.MethodPost, "/api/v1/auth/login", map[string]string{"email": owner.Email, "password": testPassword}, &res)
 		if res.Token != "" || !res.MFARequired || res.ChallengeID == "" {
 			t.Fatalf("login with MFA: %+v", res)
 		}
-		m := e.latestMail(t, owner.Email, "sign-in code")
+		m := e.nextMail(t, owner.Email, "sign-in code", codes)
 		code := mfaCodeRE.FindStringSubmatch(m.Body)
 		if code == nil {
 			t.Fatalf("no code in:\n%s", m.Body)
@@ -155,4 +157,37 @@ func testMFA(t *testing.T, e *env) {
 		t.Errorf("profile after the org requires MFA: %+v", prof)
 	}
 	signIn()
+}
+
+// mailsAbout counts the mails to address whose subject holds subject.
+func (s *server) mailsAbout(t *testing.T, address, subject string) int {
+	n := 0
+	for _, m := range s.mails(t, address) {
+		if strings.Contains(m.Subject, subject) {
+			n++
+		}
+	}
+	return n
+}
+
+// nextMail waits for the mail after the first `seen` about subject (mail
+// is delivered in the background) and returns it.
+func (s *server) nextMail(t *testing.T, address, subject string, seen int) mail {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		var found []mail
+		for _, m := range s.mails(t, address) {
+			if strings.Contains(m.Subject, subject) {
+				found = append(found, m)
+			}
+		}
+		if len(found) > seen {
+			return found[seen]
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no new mail to %s about %q after %d", address, subject, seen)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }

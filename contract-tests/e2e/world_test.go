@@ -18,7 +18,12 @@ type env struct {
 // newEnv starts a server and signs its administrator up and in.
 func newEnv(t *testing.T, store string, opts ...serverOption) *env {
 	t.Helper()
-	s := startServer(t, store, opts...)
+	return envFor(t, startServer(t, store, opts...))
+}
+
+// envFor registers the platform administrator on a started server.
+func envFor(t *testing.T, s *server) *env {
+	t.Helper()
 	admin := s.registerAs(t, s.adminEmail, "Platform Admin")
 	var me struct {
 		Admin bool `json:"admin"`

@@ -98,7 +98,11 @@ func testMailDelivery(t *testing.T, dsn string) {
 	log := slog.New(slog.DiscardHandler)
 	opts := work.Options{MailAttempts: 3}
 	disp := work.NewDispatcher(store, q, clk, log, opts)
-	delivery := work.NewDelivery(store, m, clk, log, opts)
+	cipher, err := signing.NewCipher(make([]byte, signing.MasterKeySize))
+	if err != nil {
+		t.Fatal(err)
+	}
+	delivery := work.NewDelivery(store, m, cipher, clk, log, opts)
 	creds, owner, orgID, badgeID := setup(t, store, clk, disp)
 
 	run := func() int { // handles every queued task, returns how many
@@ -119,6 +123,10 @@ func testMailDelivery(t *testing.T, dsn string) {
 			t.Fatal(err)
 		}
 		return is.Credential
+	}
+
+	if n := run(); n != 1 { // the owner's "approved" mail, relayed by setup
+		t.Fatalf("setup relayed %d mail tasks, want 1 (the approval mail)", n)
 	}
 
 	// Relayed after commit, sent once; the same task again sends nothing.
@@ -241,7 +249,7 @@ func setup(t *testing.T, store ports.Store, clk ports.Clock, relay credentials.R
 		t.Fatal(err)
 	}
 	owner := domain.Actor{UserID: user.ID, UserEmail: user.Email}
-	orgSvc := orgs.New(store, clk, nopMailer{}, cipher, plans, log)
+	orgSvc := orgs.New(store, clk, work.NewOutbox(store, cipher, relay, clk), cipher, plans, log)
 	name := "Acme"
 	org, err := orgSvc.Create(ctx, owner, domain.OrgInput{Name: &name})
 	if err != nil {
@@ -262,7 +270,3 @@ func setup(t *testing.T, store ports.Store, clk ports.Clock, relay credentials.R
 	base, _ := url.Parse("https://credence.example")
 	return credentials.New(store, clk, relay, cipher, plans, credentials.URLs{Base: base}, log), owner, org.ID, badge.ID
 }
-
-type nopMailer struct{}
-
-func (nopMailer) Send(context.Context, ports.Message) error { return nil }

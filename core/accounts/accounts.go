@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/credence-dev/credence/core/domain"
+	"github.com/credence-dev/credence/core/work"
 	"github.com/credence-dev/credence/ports"
 )
 
@@ -52,14 +53,15 @@ type Config struct {
 type Service struct {
 	store  ports.Store
 	clock  ports.Clock
-	mailer ports.Mailer
+	outbox *work.Outbox
 	log    *slog.Logger
 	cfg    Config
 	admins map[string]bool
 }
 
 // New returns an account service.
-func New(store ports.Store, clock ports.Clock, mailer ports.Mailer, log *slog.Logger, cfg Config) *Service {
+// Account mail goes through outbox.
+func New(store ports.Store, clock ports.Clock, outbox *work.Outbox, log *slog.Logger, cfg Config) *Service {
 	admins := map[string]bool{}
 	for _, e := range cfg.AdminEmails {
 		if e = domain.NormalizeEmail(e); e != "" {
@@ -67,7 +69,7 @@ func New(store ports.Store, clock ports.Clock, mailer ports.Mailer, log *slog.Lo
 		}
 	}
 	cfg.PublicURL = strings.TrimRight(cfg.PublicURL, "/")
-	return &Service{store: store, clock: clock, mailer: mailer, log: log, cfg: cfg, admins: admins}
+	return &Service{store: store, clock: clock, outbox: outbox, log: log, cfg: cfg, admins: admins}
 }
 
 // SignUpInput is a new account's details.
@@ -96,37 +98,32 @@ func (s *Service) SignUp(ctx context.Context, in SignUpInput) error {
 	}
 	now := domain.Truncate(s.clock.Now())
 	u := domain.User{ID: domain.NewID(), Email: email, Name: name, PasswordHash: hash, CreatedAt: now}
-	token, hashTok := domain.NewSecret("")
-	err = s.store.WithinTx(ctx, func(ctx context.Context) error {
+	err = s.outbox.Within(ctx, func(ctx context.Context, mail work.Post) error {
 		if err := s.store.Users().Create(ctx, u); err != nil {
 			return err
 		}
-		return s.store.EmailTokens().Create(ctx, domain.EmailToken{TokenHash: hashTok, UserID: u.ID, Purpose: domain.PurposeVerifyEmail, CreatedAt: now, ExpiresAt: now.Add(VerifyEmailTTL)})
+		return s.verification(ctx, mail, u, now)
 	})
 	if errors.Is(err, ports.ErrEmailTaken) {
-		s.send(ctx, ports.Message{To: email, Subject: "Someone tried to sign up with your email",
-			Text: "Someone tried to create a Credence account with this address, which already has one.\n\nIf it was you, sign in instead. If you forgot your password, reset it from the sign-in page.\n"})
-		return nil
+		return s.outbox.Within(ctx, func(ctx context.Context, mail work.Post) error {
+			return mail(domain.MailSignUpAttempt, email, "Someone tried to sign up with your email",
+				"Someone tried to create a Credence account with this address, which already has one.\n\nIf it was you, sign in instead. If you forgot your password, reset it from the sign-in page.\n")
+		})
 	}
 	if err != nil {
 		return fmt.Errorf("sign up: %w", err)
 	}
-	s.sendVerification(ctx, u, token)
 	return nil
 }
 
-func (s *Service) sendVerification(ctx context.Context, u domain.User, token string) {
-	link := s.cfg.PublicURL + verifyLinkPath + token
-	s.send(ctx, ports.Message{To: u.Email, Subject: "Verify your email for Credence",
-		Text: fmt.Sprintf("Hello %s,\n\nConfirm your email address to finish creating your Credence account:\n\n%s\n\nThe link works once and expires in 24 hours.\nIf you did not sign up, ignore this email.\n", u.Name, link)})
-}
-
-// send mails m after the change that caused it; a failed send is logged,
-// not returned: the change stands.
-func (s *Service) send(ctx context.Context, m ports.Message) {
-	if err := s.mailer.Send(ctx, m); err != nil {
-		s.log.ErrorContext(ctx, "send mail failed", "subject", m.Subject, "err", err)
+// verification creates a verification token for u and mails its link.
+func (s *Service) verification(ctx context.Context, mail work.Post, u domain.User, now time.Time) error {
+	token, hash := domain.NewSecret("")
+	if err := s.store.EmailTokens().Create(ctx, domain.EmailToken{TokenHash: hash, UserID: u.ID, Purpose: domain.PurposeVerifyEmail, CreatedAt: now, ExpiresAt: now.Add(VerifyEmailTTL)}); err != nil {
+		return err
 	}
+	return mail(domain.MailVerifyEmail, u.Email, "Verify your email for Credence",
+		fmt.Sprintf("Hello %s,\n\nConfirm your email address to finish creating your Credence account:\n\n%s\n\nThe link works once and expires in 24 hours.\nIf you did not sign up, ignore this email.\n", u.Name, s.cfg.PublicURL+verifyLinkPath+token))
 }
 
 // VerifyEmail consumes a verification token.
@@ -161,13 +158,9 @@ func (s *Service) ResendVerification(ctx context.Context, email string) error {
 	if err != nil {
 		return err
 	}
-	now := domain.Truncate(s.clock.Now())
-	token, hash := domain.NewSecret("")
-	if err := s.store.EmailTokens().Create(ctx, domain.EmailToken{TokenHash: hash, UserID: u.ID, Purpose: domain.PurposeVerifyEmail, CreatedAt: now, ExpiresAt: now.Add(VerifyEmailTTL)}); err != nil {
-		return err
-	}
-	s.sendVerification(ctx, u, token)
-	return nil
+	return s.outbox.Within(ctx, func(ctx context.Context, mail work.Post) error {
+		return s.verification(ctx, mail, u, domain.Truncate(s.clock.Now()))
+	})
 }
 
 // limitEmail counts one requested mail to email against Config.EmailLimit,
@@ -306,9 +299,13 @@ func (s *Service) failedLogin(ctx context.Context, email string, u domain.User, 
 		return ErrBadCredentials
 	}
 	if known {
-		s.send(ctx, ports.Message{To: u.Email, Subject: "Your Credence account was locked",
-			Text: fmt.Sprintf("Hello %s,\n\nThere were %d failed attempts to sign in to your Credence account, so sign-in is locked until %s (UTC).\n\nIf it was you, wait and try again, or reset your password from the sign-in page (that unlocks it).\nIf it was not you, your password held; consider resetting it anyway.\n",
-				u.Name, domain.LoginFailureLimit, g.LockedUntil.UTC().Format("2006-01-02 15:04"))})
+		err := s.outbox.Within(ctx, func(ctx context.Context, mail work.Post) error {
+			return mail(domain.MailAccountLocked, u.Email, "Your Credence account was locked", fmt.Sprintf("Hello %s,\n\nThere were %d failed attempts to sign in to your Credence account, so sign-in is locked until %s (UTC).\n\nIf it was you, wait and try again, or reset your password from the sign-in page (that unlocks it).\nIf it was not you, your password held; consider resetting it anyway.\n",
+				u.Name, domain.LoginFailureLimit, g.LockedUntil.UTC().Format("2006-01-02 15:04")))
+		})
+		if err != nil {
+			return err
+		}
 	}
 	return &domain.LockedError{RetryAt: *g.LockedUntil}
 }
@@ -331,14 +328,14 @@ func (s *Service) RequestPasswordReset(ctx context.Context, email string) error 
 		return err
 	}
 	now := domain.Truncate(s.clock.Now())
-	token, hash := domain.NewSecret("")
-	if err := s.store.EmailTokens().Create(ctx, domain.EmailToken{TokenHash: hash, UserID: u.ID, Purpose: domain.PurposePasswordReset, CreatedAt: now, ExpiresAt: now.Add(PasswordResetTTL)}); err != nil {
-		return err
-	}
-	s.send(ctx, ports.Message{To: u.Email, Subject: "Reset your Credence password",
-		Text: fmt.Sprintf("Hello %s,\n\nSomeone asked to reset the password of your Credence account. To choose a new one, open:\n\n%s\n\nThe link works once and expires in 1 hour. Setting a new password signs out every session.\nIf you did not ask, ignore this email: your password stays as it is.\n",
-			u.Name, s.cfg.PublicURL+resetLinkPath+token)})
-	return nil
+	return s.outbox.Within(ctx, func(ctx context.Context, mail work.Post) error {
+		token, hash := domain.NewSecret("")
+		if err := s.store.EmailTokens().Create(ctx, domain.EmailToken{TokenHash: hash, UserID: u.ID, Purpose: domain.PurposePasswordReset, CreatedAt: now, ExpiresAt: now.Add(PasswordResetTTL)}); err != nil {
+			return err
+		}
+		return mail(domain.MailPasswordReset, u.Email, "Reset your Credence password", fmt.Sprintf("Hello %s,\n\nSomeone asked to reset the password of your Credence account. To choose a new one, open:\n\n%s\n\nThe link works once and expires in 1 hour. Setting a new password signs out every session.\nIf you did not ask, ignore this email: your password stays as it is.\n",
+			u.Name, s.cfg.PublicURL+resetLinkPath+token))
+	})
 }
 
 // ConfirmPasswordReset sets a new password with an emailed reset token:
@@ -350,13 +347,13 @@ func (s *Service) ConfirmPasswordReset(ctx context.Context, token, password stri
 		return domain.ErrInvalidToken
 	}
 	now := domain.Truncate(s.clock.Now())
-	var u domain.User
-	err := s.store.WithinTx(ctx, func(ctx context.Context) error {
+	return s.outbox.Within(ctx, func(ctx context.Context, mail work.Post) error {
 		t, err := s.store.EmailTokens().Use(ctx, domain.HashSecret(token), domain.PurposePasswordReset, now)
 		if err != nil {
 			return err
 		}
-		if u, err = s.store.Users().Get(ctx, t.UserID); err != nil {
+		u, err := s.store.Users().Get(ctx, t.UserID)
+		if err != nil {
 			return err
 		}
 		var v domain.Validator
@@ -379,15 +376,11 @@ func (s *Service) ConfirmPasswordReset(ctx context.Context, token, password stri
 		if _, err := s.store.Sessions().RevokeAllForUser(ctx, u.ID, "", now); err != nil {
 			return err
 		}
-		_, err = s.store.LoginGuards().Update(ctx, u.Email, func(domain.LoginGuard) domain.LoginGuard { return domain.LoginGuard{} })
-		return err
+		if err := s.forgetFailures(ctx, u.Email); err != nil {
+			return err
+		}
+		return mail(domain.MailPasswordChanged, u.Email, "Your Credence password was changed", fmt.Sprintf("Hello %s,\n\nThe password of your Credence account was just changed with a reset link, and every session was signed out.\nIf this was not you, reset your password again at once and check the email account itself.\n", u.Name))
 	})
-	if err != nil {
-		return err
-	}
-	s.send(ctx, ports.Message{To: u.Email, Subject: "Your Credence password was changed",
-		Text: fmt.Sprintf("Hello %s,\n\nThe password of your Credence account was just changed with a reset link, and every session was signed out.\nIf this was not you, reset your password again at once and check the email account itself.\n", u.Name)})
-	return nil
 }
 
 // Sessions returns the signed-in user's live sessions, newest first.
@@ -535,12 +528,13 @@ func (s *Service) challenge(ctx context.Context, u domain.User, now time.Time) (
 	code := fmt.Sprintf("%06d", n.Int64())
 	c := domain.MFAChallenge{ID: domain.NewID(), UserID: u.ID, CreatedAt: now, ExpiresAt: now.Add(domain.MFACodeTTL)}
 	c.CodeHash = mfaHash(c.ID, code)
-	if err := s.store.MFAChallenges().Create(ctx, c); err != nil {
-		return "", err
-	}
-	s.send(ctx, ports.Message{To: u.Email, Subject: "Your Credence sign-in code", // no code here: subjects are logged
-		Text: fmt.Sprintf("Hello %s,\n\nYour code to finish signing in to Credence is:\n\n    %s\n\nIt works once, for 10 minutes. If you did not just sign in, someone knows your password: reset it from the sign-in page.\n", u.Name, code)})
-	return c.ID, nil
+	return c.ID, s.outbox.Within(ctx, func(ctx context.Context, mail work.Post) error {
+		if err := s.store.MFAChallenges().Create(ctx, c); err != nil {
+			return err
+		}
+		return mail(domain.MailMFACode, u.Email, "Your Credence sign-in code", fmt.Sprintf( // no code in subjects: they are logged
+			"Hello %s,\n\nYour code to finish signing in to Credence is:\n\n    %s\n\nIt works once, for 10 minutes. If you did not just sign in, someone knows your password: reset it from the sign-in page.\n", u.Name, code))
+	})
 }
 
 func mfaHash(challengeID, code string) []byte {

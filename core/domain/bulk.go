@@ -168,6 +168,17 @@ const (
 	MailCredentialRenewed MailKind = "credential.renewed"
 )
 
+// Kinds of account mail.
+const (
+	MailVerifyEmail     MailKind = "account.verify_email"
+	MailSignUpAttempt   MailKind = "account.signup_attempt" // sign-up with a registered email
+	MailPasswordReset   MailKind = "account.password_reset"
+	MailPasswordChanged MailKind = "account.password_changed"
+	MailAccountLocked   MailKind = "account.locked"
+	MailMFACode         MailKind = "account.mfa_code"
+	MailOrgDecision     MailKind = "org.decision" // approved, rejected, suspended
+)
+
 // Mail is an outgoing email kept until delivered: the outbox of mail.
 type Mail struct {
 	ID           string
@@ -176,7 +187,8 @@ type Mail struct {
 	Kind         MailKind
 	To           string
 	Subject      string
-	Text         string
+	Text         string // the body; when Sealed, encrypted (base64) under the master key
+	Sealed       bool   // the body holds a secret (a sign-in link or code)
 	Status       MailStatus
 	Attempts     int
 	LastError    string

@@ -11,6 +11,7 @@ import (
 
 	"github.com/credence-dev/credence/core/access"
 	"github.com/credence-dev/credence/core/domain"
+	"github.com/credence-dev/credence/core/work"
 	"github.com/credence-dev/credence/ports"
 )
 
@@ -18,7 +19,7 @@ import (
 type Service struct {
 	store  ports.Store
 	clock  ports.Clock
-	mailer ports.Mailer
+	outbox *work.Outbox
 	cipher ports.KeyCipher
 	plans  domain.Plans
 	guard  access.Guard
@@ -26,8 +27,9 @@ type Service struct {
 }
 
 // New returns an organization service.
-func New(store ports.Store, clock ports.Clock, mailer ports.Mailer, cipher ports.KeyCipher, plans domain.Plans, log *slog.Logger) *Service {
-	return &Service{store: store, clock: clock, mailer: mailer, cipher: cipher, plans: plans, log: log,
+// Its mail (decisions to owners) goes through outbox.
+func New(store ports.Store, clock ports.Clock, outbox *work.Outbox, cipher ports.KeyCipher, plans domain.Plans, log *slog.Logger) *Service {
+	return &Service{store: store, clock: clock, outbox: outbox, cipher: cipher, plans: plans, log: log,
 		guard: access.Guard{Store: store, Plans: plans}}
 }
 
@@ -145,7 +147,19 @@ func (s *Service) Decide(ctx context.Context, actor domain.Actor, orgID string, 
 	if err := access.RequireAdmin(actor); err != nil {
 		return domain.Organization{}, err
 	}
-	org, err := s.change(ctx, s.byID(orgID), func(o *domain.Organization) error {
+	var org domain.Organization
+	err := s.outbox.Within(ctx, func(ctx context.Context, post work.Post) error {
+		var err error
+		if org, err = s.decide(ctx, orgID, decision, reason); err != nil {
+			return err
+		}
+		return s.mailOwners(ctx, post, org, decisionMail(org))
+	})
+	return org, err
+}
+
+func (s *Service) decide(ctx context.Context, orgID string, decision Review, reason string) (domain.Organization, error) {
+	return s.change(ctx, s.byID(orgID), func(o *domain.Organization) error {
 		switch decision {
 		case Approve:
 			return o.Approve(s.now())
@@ -156,11 +170,6 @@ func (s *Service) Decide(ctx context.Context, actor domain.Actor, orgID string, 
 		}
 		return fmt.Errorf("unknown decision %q", decision)
 	})
-	if err != nil {
-		return org, err
-	}
-	s.mailOwners(ctx, org, decisionMail(org))
-	return org, nil
 }
 
 func decisionMail(org domain.Organization) ports.Message {
@@ -177,21 +186,20 @@ func decisionMail(org domain.Organization) ports.Message {
 	}
 }
 
-func (s *Service) mailOwners(ctx context.Context, org domain.Organization, m ports.Message) {
+// mailOwners posts m to every owner of org.
+func (s *Service) mailOwners(ctx context.Context, post work.Post, org domain.Organization, m ports.Message) error {
 	members, err := s.store.Members().List(ctx, org.ID)
 	if err != nil {
-		s.log.ErrorContext(ctx, "list owners for mail", "org", org.ID, "err", err)
-		return
+		return err
 	}
 	for _, mem := range members {
-		if mem.Role != domain.RoleOwner {
-			continue
-		}
-		m.To = mem.Email
-		if err := s.mailer.Send(ctx, m); err != nil {
-			s.log.ErrorContext(ctx, "send mail failed", "subject", m.Subject, "err", err)
+		if mem.Role == domain.RoleOwner {
+			if err := post(domain.MailOrgDecision, mem.Email, m.Subject, m.Text); err != nil {
+				return err
+			}
 		}
 	}
+	return nil
 }
 
 // SetPlan changes an organization's plan (platform administrators).

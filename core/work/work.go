@@ -9,6 +9,7 @@ package work
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -189,14 +190,39 @@ func (d *Dispatcher) Run(ctx context.Context) {
 type Delivery struct {
 	store  ports.Store
 	mailer ports.Mailer
+	cipher ports.KeyCipher
 	clock  ports.Clock
 	log    *slog.Logger
 	opts   Options
 }
 
-// NewDelivery returns the mail task handler.
-func NewDelivery(store ports.Store, mailer ports.Mailer, clock ports.Clock, log *slog.Logger, opts Options) *Delivery {
-	return &Delivery{store: store, mailer: mailer, clock: clock, log: log, opts: opts.withDefaults()}
+// NewDelivery returns the mail task handler; cipher opens sealed mail.
+func NewDelivery(store ports.Store, mailer ports.Mailer, cipher ports.KeyCipher, clock ports.Clock, log *slog.Logger, opts Options) *Delivery {
+	return &Delivery{store: store, mailer: mailer, cipher: cipher, clock: clock, log: log, opts: opts.withDefaults()}
+}
+
+// Seal encrypts a mail body under cipher for the outbox (domain.Mail.Sealed).
+func Seal(cipher ports.KeyCipher, body string) (string, error) {
+	sealed, err := cipher.Encrypt([]byte(body))
+	if err != nil {
+		return "", fmt.Errorf("seal mail: %w", err)
+	}
+	return base64.StdEncoding.EncodeToString(sealed), nil
+}
+
+// open returns the body of mail, decrypting a sealed one.
+func (m *Delivery) open(mail domain.Mail) (string, error) {
+	if !mail.Sealed {
+		return mail.Text, nil
+	}
+	raw, err := base64.StdEncoding.DecodeString(mail.Text)
+	if err == nil {
+		var body []byte
+		if body, err = m.cipher.Decrypt(raw); err == nil {
+			return string(body), nil
+		}
+	}
+	return "", fmt.Errorf("open sealed mail (was the master key changed?): %w: %w", ports.ErrPermanent, err)
 }
 
 // Handle attempts the task's mails. Each is claimed first, so a mail sent
@@ -235,7 +261,10 @@ func (m *Delivery) Deliver(ctx context.Context, ids ...string) error {
 		if err := ctx.Err(); err != nil {
 			return errors.Join(err, flush()) // the rest go again once their lease ends
 		}
-		sendErr := m.mailer.Send(ctx, ports.Message{To: mail.To, Subject: mail.Subject, Text: mail.Text})
+		body, sendErr := m.open(mail)
+		if sendErr == nil {
+			sendErr = m.mailer.Send(ctx, ports.Message{To: mail.To, Subject: mail.Subject, Text: body})
+		}
 		if sendErr == nil {
 			if sent = append(sent, mail.ID); len(sent) == sentBatch {
 				if err := flush(); err != nil {
@@ -262,4 +291,55 @@ func (m *Delivery) failed(ctx context.Context, mail domain.Mail, sendErr error) 
 	next := m.clock.Now().Add(m.opts.MailBackoff(mail.Attempts))
 	m.log.WarnContext(ctx, "mail attempt failed", "mail", mail.ID, "kind", mail.Kind, "attempt", mail.Attempts, "retryAt", next, "err", sendErr)
 	return m.store.Mails().Retry(ctx, mail.ID, sendErr.Error(), next)
+}
+
+// Relay hands mail to the queue once its transaction has committed.
+type Relay interface {
+	MailsQueued(ctx context.Context, ids ...string)
+}
+
+// Outbox writes mail with the change it tells about, in one transaction,
+// sealed (its bodies carry sign-in links and codes), and relays it once
+// that commits: mail is neither lost with a crash nor sent for a change
+// rolled back.
+type Outbox struct {
+	store  ports.Store
+	cipher ports.KeyCipher
+	relay  Relay
+	clock  ports.Clock
+}
+
+// NewOutbox returns an outbox over store, sealing with cipher.
+func NewOutbox(store ports.Store, cipher ports.KeyCipher, relay Relay, clock ports.Clock) *Outbox {
+	return &Outbox{store: store, cipher: cipher, relay: relay, clock: clock}
+}
+
+// Post queues one mail in the transaction at hand.
+type Post func(kind domain.MailKind, to, subject, body string) error
+
+// Within runs fn in a transaction; the mail fn posts is written in it and
+// relayed after it commits.
+func (o *Outbox) Within(ctx context.Context, fn func(ctx context.Context, post Post) error) error {
+	var ids []string
+	err := o.store.WithinTx(ctx, func(ctx context.Context) error {
+		ids = ids[:0]
+		now := domain.Truncate(o.clock.Now())
+		return fn(ctx, func(kind domain.MailKind, to, subject, body string) error {
+			sealed, err := Seal(o.cipher, body)
+			if err != nil {
+				return err
+			}
+			m := domain.Mail{ID: domain.NewID(), Kind: kind, To: to, Subject: subject, Text: sealed, Sealed: true,
+				Status: domain.MailQueued, CreatedAt: now, NextAttempt: now}
+			if err := o.store.Mails().Create(ctx, m); err != nil {
+				return err
+			}
+			ids = append(ids, m.ID)
+			return nil
+		})
+	})
+	if err == nil && len(ids) > 0 {
+		o.relay.MailsQueued(context.WithoutCancel(ctx), ids...)
+	}
+	return err
 }

@@ -115,11 +115,12 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 
 	wopts := work.Options{SweepEvery: cfg.SweepEvery, JobLease: cfg.JobLease}
 	a.Dispatcher = work.NewDispatcher(a.Store, a.Queue, a.Clock, log, wopts)
-	a.Delivery = work.NewDelivery(a.Store, mailer, a.Clock, log, wopts)
+	a.Delivery = work.NewDelivery(a.Store, mailer, cipher, a.Clock, log, wopts)
 	_, _, _, emailLimit := cfg.Limits()
-	a.Accounts = accounts.New(a.Store, a.Clock, mailer, log, accounts.Config{PublicURL: cfg.PublicURL.String(), AdminEmails: cfg.AdminEmails,
+	outbox := work.NewOutbox(a.Store, cipher, a.Dispatcher, a.Clock)
+	a.Accounts = accounts.New(a.Store, a.Clock, outbox, log, accounts.Config{PublicURL: cfg.PublicURL.String(), AdminEmails: cfg.AdminEmails,
 		Limiter: a.Limiter, EmailLimit: emailLimit})
-	a.Orgs = orgs.New(a.Store, a.Clock, mailer, cipher, cfg.Plans, log)
+	a.Orgs = orgs.New(a.Store, a.Clock, outbox, cipher, cfg.Plans, log)
 	a.Badges = badges.New(a.Store, a.Clock, cfg.Plans)
 	a.Credentials = credentials.New(a.Store, a.Clock, a.Dispatcher, cipher, cfg.Plans, credentials.URLs{Base: cfg.PublicURL}, log)
 	a.Bulk = bulk.New(a.Store, a.Clock, a.Credentials, a.Dispatcher, cfg.Plans, log,

@@ -75,13 +75,12 @@ func run(ctx context.Context, dbPath string, out io.Writer) error {
 	plans := domain.DefaultPlans()
 	base, _ := url.Parse("https://credentials.example.com")
 
-	// Core services.
-	orgSvc := orgs.New(store, clock, mailer, cipher, plans, log)
+	// Core services. Mail is written to the store's outbox with the change
+	// it tells about; a server relays it to a queue (see
+	// apps/internal/app), a script can deliver it at once.
+	relay := deliverNow{work.NewDelivery(store, mailer, cipher, clock, log, work.Options{})}
+	orgSvc := orgs.New(store, clock, work.NewOutbox(store, cipher, relay, clock), cipher, plans, log)
 	badgeSvc := badges.New(store, clock, plans)
-	// Recipient mail is written to the store's outbox with each credential;
-	// a server relays it to a queue (see apps/internal/app), a script can
-	// deliver it at once.
-	relay := deliverNow{work.NewDelivery(store, mailer, clock, log, work.Options{})}
 	credSvc := credentials.New(store, clock, relay, cipher, plans, credentials.URLs{Base: base}, log)
 
 	// A verified user who owns an organization, approved by an administrator.

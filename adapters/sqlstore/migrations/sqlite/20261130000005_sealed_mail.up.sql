@@ -1,0 +1,4 @@
+-- Account mail goes through the outbox too. Its bodies carry sign-in
+-- links and codes, so they are stored encrypted under the master key
+-- (sealed) until sent.
+ALTER TABLE mails ADD COLUMN sealed BOOLEAN NOT NULL DEFAULT false;
