@@ -13,6 +13,7 @@ import (
 
 	"github.com/credence-dev/credence/adapters/filemail"
 	"github.com/credence-dev/credence/adapters/smtpmail"
+	"github.com/credence-dev/credence/contract-tests/harness"
 	"github.com/credence-dev/credence/contract-tests/mailer"
 )
 
@@ -30,15 +31,11 @@ func TestFileMail(t *testing.T) {
 // TestSMTPMail runs the suite against smtpmail and a real SMTP server,
 // authenticating over STARTTLS and over implicit TLS.
 func TestSMTPMail(t *testing.T) {
-	for _, mode := range []string{"starttls", "implicit"} {
+	for _, mode := range []string{harness.SMTPStartTLS, harness.SMTPImplicit} {
 		t.Run(mode, func(t *testing.T) {
 			mailer.Run(t, func(t *testing.T) mailer.Target {
-				srv := startServer(t, serverOptions{TLS: mode, User: user, Pass: pass})
-				scheme := "smtp"
-				if mode == "implicit" {
-					scheme = "smtps"
-				}
-				m := newSMTP(t, smtpURL(scheme, user, pass, srv.Addr, "insecure_skip_verify=true"), nil)
+				srv := harness.StartSMTP(t, harness.SMTPOptions{TLS: mode, User: user, Pass: pass})
+				m := newSMTP(t, srv.URL(user, pass, "insecure_skip_verify=true"), nil)
 				return mailer.Target{Mailer: m, Delivered: func(*testing.T) [][]byte {
 					var out [][]byte
 					for _, d := range srv.Delivered() {
@@ -77,13 +74,10 @@ const (
 	pass = "pa55:w%rd/Ünïcode@secret"
 )
 
-// smtpURL builds a server URL; user "" leaves the userinfo out.
-func smtpURL(scheme, user, pass, addr, query string) string {
-	u := url.URL{Scheme: scheme, Host: addr, RawQuery: query}
-	if user != "" {
-		u.User = url.UserPassword(user, pass)
-	}
-	return u.String()
+// smtpURL is the URL of a server at addr that is no harness.SMTPServer,
+// with the account and query.
+func smtpURL(addr, query string) string {
+	return (&url.URL{Scheme: "smtp", User: url.UserPassword(user, pass), Host: addr, RawQuery: query}).String()
 }
 
 // newSMTP returns an smtpmail.Mailer for rawURL sending as mailer.From,

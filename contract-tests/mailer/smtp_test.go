@@ -3,12 +3,12 @@ package mailer_test
 import (
 	"context"
 	"errors"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/emersion/go-smtp"
-
+	"github.com/credence-dev/credence/contract-tests/harness"
 	"github.com/credence-dev/credence/contract-tests/mailer"
 	"github.com/credence-dev/credence/ports"
 )
@@ -23,7 +23,7 @@ const wait = 10 * time.Second
 
 // sendFails sends msg, fails the test unless Send errs, and checks the
 // error neither shows the password nor leaves anything delivered.
-func sendFails(t *testing.T, ctx context.Context, rawURL string, srv *server) error {
+func sendFails(t *testing.T, ctx context.Context, rawURL string, srv *harness.SMTPServer) error {
 	t.Helper()
 	logs := &syncBuffer{}
 	err := newSMTP(t, rawURL, logs).Send(ctx, msg)
@@ -42,13 +42,12 @@ func sendFails(t *testing.T, ctx context.Context, rawURL string, srv *server) er
 
 func TestSMTPEnvelopeAuthAndTLS(t *testing.T) {
 	t.Parallel()
-	for _, mode := range []string{"starttls", "implicit"} {
+	for _, mode := range []string{harness.SMTPStartTLS, harness.SMTPImplicit} {
 		t.Run(mode, func(t *testing.T) {
 			t.Parallel()
-			srv := startServer(t, serverOptions{TLS: mode, User: user, Pass: pass})
-			scheme := map[string]string{"starttls": "smtp", "implicit": "smtps"}[mode]
+			srv := harness.StartSMTP(t, harness.SMTPOptions{TLS: mode, User: user, Pass: pass})
 			logs := &syncBuffer{}
-			if err := newSMTP(t, smtpURL(scheme, user, pass, srv.Addr, "insecure_skip_verify=true"), logs).Send(context.Background(), msg); err != nil {
+			if err := newSMTP(t, srv.URL(user, pass, "insecure_skip_verify=true"), logs).Send(context.Background(), msg); err != nil {
 				t.Fatalf("Send: %v", err)
 			}
 			got := srv.Delivered()
@@ -56,8 +55,8 @@ func TestSMTPEnvelopeAuthAndTLS(t *testing.T) {
 				t.Fatalf("server accepted %d messages, want 1", len(got))
 			}
 			d := got[0]
-			if d.From != "noreply@credence.test" || len(d.Rcpt) != 1 || d.Rcpt[0] != msg.To {
-				t.Errorf("envelope MAIL FROM %q RCPT TO %q, want noreply@credence.test and [%s]", d.From, d.Rcpt, msg.To)
+			if d.From != "noreply@credence.test" || len(d.To) != 1 || d.To[0] != msg.To {
+				t.Errorf("envelope MAIL FROM %q RCPT TO %q, want noreply@credence.test and [%s]", d.From, d.To, msg.To)
 			}
 			if d.User != user || !d.TLS {
 				t.Errorf("session user %q, tls %v; want %q over TLS", d.User, d.TLS, user)
@@ -78,8 +77,8 @@ func TestSMTPEnvelopeAuthAndTLS(t *testing.T) {
 
 func TestSMTPWrongPasswordFails(t *testing.T) {
 	t.Parallel()
-	srv := startServer(t, serverOptions{TLS: "starttls", User: user, Pass: pass})
-	err := sendFails(t, context.Background(), smtpURL("smtp", user, "wrong-pass", srv.Addr, "insecure_skip_verify=true"), srv)
+	srv := harness.StartSMTP(t, harness.SMTPOptions{User: user, Pass: pass})
+	err := sendFails(t, context.Background(), srv.URL(user, "wrong-pass", "insecure_skip_verify=true"), srv)
 	if errors.Is(err, ports.ErrPermanent) {
 		t.Errorf("Send = %v; a wrong password concerns every mail, want it retryable", err)
 	}
@@ -94,30 +93,26 @@ func TestSMTPWrongPasswordFails(t *testing.T) {
 func TestSMTPRejectionsPermanentOrNot(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
-		name      string
-		opts      serverOptions
-		permanent bool
-		code      string
+		name       string
+		rcpt, data int // the server's reply to RCPT TO, to DATA; 0 accepts
+		permanent  bool
 	}{
-		{"rcpt_550_permanent", serverOptions{Reject: map[string]*smtp.SMTPError{
-			msg.To: {Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: "No such user"}}}, true, "550"},
-		{"rcpt_451_temporary", serverOptions{Reject: map[string]*smtp.SMTPError{
-			msg.To: {Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 0}, Message: "Try again later"}}}, false, "451"},
-		{"data_554_permanent", serverOptions{RejectData: &smtp.SMTPError{
-			Code: 554, EnhancedCode: smtp.EnhancedCode{5, 7, 1}, Message: "Message rejected"}}, true, "554"},
-		{"data_452_temporary", serverOptions{RejectData: &smtp.SMTPError{
-			Code: 452, EnhancedCode: smtp.EnhancedCode{4, 3, 1}, Message: "Insufficient storage"}}, false, "452"},
+		{"rcpt_550_permanent", 550, 0, true},
+		{"rcpt_451_temporary", 451, 0, false},
+		{"data_554_permanent", 0, 554, true},
+		{"data_452_temporary", 0, 452, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			tc.opts.TLS, tc.opts.User, tc.opts.Pass = "starttls", user, pass
-			srv := startServer(t, tc.opts)
-			err := sendFails(t, context.Background(), smtpURL("smtp", user, pass, srv.Addr, "insecure_skip_verify=true"), srv)
+			srv := harness.StartSMTP(t, harness.SMTPOptions{User: user, Pass: pass})
+			srv.RejectRcpt(msg.To, tc.rcpt)
+			srv.RejectData(tc.data)
+			err := sendFails(t, context.Background(), srv.URL(user, pass, "insecure_skip_verify=true"), srv)
 			if errors.Is(err, ports.ErrPermanent) != tc.permanent {
 				t.Errorf("Send = %v; permanent %v, want %v", err, !tc.permanent, tc.permanent)
 			}
-			if !strings.Contains(err.Error(), tc.code) {
-				t.Errorf("Send = %v, want the server's %s reply", err, tc.code)
+			if code := strconv.Itoa(tc.rcpt + tc.data); !strings.Contains(err.Error(), code) {
+				t.Errorf("Send = %v, want the server's %s reply", err, code)
 			}
 		})
 	}
@@ -125,7 +120,7 @@ func TestSMTPRejectionsPermanentOrNot(t *testing.T) {
 
 func TestSMTPServerDownIsTemporary(t *testing.T) {
 	t.Parallel()
-	err := sendFails(t, context.Background(), smtpURL("smtp", user, pass, closedPort(t), "insecure_skip_verify=true"), nil)
+	err := sendFails(t, context.Background(), smtpURL(closedPort(t), "insecure_skip_verify=true"), nil)
 	if errors.Is(err, ports.ErrPermanent) {
 		t.Errorf("Send = %v, want a retryable error", err)
 	}
@@ -140,8 +135,8 @@ func TestSMTPNoSTARTTLSOffered(t *testing.T) {
 	for _, query := range []string{"", "starttls=required", "starttls=opportunistic"} {
 		t.Run("query="+query, func(t *testing.T) {
 			t.Parallel()
-			srv := startServer(t, serverOptions{TLS: "none", User: user, Pass: pass, InsecureAuth: true})
-			err := sendFails(t, context.Background(), smtpURL("smtp", user, pass, srv.Addr, query), srv)
+			srv := harness.StartSMTP(t, harness.SMTPOptions{TLS: harness.SMTPPlain, User: user, Pass: pass, InsecureAuth: true})
+			err := sendFails(t, context.Background(), srv.URL(user, pass, query), srv)
 			if query != "starttls=opportunistic" && !strings.Contains(err.Error(), "STARTTLS") {
 				t.Errorf("Send = %v, want it to name STARTTLS", err)
 			}
@@ -161,8 +156,8 @@ func TestSMTPPlainWhenAsked(t *testing.T) {
 	for _, query := range []string{"tls=none", "starttls=opportunistic"} {
 		t.Run(query, func(t *testing.T) {
 			t.Parallel()
-			srv := startServer(t, serverOptions{TLS: "none"})
-			if err := newSMTP(t, smtpURL("smtp", "", "", srv.Addr, query), nil).Send(context.Background(), msg); err != nil {
+			srv := harness.StartSMTP(t, harness.SMTPOptions{TLS: harness.SMTPPlain})
+			if err := newSMTP(t, srv.URL("", "", query), nil).Send(context.Background(), msg); err != nil {
 				t.Fatalf("Send: %v", err)
 			}
 			if got := srv.Delivered(); len(got) != 1 || got[0].TLS {
@@ -176,12 +171,11 @@ func TestSMTPPlainWhenAsked(t *testing.T) {
 // insecure_skip_verify=true, before any password is sent.
 func TestSMTPUntrustedCertificateRefused(t *testing.T) {
 	t.Parallel()
-	for _, mode := range []string{"starttls", "implicit"} {
+	for _, mode := range []string{harness.SMTPStartTLS, harness.SMTPImplicit} {
 		t.Run(mode, func(t *testing.T) {
 			t.Parallel()
-			srv := startServer(t, serverOptions{TLS: mode, User: user, Pass: pass})
-			scheme := map[string]string{"starttls": "smtp", "implicit": "smtps"}[mode]
-			err := sendFails(t, context.Background(), smtpURL(scheme, user, pass, srv.Addr, ""), srv)
+			srv := harness.StartSMTP(t, harness.SMTPOptions{TLS: mode, User: user, Pass: pass})
+			err := sendFails(t, context.Background(), srv.URL(user, pass, ""), srv)
 			if !strings.Contains(err.Error(), "certificate") {
 				t.Errorf("Send = %v, want a certificate error", err)
 			}
@@ -196,15 +190,15 @@ func TestSMTPUntrustedCertificateRefused(t *testing.T) {
 // promptly with ctx's error.
 func TestSMTPCancelMidSend(t *testing.T) {
 	t.Parallel()
-	o := serverOptions{TLS: "starttls", User: user, Pass: pass, Stall: make(chan struct{}), InData: make(chan struct{}, 1)}
-	srv := startServer(t, o)
-	m := newSMTP(t, smtpURL("smtp", user, pass, srv.Addr, "insecure_skip_verify=true"), nil)
+	srv := harness.StartSMTP(t, harness.SMTPOptions{User: user, Pass: pass})
+	inData := srv.StallData()
+	m := newSMTP(t, srv.URL(user, pass, "insecure_skip_verify=true"), nil)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	done := make(chan error, 1)
 	go func() { done <- m.Send(ctx, msg) }()
 	select {
-	case <-o.InData:
+	case <-inData:
 	case err := <-done:
 		t.Fatalf("Send returned before DATA: %v", err)
 	case <-time.After(wait):
@@ -242,7 +236,7 @@ func TestSMTPHungServerTimesOut(t *testing.T) {
 				defer cancel()
 			}
 			start := time.Now()
-			err := sendFails(t, ctx, smtpURL("smtp", user, pass, stalledServer(t), tc.query), nil)
+			err := sendFails(t, ctx, smtpURL(stalledServer(t), tc.query), nil)
 			if !errors.Is(err, context.DeadlineExceeded) {
 				t.Errorf("Send = %v, want context.DeadlineExceeded", err)
 			}

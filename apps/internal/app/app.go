@@ -113,7 +113,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		return nil, fmt.Errorf("open database: %w", err)
 	}
 
-	wopts := work.Options{SweepEvery: cfg.SweepEvery, JobLease: cfg.JobLease}
+	wopts := work.Options{SweepEvery: cfg.SweepEvery, JobLease: cfg.JobLease, MailBackoff: cfg.MailBackoff}
 	a.Dispatcher = work.NewDispatcher(a.Store, a.Queue, a.Clock, log, wopts)
 	a.Delivery = work.NewDelivery(a.Store, mailer, cipher, a.Clock, log, wopts)
 	_, _, _, emailLimit := cfg.Limits()

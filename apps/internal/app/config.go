@@ -31,6 +31,7 @@ type Config struct {
 	RedisURL      string // the asynq queue; "" runs the in-process queue
 	Concurrency   int    // tasks a worker handles at once
 	SweepEvery    time.Duration
+	MailRetry     time.Duration // wait before a failed mail's first retry; see MailBackoff
 	JobLease      time.Duration
 	BulkChunk     int
 	PublicURL     *url.URL
@@ -76,6 +77,9 @@ func Load(getenv func(string) string) (Config, error) {
 		return Config{}, err
 	}
 	if cfg.SweepEvery, err = durationSetting(getenv, "CREDENCE_SWEEP_INTERVAL", 5*time.Second); err != nil {
+		return Config{}, err
+	}
+	if cfg.MailRetry, err = durationSetting(getenv, "CREDENCE_MAIL_RETRY", time.Minute); err != nil {
 		return Config{}, err
 	}
 	for _, l := range []struct {
@@ -248,6 +252,17 @@ func prefixesSetting(getenv func(string) string, name string) ([]netip.Prefix, e
 		out = append(out, p.Masked())
 	}
 	return out, nil
+}
+
+// MailBackoff is the wait after failed mail attempt n: MailRetry, four
+// times longer after each next attempt, at most 12 hours. With the
+// default MailRetry of a minute it is work.DefaultMailBackoff.
+func (c Config) MailBackoff(attempt int) time.Duration {
+	d := c.MailRetry
+	for i := 1; i < attempt && d < 12*time.Hour; i++ {
+		d *= 4
+	}
+	return min(d, 12*time.Hour)
 }
 
 // Limits returns the request limits of the HTTP API.

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/credence-dev/credence/core/work"
 	"github.com/credence-dev/credence/ports"
 )
 
@@ -74,6 +75,8 @@ func TestConfigRefusesBadSettings(t *testing.T) {
 		"rate_limit_negative":         {map[string]string{"CREDENCE_RATE_LIMIT_KEY": "-1"}, "CREDENCE_RATE_LIMIT_KEY"},
 		"rate_limit_words":            {map[string]string{"CREDENCE_RATE_LIMIT_AUTH_IP": "thirty"}, "CREDENCE_RATE_LIMIT_AUTH_IP"},
 		"trusted_proxy_host_name":     {map[string]string{"CREDENCE_TRUSTED_PROXIES": "proxy.internal"}, "CREDENCE_TRUSTED_PROXIES"},
+		"mail_retry_zero":             {map[string]string{"CREDENCE_MAIL_RETRY": "0s"}, "CREDENCE_MAIL_RETRY"},
+		"mail_retry_no_unit":          {map[string]string{"CREDENCE_MAIL_RETRY": "30"}, "CREDENCE_MAIL_RETRY"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			_, err := Load(env(tc.env))
@@ -91,6 +94,28 @@ func TestConfigRefusesBadSettings(t *testing.T) {
 	}
 	if strings.Join(cfg.AdminEmails, ",") != "a@example.com,b@example.com" {
 		t.Errorf("admin emails: %q", cfg.AdminEmails)
+	}
+}
+
+// CREDENCE_MAIL_RETRY sets the first wait of mail retries; the waits
+// grow four times an attempt up to 12 hours, as work.DefaultMailBackoff's.
+func TestConfigMailRetry(t *testing.T) {
+	cfg, err := Load(env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for n := 1; n <= 10; n++ {
+		if got, want := cfg.MailBackoff(n), work.DefaultMailBackoff(n); got != want {
+			t.Errorf("default backoff after attempt %d: %v, want %v", n, got, want)
+		}
+	}
+	if cfg, err = Load(env(map[string]string{"CREDENCE_MAIL_RETRY": " 2s "})); err != nil {
+		t.Fatal(err)
+	}
+	for n, want := range map[int]time.Duration{1: 2 * time.Second, 2: 8 * time.Second, 3: 32 * time.Second, 12: 12 * time.Hour} {
+		if got := cfg.MailBackoff(n); got != want {
+			t.Errorf("CREDENCE_MAIL_RETRY=2s: backoff after attempt %d: %v, want %v", n, got, want)
+		}
 	}
 }
 
