@@ -44,6 +44,9 @@ type Deps struct {
 	Limits  Limits
 	// TrustedProxies are the proxies whose X-Forwarded-For is believed.
 	TrustedProxies []netip.Prefix
+	// Idempotency stores the responses to POSTs sent with an
+	// Idempotency-Key, for replay (nil: the header is ignored).
+	Idempotency ports.Idempotency
 }
 
 type server struct {
@@ -55,7 +58,12 @@ type server struct {
 func New(d Deps) http.Handler {
 	mux := http.NewServeMux()
 	NewAPI(mux, d)
-	return notFoundAsProblem(mux)
+	h := notFoundAsProblem(mux)
+	if d.Idempotency != nil {
+		h = idempotent(h, idempotencyDeps{store: d.Idempotency, clock: d.Clock, log: d.Log,
+			limiter: d.Limiter, ipLimit: d.Limits.IP, trusted: d.TrustedProxies}, defaultIdempotency)
+	}
+	return h
 }
 
 // notFoundAsProblem answers unknown paths and methods with problems

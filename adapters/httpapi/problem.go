@@ -75,6 +75,8 @@ var statusOf = map[domain.Code]int{
 	domain.CodeInvalidCSV:          http.StatusUnprocessableEntity,
 	domain.CodeAccountLocked:       http.StatusLocked,
 	domain.CodeMFAInvalid:          http.StatusUnauthorized,
+
+	domain.CodeIdempotencyKeyReused: http.StatusUnprocessableEntity,
 }
 
 // codeOfStatus names the problems huma raises itself (bad JSON, schema

@@ -68,7 +68,8 @@ func serve(ctx context.Context, cfg app.Config, log *slog.Logger) error {
 	ipLimit, keyLimit, authLimit, _ := cfg.Limits()
 	handler := httpapi.New(httpapi.Deps{Accounts: a.Accounts, Orgs: a.Orgs, Badges: a.Badges, Credentials: a.Credentials,
 		Bulk: a.Bulk, Clock: a.Clock, Ready: a.Ready, Log: log, Limiter: a.Limiter,
-		Limits: httpapi.Limits{IP: ipLimit, Key: keyLimit, AuthIP: authLimit}, TrustedProxies: cfg.TrustedProxies})
+		Limits: httpapi.Limits{IP: ipLimit, Key: keyLimit, AuthIP: authLimit}, TrustedProxies: cfg.TrustedProxies,
+		Idempotency: a.Idempotency})
 
 	ln, err := net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {

@@ -38,6 +38,7 @@ var scenarios = []scenario{
 	{name: "mfa_email_code", run: testMFA},
 	{name: "rate_limits", opts: rateLimited, run: testRateLimits},
 	{name: "bulk_resend", opts: []serverOption{withPlans(`{"professional":{"monthlyRecipients":-1}}`), withEnv("CREDENCE_WORKER_CONCURRENCY", "1")}, run: testResend},
+	{name: "idempotency_keys", run: testIdempotency},
 }
 
 // TestE2E runs every scenario against the real server on each store.

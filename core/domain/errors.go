@@ -33,6 +33,8 @@ const (
 	CodeAccountLocked       Code = "ACCOUNT_LOCKED"
 	CodeMFAInvalid          Code = "MFA_INVALID"
 
+	CodeIdempotencyKeyReused Code = "IDEMPOTENCY_KEY_REUSED" // same Idempotency-Key, different request
+
 	// Codes Credence adds where the contract is silent.
 	CodeSlugTaken       Code = "SLUG_TAKEN"       // an org or badge slug is already in use
 	CodeInvalidState    Code = "INVALID_STATE"    // the resource's state does not allow the operation

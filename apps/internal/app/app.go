@@ -50,6 +50,9 @@ type App struct {
 	Dispatcher  *work.Dispatcher
 	Delivery    *work.Delivery
 
+	// Idempotency keeps the answers to POSTs sent with an Idempotency-Key.
+	Idempotency ports.Idempotency
+
 	// Limiter counts requests and requested mails: in Redis when
 	// CREDENCE_REDIS_URL is set (shared by every replica), in process
 	// otherwise.
@@ -108,10 +111,12 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		a.Queue, a.Local = q, q
 		a.Limiter = memlimit.New(memlimit.Options{Clock: a.Clock})
 	}
-	if a.Store, err = sqlstore.Open(ctx, cfg.DatabaseURL); err != nil {
+	store, err := sqlstore.Open(ctx, cfg.DatabaseURL)
+	if err != nil {
 		a.Queue.Close()
 		return nil, fmt.Errorf("open database: %w", err)
 	}
+	a.Store, a.Idempotency = store, store.Idempotency()
 
 	wopts := work.Options{SweepEvery: cfg.SweepEvery, JobLease: cfg.JobLease, MailBackoff: cfg.MailBackoff}
 	a.Dispatcher = work.NewDispatcher(a.Store, a.Queue, a.Clock, log, wopts)

@@ -1,0 +1,408 @@
+package httpapi
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"math"
+	"mime"
+	"net/http"
+	"net/netip"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"github.com/credence-dev/credence/core/domain"
+	"github.com/credence-dev/credence/ports"
+)
+
+// Header names of Idempotency-Key handling (docs/idempotency.md).
+const (
+	idempotencyKeyHeader = "Idempotency-Key"
+	replayedHeader       = "Idempotent-Replayed"
+	maxIdempotencyKey    = 255
+)
+
+// codeIdempotencyInProgress answers a duplicate whose first request is
+// still running after idempotencyConfig.wait.
+const codeIdempotencyInProgress = "IDEMPOTENCY_IN_PROGRESS"
+
+// idempotencyConfig sets the timings of Idempotency-Key handling.
+type idempotencyConfig struct {
+	// ttl is how long a response is replayed.
+	ttl time.Duration
+	// lease is how long a running request holds its key before a retry may
+	// run the request again: longer than any request runs (the server's
+	// write timeout is 60 s), short enough that a crash mid-request blocks
+	// retries only briefly.
+	lease time.Duration
+	// wait is how long a duplicate waits for the running first request.
+	wait time.Duration
+	// sweepEvery: one claim in sweepEvery deletes the expired records.
+	sweepEvery uint64
+	// maxBody bounds the request bodies read (the largest any operation takes).
+	maxBody int64
+}
+
+var defaultIdempotency = idempotencyConfig{ttl: 24 * time.Hour, lease: 2 * time.Minute, wait: 30 * time.Second,
+	sweepEvery: 500, maxBody: maxUploadBytes}
+
+// replayedHeaders are the response headers a replay repeats. The others
+// describe the moment of the first response (Date, X-RateLimit-*) or are
+// the server's to set (Content-Length).
+var replayedHeaders = []string{"Content-Type", "Content-Disposition", "Content-Language", "Content-Security-Policy",
+	"Referrer-Policy", "Location", "Link", "ETag", "Last-Modified", "Cache-Control", "Vary", "Retry-After"}
+
+// transientCodes are problems a retry may well not meet: their responses
+// are not stored, so a retry with the same key runs again.
+var transientCodes = map[string]bool{
+	string(domain.CodeRateLimited):     true,
+	string(domain.CodeConcurrentIssue): true,
+	string(domain.CodeAccountLocked):   true,
+}
+
+// idempotent makes POST requests carrying an Idempotency-Key safe to
+// retry: the first request with a key runs next and its response is
+// stored; a later one with the same key and request gets that response
+// again (with Idempotent-Replayed: true), one with another request gets
+// 422 IDEMPOTENCY_KEY_REUSED, and one arriving while the first runs waits
+// for it. Responses a retry should not get again (5xx, 408, 429, any
+// carrying Retry-After, transientCodes) are not stored: the key is given
+// up so a retry runs afresh.
+//
+// Keys are scoped by the Authorization header, so one caller's keys never
+// meet another's; anonymous requests share one scope (see
+// docs/idempotency.md). The wrapper runs before authentication and the
+// API's rate limits: what it answers from the store (replays, refusals)
+// it counts against the client address's limit itself.
+func idempotent(next http.Handler, d idempotencyDeps, cfg idempotencyConfig) http.Handler {
+	if d.log == nil {
+		d.log = slog.New(slog.DiscardHandler)
+	}
+	now := time.Now
+	if d.clock != nil {
+		now = d.clock.Now
+	}
+	return &idempotency{idempotencyDeps: d, next: next, now: now, cfg: cfg, problems: problems{log: d.log}}
+}
+
+// idempotencyDeps are what idempotent works with.
+type idempotencyDeps struct {
+	store ports.Idempotency
+	clock ports.Clock
+	log   *slog.Logger
+	// limiter counts the requests answered from the store (replays and
+	// refusals, which never reach the API's own limits) against ipLimit per
+	// client address, as the API counts the others; nil: no limit.
+	limiter ports.RateLimiter
+	ipLimit ports.Limit
+	trusted []netip.Prefix
+}
+
+type idempotency struct {
+	idempotencyDeps
+	next     http.Handler
+	now      func() time.Time
+	cfg      idempotencyConfig
+	problems problems
+	claims   atomic.Uint64
+}
+
+func (h *idempotency) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	keys := r.Header.Values(idempotencyKeyHeader)
+	if r.Method != http.MethodPost || len(keys) == 0 {
+		h.next.ServeHTTP(w, r)
+		return
+	}
+	if len(keys) != 1 || !validIdempotencyKey(keys[0]) {
+		writeIdemProblem(w, &Problem{Status: http.StatusUnprocessableEntity, Code: string(domain.CodeValidation), Detail: "validation failed",
+			Errors: []FieldProblem{{Location: "header." + idempotencyKeyHeader,
+				Message: "send one Idempotency-Key of 1 to 255 printable ASCII characters (a UUID, say)", Value: keys}}})
+		return
+	}
+	key := keys[0]
+	if r.ContentLength > h.cfg.maxBody {
+		writeIdemProblem(w, bodyTooLarge(h.cfg.maxBody))
+		return
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, h.cfg.maxBody+1))
+	if err != nil {
+		writeIdemProblem(w, &Problem{Status: http.StatusBadRequest, Code: codeOfStatus[http.StatusBadRequest], Detail: "could not read the request body"})
+		return
+	}
+	if int64(len(body)) > h.cfg.maxBody {
+		writeIdemProblem(w, bodyTooLarge(h.cfg.maxBody))
+		return
+	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
+
+	ctx := r.Context()
+	claim := ports.IdempotencyClaim{Scope: idempotencyScope(r), Key: key, Token: domain.NewID(), RequestHash: requestHash(r, body)}
+	deadline := time.Now().Add(h.cfg.wait)
+	for pause := 10 * time.Millisecond; ; pause = min(2*pause, 250*time.Millisecond) {
+		claim.Now = domain.Truncate(h.now())
+		claim.LeaseUntil, claim.ExpiresAt = claim.Now.Add(h.cfg.lease), claim.Now.Add(h.cfg.ttl)
+		rec, started, err := h.store.Begin(ctx, claim)
+		switch {
+		case err != nil:
+			if ctx.Err() == nil {
+				writeIdemProblem(w, asProblem(h.problems.from(ctx, err)))
+			}
+			return
+		case started:
+			h.sweep(ctx, claim.Now)
+			h.run(w, r, claim)
+			return
+		case !bytes.Equal(rec.RequestHash, claim.RequestHash):
+			if h.allow(w, r) {
+				writeIdemProblem(w, asProblem(h.problems.from(ctx, domain.Errorf(domain.CodeIdempotencyKeyReused,
+					"this Idempotency-Key was sent with another request; use a new key for a new request"))))
+			}
+			return
+		case rec.Finished():
+			if h.allow(w, r) {
+				replayResponse(w, rec.Response)
+			}
+			return
+		case time.Now().After(deadline):
+			if h.allow(w, r) {
+				w.Header().Set("Retry-After", "1")
+				writeIdemProblem(w, &Problem{Status: http.StatusConflict, Code: codeIdempotencyInProgress,
+					Detail: "a request with this Idempotency-Key is still running; retry shortly"})
+			}
+			return
+		}
+		t := time.NewTimer(pause)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// allow counts a request answered from the store against its client
+// address's limit; when refused it answers 429 RATE_LIMITED and returns
+// false. An unreachable limiter lets the request through, as the API's
+// own limits do.
+func (h *idempotency) allow(w http.ResponseWriter, r *http.Request) bool {
+	if h.limiter == nil {
+		return true
+	}
+	ip := clientAddr(r.RemoteAddr, r.Header.Values("X-Forwarded-For"), h.trusted)
+	res, err := h.limiter.Allow(r.Context(), "ip:"+ip, h.ipLimit)
+	if err != nil {
+		h.log.WarnContext(r.Context(), "rate limiter unavailable: request let through", "err", err)
+		return true
+	}
+	if res.Allowed {
+		return true
+	}
+	wait := max(1, int(math.Ceil(res.RetryAfter.Seconds())))
+	at := h.now().UTC().Add(time.Duration(wait) * time.Second)
+	w.Header().Set("Retry-After", strconv.Itoa(wait))
+	writeIdemProblem(w, &Problem{Status: http.StatusTooManyRequests, Code: string(domain.CodeRateLimited),
+		Detail: "too many requests: retry after the seconds in Retry-After", RetryAt: &at})
+	return false
+}
+
+// run serves the request that claimed the key and stores its response, or
+// gives the key up when the response is not to be replayed (or the
+// handler panicked).
+func (h *idempotency) run(w http.ResponseWriter, r *http.Request, c ports.IdempotencyClaim) {
+	rec := &responseCopy{ResponseWriter: w}
+	// The response is written already: storing it must not depend on the
+	// client still listening.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), 10*time.Second)
+	defer cancel()
+	served := false
+	defer func() {
+		if !served { // a panic on its way up
+			h.abandon(ctx, c)
+		}
+	}()
+	h.next.ServeHTTP(rec, r)
+	served = true
+	resp := rec.response()
+	if !storable(resp) {
+		h.abandon(ctx, c)
+		return
+	}
+	if err := h.store.Complete(ctx, c.Scope, c.Key, c.Token, resp); err != nil {
+		h.log.ErrorContext(ctx, "store idempotent response", "err", err)
+	}
+}
+
+func (h *idempotency) abandon(ctx context.Context, c ports.IdempotencyClaim) {
+	if err := h.store.Abandon(ctx, c.Scope, c.Key, c.Token); err != nil && !errors.Is(err, ports.ErrClaimLost) {
+		h.log.ErrorContext(ctx, "give up idempotency key", "err", err)
+	}
+}
+
+// sweep deletes the expired records on one claim in cfg.sweepEvery (the
+// first of the process included): no background work to stop.
+func (h *idempotency) sweep(ctx context.Context, now time.Time) {
+	if (h.claims.Add(1)-1)%max(h.cfg.sweepEvery, 1) != 0 {
+		return
+	}
+	n, err := h.store.DeleteExpired(ctx, now)
+	if err != nil {
+		h.log.WarnContext(ctx, "delete expired idempotency keys", "err", err)
+		return
+	}
+	h.log.DebugContext(ctx, "deleted expired idempotency keys", "count", n)
+}
+
+// validIdempotencyKey: 1 to 255 printable ASCII characters, taken verbatim
+// (a quoted structured-field string keeps its quotes).
+func validIdempotencyKey(k string) bool {
+	if len(k) == 0 || len(k) > maxIdempotencyKey {
+		return false
+	}
+	for i := 0; i < len(k); i++ {
+		if k[i] < 0x20 || k[i] > 0x7e {
+			return false
+		}
+	}
+	return true
+}
+
+// idempotencyScope names whose key it is: the holder of the Authorization
+// header (hashed: the store keeps no credentials), or everyone anonymous.
+func idempotencyScope(r *http.Request) string {
+	auth := r.Header.Values("Authorization")
+	if len(auth) == 0 {
+		return "anon"
+	}
+	sum := sha256.New()
+	for _, a := range auth {
+		writeField(sum, []byte(a))
+	}
+	return "auth:" + hex.EncodeToString(sum.Sum(nil))
+}
+
+// requestHash fingerprints what the request asks for: method, path, query,
+// content type and body, byte for byte.
+func requestHash(r *http.Request, body []byte) []byte {
+	sum := sha256.New()
+	for _, f := range []string{r.Method, r.URL.EscapedPath(), r.URL.RawQuery, r.Header.Get("Content-Type")} {
+		writeField(sum, []byte(f))
+	}
+	writeField(sum, body)
+	return sum.Sum(nil)
+}
+
+// writeField writes b length-prefixed, so that fields cannot run together.
+func writeField(w io.Writer, b []byte) {
+	var n [8]byte
+	binary.BigEndian.PutUint64(n[:], uint64(len(b)))
+	_, _ = w.Write(n[:])
+	_, _ = w.Write(b)
+}
+
+// storable reports whether a retry should get resp again.
+func storable(resp ports.StoredResponse) bool {
+	switch {
+	case resp.Status >= 500, resp.Status == http.StatusRequestTimeout, resp.Status == http.StatusTooManyRequests:
+		return false
+	case len(resp.Header["Retry-After"]) > 0:
+		return false
+	case resp.Status >= 400:
+		ct := ""
+		if v := resp.Header["Content-Type"]; len(v) > 0 {
+			ct = v[0]
+		}
+		if mt, _, _ := mime.ParseMediaType(ct); mt == "application/problem+json" {
+			var p struct {
+				Code string `json:"code"`
+			}
+			if json.Unmarshal(resp.Body, &p) == nil && transientCodes[p.Code] {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// replay writes a stored response again.
+func replayResponse(w http.ResponseWriter, resp *ports.StoredResponse) {
+	for k, vs := range resp.Header {
+		w.Header()[k] = vs
+	}
+	w.Header().Set(replayedHeader, "true")
+	w.WriteHeader(resp.Status)
+	_, _ = w.Write(resp.Body)
+}
+
+func bodyTooLarge(limit int64) *Problem {
+	return &Problem{Status: http.StatusRequestEntityTooLarge, Code: codeOfStatus[http.StatusRequestEntityTooLarge],
+		Detail: "the request body is larger than " + strconv.FormatInt(limit>>20, 10) + " MiB"}
+}
+
+// writeProblem writes p as application/problem+json.
+func writeIdemProblem(w http.ResponseWriter, p *Problem) {
+	if p.Title == "" {
+		p.Title = http.StatusText(p.Status)
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(p.Status)
+	_ = json.NewEncoder(w).Encode(p)
+}
+
+// responseCopy passes a response through while keeping a copy of it.
+type responseCopy struct {
+	http.ResponseWriter
+	status int
+	header http.Header // the replayed headers, as sent
+	body   bytes.Buffer
+}
+
+func (rec *responseCopy) WriteHeader(status int) {
+	if rec.status == 0 {
+		rec.status = status
+		rec.header = http.Header{}
+		for _, k := range replayedHeaders {
+			if vs := rec.ResponseWriter.Header().Values(k); len(vs) > 0 {
+				rec.header[k] = append([]string(nil), vs...)
+			}
+		}
+	}
+	rec.ResponseWriter.WriteHeader(status)
+}
+
+func (rec *responseCopy) Write(b []byte) (int, error) {
+	if rec.status == 0 {
+		rec.WriteHeader(http.StatusOK)
+	}
+	rec.body.Write(b)
+	return rec.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.ResponseController reach the connection's writer.
+func (rec *responseCopy) Unwrap() http.ResponseWriter { return rec.ResponseWriter }
+
+// Flush passes flushes through (streamed responses are still recorded).
+func (rec *responseCopy) Flush() {
+	if rec.status == 0 {
+		rec.WriteHeader(http.StatusOK)
+	}
+	_ = http.NewResponseController(rec.ResponseWriter).Flush() // a writer that cannot flush buffers
+}
+
+func (rec *responseCopy) response() ports.StoredResponse {
+	if rec.status == 0 { // nothing written: net/http sends 200
+		rec.WriteHeader(http.StatusOK)
+	}
+	resp := ports.StoredResponse{Status: rec.status, Header: rec.header, Body: rec.body.Bytes()}
+	if len(resp.Header) == 0 {
+		resp.Header = nil
+	}
+	return resp
+}

@@ -1,0 +1,137 @@
+package e2e
+
+import (
+	"encoding/json"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// testIdempotency: a POST retried with its Idempotency-Key replays the
+// first response instead of acting twice; the key with another request is
+// refused; concurrent duplicates act once; keys are per caller.
+func testIdempotency(t *testing.T, e *env) {
+	owner, o := e.newIssuer(t, "")
+	c := e.as(t, owner.Token)
+	orgPath := "/api/v1/orgs/" + o.ID
+	key := func() string { return "key-" + unique("idem") }
+
+	// A badge created twice is one badge.
+	badgeKey := key()
+	badgeBody := map[string]any{"name": "Retried " + unique("b"), "description": "d", "criteria": "c",
+		"imageUrl": "https://issuer.example.com/r.png"}
+	first := c.expect(http.StatusCreated, http.MethodPost, orgPath+"/badges", badgeBody, nil, "Idempotency-Key", badgeKey)
+	again := c.expect(http.StatusCreated, http.MethodPost, orgPath+"/badges", badgeBody, nil, "Idempotency-Key", badgeKey)
+	requireReplay(t, first, again)
+	var b badge
+	if err := json.Unmarshal(first.Body, &b); err != nil {
+		t.Fatal(err)
+	}
+	var badges struct {
+		Items []badge `json:"items"`
+	}
+	c.expect(http.StatusOK, http.MethodGet, orgPath+"/badges?limit=100", nil, &badges)
+	if n := countBadges(badges.Items, badgeBody["name"].(string)); n != 1 {
+		t.Fatalf("%d badges named %q after a retried create, want 1", n, badgeBody["name"])
+	}
+
+	// A credential issued twice is one credential: the retry gets the 201
+	// again where a second issue without the key gets DUPLICATE_CREDENTIAL.
+	email := uniqueEmail("idem")
+	issueKey := key()
+	body := issueBody(b.ID, "Ida Empotent", email)
+	first = c.expect(http.StatusCreated, http.MethodPost, orgPath+"/credentials", body, nil, "Idempotency-Key", issueKey)
+	again = c.expect(http.StatusCreated, http.MethodPost, orgPath+"/credentials", body, nil, "Idempotency-Key", issueKey)
+	requireReplay(t, first, again)
+	c.expectProblem(http.StatusConflict, "DUPLICATE_CREDENTIAL", http.MethodPost, orgPath+"/credentials", body)
+	if got := listCredentials(c, o.ID, "?email="+email); len(got) != 1 {
+		t.Fatalf("%d credentials after a retried issue, want 1", len(got))
+	}
+
+	// The key with another request is refused, whatever the path.
+	other := issueBody(b.ID, "Ida Empotent", uniqueEmail("idem-other"))
+	c.expectProblem(http.StatusUnprocessableEntity, "IDEMPOTENCY_KEY_REUSED", http.MethodPost, orgPath+"/credentials", other,
+		"Idempotency-Key", issueKey)
+	c.expectProblem(http.StatusUnprocessableEntity, "IDEMPOTENCY_KEY_REUSED", http.MethodPost, orgPath+"/badges", badgeBody,
+		"Idempotency-Key", issueKey)
+
+	// A refusal that holds is replayed too.
+	dupKey := key()
+	refused := c.do(http.MethodPost, orgPath+"/credentials", body, "Idempotency-Key", dupKey)
+	c.checkProblem(refused, http.StatusConflict, "DUPLICATE_CREDENTIAL")
+	requireReplay(t, refused, c.do(http.MethodPost, orgPath+"/credentials", body, "Idempotency-Key", dupKey))
+
+	// Keys are per caller: another issuer's identical key is its own.
+	owner2, o2 := e.newIssuer(t, "")
+	c2 := e.as(t, owner2.Token)
+	b2 := createBadge(c2, o2.ID, 0)
+	mine := c2.expect(http.StatusCreated, http.MethodPost, "/api/v1/orgs/"+o2.ID+"/credentials",
+		issueBody(b2.ID, "Ida Empotent", email), nil, "Idempotency-Key", issueKey)
+	if mine.Header.Get("Idempotent-Replayed") != "" {
+		t.Fatalf("another caller's key was replayed: %s", mine)
+	}
+
+	// A malformed key is refused before anything runs.
+	c.expectProblem(http.StatusUnprocessableEntity, "VALIDATION_FAILED", http.MethodPost, orgPath+"/credentials",
+		issueBody(b.ID, "Ida Empotent", uniqueEmail("idem-bad")), "Idempotency-Key", strings.Repeat("k", 256))
+
+	// Concurrent duplicates: one credential, the same answer for all.
+	raceEmail, raceKey := uniqueEmail("idem-race"), key()
+	raceBody := issueBody(b.ID, "Ray Retry", raceEmail)
+	rs := make([]*response, concurrency)
+	errs := make([]error, concurrency)
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for i := range concurrency {
+		wg.Go(func() {
+			<-start
+			rs[i], errs[i] = c.send(http.MethodPost, orgPath+"/credentials", raceBody, "Idempotency-Key", raceKey)
+		})
+	}
+	close(start)
+	wg.Wait()
+	replayed := 0
+	for i, r := range rs {
+		if errs[i] != nil {
+			t.Fatal(errs[i])
+		}
+		if r.Status != http.StatusCreated || string(r.Body) != string(rs[0].Body) {
+			t.Fatalf("racing duplicates answered differently:\n%s\n%s", rs[0], r)
+		}
+		if r.Header.Get("Idempotent-Replayed") == "true" {
+			replayed++
+		}
+	}
+	if replayed != concurrency-1 {
+		t.Errorf("%d of %d racing duplicates were replays, want %d", replayed, concurrency, concurrency-1)
+	}
+	if got := listCredentials(c, o.ID, "?email="+raceEmail); len(got) != 1 {
+		t.Fatalf("%d credentials after %d racing duplicates, want 1", len(got), concurrency)
+	}
+}
+
+// requireReplay requires again to repeat first, marked as a replay.
+func requireReplay(t *testing.T, first, again *response) {
+	t.Helper()
+	if first.Header.Get("Idempotent-Replayed") != "" {
+		t.Fatalf("the first response is marked as a replay: %s", first)
+	}
+	if again.Header.Get("Idempotent-Replayed") != "true" {
+		t.Fatalf("the retry is not marked Idempotent-Replayed: true: %s %v", again, again.Header)
+	}
+	if again.Status != first.Status || string(again.Body) != string(first.Body) ||
+		again.Header.Get("Content-Type") != first.Header.Get("Content-Type") {
+		t.Fatalf("the retry differs from the first response:\n%s\n%s", first, again)
+	}
+}
+
+func countBadges(bs []badge, name string) int {
+	n := 0
+	for _, b := range bs {
+		if b.Name == name {
+			n++
+		}
+	}
+	return n
+}
