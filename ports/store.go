@@ -27,6 +27,7 @@ type Store interface {
 	MFAChallenges() MFAChallenges
 	Orgs() Orgs
 	Members() Members
+	Invitations() Invitations
 	SigningKeys() SigningKeys
 	APIKeys() APIKeys
 	Badges() Badges
@@ -157,6 +158,33 @@ type Members interface {
 	List(ctx context.Context, orgID string) ([]MemberWithUser, error)
 	// CountRole counts the organization's members holding role.
 	CountRole(ctx context.Context, orgID string, role domain.Role) (int, error)
+	// SetRole changes a member's role; a non-member is NOT_FOUND.
+	SetRole(ctx context.Context, orgID, userID string, role domain.Role) error
+	// Remove ends a membership; a non-member is NOT_FOUND.
+	Remove(ctx context.Context, orgID, userID string) error
+	// LockOwners serializes changes to the organization's owners until
+	// the transaction ends (counting owners after it is exact).
+	LockOwners(ctx context.Context, orgID string) error
+}
+
+// Invitations persists invitations to organizations.
+type Invitations interface {
+	Create(ctx context.Context, inv domain.Invitation) error
+	Get(ctx context.Context, id string) (domain.Invitation, error)
+	// ListForOrg returns the organization's invitations open at now,
+	// newest first.
+	ListForOrg(ctx context.Context, orgID string, now time.Time) ([]domain.Invitation, error)
+	// ListForEmail returns the invitations to email open at now, newest
+	// first.
+	ListForEmail(ctx context.Context, email string, now time.Time) ([]domain.Invitation, error)
+	// CountOpen counts the organization's invitations open at now with role.
+	CountOpen(ctx context.Context, orgID string, role domain.Role, now time.Time) (int, error)
+	// Answer moves an invitation open at `at` to status, atomically (of
+	// concurrent answers one wins); otherwise domain.ErrInvalidState.
+	Answer(ctx context.Context, id string, status domain.InvitationStatus, at time.Time) error
+	// RevokeOpen revokes the organization's open invitations to email
+	// and returns how many.
+	RevokeOpen(ctx context.Context, orgID, email string, at time.Time) (int, error)
 }
 
 // MemberWithUser is a membership and its user's name and email.
@@ -192,9 +220,23 @@ type APIKeys interface {
 	List(ctx context.Context, orgID string) ([]domain.APIKey, error)
 	// CountActive counts keys neither revoked nor expired at now.
 	CountActive(ctx context.Context, orgID string, now time.Time) (int, error)
-	// Revoke sets RevokedAt when it is not set yet.
+	// Revoke sets RevokedAt when it is not set yet (RevokedFor stays
+	// domain.APIKeyRevokedManually).
 	Revoke(ctx context.Context, orgID, id string, at time.Time) error
-	// Touch records the last use time.
+	// RevokeMany revokes, at `at` and for reason, those of the org's keys
+	// ids that are not revoked yet, and returns how many it revoked; keys
+	// of other organizations are left alone.
+	RevokeMany(ctx context.Context, orgID string, ids []string, at time.Time, reason domain.APIKeyRevocation) (int, error)
+	// Regenerate writes k's SecretHash, Last4, RegeneratedAt and ExpiresAt
+	// provided the key is not revoked and its secret hash is still
+	// prevHash, atomically: of concurrent regenerations of one key one
+	// succeeds. Otherwise it writes nothing and returns an error matching
+	// domain.ErrInvalidState, or domain.ErrNotFound when the org has no
+	// key k.ID.
+	Regenerate(ctx context.Context, k domain.APIKey, prevHash []byte) error
+	// Touch sets LastUsedAt to at when it is earlier (or unset): the
+	// latest use wins whatever order concurrent requests record it in.
+	// An unknown id is ErrNotFound.
 	Touch(ctx context.Context, id string, at time.Time) error
 	// SetRateLimit sets the key's own request rate per minute (0: the
 	// default) and returns the key; an unknown id is NOT_FOUND.

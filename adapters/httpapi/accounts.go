@@ -104,16 +104,17 @@ type meOut struct {
 		MFARequired   bool             `json:"mfaRequiredByOrg" doc:"an organization of the user requires sign-in codes"`
 		CreatedAt     time.Time        `json:"createdAt"`
 		Memberships   []membershipWire `json:"memberships"`
-		Invitations   []invitationWire `json:"invitations" doc:"pending invitations (teams come in a later release: always empty for now)"`
+		Invitations   []invitationWire `json:"invitations" doc:"open invitations to your verified email: accept or decline them"`
 	}
 }
 
 // invitationWire is a pending invitation to an organization.
 type invitationWire struct {
-	ID      string `json:"id"`
-	OrgID   string `json:"orgId"`
-	OrgName string `json:"orgName"`
-	Role    string `json:"role"`
+	ID        string    `json:"id"`
+	OrgID     string    `json:"orgId"`
+	OrgName   string    `json:"orgName"`
+	Role      string    `json:"role"`
+	ExpiresAt time.Time `json:"expiresAt"`
 }
 
 type emptyOut struct{}
@@ -251,7 +252,10 @@ func (s *server) registerAccounts(api huma.API) {
 			for _, m := range p.Memberships {
 				b.Memberships = append(b.Memberships, membershipWire{OrgID: m.Org.ID, OrgName: m.Org.Name, OrgSlug: m.Org.Slug, Status: string(m.Org.Status), Role: string(m.Role)})
 			}
-			b.Invitations = []invitationWire{}
+			b.Invitations = make([]invitationWire, 0, len(p.Invitations))
+			for _, i := range p.Invitations {
+				b.Invitations = append(b.Invitations, invitationWire{ID: i.ID, OrgID: i.OrgID, OrgName: i.OrgName, Role: string(i.Role), ExpiresAt: i.ExpiresAt})
+			}
 			return out, nil
 		})
 	huma.Register(api, op(http.MethodGet, "/api/v1/me/credentials", "list-my-credentials", "Credentials issued to the signed-in user's verified email", tag),

@@ -109,6 +109,7 @@ func NewAPI(mux *http.ServeMux, d Deps) huma.API {
 	api.UseMiddleware(s.authenticate(api))
 	s.registerAccounts(api)
 	s.registerOrgs(api)
+	s.registerMembers(api)
 	s.registerKeys(api)
 	s.registerAdminKeys(api)
 	s.registerBadges(api)

@@ -31,22 +31,38 @@ func (s *server) keyWire(orgSlug string, k domain.SigningKey) signingKeyWire {
 type signingKeyOut struct{ Body signingKeyWire }
 
 type apiKeyWire struct {
-	ID         string     `json:"id"`
-	Name       string     `json:"name"`
-	Mode       string     `json:"mode" enum:"live,test"`
-	Prefix     string     `json:"prefix"`
-	Last4      string     `json:"last4"`
-	Secret     string     `json:"secret,omitempty" doc:"the whole key, shown only in the response that creates it"`
-	CreatedAt  time.Time  `json:"createdAt"`
-	ExpiresAt  time.Time  `json:"expiresAt"`
-	RevokedAt  *time.Time `json:"revokedAt,omitempty"`
-	LastUsedAt *time.Time `json:"lastUsedAt,omitempty"`
-	RateLimit  int        `json:"rateLimitPerMinute,omitempty" doc:"the key's own request rate per minute, set by a platform admin; absent: the default"`
+	ID            string     `json:"id"`
+	Name          string     `json:"name"`
+	Mode          string     `json:"mode" enum:"live,test" doc:"test keys issue credentials marked test: never counted in the quota, never mailed, shown as TEST when verified"`
+	Prefix        string     `json:"prefix"`
+	Last4         string     `json:"last4"`
+	Secret        string     `json:"secret,omitempty" doc:"the whole key, shown only in the response that creates or regenerates it"`
+	CreatedAt     time.Time  `json:"createdAt"`
+	ExpiresAt     time.Time  `json:"expiresAt"`
+	RegeneratedAt *time.Time `json:"regeneratedAt,omitempty" doc:"when the secret was last replaced"`
+	RevokedAt     *time.Time `json:"revokedAt,omitempty"`
+	RevokedReason string     `json:"revokedReason,omitempty" enum:"manual,plan_limit" doc:"with revokedAt: manual (an owner revoked it) or plan_limit (a plan change left more active keys than the plan allows)"`
+	LastUsedAt    *time.Time `json:"lastUsedAt,omitempty" doc:"the last request authenticated with the key"`
+	RateLimit     int        `json:"rateLimitPerMinute,omitempty" doc:"the key's own request rate per minute, set by a platform admin; absent: the default"`
 }
 
 func apiKeyWireOf(k domain.APIKey) apiKeyWire {
-	return apiKeyWire{ID: k.ID, Name: k.Name, Mode: string(k.Mode), Prefix: k.Prefix, Last4: k.Last4,
-		CreatedAt: k.CreatedAt, ExpiresAt: k.ExpiresAt, RevokedAt: k.RevokedAt, LastUsedAt: k.LastUsedAt, RateLimit: k.RateLimit}
+	w := apiKeyWire{ID: k.ID, Name: k.Name, Mode: string(k.Mode), Prefix: k.Prefix, Last4: k.Last4,
+		CreatedAt: k.CreatedAt, ExpiresAt: k.ExpiresAt, RegeneratedAt: k.RegeneratedAt, RevokedAt: k.RevokedAt,
+		LastUsedAt: k.LastUsedAt, RateLimit: k.RateLimit}
+	if k.RevokedAt != nil {
+		w.RevokedReason = "manual"
+		if k.RevokedFor != domain.APIKeyRevokedManually {
+			w.RevokedReason = string(k.RevokedFor)
+		}
+	}
+	return w
+}
+
+// APIKeyPath names one API key of an organization.
+type APIKeyPath struct {
+	OrgPath
+	KeyID string `path:"keyId" maxLength:"36"`
 }
 
 func (s *server) registerKeys(api huma.API) {
@@ -112,14 +128,35 @@ func (s *server) registerKeys(api huma.API) {
 			return &listOut[apiKeyWire]{Body: listOf(ks, 0, apiKeyWireOf, nil)}, nil
 		})
 	huma.Register(api, withStatus(op(http.MethodDelete, "/api/v1/orgs/{orgId}/api-keys/{keyId}", "revoke-api-key", "Revoke an API key at once", tag), 204),
-		func(ctx context.Context, in *struct {
-			OrgPath
-			KeyID string `path:"keyId" maxLength:"36"`
-		}) (*emptyOut, error) {
+		func(ctx context.Context, in *APIKeyPath) (*emptyOut, error) {
 			if err := s.Orgs.RevokeAPIKey(ctx, actorFrom(ctx), in.OrgID, in.KeyID); err != nil {
 				return nil, s.from(ctx, err)
 			}
 			return &emptyOut{}, nil
+		})
+	regenerate := op(http.MethodPost, "/api/v1/orgs/{orgId}/api-keys/{keyId}/regenerate", "regenerate-api-key",
+		"Give an API key a new secret, shown once; the old secret stops working at once", tag)
+	regenerate.Description = "The key keeps its ID, name, mode and rate limit. Its expiry restarts: it lives `expiresInDays` from now, " +
+		"by default as many days as it was given when created (or last regenerated), so regenerating also renews a key. " +
+		"A revoked key cannot be regenerated (409 INVALID_STATE); an expired one can, within the plan's cap of active keys."
+	huma.Register(api, regenerate,
+		func(ctx context.Context, in *struct {
+			APIKeyPath
+			Body *struct {
+				ExpiresInDays *int `json:"expiresInDays,omitempty" doc:"1 to 3650; default: the key's lifetime so far"`
+			}
+		}) (*struct{ Body apiKeyWire }, error) {
+			var days *int
+			if in.Body != nil {
+				days = in.Body.ExpiresInDays
+			}
+			k, err := s.Orgs.RegenerateAPIKey(ctx, actorFrom(ctx), in.OrgID, in.KeyID, days)
+			if err != nil {
+				return nil, s.from(ctx, err)
+			}
+			w := apiKeyWireOf(k.Key)
+			w.Secret = k.Secret
+			return &struct{ Body apiKeyWire }{w}, nil
 		})
 }
 

@@ -131,9 +131,7 @@ func (s *server) registerOrgs(api huma.API) {
 			if err != nil {
 				return nil, s.from(ctx, err)
 			}
-			return &listOut[memberWire]{Body: listOf(ms, 0, func(m ports.MemberWithUser) memberWire {
-				return memberWire{UserID: m.UserID, Email: m.Email, Name: m.Name, Role: string(m.Role), JoinedAt: m.CreatedAt}
-			}, nil)}, nil
+			return &listOut[memberWire]{Body: listOf(ms, 0, memberWireOf, nil)}, nil
 		})
 	huma.Register(api, op(http.MethodGet, "/api/v1/orgs/{orgId}/usage", "get-usage", "Plan, monthly quota and limits", tag),
 		func(ctx context.Context, in *OrgPath) (*usageOut, error) {

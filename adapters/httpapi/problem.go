@@ -72,6 +72,7 @@ var statusOf = map[domain.Code]int{
 	domain.CodeInvalidToken:        http.StatusBadRequest,
 	domain.CodeInvalidPassword:     http.StatusUnprocessableEntity,
 	domain.CodeConcurrentIssue:     http.StatusConflict,
+	domain.CodeLastOwner:           http.StatusConflict,
 	domain.CodeInvalidCSV:          http.StatusUnprocessableEntity,
 	domain.CodeAccountLocked:       http.StatusLocked,
 	domain.CodeMFAInvalid:          http.StatusUnauthorized,

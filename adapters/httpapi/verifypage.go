@@ -37,6 +37,7 @@ ul.checks{list-style:none;padding:0}ul.checks li{margin:.4rem 0}.ok{color:#1a7f3
 dl{display:grid;grid-template-columns:max-content 1fr;gap:.3rem 1rem}dt{font-weight:600}
 textarea{width:100%;min-height:8rem;font-family:monospace}input[type=text]{width:16rem;font-size:1rem;padding:.3rem}
 .notice{background:#fff8c5;padding:.8rem;border-radius:.4rem}
+.test{background:#cf222e;color:#fff;padding:.8rem;border-radius:.4rem;font-weight:600}
 </style></head><body>
 {{if .Lookup}}
 <h1>Verify a credential</h1>
@@ -49,8 +50,9 @@ textarea{width:100%;min-height:8rem;font-family:monospace}input[type=text]{width
 <h1>Private credential</h1>
 <p class="notice">This credential is private: only its recipient and its issuer can see it.</p>
 {{else}}{{with .V}}
-<h1>{{if .Credential}}{{.Credential.Badge.Name}}{{else}}Signed credential{{end}}</h1>
+<h1>{{if .Credential}}{{if .Credential.Test}}TEST: {{end}}{{.Credential.Badge.Name}}{{else}}Signed credential{{end}}</h1>
 <p><span class="result {{.Result}}">{{.Result}}</span></p>
+{{if and .Credential .Credential.Test}}<p class="test" id="test-credential">TEST credential: issued with a test API key to try out an integration. It is not a real award and proves nothing about its recipient.</p>{{end}}
 {{with .Credential}}
 <dl>
 <dt>Recipient</dt><dd>{{.Recipient.Name}} ({{.Recipient.Email}})</dd>
@@ -120,6 +122,9 @@ func (s *server) renderVerification(w http.ResponseWriter, v credentials.Verific
 	d := verifyPageData{Title: "Verification", V: &wire}
 	if v.Credential != nil {
 		d.Title = v.Badge.Name
+		if v.Credential.Test {
+			d.Title = "TEST: " + d.Title
+		}
 	}
 	s.renderVerifyPage(w, http.StatusOK, d)
 }

@@ -118,31 +118,35 @@ func (r *SigningKeys) Retire(ctx context.Context, id string, at time.Time) error
 type apiKeyRow struct {
 	bun.BaseModel `bun:"table:api_keys,alias:ak"`
 
-	ID         string     `bun:"id,pk"`
-	OrgID      string     `bun:"org_id"`
-	Name       string     `bun:"name"`
-	Mode       string     `bun:"mode"`
-	Prefix     string     `bun:"prefix"`
-	Last4      string     `bun:"last4"`
-	SecretHash []byte     `bun:"secret_hash"`
-	CreatedBy  string     `bun:"created_by"`
-	CreatedAt  time.Time  `bun:"created_at"`
-	ExpiresAt  time.Time  `bun:"expires_at"`
-	RevokedAt  *time.Time `bun:"revoked_at"`
-	LastUsedAt *time.Time `bun:"last_used_at"`
-	RateLimit  int        `bun:"rate_limit"`
+	ID            string     `bun:"id,pk"`
+	OrgID         string     `bun:"org_id"`
+	Name          string     `bun:"name"`
+	Mode          string     `bun:"mode"`
+	Prefix        string     `bun:"prefix"`
+	Last4         string     `bun:"last4"`
+	SecretHash    []byte     `bun:"secret_hash"`
+	CreatedBy     string     `bun:"created_by"`
+	CreatedAt     time.Time  `bun:"created_at"`
+	ExpiresAt     time.Time  `bun:"expires_at"`
+	RevokedAt     *time.Time `bun:"revoked_at"`
+	RevokedFor    string     `bun:"revoked_for"`
+	LastUsedAt    *time.Time `bun:"last_used_at"`
+	RateLimit     int        `bun:"rate_limit"`
+	RegeneratedAt *time.Time `bun:"regenerated_at"`
 }
 
 func toAPIKeyRow(k domain.APIKey) *apiKeyRow {
 	return &apiKeyRow{ID: k.ID, OrgID: k.OrgID, Name: k.Name, Mode: string(k.Mode), Prefix: k.Prefix, Last4: k.Last4,
 		SecretHash: k.SecretHash, CreatedBy: k.CreatedBy, CreatedAt: k.CreatedAt, ExpiresAt: k.ExpiresAt,
-		RevokedAt: k.RevokedAt, LastUsedAt: k.LastUsedAt, RateLimit: k.RateLimit}
+		RevokedAt: k.RevokedAt, RevokedFor: string(k.RevokedFor), LastUsedAt: k.LastUsedAt, RateLimit: k.RateLimit,
+		RegeneratedAt: k.RegeneratedAt}
 }
 
 func (r *apiKeyRow) toDomain() domain.APIKey {
 	return domain.APIKey{ID: r.ID, OrgID: r.OrgID, Name: r.Name, Mode: domain.APIKeyMode(r.Mode), Prefix: r.Prefix,
 		Last4: r.Last4, SecretHash: r.SecretHash, CreatedBy: r.CreatedBy, CreatedAt: utc(r.CreatedAt),
-		ExpiresAt: utc(r.ExpiresAt), RevokedAt: utcPtr(r.RevokedAt), LastUsedAt: utcPtr(r.LastUsedAt), RateLimit: r.RateLimit}
+		ExpiresAt: utc(r.ExpiresAt), RevokedAt: utcPtr(r.RevokedAt), RevokedFor: domain.APIKeyRevocation(r.RevokedFor),
+		LastUsedAt: utcPtr(r.LastUsedAt), RateLimit: r.RateLimit, RegeneratedAt: utcPtr(r.RegeneratedAt)}
 }
 
 // APIKeys is the bun ports.APIKeys.
@@ -204,7 +208,8 @@ func (r *APIKeys) CountActive(ctx context.Context, orgID string, now time.Time) 
 // Revoke sets RevokedAt when it is not set yet.
 func (r *APIKeys) Revoke(ctx context.Context, orgID, id string, at time.Time) error {
 	db := r.s.idb(ctx)
-	n, err := affected(db.NewUpdate().Model((*apiKeyRow)(nil)).Set("revoked_at = ?", at).
+	n, err := affected(db.NewUpdate().Model((*apiKeyRow)(nil)).Set("revoked_at = ?", at.UTC()).
+		Set("revoked_for = ?", string(domain.APIKeyRevokedManually)).
 		Where("org_id = ?", orgID).Where("id = ?", id).Where("revoked_at IS NULL").Exec(ctx))
 	if err != nil {
 		return fmt.Errorf("revoke API key %s: %w", id, err)
@@ -215,15 +220,54 @@ func (r *APIKeys) Revoke(ctx context.Context, orgID, id string, at time.Time) er
 	return nil
 }
 
-// Touch records the last use time.
+// RevokeMany revokes the org's unrevoked keys among ids, for reason.
+func (r *APIKeys) RevokeMany(ctx context.Context, orgID string, ids []string, at time.Time, reason domain.APIKeyRevocation) (int, error) {
+	if len(ids) == 0 {
+		return 0, nil
+	}
+	n, err := affected(r.s.idb(ctx).NewUpdate().Model((*apiKeyRow)(nil)).
+		Set("revoked_at = ?", at.UTC()).Set("revoked_for = ?", string(reason)).
+		Where("org_id = ?", orgID).Where("id IN (?)", bun.In(ids)).Where("revoked_at IS NULL").Exec(ctx))
+	if err != nil {
+		return 0, fmt.Errorf("revoke API keys of organization %s: %w", orgID, err)
+	}
+	return int(n), nil
+}
+
+// Regenerate swaps the key's secret when it is unrevoked and still has
+// prevHash: one conditional UPDATE, so concurrent regenerations (and a
+// concurrent revoke) serialize on the row and exactly one wins.
+func (r *APIKeys) Regenerate(ctx context.Context, k domain.APIKey, prevHash []byte) error {
+	db := r.s.idb(ctx)
+	n, err := affected(db.NewUpdate().Model((*apiKeyRow)(nil)).
+		Set("secret_hash = ?", k.SecretHash).Set("last4 = ?", k.Last4).
+		Set("regenerated_at = ?", utcPtr(k.RegeneratedAt)).Set("expires_at = ?", k.ExpiresAt.UTC()).
+		Where("org_id = ?", k.OrgID).Where("id = ?", k.ID).Where("revoked_at IS NULL").
+		Where("secret_hash = ?", prevHash).Exec(ctx))
+	if err != nil {
+		return fmt.Errorf("regenerate API key %s: %w", k.ID, err)
+	}
+	if n == 1 {
+		return nil
+	}
+	if err := exists(ctx, db, (*apiKeyRow)(nil), "regenerate API key "+k.ID, "org_id = ? AND id = ?", k.OrgID, k.ID); err != nil {
+		return err
+	}
+	return fmt.Errorf("regenerate API key %s: revoked or regenerated meanwhile: %w", k.ID, domain.ErrInvalidState)
+}
+
+// Touch sets LastUsedAt to at when it is earlier: requests of one key
+// finishing out of order never move it back.
 func (r *APIKeys) Touch(ctx context.Context, id string, at time.Time) error {
-	n, err := affected(r.s.idb(ctx).NewUpdate().Model((*apiKeyRow)(nil)).Set("last_used_at = ?", at).
-		Where("id = ?", id).Exec(ctx))
+	at = at.UTC()
+	db := r.s.idb(ctx)
+	n, err := affected(db.NewUpdate().Model((*apiKeyRow)(nil)).Set("last_used_at = ?", at).
+		Where("id = ?", id).Where("(last_used_at IS NULL OR last_used_at < ?)", at).Exec(ctx))
 	if err != nil {
 		return fmt.Errorf("touch API key %s: %w", id, err)
 	}
 	if n == 0 {
-		return fmt.Errorf("touch API key %s: %w", id, domain.ErrNotFound)
+		return exists(ctx, db, (*apiKeyRow)(nil), "touch API key "+id, "id = ?", id)
 	}
 	return nil
 }

@@ -204,10 +204,10 @@ func testAPIKeys(t *testing.T, e *env) {
 		key.expectProblem(http.StatusNotFound, "NOT_FOUND", call.method, call.path, call.body)
 	}
 
-	setPlan("free")
-	key.expectProblem(http.StatusForbidden, "PLAN_REQUIRED", http.MethodPost, "/api/v1/orgs/"+o.ID+"/credentials",
+	setPlan("free") // no API access: the plan change revokes the key
+	key.expectProblem(http.StatusUnauthorized, "UNAUTHENTICATED", http.MethodPost, "/api/v1/orgs/"+o.ID+"/credentials",
 		issueBody(b.ID, "Kay Keyed", uniqueEmail("keyed")))
-	key.expectProblem(http.StatusForbidden, "PLAN_REQUIRED", http.MethodGet, "/api/v1/orgs/"+o.ID+"/credentials", nil)
+	key.expectProblem(http.StatusUnauthorized, "UNAUTHENTICATED", http.MethodGet, "/api/v1/orgs/"+o.ID+"/credentials", nil)
 
 	c.expect(http.StatusNoContent, http.MethodDelete, keys+"/"+k.ID, nil, nil)
 	key.expectProblem(http.StatusUnauthorized, "UNAUTHENTICATED", http.MethodGet, "/api/v1/orgs/"+o.ID+"/credentials", nil)

@@ -1,6 +1,8 @@
 package store
 
 import (
+	"context"
+	"errors"
 	"slices"
 	"strings"
 	"testing"
@@ -264,4 +266,79 @@ func testOrgGetWithRole(t *testing.T, s ports.Store) {
 	equal(t, got, ports.OrgWithRole{Org: o, Role: ""})
 	_, err = s.Orgs().GetWithRole(ctx, domain.NewID(), member.ID)
 	wantErr(t, err, domain.ErrNotFound)
+}
+
+// Members: SetRole and Remove change one membership (NOT_FOUND for a
+// non-member); LockOwners takes an existing organization.
+func testMembersChange(t *testing.T, s ports.Store) {
+	ctx := t.Context()
+	o, u, v := newOrg(t, s), newUser(t, s), newUser(t, s)
+	must(t, s.Members().Add(ctx, domain.Membership{OrgID: o.ID, UserID: u.ID, Role: domain.RoleOwner, CreatedAt: t0}))
+	must(t, s.Members().Add(ctx, domain.Membership{OrgID: o.ID, UserID: v.ID, Role: domain.RoleViewer, CreatedAt: t0}))
+	must(t, s.Members().SetRole(ctx, o.ID, v.ID, domain.RoleOwner))
+	n, err := s.Members().CountRole(ctx, o.ID, domain.RoleOwner)
+	must(t, err)
+	equal(t, n, 2)
+	must(t, s.Members().Remove(ctx, o.ID, u.ID))
+	_, err = s.Members().Get(ctx, o.ID, u.ID)
+	wantErr(t, err, domain.ErrNotFound)
+	wantErr(t, s.Members().Remove(ctx, o.ID, u.ID), domain.ErrNotFound)
+	wantErr(t, s.Members().SetRole(ctx, o.ID, u.ID, domain.RoleAdmin), domain.ErrNotFound)
+	must(t, s.WithinTx(ctx, func(ctx context.Context) error { return s.Members().LockOwners(ctx, o.ID) }))
+	wantErr(t, s.WithinTx(ctx, func(ctx context.Context) error { return s.Members().LockOwners(ctx, domain.NewID()) }), domain.ErrNotFound)
+}
+
+// Invitations: round trip; open ones listed per organization and per
+// email, newest first, expired and answered ones left out; Answer admits
+// one of concurrent answers and refuses a closed invitation; RevokeOpen.
+func testInvitations(t *testing.T, s ports.Store) {
+	ctx := t.Context()
+	o, other := newOrg(t, s), newOrg(t, s)
+	email := newEmail()
+	mk := func(orgID string, role domain.Role, created time.Time) domain.Invitation {
+		inv := domain.Invitation{ID: domain.NewID(), OrgID: orgID, Email: email, Role: role, InvitedBy: "u1",
+			CreatedAt: created, ExpiresAt: created.Add(domain.InvitationTTL), Status: domain.InvitationPending}
+		must(t, s.Invitations().Create(ctx, inv))
+		return inv
+	}
+	old := mk(o.ID, domain.RoleViewer, t0.Add(-8*24*time.Hour)) // expired
+	a := mk(o.ID, domain.RoleOwner, t0.Add(-time.Hour))
+	b := mk(other.ID, domain.RoleAdmin, t0)
+	got, err := s.Invitations().Get(ctx, a.ID)
+	must(t, err)
+	equal(t, got, a)
+	_, err = s.Invitations().Get(ctx, domain.NewID())
+	wantErr(t, err, domain.ErrNotFound)
+
+	list, err := s.Invitations().ListForOrg(ctx, o.ID, t0)
+	must(t, err)
+	equal(t, list, []domain.Invitation{a})
+	list, err = s.Invitations().ListForEmail(ctx, email, t0)
+	must(t, err)
+	equal(t, list, []domain.Invitation{b, a})
+	n, err := s.Invitations().CountOpen(ctx, o.ID, domain.RoleOwner, t0)
+	must(t, err)
+	equal(t, n, 1)
+
+	wantErr(t, s.Invitations().Answer(ctx, old.ID, domain.InvitationAccepted, t0), domain.ErrInvalidState)
+	errs := race(6, func(int) error { return s.Invitations().Answer(ctx, a.ID, domain.InvitationAccepted, t0) })
+	ok := 0
+	for _, err := range errs {
+		if err == nil {
+			ok++
+		} else if !errors.Is(err, domain.ErrInvalidState) {
+			t.Fatalf("concurrent Answer: %v", err)
+		}
+	}
+	equal(t, ok, 1)
+	got, err = s.Invitations().Get(ctx, a.ID)
+	must(t, err)
+	equal(t, got.Status, domain.InvitationAccepted)
+
+	revoked, err := s.Invitations().RevokeOpen(ctx, other.ID, email, t0)
+	must(t, err)
+	equal(t, revoked, 1)
+	list, err = s.Invitations().ListForEmail(ctx, email, t0)
+	must(t, err)
+	equal(t, len(list), 0)
 }

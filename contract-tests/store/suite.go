@@ -49,9 +49,16 @@ func Run(t *testing.T, newStore Factory) {
 		{"org_get_with_role", testOrgGetWithRole},
 		{"org_count_verification", testOrgCountVerification},
 		{"members_add_get_list_count", testMembers},
+		{"members_set_role_remove_lock", testMembersChange},
+		{"invitations_open_answer_revoke", testInvitations},
 
 		{"signing_keys_one_active_per_org", testSigningKeys},
 		{"api_keys_round_trip_count_revoke_touch", testAPIKeys},
+		{"api_key_new_fields_round_trip", testAPIKeyNewFieldsRoundTrip},
+		{"api_key_regenerate_swaps_the_secret", testAPIKeyRegenerate},
+		{"api_key_regenerate_concurrent_admits_one", testAPIKeyRegenerateConcurrent},
+		{"api_key_revoke_many_for_a_reason", testAPIKeyRevokeMany},
+		{"api_key_touch_only_moves_forward", testAPIKeyTouch},
 
 		{"badge_round_trip_and_slug_per_org", testBadgeRoundTrip},
 		{"badge_update_and_delete_unlocked", testBadgeUpdateUnlocked},

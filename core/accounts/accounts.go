@@ -475,6 +475,13 @@ type Profile struct {
 	Admin       bool
 	Memberships []ports.OrgWithRole
 	MFA         MFAStatus
+	Invitations []Invited // open invitations to the user's verified email
+}
+
+// Invited is an open invitation with the name of its organization.
+type Invited struct {
+	domain.Invitation
+	OrgName string
 }
 
 // Me returns the signed-in user's profile and memberships.
@@ -493,6 +500,20 @@ func (s *Service) Me(ctx context.Context, actor domain.Actor) (Profile, error) {
 	p := Profile{User: u, Admin: s.actorFor(u).Admin, Memberships: ms, MFA: MFAStatus{Enabled: u.MFAEnabled}}
 	for _, m := range ms {
 		p.MFA.RequiredByOrg = p.MFA.RequiredByOrg || m.Org.RequireMFA
+	}
+	if !u.Verified() {
+		return p, nil
+	}
+	invs, err := s.store.Invitations().ListForEmail(ctx, u.Email, domain.Truncate(s.clock.Now()))
+	if err != nil {
+		return Profile{}, err
+	}
+	for _, inv := range invs {
+		org, err := s.store.Orgs().Get(ctx, inv.OrgID)
+		if err != nil {
+			return Profile{}, err
+		}
+		p.Invitations = append(p.Invitations, Invited{Invitation: inv, OrgName: org.Name})
 	}
 	return p, nil
 }

@@ -172,12 +172,49 @@ type APIKey struct {
 	CreatedAt  time.Time
 	ExpiresAt  time.Time
 	RevokedAt  *time.Time
+	RevokedFor APIKeyRevocation // why, when RevokedAt is set
 	LastUsedAt *time.Time
 	RateLimit  int // requests per minute set by a platform admin; 0: the default
+	// RegeneratedAt is when the secret was last replaced (nil: never).
+	RegeneratedAt *time.Time
 }
+
+// APIKeyRevocation says why an API key was revoked.
+type APIKeyRevocation string
+
+// Reasons for revoking an API key.
+const (
+	// APIKeyRevokedManually: an owner revoked it.
+	APIKeyRevokedManually APIKeyRevocation = ""
+	// APIKeyRevokedPlanLimit: a plan change left more active keys than the
+	// new plan allows, and this one was not among those kept.
+	APIKeyRevokedPlanLimit APIKeyRevocation = "plan_limit"
+)
 
 // Active reports whether the key can authenticate at now.
 func (k APIKey) Active(now time.Time) bool { return k.RevokedAt == nil && now.Before(k.ExpiresAt) }
+
+// Lifetime is how long the key lives from its creation or, once
+// regenerated, from its last regeneration.
+func (k APIKey) Lifetime() time.Duration {
+	start := k.CreatedAt
+	if k.RegeneratedAt != nil {
+		start = *k.RegeneratedAt
+	}
+	return k.ExpiresAt.Sub(start)
+}
+
+// Regenerate returns the key with a new secret (its hash and last four
+// characters) from now, living lifetime from now: the old secret stops
+// working, the ID, name and mode stay. A revoked key stays revoked
+// (ErrInvalidState); an expired one comes back to life.
+func (k APIKey) Regenerate(hash []byte, last4 string, now time.Time, lifetime time.Duration) (APIKey, error) {
+	if k.RevokedAt != nil {
+		return APIKey{}, Errorf(CodeInvalidState, "API key %s is revoked; create a new key instead", k.ID)
+	}
+	k.SecretHash, k.Last4, k.RegeneratedAt, k.ExpiresAt = hash, last4, &now, now.Add(lifetime)
+	return k, nil
+}
 
 // Actor is who performs an operation: a user (with a session) or an
 // organization API key.

@@ -177,6 +177,8 @@ const (
 	MailAccountLocked   MailKind = "account.locked"
 	MailMFACode         MailKind = "account.mfa_code"
 	MailOrgDecision     MailKind = "org.decision" // approved, rejected, suspended
+	MailInvitation      MailKind = "org.invitation"
+	MailMembership      MailKind = "org.membership" // role changed, removed, invitation answered
 )
 
 // Mail is an outgoing email kept until delivered: the outbox of mail.

@@ -42,6 +42,7 @@ const (
 	CodeInvalidToken    Code = "INVALID_TOKEN"    // an emailed link token that is unknown, used or expired
 	CodeInvalidPassword Code = "INVALID_PASSWORD" // a password that breaks the policy
 	CodeConcurrentIssue Code = "CONCURRENT_ISSUE" // concurrent issues to one recipient kept overtaking this one
+	CodeLastOwner       Code = "LAST_OWNER"       // the change would leave an organization without an owner
 )
 
 // Error is a domain error that carries a stable code and a human message.

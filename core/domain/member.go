@@ -83,3 +83,53 @@ func RoleCan(r Role, p Permission) bool { return rolePerms[r][p] }
 
 // APIKeyCan reports whether an organization API key holds permission p.
 func APIKeyCan(p Permission) bool { return apiKeyPermSet[p] }
+
+// InvitationTTL is how long an invitation can be answered.
+const InvitationTTL = 7 * 24 * time.Hour
+
+// InvitationStatus is where an invitation stands.
+type InvitationStatus string
+
+// Invitation statuses.
+const (
+	InvitationPending  InvitationStatus = "pending"
+	InvitationAccepted InvitationStatus = "accepted"
+	InvitationDeclined InvitationStatus = "declined"
+	InvitationRevoked  InvitationStatus = "revoked" // withdrawn, or replaced by a newer one
+)
+
+// Invitation asks the holder of an email to join an organization with a
+// role.
+type Invitation struct {
+	ID         string
+	OrgID      string
+	Email      string // normalized
+	Role       Role
+	InvitedBy  string
+	CreatedAt  time.Time
+	ExpiresAt  time.Time
+	Status     InvitationStatus
+	AnsweredAt *time.Time
+}
+
+// Open reports whether the invitation can still be accepted or declined.
+func (i Invitation) Open(now time.Time) bool {
+	return i.Status == InvitationPending && now.Before(i.ExpiresAt)
+}
+
+// ErrLastOwner refuses to leave an organization without an owner.
+var ErrLastOwner = &Error{CodeLastOwner, "an organization keeps at least one owner: make someone else owner first"}
+
+// CanManageRole reports whether a member with role actor may give the
+// role target to someone, or change or remove a member holding target:
+// owners manage every role; admins every role but owner (owner changes
+// are the owners' alone).
+func CanManageRole(actor, target Role) bool {
+	switch actor {
+	case RoleOwner:
+		return true
+	case RoleAdmin:
+		return target != RoleOwner
+	}
+	return false
+}

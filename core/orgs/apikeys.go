@@ -1,8 +1,10 @@
 package orgs
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/credence-dev/credence/core/access"
@@ -40,7 +42,7 @@ func (s *Service) CreateAPIKey(ctx context.Context, actor domain.Actor, orgID st
 	days := DefaultAPIKeyDays
 	if in.ExpiresInDays != nil {
 		days = *in.ExpiresInDays
-		v.Check(days >= 1 && days <= MaxAPIKeyDays, "body.expiresInDays", "expiresInDays must be 1 to 3650", days)
+		checkAPIKeyDays(&v, days)
 	}
 	if err := v.Err(); err != nil {
 		return NewAPIKey{}, err
@@ -63,7 +65,7 @@ func (s *Service) CreateAPIKey(ctx context.Context, actor domain.Actor, orgID st
 		secret, hash := domain.NewSecret(prefix)
 		k := domain.APIKey{ID: domain.NewID(), OrgID: orgID, Name: name, Mode: in.Mode, Prefix: prefix,
 			Last4: secret[len(secret)-4:], SecretHash: hash, CreatedBy: actor.UserID, CreatedAt: now,
-			ExpiresAt: now.Add(time.Duration(days) * 24 * time.Hour)}
+			ExpiresAt: now.Add(apiKeyDays(days))}
 		out = NewAPIKey{Key: k, Secret: secret}
 		return s.store.APIKeys().Create(ctx, k)
 	})
@@ -106,4 +108,125 @@ func (s *Service) RevokeAPIKey(ctx context.Context, actor domain.Actor, orgID, k
 		return domain.ErrNotFound
 	}
 	return s.store.APIKeys().Revoke(ctx, orgID, keyID, s.now())
+}
+
+func checkAPIKeyDays(v *domain.Validator, days int) {
+	v.Check(days >= 1 && days <= MaxAPIKeyDays, "body.expiresInDays", fmt.Sprintf("expiresInDays must be 1 to %d", MaxAPIKeyDays), days)
+}
+
+func apiKeyDays(days int) time.Duration { return time.Duration(days) * 24 * time.Hour }
+
+// RegenerateAPIKey gives a key a new secret, returned this once, and
+// kills the old secret at once (owners only). The ID, name, mode and
+// rate limit stay. The expiry restarts: the key lives expiresInDays
+// from now, by default as long as it was given when created (or last
+// regenerated), so regenerating is also how a key is renewed. A revoked
+// key cannot be regenerated (INVALID_STATE); an expired one can, when
+// the plan has room for it beside the other active keys.
+func (s *Service) RegenerateAPIKey(ctx context.Context, actor domain.Actor, orgID, keyID string, expiresInDays *int) (NewAPIKey, error) {
+	if expiresInDays != nil {
+		var v domain.Validator
+		checkAPIKeyDays(&v, *expiresInDays)
+		if err := v.Err(); err != nil {
+			return NewAPIKey{}, err
+		}
+	}
+	var out NewAPIKey
+	err := s.store.WithinTx(ctx, func(ctx context.Context) error {
+		org, err := s.guard.Org(ctx, actor, orgID, domain.PermAPIKeys)
+		if err != nil {
+			return err
+		}
+		if !domain.IsID(keyID) {
+			return domain.ErrNotFound
+		}
+		old, err := s.store.APIKeys().Get(ctx, orgID, keyID)
+		if err != nil {
+			return err
+		}
+		now := s.now()
+		lifetime := old.Lifetime()
+		if expiresInDays != nil {
+			lifetime = apiKeyDays(*expiresInDays)
+		}
+		secret, hash := domain.NewSecret(old.Prefix)
+		k, err := old.Regenerate(hash, secret[len(secret)-4:], now, lifetime)
+		if err != nil {
+			return err
+		}
+		n, err := s.store.APIKeys().CountActive(ctx, orgID, now)
+		if err != nil {
+			return err
+		}
+		if old.Active(now) {
+			n-- // the key takes its own place
+		}
+		if err := s.plans.Get(org.Plan).CheckCap(org.Plan, domain.CapActiveAPIKeys, n); err != nil {
+			return err
+		}
+		if err := s.store.APIKeys().Regenerate(ctx, k, old.SecretHash); err != nil {
+			return err
+		}
+		out = NewAPIKey{Key: k, Secret: secret}
+		return nil
+	})
+	return out, err
+}
+
+// capAPIKeys revokes the organization's active API keys beyond its plan's
+// cap, in the caller's transaction (a plan change). Live keys are kept
+// before test keys (real issuance depends on them), then the most
+// recently used, then the newest; the others are revoked for
+// domain.APIKeyRevokedPlanLimit, which the key list shows.
+func (s *Service) capAPIKeys(ctx context.Context, org domain.Organization) error {
+	limit := s.plans.Get(org.Plan).ActiveAPIKeys
+	if limit == domain.Unlimited {
+		return nil
+	}
+	keys, err := s.store.APIKeys().List(ctx, org.ID)
+	if err != nil {
+		return err
+	}
+	now := s.now()
+	active := slices.DeleteFunc(keys, func(k domain.APIKey) bool { return !k.Active(now) })
+	if len(active) <= limit {
+		return nil
+	}
+	slices.SortStableFunc(active, keepFirst)
+	ids := make([]string, 0, len(active)-limit)
+	for _, k := range active[limit:] {
+		ids = append(ids, k.ID)
+	}
+	n, err := s.store.APIKeys().RevokeMany(ctx, org.ID, ids, now, domain.APIKeyRevokedPlanLimit)
+	if err != nil {
+		return fmt.Errorf("revoke API keys beyond the %s plan: %w", org.Plan, err)
+	}
+	s.log.InfoContext(ctx, "revoked API keys beyond the plan", "org", org.ID, "plan", org.Plan, "revoked", n, "kept", limit)
+	return nil
+}
+
+// keepFirst orders API keys by how much keeping them matters: live before
+// test, then the latest used (never used last), then the newest.
+func keepFirst(a, b domain.APIKey) int {
+	if a.Mode != b.Mode {
+		if a.Mode == domain.APIKeyLive {
+			return -1
+		}
+		if b.Mode == domain.APIKeyLive {
+			return 1
+		}
+	}
+	lastUsed := func(k domain.APIKey) time.Time {
+		if k.LastUsedAt == nil {
+			return time.Time{}
+		}
+		return *k.LastUsedAt
+	}
+	if c := lastUsed(b).Compare(lastUsed(a)); c != 0 {
+		return c
+	}
+	if c := b.CreatedAt.Compare(a.CreatedAt); c != 0 {
+		return c
+	}
+	return cmp.Compare(b.ID, a.ID)
 }

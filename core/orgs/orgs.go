@@ -202,7 +202,9 @@ func (s *Service) mailOwners(ctx context.Context, post work.Post, org domain.Org
 	return nil
 }
 
-// SetPlan changes an organization's plan (platform administrators).
+// SetPlan changes an organization's plan (platform administrators) and,
+// in the same transaction, revokes the active API keys beyond the new
+// plan's cap (see capAPIKeys).
 func (s *Service) SetPlan(ctx context.Context, actor domain.Actor, orgID string, plan domain.PlanName) (domain.Organization, error) {
 	if err := access.RequireAdmin(actor); err != nil {
 		return domain.Organization{}, err
@@ -210,10 +212,19 @@ func (s *Service) SetPlan(ctx context.Context, actor domain.Actor, orgID string,
 	if _, ok := s.plans[plan]; !ok {
 		return domain.Organization{}, &domain.ValidationError{Fields: []domain.FieldError{{Location: "body.plan", Message: fmt.Sprintf("plan must be one of %v", s.plans.Names()), Value: plan}}}
 	}
-	return s.change(ctx, s.byID(orgID), func(o *domain.Organization) error {
-		o.Plan, o.UpdatedAt = plan, s.now()
-		return nil
+	var out domain.Organization
+	err := s.store.WithinTx(ctx, func(ctx context.Context) error {
+		var err error
+		out, err = s.change(ctx, s.byID(orgID), func(o *domain.Organization) error {
+			o.Plan, o.UpdatedAt = plan, s.now()
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		return s.capAPIKeys(ctx, out)
 	})
+	return out, err
 }
 
 // Members lists an organization's members.
