@@ -1,6 +1,8 @@
 package accounts
 
 import (
+	"fmt"
+	"strings"
 	"testing"
 	"unicode/utf8"
 
@@ -51,4 +53,31 @@ func TestNeedsRehash(t *testing.T) {
 	if !NeedsRehash("$argon2id$v=19$m=8192,t=1,p=1$c2FsdA$a2V5") || !NeedsRehash("$2a$10$bcrypt") {
 		t.Error("a hash with other parameters needs no rehash")
 	}
+}
+
+// FuzzCheckPassword: the stored-hash parser takes any string without
+// panicking and accepts a password only against its own hash.
+func FuzzCheckPassword(f *testing.F) {
+	h, _ := HashPassword("correct horse battery")
+	f.Add(h, "correct horse battery")
+	f.Add("$argon2id$v=19$m=1,t=1,p=1$c2FsdA$", "x")
+	f.Add("$$$$$", "")
+	f.Fuzz(func(t *testing.T, phc, password string) {
+		var m, tc, p uint32
+		if i := strings.Index(phc, "m="); i >= 0 {
+			fmt.Sscanf(phc[i:], "m=%d,t=%d,p=%d", &m, &tc, &p)
+		}
+		if len(phc) > 512 || m > 64*1024 || tc > 3 || p > 4 {
+			return // each check would take too long for a fuzzer
+		}
+		if CheckPassword(phc, password) && phc != h {
+			// A random string that checks must at least be a well-formed hash of it.
+			if !strings.HasPrefix(phc, "$argon2id$") {
+				t.Fatalf("CheckPassword(%q, %q) = true for a malformed hash", phc, password)
+			}
+		}
+		if phc == h && CheckPassword(phc, password) != (password == "correct horse battery") {
+			t.Fatalf("the real hash accepts %q", password)
+		}
+	})
 }
