@@ -36,6 +36,7 @@ type Store interface {
 	Bulk() BulkJobs
 	Mails() Mails
 	Events() Events
+	Activity() ActivityLog
 	// Ping reports whether the database answers.
 	Ping(ctx context.Context) error
 	Close() error

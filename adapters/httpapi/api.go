@@ -110,6 +110,7 @@ func NewAPI(mux *http.ServeMux, d Deps) huma.API {
 	s.registerAccounts(api)
 	s.registerOrgs(api)
 	s.registerMembers(api)
+	s.registerActivity(api)
 	s.registerKeys(api)
 	s.registerAdminKeys(api)
 	s.registerBadges(api)
@@ -158,6 +159,7 @@ func (s *server) authenticate(api huma.API) func(huma.Context, func(huma.Context
 		if !s.limitKey(api, ctx, actor) {
 			return
 		}
+		actor.IP = ip
 		ctx = huma.WithValue(ctx, clientKey{}, accounts.Client{IP: ip, UserAgent: ctx.Header("User-Agent")})
 		next(huma.WithValue(ctx, actorKey{}, actor))
 	}

@@ -39,6 +39,7 @@ var scenarios = []scenario{
 	{name: "mfa_email_code", run: testMFA},
 	{name: "teams", run: testTeams},
 	{name: "role_matrix", run: testRoleMatrix},
+	{name: "activity_log", run: testActivity},
 	{name: "rate_limits", opts: rateLimited, run: testRateLimits},
 	{name: "bulk_resend", opts: []serverOption{withPlans(`{"professional":{"monthlyRecipients":-1}}`), withEnv("CREDENCE_WORKER_CONCURRENCY", "1")}, run: testResend},
 	{name: "idempotency_keys", run: testIdempotency},

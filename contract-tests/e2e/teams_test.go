@@ -180,6 +180,8 @@ func testRoleMatrix(t *testing.T, e *env) {
 		{"generate signing keys again", "POST", func() string { return org + "/signing-keys" }, nil, [7]int{conflict, forbidden, forbidden, forbidden, forbidden, notFound, anon}},
 		{"list API keys", "GET", func() string { return org + "/api-keys" }, nil, [7]int{ok, forbidden, forbidden, forbidden, forbidden, notFound, anon}},
 		{"resubmit (approved: nothing to resubmit)", "POST", func() string { return org + "/resubmit" }, nil, [7]int{conflict, conflict, forbidden, forbidden, forbidden, notFound, anon}},
+		{"read the activity log", "GET", func() string { return org + "/activity" }, nil, [7]int{ok, ok, forbidden, forbidden, forbidden, notFound, anon}},
+		{"read the platform's activity log", "GET", func() string { return "/api/v1/admin/activity" }, nil, [7]int{forbidden, forbidden, forbidden, forbidden, forbidden, forbidden, anon}},
 		{"list every organization (platform admins)", "GET", func() string { return "/api/v1/admin/orgs" }, nil, [7]int{forbidden, forbidden, forbidden, forbidden, forbidden, forbidden, anon}},
 	} {
 		for i, who := range callers {

@@ -41,6 +41,7 @@ func Run(t *testing.T, newStore Factory) {
 		{"login_guard_concurrent_updates_serialize", testLoginGuardsConcurrent},
 		{"api_key_own_rate_limit", testAPIKeyRateLimit},
 		{"mfa_challenges_fail_and_single_use", testMFAChallenges},
+		{"activity_log_filters_and_pages", testActivityLog},
 
 		{"org_round_trip_and_update", testOrgRoundTrip},
 		{"org_slug_taken", testOrgSlugTaken},

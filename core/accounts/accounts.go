@@ -232,7 +232,7 @@ func (s *Service) Login(ctx context.Context, email, password string, from Client
 		CheckPassword(dummyHash, password) // as slow as a real check
 	}
 	if !ok {
-		return SessionToken{}, s.failedLogin(ctx, email, u, known, now)
+		return SessionToken{}, s.failedLogin(ctx, email, u, known, now, from)
 	}
 	if NeedsRehash(u.PasswordHash) {
 		if hash, err := HashPassword(password); err == nil {
@@ -262,6 +262,16 @@ func (s *Service) Login(ctx context.Context, email, password string, from Client
 	return s.openSession(ctx, u, from, now)
 }
 
+// signInEntry is an activity log entry about a sign-in of email (by u,
+// when known), outside any organization.
+func (s *Service) signInEntry(u domain.User, email string, from Client, action domain.Action, detail string, now time.Time) domain.Activity {
+	a := domain.NewActivity(domain.Actor{UserID: u.ID, IP: from.IP}, "", action, "user", u.ID, detail, now)
+	if u.ID == "" {
+		a.ActorEmail = email
+	}
+	return a
+}
+
 // forgetFailures clears the failed sign-ins of email.
 func (s *Service) forgetFailures(ctx context.Context, email string) error {
 	_, err := s.store.LoginGuards().Update(ctx, email, func(domain.LoginGuard) domain.LoginGuard { return domain.LoginGuard{} })
@@ -277,7 +287,13 @@ func (s *Service) openSession(ctx context.Context, u domain.User, from Client, n
 	}
 	sess := domain.Session{ID: domain.NewID(), UserID: u.ID, TokenHash: hash, CreatedAt: now, LastSeenAt: now,
 		ExpiresAt: now.Add(domain.SessionTTL), IP: from.IP, UserAgent: ua}
-	if err := s.store.Sessions().Create(ctx, sess); err != nil {
+	err := s.store.WithinTx(ctx, func(ctx context.Context) error {
+		if err := s.store.Sessions().Create(ctx, sess); err != nil {
+			return err
+		}
+		return s.store.Activity().Record(ctx, s.signInEntry(u, u.Email, from, domain.ActSignedIn, "session "+sess.ID, now))
+	})
+	if err != nil {
 		return SessionToken{}, err
 	}
 	return SessionToken{Token: token, ExpiresAt: sess.ExpiresAt}, nil
@@ -286,11 +302,23 @@ func (s *Service) openSession(ctx context.Context, u domain.User, from Client, n
 // failedLogin records a failed sign-in of email and returns the answer:
 // ErrBadCredentials, or ACCOUNT_LOCKED when this failure locked it (then
 // a registered owner is told by mail).
-func (s *Service) failedLogin(ctx context.Context, email string, u domain.User, known bool, now time.Time) error {
+func (s *Service) failedLogin(ctx context.Context, email string, u domain.User, known bool, now time.Time, from Client) error {
 	var locked bool
-	g, err := s.store.LoginGuards().Update(ctx, email, func(g domain.LoginGuard) domain.LoginGuard {
-		g, locked = g.Failed(now)
-		return g
+	var g domain.LoginGuard
+	err := s.store.WithinTx(ctx, func(ctx context.Context) error {
+		var err error
+		g, err = s.store.LoginGuards().Update(ctx, email, func(g domain.LoginGuard) domain.LoginGuard {
+			g, locked = g.Failed(now)
+			return g
+		})
+		if err != nil {
+			return err
+		}
+		entries := []domain.Activity{s.signInEntry(u, email, from, domain.ActSignInFailed, "", now)}
+		if locked {
+			entries = append(entries, s.signInEntry(u, email, from, domain.ActLockedOut, "until "+g.LockedUntil.UTC().Format(time.RFC3339), now))
+		}
+		return s.store.Activity().Record(ctx, entries...)
 	})
 	if err != nil {
 		return err
@@ -379,6 +407,9 @@ func (s *Service) ConfirmPasswordReset(ctx context.Context, token, password stri
 		if err := s.forgetFailures(ctx, u.Email); err != nil {
 			return err
 		}
+		if err := s.store.Activity().Record(ctx, domain.NewActivity(domain.Actor{UserID: u.ID}, "", domain.ActPasswordReset, "user", u.ID, "every session ended", now)); err != nil {
+			return err
+		}
 		return mail(domain.MailPasswordChanged, u.Email, "Your Credence password was changed", fmt.Sprintf("Hello %s,\n\nThe password of your Credence account was just changed with a reset link, and every session was signed out.\nIf this was not you, reset your password again at once and check the email account itself.\n", u.Name))
 	})
 }
@@ -403,7 +434,12 @@ func (s *Service) RevokeSession(ctx context.Context, actor domain.Actor, id stri
 	}
 	for _, sess := range live {
 		if sess.ID == id {
-			return s.store.Sessions().Revoke(ctx, id, domain.Truncate(s.clock.Now()))
+			return s.store.WithinTx(ctx, func(ctx context.Context) error {
+				if err := s.store.Sessions().Revoke(ctx, id, domain.Truncate(s.clock.Now())); err != nil {
+					return err
+				}
+				return s.store.Activity().Record(ctx, domain.NewActivity(actor, "", domain.ActSessionRevoked, "user", actor.UserID, "session "+id, s.clock.Now()))
+			})
 		}
 	}
 	return fmt.Errorf("session %s: %w", id, domain.ErrNotFound)
@@ -593,7 +629,7 @@ func (s *Service) VerifyMFA(ctx context.Context, challengeID, code string, from 
 		if _, err := s.store.MFAChallenges().Fail(ctx, c.ID); err != nil {
 			return SessionToken{}, err
 		}
-		if err := s.failedLogin(ctx, u.Email, u, true, now); !errors.Is(err, ErrBadCredentials) {
+		if err := s.failedLogin(ctx, u.Email, u, true, now, from); !errors.Is(err, ErrBadCredentials) {
 			return SessionToken{}, err // locked now
 		}
 		return SessionToken{}, domain.ErrMFAInvalid
@@ -621,7 +657,14 @@ func (s *Service) SetMFA(ctx context.Context, actor domain.Actor, enabled bool) 
 	if actor.UserID == "" {
 		return MFAStatus{}, domain.Errorf(domain.CodeUnauthenticated, "sign in as a user")
 	}
-	if err := s.store.Users().SetMFA(ctx, actor.UserID, enabled); err != nil {
+	err := s.store.WithinTx(ctx, func(ctx context.Context) error {
+		if err := s.store.Users().SetMFA(ctx, actor.UserID, enabled); err != nil {
+			return err
+		}
+		return s.store.Activity().Record(ctx, domain.NewActivity(actor, "", domain.ActMFAChanged, "user", actor.UserID,
+			fmt.Sprintf("sign-in codes %v", map[bool]string{true: "on", false: "off"}[enabled]), s.clock.Now()))
+	})
+	if err != nil {
 		return MFAStatus{}, err
 	}
 	required, err := s.orgRequiresMFA(ctx, actor.UserID)

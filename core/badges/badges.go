@@ -28,6 +28,12 @@ func New(store ports.Store, clock ports.Clock, plans domain.Plans) *Service {
 
 func (s *Service) now() time.Time { return domain.Truncate(s.clock.Now()) }
 
+// record logs actor's action on a badge of orgID (joining ctx's
+// transaction).
+func (s *Service) record(ctx context.Context, actor domain.Actor, orgID string, action domain.Action, badgeID, detail string) error {
+	return s.store.Activity().Record(ctx, domain.NewActivity(actor, orgID, action, "badge", badgeID, detail, s.now()))
+}
+
 // Create adds a badge within the plan's cap on templates.
 func (s *Service) Create(ctx context.Context, actor domain.Actor, orgID string, in domain.BadgeInput) (domain.Badge, error) {
 	b, err := domain.NewBadge(orgID, in, s.now())
@@ -46,7 +52,10 @@ func (s *Service) Create(ctx context.Context, actor domain.Actor, orgID string, 
 		if err := s.plans.Get(org.Plan).CheckCap(org.Plan, domain.CapBadgeTemplates, n); err != nil {
 			return err
 		}
-		return s.store.Badges().Create(ctx, b)
+		if err := s.store.Badges().Create(ctx, b); err != nil {
+			return err
+		}
+		return s.record(ctx, actor, orgID, domain.ActBadgeCreated, b.ID, b.Name)
 	})
 	return b, err
 }
@@ -90,7 +99,10 @@ func (s *Service) Update(ctx context.Context, actor domain.Actor, orgID, badgeID
 			return err
 		}
 		out = b
-		return s.store.Badges().Update(ctx, b)
+		if err := s.store.Badges().Update(ctx, b); err != nil {
+			return err
+		}
+		return s.record(ctx, actor, orgID, domain.ActBadgeUpdated, b.ID, b.Name)
 	})
 	return out, err
 }
@@ -108,12 +120,18 @@ func (s *Service) Delete(ctx context.Context, actor domain.Actor, orgID, badgeID
 			return err
 		}
 		err = s.store.Badges().Delete(ctx, orgID, badgeID)
-		if !errors.Is(err, domain.ErrBadgeLocked) {
-			deleted = err == nil
+		switch {
+		case err == nil:
+			deleted = true
+			return s.record(ctx, actor, orgID, domain.ActBadgeDeleted, b.ID, b.Name)
+		case !errors.Is(err, domain.ErrBadgeLocked):
 			return err
 		}
 		b.Active, b.UpdatedAt = false, s.now()
-		return s.store.Badges().Update(ctx, b)
+		if err := s.store.Badges().Update(ctx, b); err != nil {
+			return err
+		}
+		return s.record(ctx, actor, orgID, domain.ActBadgeUpdated, b.ID, b.Name+": deactivated (it has issued credentials)")
 	})
 	return deleted, err
 }

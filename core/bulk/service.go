@@ -196,7 +196,14 @@ func (s *Service) Submit(ctx context.Context, actor domain.Actor, orgID, badgeID
 			job.Failed++
 		}
 	}
-	if err := s.store.Bulk().Create(ctx, job, rows, now.Add(work.RelayGrace)); err != nil {
+	err = s.store.WithinTx(ctx, func(ctx context.Context) error {
+		if err := s.store.Bulk().Create(ctx, job, rows, now.Add(work.RelayGrace)); err != nil {
+			return err
+		}
+		return s.store.Activity().Record(ctx, domain.NewActivity(actor, orgID, domain.ActBulkSubmitted, "bulk_issuance", job.ID,
+			fmt.Sprintf("%s: %d rows", job.FileName, job.Total), now))
+	})
+	if err != nil {
 		return domain.BulkJob{}, err
 	}
 	s.relay.JobSubmitted(ctx, job.ID)

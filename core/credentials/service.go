@@ -119,7 +119,16 @@ const maxIssueAttempts = 8
 // and the monthly quota in one transaction. The signature is made before
 // the transaction so the transaction stays short.
 func (s *Service) Issue(ctx context.Context, actor domain.Actor, orgID string, in IssueInput) (Issued, error) {
-	return s.IssueWith(ctx, actor, orgID, in, nil)
+	return s.IssueWith(ctx, actor, orgID, in, func(ctx context.Context, is Issued) error {
+		c := is.Credential
+		return s.record(ctx, actor, orgID, domain.ActCredentialIssued, c.ID, fmt.Sprintf("%s to %s (%s)", c.BadgeID, c.RecipientEmail, is.State))
+	})
+}
+
+// record logs actor's action on a credential of orgID (joining ctx's
+// transaction). Bulk jobs log their submission, not each row.
+func (s *Service) record(ctx context.Context, actor domain.Actor, orgID string, action domain.Action, id domain.CredentialID, detail string) error {
+	return s.store.Activity().Record(ctx, domain.NewActivity(actor, orgID, action, "credential", string(id), detail, s.now()))
 }
 
 // IssueWith is Issue running within(ctx, issued) inside the issuing
@@ -342,7 +351,10 @@ func (s *Service) Revoke(ctx context.Context, actor domain.Actor, orgID string, 
 			return err
 		}
 		out = c
-		return s.store.Credentials().Update(ctx, c)
+		if err := s.store.Credentials().Update(ctx, c); err != nil {
+			return err
+		}
+		return s.record(ctx, actor, orgID, domain.ActCredentialRevoked, c.ID, reason)
 	})
 	return out, err
 }
@@ -417,7 +429,10 @@ func (s *Service) Claim(ctx context.Context, actor domain.Actor, id domain.Crede
 			return err
 		}
 		out = c
-		return s.store.Credentials().Update(ctx, c)
+		if err := s.store.Credentials().Update(ctx, c); err != nil {
+			return err
+		}
+		return s.record(ctx, actor, c.OrgID, domain.ActCredentialClaimed, c.ID, "")
 	})
 	return out, err
 }

@@ -226,6 +226,7 @@ type Actor struct {
 	APIKeyOrg  string // the organization an API key acts as
 	APIKeyMode APIKeyMode
 	SessionID  string // the user's session, when signed in with one
+	IP         string // the client address, for the activity log
 	// APIKeyRateLimit is the API key's own request rate per minute, set
 	// by a platform admin (0: the default).
 	APIKeyRateLimit int

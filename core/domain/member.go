@@ -50,12 +50,13 @@ const (
 	PermCredentialsRead Permission = "credentials:read"
 	PermUsageRead       Permission = "usage:read"
 	PermSecurity        Permission = "security:manage" // require MFA of members
+	PermActivityRead    Permission = "activity:read"
 )
 
 var (
 	readPerms   = []Permission{PermOrgRead, PermMembersRead, PermBadgeRead, PermCredentialsRead, PermUsageRead}
 	issuerPerms = append([]Permission{PermBadgeCreate, PermIssue}, readPerms...)
-	adminPerms  = append([]Permission{PermOrgUpdate, PermMembersInvite, PermMembersRemove, PermBadgeEdit, PermRevoke, PermResend}, issuerPerms...)
+	adminPerms  = append([]Permission{PermOrgUpdate, PermMembersInvite, PermMembersRemove, PermBadgeEdit, PermRevoke, PermResend, PermActivityRead}, issuerPerms...)
 	ownerPerms  = append([]Permission{PermSigningKeys, PermAPIKeys, PermBilling, PermDomain, PermOwnersManage, PermSecurity}, adminPerms...)
 	// An API key acts as its organization with issuer rights plus revoke.
 	apiKeyPerms = append([]Permission{PermRevoke}, issuerPerms...)

@@ -67,7 +67,10 @@ func (s *Service) CreateAPIKey(ctx context.Context, actor domain.Actor, orgID st
 			Last4: secret[len(secret)-4:], SecretHash: hash, CreatedBy: actor.UserID, CreatedAt: now,
 			ExpiresAt: now.Add(apiKeyDays(days))}
 		out = NewAPIKey{Key: k, Secret: secret}
-		return s.store.APIKeys().Create(ctx, k)
+		if err := s.store.APIKeys().Create(ctx, k); err != nil {
+			return err
+		}
+		return s.record(ctx, actor, orgID, domain.ActAPIKeyCreated, "api_key", k.ID, fmt.Sprintf("%s key %q", k.Mode, k.Name))
 	})
 	return out, err
 }
@@ -96,7 +99,15 @@ func (s *Service) SetAPIKeyRateLimit(ctx context.Context, actor domain.Actor, ke
 	if !domain.IsID(keyID) {
 		return domain.APIKey{}, domain.ErrNotFound
 	}
-	return s.store.APIKeys().SetRateLimit(ctx, keyID, perMinute)
+	var k domain.APIKey
+	err := s.store.WithinTx(ctx, func(ctx context.Context) error {
+		var err error
+		if k, err = s.store.APIKeys().SetRateLimit(ctx, keyID, perMinute); err != nil {
+			return err
+		}
+		return s.record(ctx, actor, k.OrgID, domain.ActAPIKeyRateLimit, "api_key", k.ID, fmt.Sprintf("%d requests a minute (0: the default)", perMinute))
+	})
+	return k, err
 }
 
 // RevokeAPIKey revokes a key at once (owners only).
@@ -107,7 +118,12 @@ func (s *Service) RevokeAPIKey(ctx context.Context, actor domain.Actor, orgID, k
 	if !domain.IsID(keyID) {
 		return domain.ErrNotFound
 	}
-	return s.store.APIKeys().Revoke(ctx, orgID, keyID, s.now())
+	return s.store.WithinTx(ctx, func(ctx context.Context) error {
+		if err := s.store.APIKeys().Revoke(ctx, orgID, keyID, s.now()); err != nil {
+			return err
+		}
+		return s.record(ctx, actor, orgID, domain.ActAPIKeyRevoked, "api_key", keyID, "")
+	})
 }
 
 func checkAPIKeyDays(v *domain.Validator, days int) {
@@ -168,7 +184,7 @@ func (s *Service) RegenerateAPIKey(ctx context.Context, actor domain.Actor, orgI
 			return err
 		}
 		out = NewAPIKey{Key: k, Secret: secret}
-		return nil
+		return s.record(ctx, actor, orgID, domain.ActAPIKeyRegenerated, "api_key", k.ID, "")
 	})
 	return out, err
 }

@@ -33,7 +33,10 @@ func (s *Service) GenerateKeys(ctx context.Context, actor domain.Actor, orgID st
 		if len(keys) > 0 {
 			return domain.ErrSigningKeysExist
 		}
-		return s.store.SigningKeys().Create(ctx, key)
+		if err := s.store.SigningKeys().Create(ctx, key); err != nil {
+			return err
+		}
+		return s.record(ctx, actor, orgID, domain.ActSigningKeyCreated, "signing_key", key.ID, string(key.Algorithm))
 	})
 	return key, err
 }
@@ -62,7 +65,10 @@ func (s *Service) RotateKeys(ctx context.Context, actor domain.Actor, orgID stri
 			return err
 		}
 		out = next
-		return s.store.SigningKeys().Create(ctx, next)
+		if err := s.store.SigningKeys().Create(ctx, next); err != nil {
+			return err
+		}
+		return s.record(ctx, actor, orgID, domain.ActSigningKeyRotated, "signing_key", next.ID, "retired "+active.ID)
 	})
 	if errors.Is(err, domain.ErrNotFound) {
 		return domain.SigningKey{}, domain.ErrSigningKeysMissing

@@ -103,6 +103,9 @@ func (s *Service) Invite(ctx context.Context, actor domain.Actor, orgID, email s
 		if err := s.store.Invitations().Create(ctx, inv); err != nil {
 			return err
 		}
+		if err := s.record(ctx, actor, orgID, domain.ActMemberInvited, "invitation", inv.ID, fmt.Sprintf("%s as %s", email, role)); err != nil {
+			return err
+		}
 		return post(domain.MailInvitation, email, fmt.Sprintf("You are invited to join %s on Credence", ow.Org.Name), fmt.Sprintf(
 			"You are invited to join %s on Credence as %s.\n\nSign in with this address (or sign up with it), then accept or decline the invitation: it is listed in your account (GET /api/v1/me), as invitation %s. It expires on %s (UTC).\n",
 			ow.Org.Name, role, inv.ID, inv.ExpiresAt.Format("2006-01-02 15:04")))
@@ -133,7 +136,10 @@ func (s *Service) RevokeInvitation(ctx context.Context, actor domain.Actor, orgI
 		if err := mayManage(ow.Role, inv.Role); err != nil {
 			return err
 		}
-		return s.store.Invitations().Answer(ctx, id, domain.InvitationRevoked, s.now())
+		if err := s.store.Invitations().Answer(ctx, id, domain.InvitationRevoked, s.now()); err != nil {
+			return err
+		}
+		return s.record(ctx, actor, orgID, domain.ActInvitationRevoked, "invitation", id, inv.Email)
 	})
 }
 
@@ -199,6 +205,9 @@ func (s *Service) AcceptInvitation(ctx context.Context, actor domain.Actor, id s
 		if err := s.store.Members().Add(ctx, m); err != nil {
 			return err
 		}
+		if err := s.record(ctx, actor, inv.OrgID, domain.ActMemberJoined, "member", actor.UserID, fmt.Sprintf("%s as %s", inv.Email, inv.Role)); err != nil {
+			return err
+		}
 		return s.tellInviter(ctx, post, inv, org, "accepted")
 	})
 	return m, err
@@ -212,6 +221,9 @@ func (s *Service) DeclineInvitation(ctx context.Context, actor domain.Actor, id 
 			return err
 		}
 		if err := s.store.Invitations().Answer(ctx, id, domain.InvitationDeclined, s.now()); err != nil {
+			return err
+		}
+		if err := s.record(ctx, actor, inv.OrgID, domain.ActInvitationDecline, "invitation", id, inv.Email); err != nil {
 			return err
 		}
 		org, err := s.store.Orgs().Get(ctx, inv.OrgID)
@@ -273,6 +285,9 @@ func (s *Service) ChangeRole(ctx context.Context, actor domain.Actor, orgID, use
 		if err := s.store.Members().SetRole(ctx, orgID, userID, role); err != nil {
 			return err
 		}
+		if err := s.record(ctx, actor, orgID, domain.ActRoleChanged, "member", userID, fmt.Sprintf("%s: %s → %s", target.Email, target.Role, role)); err != nil {
+			return err
+		}
 		out = target
 		out.Role = role
 		return post(domain.MailMembership, target.Email, fmt.Sprintf("Your role in %s is now %s", ow.Org.Name, role),
@@ -309,6 +324,13 @@ func (s *Service) RemoveMember(ctx context.Context, actor domain.Actor, orgID, u
 			}
 		}
 		if err := s.store.Members().Remove(ctx, orgID, userID); err != nil {
+			return err
+		}
+		detail := target.Email
+		if leaving {
+			detail += " left"
+		}
+		if err := s.record(ctx, actor, orgID, domain.ActMemberRemoved, "member", userID, detail); err != nil {
 			return err
 		}
 		if leaving {

@@ -52,7 +52,10 @@ func (s *Service) Create(ctx context.Context, actor domain.Actor, in domain.OrgI
 		if err := s.store.Orgs().Create(ctx, org); err != nil {
 			return err
 		}
-		return s.store.Members().Add(ctx, domain.Membership{OrgID: org.ID, UserID: actor.UserID, Role: domain.RoleOwner, CreatedAt: org.CreatedAt})
+		if err := s.store.Members().Add(ctx, domain.Membership{OrgID: org.ID, UserID: actor.UserID, Role: domain.RoleOwner, CreatedAt: org.CreatedAt}); err != nil {
+			return err
+		}
+		return s.record(ctx, actor, org.ID, domain.ActOrgCreated, "organization", org.ID, org.Name)
 	})
 	if err != nil {
 		return domain.Organization{}, fmt.Errorf("create organization: %w", err)
@@ -86,19 +89,21 @@ func (s *Service) Update(ctx context.Context, actor domain.Actor, orgID string, 
 	if in.RequireMFA != nil {
 		perm = domain.PermSecurity
 	}
-	return s.change(ctx, func(ctx context.Context) (domain.Organization, error) {
+	return s.change(ctx, actor, domain.ActOrgUpdated, func(ctx context.Context) (domain.Organization, error) {
 		return s.guard.Org(ctx, actor, orgID, perm)
 	}, func(o *domain.Organization) error { return o.Update(in, s.now()) })
 }
 
 // Resubmit sends a rejected organization back to review.
 func (s *Service) Resubmit(ctx context.Context, actor domain.Actor, orgID string) (domain.Organization, error) {
-	return s.change(ctx, func(ctx context.Context) (domain.Organization, error) {
+	return s.change(ctx, actor, domain.ActOrgStatusChanged, func(ctx context.Context) (domain.Organization, error) {
 		return s.guard.Org(ctx, actor, orgID, domain.PermOrgUpdate)
 	}, func(o *domain.Organization) error { return o.Resubmit(s.now()) })
 }
 
-func (s *Service) change(ctx context.Context, load func(context.Context) (domain.Organization, error), fn func(*domain.Organization) error) (domain.Organization, error) {
+// change loads an organization, applies fn, stores it and logs action by
+// actor, in one transaction.
+func (s *Service) change(ctx context.Context, actor domain.Actor, action domain.Action, load func(context.Context) (domain.Organization, error), fn func(*domain.Organization) error) (domain.Organization, error) {
 	var out domain.Organization
 	err := s.store.WithinTx(ctx, func(ctx context.Context) error {
 		org, err := load(ctx)
@@ -109,9 +114,19 @@ func (s *Service) change(ctx context.Context, load func(context.Context) (domain
 			return err
 		}
 		out = org
-		return s.store.Orgs().Update(ctx, org)
+		if err := s.store.Orgs().Update(ctx, org); err != nil {
+			return err
+		}
+		detail := fmt.Sprintf("status %s, plan %s", org.Status, org.Plan)
+		return s.record(ctx, actor, org.ID, action, "organization", org.ID, detail)
 	})
 	return out, err
+}
+
+// record logs actor's action on a target of orgID (joining ctx's
+// transaction).
+func (s *Service) record(ctx context.Context, actor domain.Actor, orgID string, action domain.Action, targetType, target, detail string) error {
+	return s.store.Activity().Record(ctx, domain.NewActivity(actor, orgID, action, targetType, target, detail, s.now()))
 }
 
 // byID loads an organization by ID for administrators, who need no membership.
@@ -150,7 +165,7 @@ func (s *Service) Decide(ctx context.Context, actor domain.Actor, orgID string, 
 	var org domain.Organization
 	err := s.outbox.Within(ctx, func(ctx context.Context, post work.Post) error {
 		var err error
-		if org, err = s.decide(ctx, orgID, decision, reason); err != nil {
+		if org, err = s.decide(ctx, actor, orgID, decision, reason); err != nil {
 			return err
 		}
 		return s.mailOwners(ctx, post, org, decisionMail(org))
@@ -158,8 +173,8 @@ func (s *Service) Decide(ctx context.Context, actor domain.Actor, orgID string, 
 	return org, err
 }
 
-func (s *Service) decide(ctx context.Context, orgID string, decision Review, reason string) (domain.Organization, error) {
-	return s.change(ctx, s.byID(orgID), func(o *domain.Organization) error {
+func (s *Service) decide(ctx context.Context, actor domain.Actor, orgID string, decision Review, reason string) (domain.Organization, error) {
+	return s.change(ctx, actor, domain.ActOrgStatusChanged, s.byID(orgID), func(o *domain.Organization) error {
 		switch decision {
 		case Approve:
 			return o.Approve(s.now())
@@ -215,7 +230,7 @@ func (s *Service) SetPlan(ctx context.Context, actor domain.Actor, orgID string,
 	var out domain.Organization
 	err := s.store.WithinTx(ctx, func(ctx context.Context) error {
 		var err error
-		out, err = s.change(ctx, s.byID(orgID), func(o *domain.Organization) error {
+		out, err = s.change(ctx, actor, domain.ActPlanChanged, s.byID(orgID), func(o *domain.Organization) error {
 			o.Plan, o.UpdatedAt = plan, s.now()
 			return nil
 		})
@@ -263,4 +278,25 @@ func (s *Service) Usage(ctx context.Context, actor domain.Actor, orgID string) (
 	plan := s.plans.Get(org.Plan)
 	return Usage{Plan: org.Plan, Limits: plan, QuotaUsed: used, QuotaLimit: plan.MonthlyRecipients,
 		QuotaResetsAt: domain.NextMonthStart(now), Verifications: verifications}, nil
+}
+
+// Activity lists an organization's activity log, newest first (owners and
+// admins: it names members and their addresses).
+func (s *Service) Activity(ctx context.Context, actor domain.Actor, orgID string, f ports.ActivityFilter) ([]domain.Activity, error) {
+	if _, err := s.guard.Org(ctx, actor, orgID, domain.PermActivityRead); err != nil {
+		return nil, err
+	}
+	f.OrgID, f.AllOrgs = orgID, false
+	return s.store.Activity().List(ctx, f)
+}
+
+// AllActivity lists the activity log of the whole platform, sign-ins
+// included (platform administrators); f.OrgID narrows it to one
+// organization.
+func (s *Service) AllActivity(ctx context.Context, actor domain.Actor, f ports.ActivityFilter) ([]domain.Activity, error) {
+	if err := access.RequireAdmin(actor); err != nil {
+		return nil, err
+	}
+	f.AllOrgs = true
+	return s.store.Activity().List(ctx, f)
 }
