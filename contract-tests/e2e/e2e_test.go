@@ -33,6 +33,7 @@ var scenarios = []scenario{
 	{name: "external_verifier_jose", run: testJoseVerifier},
 	{name: "concurrent_issuers", run: testConcurrentIssuers},
 	{name: "mailed_links_open", run: testMailedLinks},
+	{name: "mail_html", run: testMailHTML},
 	{name: "bulk_issuance", opts: []serverOption{withPlans(`{"free":{"monthlyRecipients":6},"professional":{"monthlyRecipients":6}}`)}, run: testBulkIssuance},
 	{name: "bulk_bad_files", run: testBulkBadFiles},
 	{name: "sign_in_hardening", run: testSignIn},
