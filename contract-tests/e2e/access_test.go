@@ -220,16 +220,7 @@ func testAPIKeys(t *testing.T, e *env) {
 	if !strings.HasPrefix(second.Secret, "crk_test_") {
 		t.Errorf("test key secret %q, want crk_test_…", second.Secret)
 	}
-	quotaUsed := func() int {
-		t.Helper()
-		var usage struct {
-			Quota struct {
-				Used int `json:"used"`
-			} `json:"quota"`
-		}
-		c.expect(http.StatusOK, http.MethodGet, "/api/v1/orgs/"+o.ID+"/usage", nil, &usage)
-		return usage.Quota.Used
-	}
+	quotaUsed := func() int { t.Helper(); return quotaUsed(c, o.ID) }
 	before := quotaUsed()
 	if testCr := issue(e.as(t, second.Secret), o.ID, b.ID, "Tess Test", uniqueEmail("test")); !testCr.Test {
 		t.Errorf("a credential issued with a test key is not marked test")

@@ -138,16 +138,7 @@ func testAPIKeysComplete(t *testing.T, e *env) {
 		t.Fatalf("test key %+v", sandbox)
 	}
 	testKey := e.as(t, sandbox.Secret)
-	quotaUsed := func() int {
-		t.Helper()
-		var usage struct {
-			Quota struct {
-				Used int `json:"used"`
-			} `json:"quota"`
-		}
-		c.expect(http.StatusOK, http.MethodGet, "/api/v1/orgs/"+o.ID+"/usage", nil, &usage)
-		return usage.Quota.Used
-	}
+	quotaUsed := func() int { t.Helper(); return quotaUsed(c, o.ID) }
 	used := quotaUsed()
 	testEmail := uniqueEmail("sandbox")
 	var pre struct {

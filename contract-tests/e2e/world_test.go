@@ -381,3 +381,15 @@ func mustJSON(t *testing.T, v any) []byte {
 	}
 	return b
 }
+
+// quotaUsed is the organization's count of recipients this month.
+func quotaUsed(c *client, orgID string) int {
+	c.t.Helper()
+	var usage struct {
+		Quota struct {
+			Used int `json:"used"`
+		} `json:"quota"`
+	}
+	c.expect(http.StatusOK, http.MethodGet, "/api/v1/orgs/"+orgID+"/usage", nil, &usage)
+	return usage.Quota.Used
+}
