@@ -42,7 +42,7 @@ type apiKeyWire struct {
 	RegeneratedAt *time.Time `json:"regeneratedAt,omitempty" doc:"when the secret was last replaced"`
 	RevokedAt     *time.Time `json:"revokedAt,omitempty"`
 	RevokedReason string     `json:"revokedReason,omitempty" enum:"manual,plan_limit" doc:"with revokedAt: manual (an owner revoked it) or plan_limit (a plan change left more active keys than the plan allows)"`
-	LastUsedAt    *time.Time `json:"lastUsedAt,omitempty" doc:"the last request authenticated with the key"`
+	LastUsedAt    *time.Time `json:"lastUsedAt,omitempty" doc:"the last request authenticated with the key, to the minute"`
 	RateLimit     int        `json:"rateLimitPerMinute,omitempty" doc:"the key's own request rate per minute, set by a platform admin; absent: the default"`
 }
 

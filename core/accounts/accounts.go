@@ -30,8 +30,8 @@ const (
 	verifyLinkPath   = "/verify-email?token="
 	resetLinkPath    = "/reset-password?token="
 	maxBearerLength  = 512
-	// touchEvery is how stale a session's LastSeenAt may get before a
-	// request writes it again.
+	// touchEvery is how stale a session's LastSeenAt (an API key's
+	// LastUsedAt) may get before a request writes it again.
 	touchEvery   = time.Minute
 	maxUserAgent = 256
 )
@@ -467,8 +467,10 @@ func (s *Service) Authenticate(ctx context.Context, token string) (domain.Actor,
 		if err != nil || subtle.ConstantTimeCompare(k.SecretHash, hash) != 1 || !k.Active(now) {
 			return domain.Actor{}, unauthenticated(err)
 		}
-		if err := s.store.APIKeys().Touch(ctx, k.ID, domain.Truncate(now)); err != nil {
-			s.log.WarnContext(ctx, "record api key use", "key", k.ID, "err", err)
+		if k.LastUsedAt == nil || now.Sub(*k.LastUsedAt) >= touchEvery { // not a write per request
+			if err := s.store.APIKeys().Touch(ctx, k.ID, domain.Truncate(now)); err != nil {
+				s.log.WarnContext(ctx, "record api key use", "key", k.ID, "err", err)
+			}
 		}
 		return domain.Actor{APIKeyID: k.ID, APIKeyOrg: k.OrgID, APIKeyMode: k.Mode, APIKeyRateLimit: k.RateLimit}, nil
 	}
