@@ -163,9 +163,11 @@ type Members interface {
 	SetRole(ctx context.Context, orgID, userID string, role domain.Role) error
 	// Remove ends a membership; a non-member is NOT_FOUND.
 	Remove(ctx context.Context, orgID, userID string) error
-	// LockOwners serializes changes to the organization's owners until
-	// the transaction ends (counting owners after it is exact).
-	LockOwners(ctx context.Context, orgID string) error
+	// LockOrg serializes changes to what the plan caps in the
+	// organization (owners, active API keys) until the transaction ends,
+	// so that counting them after it is exact; an unknown organization is
+	// NOT_FOUND.
+	LockOrg(ctx context.Context, orgID string) error
 }
 
 // Invitations persists invitations to organizations.

@@ -37,13 +37,13 @@ func (r *Members) Remove(ctx context.Context, orgID, userID string) error {
 	return nil
 }
 
-// LockOwners locks the organization's row (PostgreSQL; SQLite's
-// immediate transactions write one at a time anyway).
-func (r *Members) LockOwners(ctx context.Context, orgID string) error {
+// LockOrg locks the organization's row (PostgreSQL; SQLite's immediate
+// transactions write one at a time anyway).
+func (r *Members) LockOrg(ctx context.Context, orgID string) error {
 	var id string
 	err := r.s.forUpdate(r.s.idb(ctx).NewSelect().Model((*orgRow)(nil)).Column("id").Where("id = ?", orgID)).Scan(ctx, &id)
 	if err != nil {
-		return notFound(err, "lock owners of organization "+orgID)
+		return notFound(err, "lock organization "+orgID)
 	}
 	return nil
 }

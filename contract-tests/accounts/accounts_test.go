@@ -22,6 +22,7 @@ import (
 	"github.com/credence-dev/credence/contract-tests/harness"
 	"github.com/credence-dev/credence/core/accounts"
 	"github.com/credence-dev/credence/core/domain"
+	"github.com/credence-dev/credence/core/orgs"
 	"github.com/credence-dev/credence/core/signing"
 	"github.com/credence-dev/credence/core/work"
 	"github.com/credence-dev/credence/ports"
@@ -523,3 +524,47 @@ func TestAccountMailIsSealedAtRest(t *testing.T) {
 		}
 	})
 }
+
+// A plan change racing the creation of an API key never leaves a key
+// beyond the new plan's cap: on Free (no keys) none stays active.
+func TestAPIKeyCreationRacesDowngrade(t *testing.T) {
+	stores(t, func(t *testing.T, e env) {
+		ctx := t.Context()
+		email := e.signUp(t, "Kim")
+		u, _ := e.store.Users().GetByEmail(ctx, email)
+		owner := domain.Actor{UserID: u.ID, UserEmail: email}
+		admin := domain.Actor{UserID: domain.NewID(), Admin: true}
+		cipher, _ := signing.NewCipher(make([]byte, signing.MasterKeySize))
+		svc := orgs.New(e.store, e.clock, work.NewOutbox(e.store, cipher, nopRelay{}, e.clock), cipher, domain.DefaultPlans(), slog.New(slog.DiscardHandler))
+		name := "Racy " + domain.NewID()[:6]
+		o, err := svc.Create(ctx, owner, domain.OrgInput{Name: &name})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for round := range 15 {
+			if _, err := svc.SetPlan(ctx, admin, o.ID, domain.PlanProfessional); err != nil {
+				t.Fatal(err)
+			}
+			var wg sync.WaitGroup
+			wg.Go(func() {
+				_, err := svc.CreateAPIKey(ctx, owner, o.ID, orgs.APIKeyInput{Name: fmt.Sprintf("k%d", round)})
+				if err != nil && domain.CodeOf(err) != domain.CodePlanLimitReached && domain.CodeOf(err) != domain.CodePlanRequired {
+					t.Errorf("create: %v", err)
+				}
+			})
+			wg.Go(func() {
+				if _, err := svc.SetPlan(ctx, admin, o.ID, domain.PlanFree); err != nil {
+					t.Errorf("downgrade: %v", err)
+				}
+			})
+			wg.Wait()
+			if n, err := e.store.APIKeys().CountActive(ctx, o.ID, e.clock.Now()); err != nil || n != 0 {
+				t.Fatalf("round %d: %d active keys on Free (%v), want none", round, n, err)
+			}
+		}
+	})
+}
+
+type nopRelay struct{}
+
+func (nopRelay) MailsQueued(context.Context, ...string) {}

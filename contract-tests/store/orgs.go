@@ -269,7 +269,7 @@ func testOrgGetWithRole(t *testing.T, s ports.Store) {
 }
 
 // Members: SetRole and Remove change one membership (NOT_FOUND for a
-// non-member); LockOwners takes an existing organization.
+// non-member); LockOrg takes an existing organization.
 func testMembersChange(t *testing.T, s ports.Store) {
 	ctx := t.Context()
 	o, u, v := newOrg(t, s), newUser(t, s), newUser(t, s)
@@ -284,8 +284,8 @@ func testMembersChange(t *testing.T, s ports.Store) {
 	wantErr(t, err, domain.ErrNotFound)
 	wantErr(t, s.Members().Remove(ctx, o.ID, u.ID), domain.ErrNotFound)
 	wantErr(t, s.Members().SetRole(ctx, o.ID, u.ID, domain.RoleAdmin), domain.ErrNotFound)
-	must(t, s.WithinTx(ctx, func(ctx context.Context) error { return s.Members().LockOwners(ctx, o.ID) }))
-	wantErr(t, s.WithinTx(ctx, func(ctx context.Context) error { return s.Members().LockOwners(ctx, domain.NewID()) }), domain.ErrNotFound)
+	must(t, s.WithinTx(ctx, func(ctx context.Context) error { return s.Members().LockOrg(ctx, o.ID) }))
+	wantErr(t, s.WithinTx(ctx, func(ctx context.Context) error { return s.Members().LockOrg(ctx, domain.NewID()) }), domain.ErrNotFound)
 }
 
 // Invitations: round trip; open ones listed per organization and per

@@ -49,6 +49,15 @@ func (s *Service) CreateAPIKey(ctx context.Context, actor domain.Actor, orgID st
 	}
 	var out NewAPIKey
 	err := s.store.WithinTx(ctx, func(ctx context.Context) error {
+		// Under the organization's lock, the plan read and the keys counted
+		// stay true until the insert: a plan change (which revokes keys
+		// beyond the new cap) waits, or is waited for.
+		if err := access.Check(actor, orgID); err != nil {
+			return err
+		}
+		if err := s.store.Members().LockOrg(ctx, orgID); err != nil {
+			return err
+		}
 		org, err := s.guard.Org(ctx, actor, orgID, domain.PermAPIKeys)
 		if err != nil {
 			return err

@@ -81,7 +81,7 @@ func (s *Service) Invite(ctx context.Context, actor domain.Actor, orgID, email s
 		if err := mayManage(ow.Role, role); err != nil {
 			return err
 		}
-		if err := s.store.Members().LockOwners(ctx, orgID); err != nil {
+		if err := s.store.Members().LockOrg(ctx, orgID); err != nil {
 			return err
 		}
 		if u, err := s.store.Users().GetByEmail(ctx, email); err == nil {
@@ -186,7 +186,7 @@ func (s *Service) AcceptInvitation(ctx context.Context, actor domain.Actor, id s
 		if err != nil {
 			return err
 		}
-		if err := s.store.Members().LockOwners(ctx, inv.OrgID); err != nil {
+		if err := s.store.Members().LockOrg(ctx, inv.OrgID); err != nil {
 			return err
 		}
 		org, err := s.store.Orgs().Get(ctx, inv.OrgID)
@@ -269,7 +269,7 @@ func (s *Service) ChangeRole(ctx context.Context, actor domain.Actor, orgID, use
 			out = target
 			return nil
 		}
-		if err := s.store.Members().LockOwners(ctx, orgID); err != nil {
+		if err := s.store.Members().LockOrg(ctx, orgID); err != nil {
 			return err
 		}
 		if target.Role == domain.RoleOwner {
@@ -315,7 +315,7 @@ func (s *Service) RemoveMember(ctx context.Context, actor domain.Actor, orgID, u
 				return err
 			}
 		}
-		if err := s.store.Members().LockOwners(ctx, orgID); err != nil {
+		if err := s.store.Members().LockOrg(ctx, orgID); err != nil {
 			return err
 		}
 		if target.Role == domain.RoleOwner {
@@ -362,7 +362,7 @@ func (s *Service) target(ctx context.Context, actor domain.Actor, orgID, userID 
 }
 
 // notLastOwner refuses when the organization has a single owner (counted
-// under LockOwners).
+// under LockOrg).
 func (s *Service) notLastOwner(ctx context.Context, orgID string) error {
 	n, err := s.store.Members().CountRole(ctx, orgID, domain.RoleOwner)
 	if err != nil {
