@@ -43,7 +43,7 @@ func NeedsRehash(phc string) bool {
 // CheckPassword compares password with a PHC string in constant time.
 func CheckPassword(phc, password string) bool {
 	parts := strings.Split(phc, "$")
-	if len(parts) != 6 || parts[1] != "argon2id" {
+	if len(parts) != 6 || parts[0] != "" || parts[1] != "argon2id" || parts[2] != fmt.Sprintf("v=%d", argon2.Version) {
 		return false
 	}
 	var m, t uint32
@@ -55,7 +55,9 @@ func CheckPassword(phc, password string) bool {
 	}
 	salt, err1 := base64.RawStdEncoding.DecodeString(parts[4])
 	want, err2 := base64.RawStdEncoding.DecodeString(parts[5])
-	if err1 != nil || err2 != nil || len(want) == 0 || len(want) > 64 {
+	// A salt of 8 bytes and a key of 16 at least: a shorter key would let
+	// a wrong password match by chance (a 1-byte key, one time in 256).
+	if err1 != nil || err2 != nil || len(salt) < 8 || len(want) < 16 || len(want) > 64 {
 		return false
 	}
 	got := argon2.IDKey([]byte(password), salt, t, m, p, uint32(len(want)))
