@@ -17,7 +17,6 @@ import (
 	"time"
 
 	"github.com/credence-dev/credence/core/domain"
-	"github.com/credence-dev/credence/core/mailhtml"
 	"github.com/credence-dev/credence/ports"
 )
 
@@ -264,12 +263,7 @@ func (m *Delivery) Deliver(ctx context.Context, ids ...string) error {
 		}
 		body, sendErr := m.open(mail)
 		if sendErr == nil {
-			html, err := mailhtml.Render(mail.Subject, body)
-			if err != nil { // the text alone still tells everything
-				m.log.WarnContext(ctx, "mail html failed; sending text only", "mail", mail.ID, "kind", mail.Kind, "err", err)
-				html = ""
-			}
-			sendErr = m.mailer.Send(ctx, ports.Message{To: mail.To, Subject: mail.Subject, Text: body, HTML: html})
+			sendErr = m.mailer.Send(ctx, ports.Message{To: mail.To, Subject: mail.Subject, Text: body})
 		}
 		if sendErr == nil {
 			if sent = append(sent, mail.ID); len(sent) == sentBatch {

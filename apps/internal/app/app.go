@@ -14,6 +14,7 @@ import (
 
 	"github.com/credence-dev/credence/adapters/asynqueue"
 	"github.com/credence-dev/credence/adapters/filemail"
+	"github.com/credence-dev/credence/adapters/mailhtml"
 	"github.com/credence-dev/credence/adapters/memlimit"
 	"github.com/credence-dev/credence/adapters/memqueue"
 	"github.com/credence-dev/credence/adapters/redislimit"
@@ -94,6 +95,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	} else {
 		a.MailVia = a.MailDir
 	}
+	mailer = mailhtml.Wrap(mailer, log) // every mail gets its HTML alternative
 	if cfg.RedisURL != "" {
 		opt, err := asynqueue.ParseRedisURL(cfg.RedisURL)
 		if err != nil {

@@ -1,13 +1,17 @@
 package mailhtml
 
 import (
+	"context"
 	"encoding/xml"
 	"errors"
 	"io"
+	"log/slog"
 	"regexp"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/credence-dev/credence/ports"
 )
 
 // doc is a rendered mail as a reader sees it.
@@ -399,5 +403,28 @@ func TestProductMails(t *testing.T) {
 				t.Errorf("codes %q, want %q", d.codes, m.code)
 			}
 		})
+	}
+}
+
+type captured struct{ got []ports.Message }
+
+func (c *captured) Send(_ context.Context, m ports.Message) error {
+	c.got = append(c.got, m)
+	return nil
+}
+
+// The wrapping Mailer passes each message on with its HTML alternative,
+// and leaves one that has its own alone.
+func TestMailerAddsHTML(t *testing.T) {
+	next := &captured{}
+	m := Wrap(next, slog.New(slog.DiscardHandler))
+	if err := m.Send(t.Context(), ports.Message{To: "a@example.com", Subject: "Hi", Text: "Open:\n\nhttps://credence.example/x\n"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Send(t.Context(), ports.Message{To: "b@example.com", Subject: "Hi", Text: "t", HTML: "<p>own</p>"}); err != nil {
+		t.Fatal(err)
+	}
+	if len(next.got) != 2 || !strings.Contains(next.got[0].HTML, `href="https://credence.example/x"`) || next.got[0].Text == "" || next.got[1].HTML != "<p>own</p>" {
+		t.Fatalf("passed on: %+v", next.got)
 	}
 }

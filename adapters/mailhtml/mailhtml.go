@@ -1,5 +1,6 @@
-// Package mailhtml renders the HTML alternative of a plain-text mail. It
-// runs at send time, so the outbox keeps only the text, and it reads the
+// Package mailhtml renders the HTML alternative of a plain-text mail: a
+// Mailer that wraps another one and adds it to each message. It runs at
+// send time, so the outbox keeps only the text, and it reads the
 // text as the product writes it: blank lines separate paragraphs, a line
 // indented four spaces (or a tab) is a code to type, and the first link
 // standing alone on its line is the mail's call to action.
@@ -10,15 +11,43 @@
 package mailhtml
 
 import (
+	"context"
 	_ "embed"
 	"fmt"
 	"html/template"
+	"log/slog"
 	"net/url"
 	"regexp"
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/credence-dev/credence/ports"
 )
+
+// Mailer adds the HTML alternative to the messages it passes to next.
+type Mailer struct {
+	next ports.Mailer
+	log  *slog.Logger
+}
+
+var _ ports.Mailer = (*Mailer)(nil)
+
+// Wrap returns next sending every message with its HTML alternative.
+func Wrap(next ports.Mailer, log *slog.Logger) *Mailer { return &Mailer{next: next, log: log} }
+
+// Send renders m's HTML (unless it has one) and sends it; should rendering
+// fail, the text alone goes out, logged: it still tells everything.
+func (w *Mailer) Send(ctx context.Context, m ports.Message) error {
+	if m.HTML == "" {
+		html, err := Render(m.Subject, m.Text)
+		if err != nil {
+			w.log.WarnContext(ctx, "mail html failed; sending text only", "to", m.To, "err", err)
+		}
+		m.HTML = html
+	}
+	return w.next.Send(ctx, m)
+}
 
 //go:embed mail.html
 var layout string
