@@ -8,10 +8,8 @@ package redislimit
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"math"
-	"net/url"
 	"time"
 
 	"github.com/go-redis/redis_rate/v10"
@@ -34,58 +32,18 @@ type Limiter struct {
 	rdb    redis.UniversalClient
 	gcra   *redis_rate.Limiter
 	prefix string
-	owned  bool // Close closes rdb
 }
 
 var _ ports.RateLimiter = (*Limiter)(nil)
 
 // New returns a Limiter over rdb (a *redis.Client, *redis.ClusterClient, …),
-// which the caller keeps and closes.
+// which the caller keeps and closes; apps build it from the asynq
+// connection options of CREDENCE_REDIS_URL, so both parse the URL alike.
 func New(rdb redis.UniversalClient, o Options) *Limiter {
 	if o.Prefix == "" {
 		o.Prefix = DefaultPrefix
 	}
 	return &Limiter{rdb: rdb, gcra: redis_rate.NewLimiter(rdb), prefix: o.Prefix}
-}
-
-// Open returns a Limiter over a client of its own to the Redis server of
-// rawURL (redis://[user:password@]host:port[/db], rediss:// for TLS, or
-// unix://[user:password@]/path[?db=n]); Close closes it. For the other
-// forms of CREDENCE_REDIS_URL (redis-socket://, redis-sentinel://), build
-// the client from asynqueue.ParseRedisURL(u).MakeRedisClient() and use New.
-// Errors never repeat the URL: it may hold a password.
-func Open(rawURL string, o Options) (*Limiter, error) {
-	opt, err := parseURL(rawURL)
-	if err != nil {
-		return nil, err
-	}
-	l := New(redis.NewClient(opt), o)
-	l.owned = true
-	return l, nil
-}
-
-func parseURL(raw string) (*redis.Options, error) {
-	u, err := url.Parse(raw)
-	if err != nil {
-		if ue, ok := errors.AsType[*url.Error](err); ok {
-			err = ue.Err // ue.URL is the raw URL
-		}
-		return nil, fmt.Errorf("redis URL: %w", err)
-	}
-	switch u.Scheme {
-	case "redis", "rediss":
-		if u.Host == "" {
-			return nil, errors.New("redis URL: no host")
-		}
-	case "unix":
-	default:
-		return nil, fmt.Errorf("redis URL: scheme %q is not redis, rediss or unix", u.Scheme)
-	}
-	opt, err := redis.ParseURL(raw)
-	if err != nil {
-		return nil, fmt.Errorf("redis URL: %w", err)
-	}
-	return opt, nil
 }
 
 // Allow counts one event of key against limit if limit allows it. Redis
@@ -137,12 +95,4 @@ func (l *Limiter) Ping(ctx context.Context) error {
 		return fmt.Errorf("ping redis: %w", err)
 	}
 	return nil
-}
-
-// Close closes the client Open made; a client passed to New is the caller's.
-func (l *Limiter) Close() error {
-	if !l.owned {
-		return nil
-	}
-	return l.rdb.Close()
 }

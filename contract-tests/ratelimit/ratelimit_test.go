@@ -39,16 +39,7 @@ func TestRedisLimit(t *testing.T) {
 		t.Cleanup(func() { dropKeys(t, u, "rate:"+prefix+"*") })
 		return ratelimit.Setup{
 			New: func() ports.RateLimiter {
-				l, err := redislimit.Open(u, redislimit.Options{Prefix: prefix})
-				if err != nil {
-					t.Fatal(err)
-				}
-				t.Cleanup(func() {
-					if err := l.Close(); err != nil {
-						t.Errorf("Close: %v", err)
-					}
-				})
-				return l
+				return redislimit.New(client(t, u), redislimit.Options{Prefix: prefix})
 			},
 			Shared: true,
 		}
@@ -67,11 +58,7 @@ func redisURL(t *testing.T) string {
 		}
 		t.Skipf("%s; set it (e.g. redis://127.0.0.1:6379/0) to run against a server", msg)
 	}
-	l, err := redislimit.Open(u, redislimit.Options{})
-	if err != nil {
-		t.Fatalf("%s: %v", EnvRedisURL, err)
-	}
-	defer l.Close()
+	l := redislimit.New(client(t, u), redislimit.Options{})
 	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
 	defer cancel()
 	if err := l.Ping(ctx); err != nil {
@@ -111,4 +98,16 @@ func randomHex(t *testing.T) string {
 		t.Fatal(err)
 	}
 	return hex.EncodeToString(b[:])
+}
+
+// client is a Redis client of its own to u, closed when t ends.
+func client(t *testing.T, u string) *redis.Client {
+	t.Helper()
+	opt, err := redis.ParseURL(u)
+	if err != nil {
+		t.Fatalf("%s: %v", EnvRedisURL, err)
+	}
+	rdb := redis.NewClient(opt)
+	t.Cleanup(func() { _ = rdb.Close() })
+	return rdb
 }
