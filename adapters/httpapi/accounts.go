@@ -225,7 +225,7 @@ func (s *server) registerAccounts(api huma.API) {
 			out := &listOut[sessionWire]{Body: List[sessionWire]{Items: make([]sessionWire, 0, len(ss))}}
 			for _, x := range ss {
 				out.Body.Items = append(out.Body.Items, sessionWire{ID: x.ID, CreatedAt: x.CreatedAt, LastSeenAt: x.LastSeenAt,
-					ExpiresAt: earliest(x.ExpiresAt, x.IdleExpiry()), IP: x.IP, UserAgent: x.UserAgent, Current: x.ID == actor.SessionID})
+					ExpiresAt: x.EndsAt(), IP: x.IP, UserAgent: x.UserAgent, Current: x.ID == actor.SessionID})
 			}
 			return out, nil
 		})
@@ -270,11 +270,4 @@ func (s *server) registerAccounts(api huma.API) {
 
 type listOut[T any] struct {
 	Body List[T]
-}
-
-func earliest(a, b time.Time) time.Time {
-	if b.Before(a) {
-		return b
-	}
-	return a
 }

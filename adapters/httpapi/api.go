@@ -136,7 +136,11 @@ const publicMeta = "public"
 func (s *server) authenticate(api huma.API) func(huma.Context, func(huma.Context)) {
 	return func(ctx huma.Context, next func(huma.Context)) {
 		public := ctx.Operation() != nil && ctx.Operation().Metadata[publicMeta] == true
-		ip := clientAddr(ctx.RemoteAddr(), forwardedFor(ctx), s.TrustedProxies)
+		var forwarded []string // read only behind a trusted proxy
+		if len(s.TrustedProxies) > 0 {
+			forwarded = forwardedFor(ctx)
+		}
+		ip := clientAddr(ctx.RemoteAddr(), forwarded, s.TrustedProxies)
 		if !s.limitClient(api, ctx, ip) {
 			return
 		}

@@ -104,17 +104,12 @@ func (s *server) registerMembers(api huma.API) {
 			if err != nil {
 				return nil, s.from(ctx, err)
 			}
-			p, err := s.Accounts.Me(ctx, actorFrom(ctx))
+			org, err := s.Orgs.Get(ctx, actorFrom(ctx), m.OrgID)
 			if err != nil {
 				return nil, s.from(ctx, err)
 			}
-			out := &struct{ Body membershipWire }{Body: membershipWire{OrgID: m.OrgID, Role: string(m.Role)}}
-			for _, ow := range p.Memberships {
-				if ow.Org.ID == m.OrgID {
-					out.Body.OrgName, out.Body.OrgSlug, out.Body.Status = ow.Org.Name, ow.Org.Slug, string(ow.Org.Status)
-				}
-			}
-			return out, nil
+			return &struct{ Body membershipWire }{Body: membershipWire{OrgID: m.OrgID, OrgName: org.Name, OrgSlug: org.Slug,
+				Status: string(org.Status), Role: string(m.Role)}}, nil
 		})
 	huma.Register(api, withStatus(op(http.MethodPost, "/api/v1/invitations/{invitationId}/decline", "decline-invitation",
 		"Turn the invitation down (signed in with the invited, verified email)", tag), 204),

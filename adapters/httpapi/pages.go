@@ -5,6 +5,8 @@ import (
 	"errors"
 	"html/template"
 	"net/http"
+
+	"github.com/credence-dev/credence/core/domain"
 )
 
 // The verification link in sign-up mails opens this page. A GET only shows
@@ -65,7 +67,7 @@ func (s *server) registerResetPage(mux *http.ServeMux) {
 				msg = f.Message
 			}
 			// A refused password leaves the token usable: show the form again.
-			done := p.Code == "INVALID_TOKEN"
+			done := p.Code == string(domain.CodeInvalidToken)
 			if done {
 				msg = "This link cannot be used: " + msg + ". Ask for a new one from the sign-in page."
 			}

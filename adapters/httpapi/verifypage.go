@@ -123,7 +123,7 @@ func (s *server) renderVerification(w http.ResponseWriter, v credentials.Verific
 	if v.Credential != nil {
 		d.Title = v.Badge.Name
 		if v.Credential.Test {
-			d.Title = "TEST: " + d.Title
+			d.Title = credentials.TestNamePrefix + d.Title
 		}
 	}
 	s.renderVerifyPage(w, http.StatusOK, d)

@@ -274,25 +274,11 @@ func (r *APIKeys) Touch(ctx context.Context, id string, at time.Time) error {
 
 // SetRateLimit sets the key's own request rate and returns the key.
 func (r *APIKeys) SetRateLimit(ctx context.Context, id string, perMinute int) (domain.APIKey, error) {
-	var out domain.APIKey
-	err := r.s.WithinTx(ctx, func(ctx context.Context) error {
-		db := r.s.idb(ctx)
-		n, err := affected(db.NewUpdate().Model((*apiKeyRow)(nil)).Set("rate_limit = ?", perMinute).Where("id = ?", id).Exec(ctx))
-		if err != nil {
-			return err
-		}
-		if n == 0 {
-			return domain.ErrNotFound
-		}
-		var row apiKeyRow
-		if err := db.NewSelect().Model(&row).Where("id = ?", id).Scan(ctx); err != nil {
-			return err
-		}
-		out = row.toDomain()
-		return nil
-	})
+	var row apiKeyRow
+	err := r.s.idb(ctx).NewUpdate().Model((*apiKeyRow)(nil)).Set("rate_limit = ?", perMinute).Where("id = ?", id).
+		Returning("*").Scan(ctx, &row)
 	if err != nil {
-		return domain.APIKey{}, fmt.Errorf("set rate limit of API key %s: %w", id, err)
+		return domain.APIKey{}, notFound(err, "set rate limit of API key "+id)
 	}
-	return out, nil
+	return row.toDomain(), nil
 }

@@ -55,8 +55,8 @@ func (r *MFAChallenges) Get(ctx context.Context, id string) (domain.MFAChallenge
 // Fail counts one wrong code in one UPDATE and returns the challenge.
 func (r *MFAChallenges) Fail(ctx context.Context, id string) (domain.MFAChallenge, error) {
 	var row mfaChallengeRow
-	err := r.s.idb(ctx).NewRaw(`UPDATE mfa_challenges SET attempts = attempts + 1 WHERE id = ?
-		RETURNING id, user_id, code_hash, created_at, expires_at, attempts, used_at`, id).Scan(ctx, &row)
+	err := r.s.idb(ctx).NewUpdate().Model((*mfaChallengeRow)(nil)).Set("attempts = attempts + 1").Where("id = ?", id).
+		Returning("*").Scan(ctx, &row)
 	if err != nil {
 		return domain.MFAChallenge{}, notFound(err, "count a wrong MFA code")
 	}

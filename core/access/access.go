@@ -20,14 +20,24 @@ type Guard struct {
 // Org loads the organization and returns it when actor holds perm there.
 // Platform administrators may read every organization.
 func (g Guard) Org(ctx context.Context, actor domain.Actor, orgID string, perm domain.Permission) (domain.Organization, error) {
+	ow, err := g.Member(ctx, actor, orgID, perm)
+	return ow.Org, err
+}
+
+// Member is Org with the actor's role there (empty for API keys and
+// platform administrators reading).
+func (g Guard) Member(ctx context.Context, actor domain.Actor, orgID string, perm domain.Permission) (ports.OrgWithRole, error) {
 	if err := Check(actor, orgID); err != nil {
-		return domain.Organization{}, err
+		return ports.OrgWithRole{}, err
 	}
 	ow, err := g.Store.Orgs().GetWithRole(ctx, orgID, actor.UserID)
 	if err != nil {
-		return domain.Organization{}, err
+		return ports.OrgWithRole{}, err
 	}
-	return g.Decide(actor, ow, perm)
+	if ow.Org, err = g.Decide(actor, ow, perm); err != nil {
+		return ports.OrgWithRole{}, err
+	}
+	return ow, nil
 }
 
 // Check refuses, before anything is read, an anonymous actor, a malformed

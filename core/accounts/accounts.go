@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/credence-dev/credence/core/access"
 	"github.com/credence-dev/credence/core/domain"
 	"github.com/credence-dev/credence/core/work"
 	"github.com/credence-dev/credence/ports"
@@ -141,12 +142,19 @@ func (s *Service) VerifyEmail(ctx context.Context, token string) error {
 	})
 }
 
+// checkEmail refuses a normalized email that is no valid address.
+func checkEmail(email string) error {
+	var v domain.Validator
+	v.Check(domain.ValidEmail(email), "body.email", "email must be a valid address", email)
+	return v.Err()
+}
+
 // ResendVerification mails a fresh link to an unverified account. It
 // answers the same whatever the email.
 func (s *Service) ResendVerification(ctx context.Context, email string) error {
 	email = domain.NormalizeEmail(email)
-	if !domain.ValidEmail(email) {
-		return &domain.ValidationError{Fields: []domain.FieldError{{Location: "body.email", Message: "email must be a valid address", Value: email}}}
+	if err := checkEmail(email); err != nil {
+		return err
 	}
 	if err := s.limitEmail(ctx, email); err != nil {
 		return err
@@ -342,8 +350,8 @@ func (s *Service) failedLogin(ctx context.Context, email string, u domain.User, 
 // email. It answers the same whatever the email.
 func (s *Service) RequestPasswordReset(ctx context.Context, email string) error {
 	email = domain.NormalizeEmail(email)
-	if !domain.ValidEmail(email) {
-		return &domain.ValidationError{Fields: []domain.FieldError{{Location: "body.email", Message: "email must be a valid address", Value: email}}}
+	if err := checkEmail(email); err != nil {
+		return err
 	}
 	if err := s.limitEmail(ctx, email); err != nil {
 		return err
@@ -416,8 +424,8 @@ func (s *Service) ConfirmPasswordReset(ctx context.Context, token, password stri
 
 // Sessions returns the signed-in user's live sessions, newest first.
 func (s *Service) Sessions(ctx context.Context, actor domain.Actor) ([]domain.Session, error) {
-	if actor.UserID == "" {
-		return nil, domain.Errorf(domain.CodeUnauthenticated, "sign in as a user")
+	if err := access.RequireUser(actor); err != nil {
+		return nil, err
 	}
 	return s.store.Sessions().ListForUser(ctx, actor.UserID, domain.Truncate(s.clock.Now()))
 }
@@ -425,8 +433,8 @@ func (s *Service) Sessions(ctx context.Context, actor domain.Actor) ([]domain.Se
 // RevokeSession ends one of the signed-in user's sessions (the current one
 // included). Another user's session is NOT_FOUND.
 func (s *Service) RevokeSession(ctx context.Context, actor domain.Actor, id string) error {
-	if actor.UserID == "" {
-		return domain.Errorf(domain.CodeUnauthenticated, "sign in as a user")
+	if err := access.RequireUser(actor); err != nil {
+		return err
 	}
 	live, err := s.store.Sessions().ListForUser(ctx, actor.UserID, domain.Truncate(s.clock.Now()))
 	if err != nil {
@@ -580,11 +588,11 @@ func (s *Service) orgRequiresMFA(ctx context.Context, userID string) (bool, erro
 
 // challenge opens an MFA challenge for u and mails its code.
 func (s *Service) challenge(ctx context.Context, u domain.User, now time.Time) (string, error) {
-	n, err := rand.Int(rand.Reader, big.NewInt(1_000_000))
+	n, err := rand.Int(rand.Reader, new(big.Int).Exp(big.NewInt(10), big.NewInt(domain.MFACodeDigits), nil))
 	if err != nil {
 		return "", err
 	}
-	code := fmt.Sprintf("%06d", n.Int64())
+	code := fmt.Sprintf("%0*d", domain.MFACodeDigits, n.Int64())
 	c := domain.MFAChallenge{ID: domain.NewID(), UserID: u.ID, CreatedAt: now, ExpiresAt: now.Add(domain.MFACodeTTL)}
 	c.CodeHash = mfaHash(c.ID, code)
 	return c.ID, s.outbox.Within(ctx, func(ctx context.Context, mail work.Post) error {
@@ -656,8 +664,8 @@ type MFAStatus struct {
 // SetMFA switches the signed-in user's email-code MFA on or off. An
 // organization requiring it keeps asking for codes either way.
 func (s *Service) SetMFA(ctx context.Context, actor domain.Actor, enabled bool) (MFAStatus, error) {
-	if actor.UserID == "" {
-		return MFAStatus{}, domain.Errorf(domain.CodeUnauthenticated, "sign in as a user")
+	if err := access.RequireUser(actor); err != nil {
+		return MFAStatus{}, err
 	}
 	err := s.store.WithinTx(ctx, func(ctx context.Context) error {
 		if err := s.store.Users().SetMFA(ctx, actor.UserID, enabled); err != nil {

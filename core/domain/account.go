@@ -39,7 +39,16 @@ type Session struct {
 // Live reports whether the session can authenticate at now: not revoked,
 // before its absolute expiry and used within SessionIdleTTL.
 func (s Session) Live(now time.Time) bool {
-	return s.RevokedAt == nil && now.Before(s.ExpiresAt) && now.Before(s.IdleExpiry())
+	return s.RevokedAt == nil && now.Before(s.EndsAt())
+}
+
+// EndsAt is when the session ends unless used again: its absolute expiry,
+// or its idle expiry if sooner.
+func (s Session) EndsAt() time.Time {
+	if idle := s.IdleExpiry(); idle.Before(s.ExpiresAt) {
+		return idle
+	}
+	return s.ExpiresAt
 }
 
 // IdleExpiry is when the session ends unless used again.

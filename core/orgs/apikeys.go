@@ -49,25 +49,12 @@ func (s *Service) CreateAPIKey(ctx context.Context, actor domain.Actor, orgID st
 	}
 	var out NewAPIKey
 	err := s.store.WithinTx(ctx, func(ctx context.Context) error {
-		// Under the organization's lock, the plan read and the keys counted
-		// stay true until the insert: a plan change (which revokes keys
-		// beyond the new cap) waits, or is waited for.
-		if err := access.Check(actor, orgID); err != nil {
-			return err
-		}
-		if err := s.store.Members().LockOrg(ctx, orgID); err != nil {
-			return err
-		}
-		org, err := s.guard.Org(ctx, actor, orgID, domain.PermAPIKeys)
+		org, err := s.keyOrg(ctx, actor, orgID)
 		if err != nil {
 			return err
 		}
 		now := s.now()
-		n, err := s.store.APIKeys().CountActive(ctx, orgID, now)
-		if err != nil {
-			return err
-		}
-		if err := s.plans.Get(org.Plan).CheckCap(org.Plan, domain.CapActiveAPIKeys, n); err != nil {
+		if err := s.keyRoom(ctx, org, now, false); err != nil {
 			return err
 		}
 		prefix := "crk_" + string(in.Mode) + "_"
@@ -135,6 +122,33 @@ func (s *Service) RevokeAPIKey(ctx context.Context, actor domain.Actor, orgID, k
 	})
 }
 
+// keyOrg returns the organization whose API keys the owner manages, under
+// its lock: the plan read and the keys counted stay true until the write,
+// and a plan change (which revokes keys beyond the new cap) waits, or is
+// waited for.
+func (s *Service) keyOrg(ctx context.Context, actor domain.Actor, orgID string) (domain.Organization, error) {
+	if err := access.Check(actor, orgID); err != nil {
+		return domain.Organization{}, err
+	}
+	if err := s.store.Members().LockOrg(ctx, orgID); err != nil {
+		return domain.Organization{}, err
+	}
+	return s.guard.Org(ctx, actor, orgID, domain.PermAPIKeys)
+}
+
+// keyRoom refuses one more active key beyond the plan's cap; replacing
+// means the key counted among the active ones takes its own place.
+func (s *Service) keyRoom(ctx context.Context, org domain.Organization, now time.Time, replacing bool) error {
+	n, err := s.store.APIKeys().CountActive(ctx, org.ID, now)
+	if err != nil {
+		return err
+	}
+	if replacing {
+		n--
+	}
+	return s.plans.Get(org.Plan).CheckCap(org.Plan, domain.CapActiveAPIKeys, n)
+}
+
 func checkAPIKeyDays(v *domain.Validator, days int) {
 	v.Check(days >= 1 && days <= MaxAPIKeyDays, "body.expiresInDays", fmt.Sprintf("expiresInDays must be 1 to %d", MaxAPIKeyDays), days)
 }
@@ -158,7 +172,7 @@ func (s *Service) RegenerateAPIKey(ctx context.Context, actor domain.Actor, orgI
 	}
 	var out NewAPIKey
 	err := s.store.WithinTx(ctx, func(ctx context.Context) error {
-		org, err := s.guard.Org(ctx, actor, orgID, domain.PermAPIKeys)
+		org, err := s.keyOrg(ctx, actor, orgID)
 		if err != nil {
 			return err
 		}
@@ -179,14 +193,7 @@ func (s *Service) RegenerateAPIKey(ctx context.Context, actor domain.Actor, orgI
 		if err != nil {
 			return err
 		}
-		n, err := s.store.APIKeys().CountActive(ctx, orgID, now)
-		if err != nil {
-			return err
-		}
-		if old.Active(now) {
-			n-- // the key takes its own place
-		}
-		if err := s.plans.Get(org.Plan).CheckCap(org.Plan, domain.CapActiveAPIKeys, n); err != nil {
+		if err := s.keyRoom(ctx, org, now, old.Active(now)); err != nil { // an active key takes its own place
 			return err
 		}
 		if err := s.store.APIKeys().Regenerate(ctx, k, old.SecretHash); err != nil {

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/credence-dev/credence/core/access"
 	"github.com/credence-dev/credence/core/domain"
 	"github.com/credence-dev/credence/core/work"
 	"github.com/credence-dev/credence/ports"
@@ -20,14 +19,8 @@ import (
 // member returns the organization and the actor's role in it when the
 // actor holds perm there.
 func (s *Service) member(ctx context.Context, actor domain.Actor, orgID string, perm domain.Permission) (ports.OrgWithRole, error) {
-	if err := access.Check(actor, orgID); err != nil {
-		return ports.OrgWithRole{}, err
-	}
-	ow, err := s.store.Orgs().GetWithRole(ctx, orgID, actor.UserID)
+	ow, err := s.guard.Member(ctx, actor, orgID, perm)
 	if err != nil {
-		return ports.OrgWithRole{}, err
-	}
-	if ow.Org, err = s.guard.Decide(actor, ow, perm); err != nil {
 		return ports.OrgWithRole{}, err
 	}
 	if actor.IsAPIKey() {

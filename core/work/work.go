@@ -76,8 +76,12 @@ func (o Options) withDefaults() Options {
 // DefaultMailBackoff waits 1 minute after the first failed attempt, four
 // times longer after each next one, and at most 12 hours: 8 attempts span
 // about a day.
-func DefaultMailBackoff(attempt int) time.Duration {
-	d := time.Minute
+func DefaultMailBackoff(attempt int) time.Duration { return MailBackoff(time.Minute, attempt) }
+
+// MailBackoff is the wait after failed attempt n when the first wait is
+// first: four times longer after each next attempt, at most 12 hours.
+func MailBackoff(first time.Duration, attempt int) time.Duration {
+	d := first
 	for i := 1; i < attempt && d < 12*time.Hour; i++ {
 		d *= 4
 	}
@@ -201,8 +205,8 @@ func NewDelivery(store ports.Store, mailer ports.Mailer, cipher ports.KeyCipher,
 	return &Delivery{store: store, mailer: mailer, cipher: cipher, clock: clock, log: log, opts: opts.withDefaults()}
 }
 
-// Seal encrypts a mail body under cipher for the outbox (domain.Mail.Sealed).
-func Seal(cipher ports.KeyCipher, body string) (string, error) {
+// seal encrypts a mail body under cipher for the outbox (domain.Mail.Sealed).
+func seal(cipher ports.KeyCipher, body string) (string, error) {
 	sealed, err := cipher.Encrypt([]byte(body))
 	if err != nil {
 		return "", fmt.Errorf("seal mail: %w", err)
@@ -325,7 +329,7 @@ func (o *Outbox) Within(ctx context.Context, fn func(ctx context.Context, post P
 		ids = ids[:0]
 		now := domain.Truncate(o.clock.Now())
 		return fn(ctx, func(kind domain.MailKind, to, subject, body string) error {
-			sealed, err := Seal(o.cipher, body)
+			sealed, err := seal(o.cipher, body)
 			if err != nil {
 				return err
 			}

@@ -20,6 +20,7 @@ import (
 
 	"github.com/credence-dev/credence/core/domain"
 	"github.com/credence-dev/credence/core/signing"
+	"github.com/credence-dev/credence/core/work"
 	"github.com/credence-dev/credence/ports"
 )
 
@@ -257,13 +258,7 @@ func prefixesSetting(getenv func(string) string, name string) ([]netip.Prefix, e
 // MailBackoff is the wait after failed mail attempt n: MailRetry, four
 // times longer after each next attempt, at most 12 hours. With the
 // default MailRetry of a minute it is work.DefaultMailBackoff.
-func (c Config) MailBackoff(attempt int) time.Duration {
-	d := c.MailRetry
-	for i := 1; i < attempt && d < 12*time.Hour; i++ {
-		d *= 4
-	}
-	return min(d, 12*time.Hour)
-}
+func (c Config) MailBackoff(attempt int) time.Duration { return work.MailBackoff(c.MailRetry, attempt) }
 
 // Limits returns the request limits of the HTTP API.
 func (c Config) Limits() (ip, key, authIP, email ports.Limit) {
