@@ -41,6 +41,7 @@ var scenarios = []scenario{
 	{name: "teams", run: testTeams},
 	{name: "role_matrix", run: testRoleMatrix},
 	{name: "activity_log", run: testActivity},
+	{name: "recipient_email_switch", run: testEmailSwitch},
 	{name: "rate_limits", opts: rateLimited, run: testRateLimits},
 	{name: "bulk_resend", opts: []serverOption{withPlans(`{"professional":{"monthlyRecipients":-1}}`), withEnv("CREDENCE_WORKER_CONCURRENCY", "1")}, run: testResend},
 	{name: "idempotency_keys", run: testIdempotency},
