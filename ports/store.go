@@ -305,10 +305,11 @@ type Credentials interface {
 	InsertMany(ctx context.Context, cs []domain.Credential) error
 	// Heads returns the chain heads of the badge for the emails, by email
 	// (emails without credentials are absent), without their JWS: what
-	// deciding how to issue again needs. In a transaction, lock holds
+	// deciding how to issue again needs. Test and live credentials form
+	// separate chains: test picks which. In a transaction, lock holds
 	// the heads found until it ends (where transactions are serialized
 	// anyway, SQLite, it adds nothing).
-	Heads(ctx context.Context, badgeID string, emails []string, lock bool) (map[string]domain.Credential, error)
+	Heads(ctx context.Context, badgeID string, test bool, emails []string, lock bool) (map[string]domain.Credential, error)
 	Get(ctx context.Context, id domain.CredentialID) (domain.Credential, error)
 	// IssueContext reads in one query what issuing needs: the organization
 	// with userID's role in it ("" for none), the badge (nil when the
@@ -323,9 +324,10 @@ type Credentials interface {
 	// it is a no-op.
 	LockRecipient(ctx context.Context, badgeID, email string) error
 	// Current returns the head of the recipient's chain of credentials of
-	// the badge: the latest issued that no other credential supersedes
-	// (revoked or not). ErrNotFound when the recipient has none.
-	Current(ctx context.Context, badgeID, email string) (domain.Credential, error)
+	// the badge, its test chain or its live one: the latest issued that no
+	// other credential supersedes (revoked or not). ErrNotFound when the
+	// recipient has none.
+	Current(ctx context.Context, badgeID, email string, test bool) (domain.Credential, error)
 	// Update writes c's mutable fields: ClaimedAt, RevokedAt,
 	// RevocationReason, SupersededByID.
 	Update(ctx context.Context, c domain.Credential) error

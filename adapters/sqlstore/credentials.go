@@ -90,7 +90,7 @@ func (r *Credentials) Insert(ctx context.Context, c domain.Credential) error {
 	var existing string
 	err = db.NewSelect().Model((*credentialRow)(nil)).Column("id").
 		Where("badge_id = ?", c.BadgeID).Where("recipient_email = ?", c.RecipientEmail).
-		Where("superseded_by_id IS NULL").
+		Where("test = ?", c.Test).Where("superseded_by_id IS NULL").
 		Limit(1).Scan(ctx, &existing)
 	switch {
 	case err == nil:
@@ -291,10 +291,11 @@ func (r *Credentials) LockRecipient(ctx context.Context, badgeID, email string) 
 
 // Current returns the head of the recipient's chain of credentials of the
 // badge: the latest issued that nothing supersedes, revoked or not.
-func (r *Credentials) Current(ctx context.Context, badgeID, email string) (domain.Credential, error) {
+func (r *Credentials) Current(ctx context.Context, badgeID, email string, test bool) (domain.Credential, error) {
 	var row credentialRow
 	err := r.s.idb(ctx).NewSelect().Model(&row).
-		Where("badge_id = ?", badgeID).Where("recipient_email = ?", email).Where("superseded_by_id IS NULL").
+		Where("badge_id = ?", badgeID).Where("recipient_email = ?", email).Where("test = ?", test).
+		Where("superseded_by_id IS NULL").
 		OrderExpr("c.issued_at DESC, c.id DESC").Limit(1).Scan(ctx)
 	if err != nil {
 		return domain.Credential{}, notFound(err, "current credential of badge "+badgeID)
@@ -435,11 +436,11 @@ func nullString(s string) *string {
 	return &s
 }
 
-// headsQuery selects into rows the chain heads of badgeID for emails (at
-// most rowBatch), their JWS left out.
-func (r *Credentials) headsQuery(ctx context.Context, rows *[]credentialRow, badgeID string, emails []string, lock bool) *bun.SelectQuery {
+// headsQuery selects into rows the test or live chain heads of badgeID for
+// emails (at most rowBatch), their JWS left out.
+func (r *Credentials) headsQuery(ctx context.Context, rows *[]credentialRow, badgeID string, test bool, emails []string, lock bool) *bun.SelectQuery {
 	q := r.s.idb(ctx).NewSelect().Model(rows).ExcludeColumn("jws").Where("badge_id = ?", badgeID).
-		Where("recipient_email IN (?)", bun.In(emails)).Where("superseded_by_id IS NULL")
+		Where("recipient_email IN (?)", bun.In(emails)).Where("test = ?", test).Where("superseded_by_id IS NULL")
 	if lock {
 		q = r.s.forUpdate(q)
 	}
@@ -447,12 +448,12 @@ func (r *Credentials) headsQuery(ctx context.Context, rows *[]credentialRow, bad
 }
 
 // Heads returns the chain heads of the badge for emails.
-func (r *Credentials) Heads(ctx context.Context, badgeID string, emails []string, lock bool) (map[string]domain.Credential, error) {
+func (r *Credentials) Heads(ctx context.Context, badgeID string, test bool, emails []string, lock bool) (map[string]domain.Credential, error) {
 	out := make(map[string]domain.Credential)
 	for start := 0; start < len(emails); start += rowBatch {
 		part := emails[start:min(start+rowBatch, len(emails))]
 		var rows []credentialRow
-		if err := r.headsQuery(ctx, &rows, badgeID, part, lock).Scan(ctx); err != nil {
+		if err := r.headsQuery(ctx, &rows, badgeID, test, part, lock).Scan(ctx); err != nil {
 			return nil, fmt.Errorf("chain heads of badge %s: %w", badgeID, err)
 		}
 		for i := range rows {

@@ -44,7 +44,7 @@ func TestChainHeadIndexReorderKeepsChains(t *testing.T) {
 				t.Fatal(err)
 			}
 			t.Cleanup(func() { _ = s.Close() })
-			heads, err := s.Credentials().Heads(ctx, "b1", []string{"ada@example.com", "bob@example.com", "eve@example.com"}, false)
+			heads, err := s.Credentials().Heads(ctx, "b1", false, []string{"ada@example.com", "bob@example.com", "eve@example.com"}, false)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -53,6 +53,72 @@ func TestChainHeadIndexReorderKeepsChains(t *testing.T) {
 			}
 			if _, err := s.db.ExecContext(ctx, insert, "c4", "ada@example.com", issued, nil); err == nil {
 				t.Error("a second head of ada's chain was stored after the migration")
+			}
+		})
+	}
+}
+
+// 20261130000030 parts test and live chains: a test credential that
+// superseded a live one under the earlier schema leaves the live chain
+// without a head, and each mode then takes one head of its own.
+func TestTestChainsMigration(t *testing.T) {
+	for name, fresh := range map[string]func(testing.TB) string{
+		"sqlite":   harness.FreshSQLitePath,
+		"postgres": harness.FreshPostgresDB,
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			ctx := t.Context()
+			dsn := fresh(t)
+			old, err := connect(ctx, dsn)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := migrateTo(ctx, old.db, old.dialect, "20261130000020"); err != nil {
+				t.Fatal(err)
+			}
+			issued := time.Date(2026, 11, 2, 10, 0, 0, 0, time.UTC)
+			insert := `INSERT INTO credentials (id, org_id, badge_id, recipient_name, recipient_email, issued_at,
+				public, test, superseded_by_id, key_id, jws, created_by) VALUES (?, 'o1', 'b1', 'Ada', ?, ?, true, ?, ?, 'k1', 'x.y.z', 'u1')`
+			for _, c := range []struct {
+				id, email string
+				test      bool
+				by        any
+			}{{"c1", "ada@example.com", false, "c2"}, {"c2", "ada@example.com", true, nil}, {"c3", "bob@example.com", false, nil}} {
+				if _, err := old.db.ExecContext(ctx, insert, c.id, c.email, issued, c.test, c.by); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if _, err := old.db.ExecContext(ctx, insert, "c4", "bob@example.com", issued, true, nil); err == nil {
+				t.Fatal("the earlier schema took a test head beside a live one")
+			}
+			_ = old.db.Close()
+
+			s, err := Open(ctx, dsn)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { _ = s.Close() })
+			emails := []string{"ada@example.com", "bob@example.com"}
+			live, err := s.Credentials().Heads(ctx, "b1", false, emails, false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			test, err := s.Credentials().Heads(ctx, "b1", true, emails, false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(live) != 1 || live["bob@example.com"].ID != "c3" || len(test) != 1 || test["ada@example.com"].ID != "c2" {
+				t.Errorf("heads after the migration: live %v test %v, want c3 for bob, c2 (test) for ada", live, test)
+			}
+			for _, c := range []struct {
+				id, email string
+				test, ok  bool
+			}{{"c5", "ada@example.com", false, true}, {"c6", "bob@example.com", true, true}, {"c7", "bob@example.com", false, false}} {
+				_, err := s.db.ExecContext(ctx, insert, c.id, c.email, issued, c.test, nil)
+				if (err == nil) != c.ok {
+					t.Errorf("head %s of %s test=%v: err %v, want stored %v", c.id, c.email, c.test, err, c.ok)
+				}
 			}
 		})
 	}

@@ -33,7 +33,7 @@ func TestChainHeadsOfManyReadOnlyTheirRows(t *testing.T) {
 		emails = append(emails, fmt.Sprintf("u%d@example.com", i))
 	}
 	var heads []credentialRow
-	sql := (&Credentials{s}).headsQuery(ctx, &heads, "b1", emails, false).String()
+	sql := (&Credentials{s}).headsQuery(ctx, &heads, "b1", false, emails, false).String()
 	var plan string
 	if err := s.db.QueryRowContext(ctx, "EXPLAIN (ANALYZE, FORMAT JSON) "+sql).Scan(&plan); err != nil {
 		t.Fatal(err)

@@ -171,6 +171,41 @@ func testAPIKeysComplete(t *testing.T, e *env) {
 	}
 	c.expectProblem(http.StatusConflict, "INVALID_STATE", http.MethodPost, creds+"/"+tc.ID+"/resend", nil)
 
+	// Test and live credentials form separate chains: a test credential
+	// never renews, revokes or blocks a live one, nor the other way round.
+	var testPre struct {
+		State string `json:"state"`
+	}
+	testKey.expect(http.StatusOK, http.MethodPost, creds+"/preflight", map[string]string{"badgeId": b.ID, "email": realEmail}, &testPre)
+	if testPre.State != "new" {
+		t.Errorf("preflight with a test key for the holder of a live credential: state %q, want new", testPre.State)
+	}
+	if again := issue(testKey, o.ID, b.ID, "Rita Real", realEmail); again.State != "new" || again.SupersedesCredentialID != "" {
+		t.Errorf("a test credential to the holder of a live non-expiring one: state %q supersedes %q, want new, nothing",
+			again.State, again.SupersedesCredentialID)
+	}
+	timed := createBadge(c, o.ID, 30)
+	both := uniqueEmail("both")
+	live1 := issue(liveKey, o.ID, timed.ID, "Bo Both", both)
+	test1 := issue(testKey, o.ID, timed.ID, "Bo Both", both)
+	if test1.State != "new" || test1.SupersedesCredentialID != "" {
+		t.Errorf("first test credential beside a live one: state %q supersedes %q, want new", test1.State, test1.SupersedesCredentialID)
+	}
+	if l := getCredential(c, o.ID, live1.ID); l.RevokedAt != nil || l.SupersededByCredentialID != "" || l.Status != live1.Status {
+		t.Errorf("a test credential touched the live one: status %q revokedAt %v supersededBy %q", l.Status, l.RevokedAt, l.SupersededByCredentialID)
+	}
+	test2 := issue(testKey, o.ID, timed.ID, "Bo Both", both)
+	live2 := issue(liveKey, o.ID, timed.ID, "Bo Both", both)
+	if test2.State != "active_time_bound" || test2.SupersedesCredentialID != test1.ID {
+		t.Errorf("second test credential: state %q supersedes %q, want active_time_bound over %s", test2.State, test2.SupersedesCredentialID, test1.ID)
+	}
+	if live2.State != "active_time_bound" || live2.SupersedesCredentialID != live1.ID {
+		t.Errorf("second live credential: state %q supersedes %q, want active_time_bound over %s", live2.State, live2.SupersedesCredentialID, live1.ID)
+	}
+	if got := quotaUsed(); got != used+2 {
+		t.Errorf("after the live credentials of two recipients: quota %d, want %d", got, used+2)
+	}
+
 	// Verified as TEST: the API, the signed file, the HTML pages.
 	type verified struct {
 		Result     string  `json:"result"`

@@ -656,6 +656,27 @@ func testBulkStaleConcurrent(t *testing.T, s ports.Store) {
 
 // batchCredentials returns n first credentials of the issuer's badge, to
 // distinct recipients, with text a careless encoding breaks.
+// allHeads returns the heads of the badge's test and live chains for
+// emails; a batch holds both kinds.
+func allHeads(t *testing.T, s ports.Store, badgeID string, emails []string) map[string]domain.Credential {
+	t.Helper()
+	out := map[string]domain.Credential{}
+	for _, test := range []bool{false, true} {
+		heads, err := s.Credentials().Heads(t.Context(), badgeID, test, emails, false)
+		must(t, err)
+		for email, h := range heads {
+			if h.Test != test {
+				t.Errorf("Heads(test=%v) returned %s, test=%v", test, h.ID, h.Test)
+			}
+			if _, ok := out[email]; ok {
+				t.Errorf("both a test and a live head for %s in the batch", email)
+			}
+			out[email] = h
+		}
+	}
+	return out
+}
+
 func batchCredentials(is issuer, n int) []domain.Credential {
 	p := uniq()
 	cs := make([]domain.Credential, n)
@@ -706,8 +727,7 @@ func testCredentialInsertMany(t *testing.T, s ports.Store) {
 	}))
 	argsUnchanged(t, "Credentials.InsertMany", cs, before)
 
-	heads, err := s.Credentials().Heads(ctx, is.badge.ID, emailsOf(cs), false)
-	must(t, err)
+	heads := allHeads(t, s, is.badge.ID, emailsOf(cs))
 	if len(heads) != len(cs) {
 		t.Fatalf("%d heads, want %d", len(heads), len(cs))
 	}
@@ -722,7 +742,9 @@ func testCredentialInsertMany(t *testing.T, s ports.Store) {
 	}
 	// They hold their chains' slots.
 	var dup *domain.DuplicateError
-	if err := s.Credentials().Insert(ctx, is.credential(cs[1499].RecipientEmail, t0)); !errors.As(err, &dup) || dup.Existing != cs[1499].ID {
+	beside := is.credential(cs[1499].RecipientEmail, t0)
+	beside.Test = cs[1499].Test
+	if err := s.Credentials().Insert(ctx, beside); !errors.As(err, &dup) || dup.Existing != cs[1499].ID {
 		t.Fatalf("insert beside a batch head: got %v, want *domain.DuplicateError naming %s", err, cs[1499].ID)
 	}
 	must(t, s.WithinTx(ctx, func(ctx context.Context) error { return s.Credentials().InsertMany(ctx, nil) }))
@@ -738,16 +760,20 @@ func testCredentialInsertManyConflict(t *testing.T, s ports.Store) {
 	is := newIssuer(t, s)
 	head := is.credential(newEmail(), t0)
 	taken := is.credential(newEmail(), t0)
+	testHead := is.credential(newEmail(), t0)
+	testHead.Test = true
 	must(t, s.Credentials().Insert(ctx, head))
 	must(t, s.Credentials().Insert(ctx, taken))
+	must(t, s.Credentials().Insert(ctx, testHead))
 
 	for _, tc := range []struct {
 		name string
 		edit func(cs []domain.Credential)
 	}{
 		{"a chain with a head", func(cs []domain.Credential) { cs[1050].RecipientEmail = head.RecipientEmail }},
-		{"a chain with a head, first statement", func(cs []domain.Credential) { cs[3].RecipientEmail = head.RecipientEmail }},
-		{"a revoked head", func(cs []domain.Credential) { cs[1099].RecipientEmail = taken.RecipientEmail }},
+		{"a chain with a head, first statement", func(cs []domain.Credential) { cs[4].RecipientEmail = head.RecipientEmail }},
+		{"a revoked head", func(cs []domain.Credential) { cs[1096].RecipientEmail = taken.RecipientEmail }},
+		{"a test chain with a head", func(cs []domain.Credential) { cs[1083].RecipientEmail = testHead.RecipientEmail }},
 		{"an ID taken", func(cs []domain.Credential) { cs[1070].ID = taken.ID }},
 		{"two heads of one chain in the batch", func(cs []domain.Credential) { cs[1080].RecipientEmail = cs[5].RecipientEmail }},
 	} {
@@ -772,15 +798,13 @@ func testCredentialInsertManyConflict(t *testing.T, s ports.Store) {
 		if err != nil {
 			t.Fatalf("%s: the transaction failed after the conflict: %v", tc.name, err)
 		}
-		for _, c := range []domain.Credential{before, after, head, taken} {
+		for _, c := range []domain.Credential{before, after, head, taken, testHead} {
 			got, err := s.Credentials().Get(ctx, c.ID)
 			must(t, err)
 			equal(t, got, c)
 		}
-		heads, err := s.Credentials().Heads(ctx, is.badge.ID, emailsOf(cs), false)
-		must(t, err)
-		for email, h := range heads {
-			if h.ID != head.ID && h.ID != taken.ID {
+		for email, h := range allHeads(t, s, is.badge.ID, emailsOf(cs)) {
+			if h.ID != head.ID && h.ID != taken.ID && h.ID != testHead.ID {
 				t.Fatalf("%s: %s of the batch (to %s) was stored", tc.name, h.ID, email)
 			}
 		}
@@ -818,17 +842,17 @@ func testCredentialHeads(t *testing.T, s ports.Store) {
 	noJWS := func(c domain.Credential) domain.Credential { c.JWS = ""; return c } // Heads leaves it out
 	want := map[string]domain.Credential{e1: noJWS(h1), e2: noJWS(h2)}
 	asked := []string{e1, e2, e3, e4}
-	got, err := s.Credentials().Heads(ctx, is.badge.ID, asked, false)
+	got, err := s.Credentials().Heads(ctx, is.badge.ID, false, asked, false)
 	must(t, err)
 	equal(t, got, want)
-	got, err = s.Credentials().Heads(ctx, is.badge.ID, nil, false)
+	got, err = s.Credentials().Heads(ctx, is.badge.ID, false, nil, false)
 	must(t, err)
 	equal(t, len(got), 0)
 
 	var wrote atomic.Bool
 	writer := make(chan error, 1)
 	must(t, s.WithinTx(ctx, func(txCtx context.Context) error {
-		got, err := s.Credentials().Heads(txCtx, is.badge.ID, asked, true)
+		got, err := s.Credentials().Heads(txCtx, is.badge.ID, false, asked, true)
 		if err != nil {
 			return err
 		}

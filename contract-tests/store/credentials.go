@@ -90,6 +90,53 @@ func testCredentialDuplicate(t *testing.T, s ports.Store) {
 	must(t, s.Credentials().Insert(ctx, is.credential(newEmail(), t0)))
 }
 
+// Credentials: "Test and live credentials form separate chains". A test
+// head beside a live one is no duplicate, each mode finds its own head,
+// and a second head of either mode is still refused.
+func testCredentialTestChainApart(t *testing.T, s ports.Store) {
+	ctx := t.Context()
+	is := newIssuer(t, s)
+	email, other := newEmail(), newEmail()
+	live := is.credential(email, t0)
+	must(t, s.Credentials().Insert(ctx, live))
+	test := is.credential(email, t0.Add(time.Minute))
+	test.Test = true
+	must(t, s.Credentials().Insert(ctx, test))
+	firstLive := is.credential(other, t0)
+	must(t, s.Credentials().Insert(ctx, firstLive))
+	firstTest := is.credential(other, t0.Add(time.Minute))
+	firstTest.Test = true
+	handled, err := s.Credentials().InsertFirst(ctx, firstTest, domain.MonthStart(t0), 10, nil)
+	must(t, err)
+	if !handled {
+		t.Errorf("InsertFirst of a test credential beside a live head declined")
+	}
+
+	for _, mode := range []struct {
+		test       bool
+		want, also domain.Credential
+	}{{false, live, firstLive}, {true, test, firstTest}} {
+		cur, err := s.Credentials().Current(ctx, is.badge.ID, email, mode.test)
+		must(t, err)
+		equal(t, cur.ID, mode.want.ID)
+		heads, err := s.Credentials().Heads(ctx, is.badge.ID, mode.test, []string{email, other}, false)
+		must(t, err)
+		equal(t, len(heads), 2)
+		equal(t, heads[email].ID, mode.want.ID)
+		equal(t, heads[other].ID, mode.also.ID)
+
+		again := is.credential(email, t0.Add(time.Hour))
+		again.Test = mode.test
+		var dup *domain.DuplicateError
+		if err := s.Credentials().Insert(ctx, again); !errors.As(err, &dup) || dup.Existing != mode.want.ID {
+			t.Errorf("second head of the test=%v chain: got %v, want a duplicate of %s", mode.test, err, mode.want.ID)
+		}
+	}
+	if _, err := s.Credentials().Current(ctx, is.badge.ID, newEmail(), true); !errors.Is(err, domain.ErrNotFound) {
+		t.Errorf("Current of a recipient without test credentials: %v, want ErrNotFound", err)
+	}
+}
+
 // Credentials.Insert: the duplicate answer comes "inside a transaction too
 // (the transaction stays usable)".
 func testCredentialDuplicateInTx(t *testing.T, s ports.Store) {
@@ -105,7 +152,7 @@ func testCredentialDuplicateInTx(t *testing.T, s ports.Store) {
 		if err := s.Credentials().Insert(ctx, is.credential(email, t0)); !errors.As(err, &dup) || dup.Existing != first.ID {
 			t.Errorf("duplicate inside tx: got %v, want *domain.DuplicateError naming %s", err, first.ID)
 		}
-		if _, err := s.Credentials().Current(ctx, is.badge.ID, email); err != nil {
+		if _, err := s.Credentials().Current(ctx, is.badge.ID, email, false); err != nil {
 			return err
 		}
 		return s.Credentials().Insert(ctx, later)
@@ -130,7 +177,7 @@ func testCredentialConcurrentIssues(t *testing.T, s ports.Store) {
 		ids[i] = c.ID
 		return s.WithinTx(ctx, func(ctx context.Context) error {
 			var current *domain.Credential
-			cur, err := s.Credentials().Current(ctx, is.badge.ID, email)
+			cur, err := s.Credentials().Current(ctx, is.badge.ID, email, false)
 			switch {
 			case err == nil:
 				current = &cur
@@ -164,7 +211,7 @@ func testCredentialConcurrentIssues(t *testing.T, s ports.Store) {
 			t.Errorf("issuer %d: got %v, want *domain.DuplicateError naming %s", i, err, winner)
 		}
 	}
-	cur, err := s.Credentials().Current(ctx, is.badge.ID, email)
+	cur, err := s.Credentials().Current(ctx, is.badge.ID, email, false)
 	must(t, err)
 	equal(t, cur.ID, winner)
 }
@@ -197,7 +244,7 @@ func testCredentialChain(t *testing.T, s ports.Store) {
 	must(t, s.Credentials().Insert(ctx, a))
 	a.RevokedAt, a.RevocationReason = ptr(t0.Add(time.Minute)), "mistake"
 	must(t, s.Credentials().Update(ctx, a))
-	cur, err := s.Credentials().Current(ctx, is.badge.ID, email)
+	cur, err := s.Credentials().Current(ctx, is.badge.ID, email, false)
 	must(t, err)
 	equal(t, cur, a) // revoked, but still the head
 	var headDup *domain.DuplicateError
@@ -216,7 +263,7 @@ func testCredentialChain(t *testing.T, s ports.Store) {
 		}
 		return s.Credentials().Insert(ctx, b)
 	}))
-	cur, err = s.Credentials().Current(ctx, is.badge.ID, email)
+	cur, err = s.Credentials().Current(ctx, is.badge.ID, email, false)
 	must(t, err)
 	equal(t, cur, b)
 
@@ -232,7 +279,7 @@ func testCredentialChain(t *testing.T, s ports.Store) {
 		}
 		return s.Credentials().Insert(ctx, c)
 	}))
-	cur, err = s.Credentials().Current(ctx, is.badge.ID, email)
+	cur, err = s.Credentials().Current(ctx, is.badge.ID, email, false)
 	must(t, err)
 	equal(t, cur, c)
 	got, err := s.Credentials().Get(ctx, b.ID)
@@ -421,7 +468,7 @@ func testCredentialLockRecipient(t *testing.T, s ports.Store) {
 				if err := s.Credentials().LockRecipient(ctx2, is.badge.ID, email); err != nil {
 					return err
 				}
-				cur, err := s.Credentials().Current(ctx2, is.badge.ID, email)
+				cur, err := s.Credentials().Current(ctx2, is.badge.ID, email, false)
 				acquired <- cur
 				return err
 			})

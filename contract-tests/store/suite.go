@@ -70,6 +70,7 @@ func Run(t *testing.T, newStore Factory) {
 		{"credential_round_trip_and_update", testCredentialRoundTrip},
 		{"credential_second_current_is_duplicate", testCredentialDuplicate},
 		{"credential_duplicate_inside_tx_keeps_tx_usable", testCredentialDuplicateInTx},
+		{"credential_test_and_live_chains_apart", testCredentialTestChainApart},
 		{"credential_concurrent_issues_admit_exactly_one", testCredentialConcurrentIssues},
 		{"credential_id_taken", testCredentialIDTaken},
 		{"credential_lock_recipient_serializes_issuers", testCredentialLockRecipient},
@@ -283,7 +284,7 @@ func testGetUnknown(t *testing.T, s ports.Store) {
 		"Badges.Get":                errOf(s.Badges().Get(ctx, o.ID, id)),
 		"Badges.GetBySlug":          errOf(s.Badges().GetBySlug(ctx, o.ID, "no-such-badge")),
 		"Credentials.Get":           errOf(s.Credentials().Get(ctx, domain.NewCredentialID())),
-		"Credentials.Current":       errOf(s.Credentials().Current(ctx, id, newEmail())),
+		"Credentials.Current":       errOf(s.Credentials().Current(ctx, id, newEmail(), false)),
 	} {
 		if !errors.Is(err, domain.ErrNotFound) {
 			t.Errorf("%s: got %v, want an error matching domain.ErrNotFound", name, err)

@@ -98,13 +98,13 @@ func (s *Service) preview(ctx context.Context, actor domain.Actor, org domain.Or
 		return Validation{}, err
 	}
 	emails := distinctEmails(rows)
-	heads, err := s.store.Credentials().Heads(ctx, badgeID, emails, false)
+	limit, test := s.plans.Get(org.Plan).MonthlyRecipients, actor.APIKeyMode == domain.APIKeyTest
+	heads, err := s.store.Credentials().Heads(ctx, badgeID, test, emails, false)
 	if err != nil {
 		return Validation{}, err
 	}
 	now := s.clock.Now()
 	month := domain.MonthStart(now)
-	limit, test := s.plans.Get(org.Plan).MonthlyRecipients, actor.APIKeyMode == domain.APIKeyTest
 	var counted map[string]bool
 	var used int
 	if limit != domain.Unlimited && !test { // else the quota decides nothing

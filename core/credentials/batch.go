@@ -101,14 +101,14 @@ func (s *Service) PrepareBatch(ctx context.Context, actor domain.Actor, orgID, b
 	for i, r := range rcpts {
 		emails[i] = r.Email
 	}
-	heads, err := s.store.Credentials().Heads(ctx, badgeID, emails, false)
+	test := actor.APIKeyMode == domain.APIKeyTest
+	heads, err := s.store.Credentials().Heads(ctx, badgeID, test, emails, false)
 	if err != nil {
 		return nil, err
 	}
 
 	// Plan every recipient against its chain head as read.
 	now := s.now()
-	test := actor.APIKeyMode == domain.APIKeyTest
 	results := make([]BatchResult, len(rcpts))
 	var todo []int // indexes of recipients to issue to
 	for i, r := range rcpts {
@@ -155,7 +155,7 @@ func (b *Batch) Commit(ctx context.Context, within func(ctx context.Context, res
 			}
 		}
 		if len(known) > 0 {
-			now, err := s.store.Credentials().Heads(ctx, badgeID, known, true)
+			now, err := s.store.Credentials().Heads(ctx, badgeID, test, known, true)
 			if err != nil {
 				return err
 			}

@@ -72,7 +72,8 @@ func (s *Service) Preflight(ctx context.Context, actor domain.Actor, orgID, badg
 		return Preflight{}, err
 	}
 	now := s.clock.Now()
-	cur, err := s.current(ctx, badgeID, email)
+	test := actor.APIKeyMode == domain.APIKeyTest
+	cur, err := s.current(ctx, badgeID, email, test)
 	if err != nil {
 		return Preflight{}, err
 	}
@@ -80,11 +81,11 @@ func (s *Service) Preflight(ctx context.Context, actor domain.Actor, orgID, badg
 	if err != nil {
 		return Preflight{}, err
 	}
-	return Preflight{State: domain.PreIssueState(cur, now), Existing: cur, CountsTowardQuota: !counted && actor.APIKeyMode != domain.APIKeyTest}, nil
+	return Preflight{State: domain.PreIssueState(cur, now), Existing: cur, CountsTowardQuota: !counted && !test}, nil
 }
 
-func (s *Service) current(ctx context.Context, badgeID, email string) (*domain.Credential, error) {
-	c, err := s.store.Credentials().Current(ctx, badgeID, email)
+func (s *Service) current(ctx context.Context, badgeID, email string, test bool) (*domain.Credential, error) {
+	c, err := s.store.Credentials().Current(ctx, badgeID, email, test)
 	if errors.Is(err, domain.ErrNotFound) {
 		return nil, nil
 	}

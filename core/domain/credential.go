@@ -150,8 +150,13 @@ type Issuance struct {
 }
 
 // PlanIssue applies the rules of "issuing again" to next (already filled
-// with its ID and dates) and the recipient's current credential.
+// with its ID and dates) and the recipient's current credential. Test and
+// live credentials form separate chains: a current credential of the other
+// mode is none of next's business.
 func PlanIssue(next *Credential, current *Credential, now time.Time) (Issuance, error) {
+	if current != nil && current.Test != next.Test {
+		current = nil
+	}
 	state := PreIssueState(current, now)
 	if state == StateNew {
 		return Issuance{State: state}, nil

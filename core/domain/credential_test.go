@@ -469,3 +469,28 @@ func TestMaskEmailNonASCII(t *testing.T) {
 		}
 	}
 }
+
+// Test and live credentials form separate chains: a current credential of
+// the other mode neither blocks, renews nor revokes.
+func TestPlanIssueOtherModeIsNoChain(t *testing.T) {
+	t.Parallel()
+	for _, current := range []domain.Credential{
+		cred(func(c *domain.Credential) { c.ID = "CRD-LIVE0001" }),                       // active non-expiring
+		cred(func(c *domain.Credential) { c.ID, c.ExpiresAt = "CRD-LIVE0002", &future }), // active time-bound
+	} {
+		for _, nextTest := range []bool{true, false} {
+			cur := current
+			cur.Test = !nextTest
+			before := cur
+			next := cred(func(c *domain.Credential) { c.ID, c.Test = "CRD-NEW00001", nextTest })
+			plan, err := domain.PlanIssue(&next, &cur, t0)
+			if err != nil || plan.State != domain.StateNew || plan.Previous != nil || next.SupersedesID != "" {
+				t.Errorf("next test=%v beside %s test=%v: state %s previous %v supersedes %q err %v, want new and nothing touched",
+					nextTest, cur.ID, cur.Test, plan.State, plan.Previous, next.SupersedesID, err)
+			}
+			if cur != before {
+				t.Errorf("PlanIssue changed the credential of the other mode: %+v", cur)
+			}
+		}
+	}
+}
