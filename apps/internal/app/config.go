@@ -157,7 +157,8 @@ func (c Config) DatabaseKind() string {
 }
 
 // MasterKey decodes CREDENCE_MASTER_KEY, or (embedded default only) reads
-// or generates <data dir>/master.key with mode 0600.
+// or generates <data dir>/master.key with mode 0600. Processes starting at
+// once on a fresh data dir (api and worker) all end up with the same key.
 func (c Config) MasterKey(log *slog.Logger) ([]byte, error) {
 	if strings.TrimSpace(c.MasterKeyText) != "" {
 		k, err := decodeKey(c.MasterKeyText)
@@ -167,34 +168,78 @@ func (c Config) MasterKey(log *slog.Logger) ([]byte, error) {
 		return k, nil
 	}
 	path := filepath.Join(c.DataDir, "master.key")
-	raw, err := os.ReadFile(path)
-	if err == nil {
-		k, err := decodeKey(string(raw))
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", path, err)
-		}
-		return k, nil
-	}
+	k, err := readMasterKey(path)
 	if !errors.Is(err, os.ErrNotExist) {
-		return nil, fmt.Errorf("read master key: %w", err)
+		return k, err
 	}
-	k := make([]byte, signing.MasterKeySize)
+	k = make([]byte, signing.MasterKeySize)
 	if _, err := rand.Read(k); err != nil {
 		return nil, err
 	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	created, err := createMasterKey(path, k)
 	if err != nil {
 		return nil, fmt.Errorf("write master key: %w", err)
 	}
-	if _, err := f.WriteString(base64.StdEncoding.EncodeToString(k) + "\n"); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("write master key: %w", err)
-	}
-	if err := f.Close(); err != nil {
-		return nil, fmt.Errorf("write master key: %w", err)
+	if !created { // another process generated one first: use it
+		return readMasterKey(path)
 	}
 	log.Warn("generated a new master key; it encrypts every signing key: back it up, and set CREDENCE_MASTER_KEY in production", "file", path)
 	return k, nil
+}
+
+// readMasterKey reads the key file at path; the error matches
+// os.ErrNotExist when there is none.
+func readMasterKey(path string) ([]byte, error) {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, err
+		}
+		return nil, fmt.Errorf("read master key: %w", err)
+	}
+	k, err := decodeKey(string(raw))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return k, nil
+}
+
+// createMasterKey writes k to path unless a file is there already, and
+// reports whether it did. The key is written in full and synced to a
+// temporary file that is then hard-linked to path: the link either
+// appears with the whole key or fails with EEXIST, so a concurrent reader
+// never sees an empty or partial file and no key is ever overwritten.
+func createMasterKey(path string, k []byte) (created bool, err error) {
+	dir := filepath.Dir(path)
+	tmp, err := os.CreateTemp(dir, ".master.key-*.tmp") // mode 0600
+	if err != nil {
+		return false, err
+	}
+	defer os.Remove(tmp.Name()) // path, if linked, keeps the contents
+	_, err = tmp.WriteString(base64.StdEncoding.EncodeToString(k) + "\n")
+	if err == nil {
+		err = tmp.Sync()
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return false, err
+	}
+	if err := os.Link(tmp.Name(), path); err != nil {
+		if errors.Is(err, os.ErrExist) {
+			return false, nil
+		}
+		return false, fmt.Errorf("%w (a data dir without hard links needs CREDENCE_MASTER_KEY)", err)
+	}
+	// Persist the new directory entry: a key lost to a power cut would
+	// leave the signing keys it encrypted unreadable. Not every platform
+	// syncs directories; the file itself is synced already.
+	if d, err := os.Open(dir); err == nil {
+		_ = d.Sync()
+		_ = d.Close()
+	}
+	return true, nil
 }
 
 func decodeKey(s string) ([]byte, error) {

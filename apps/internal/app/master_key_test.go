@@ -1,0 +1,71 @@
+package app
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// TestMasterKeyConcurrentFirstStarts starts several processes' worth of
+// MasterKey calls at once on a fresh data dir, as apps/api and apps/worker
+// do on a first start: exactly one generates the key, every caller gets
+// that key, and master.key holds it (a second key overwriting the first
+// would leave signing keys encrypted under a key no one has).
+func TestMasterKeyConcurrentFirstStarts(t *testing.T) {
+	t.Parallel()
+	const callers, rounds = 8, 20
+	for range rounds {
+		dir := t.TempDir()
+		cfg := Config{DataDir: dir}
+		var logs bytes.Buffer // slog's handler serializes writes
+		log := newTestLogger(&logs)
+
+		keys := make([][]byte, callers)
+		errs := make([]error, callers)
+		start := make(chan struct{})
+		var wg sync.WaitGroup
+		for i := range callers {
+			wg.Go(func() {
+				<-start
+				keys[i], errs[i] = cfg.MasterKey(log)
+			})
+		}
+		close(start)
+		wg.Wait()
+
+		for i, err := range errs {
+			if err != nil {
+				t.Fatalf("caller %d: %v", i, err)
+			}
+		}
+		for i, k := range keys {
+			if len(k) != 32 || !bytes.Equal(k, keys[0]) {
+				t.Fatalf("caller %d got another key than caller 0: a key was overwritten", i)
+			}
+		}
+		raw, err := os.ReadFile(filepath.Join(dir, "master.key"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if onDisk, err := decodeKey(string(raw)); err != nil || !bytes.Equal(onDisk, keys[0]) {
+			t.Fatalf("master.key does not hold the key the callers got (%v)", err)
+		}
+		if n := strings.Count(logs.String(), "generated a new master key"); n != 1 {
+			t.Fatalf("%d callers generated a key, want 1", n)
+		}
+		entries, err := os.ReadDir(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(entries) != 1 {
+			var names []string
+			for _, e := range entries {
+				names = append(names, e.Name())
+			}
+			t.Fatalf("data dir holds %v, want master.key alone (temporary files left behind)", names)
+		}
+	}
+}
