@@ -117,6 +117,7 @@ func NewAPI(mux *http.ServeMux, d Deps) huma.API {
 	s.registerCredentials(api)
 	s.registerBulk(api)
 	s.registerPublicAPI(api)
+	documentIdempotency(api.OpenAPI())
 	s.registerDocuments(mux)
 	s.registerPages(mux)
 	s.registerResetPage(mux)
