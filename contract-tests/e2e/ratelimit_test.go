@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"fmt"
 	"net/http"
 	"strconv"
 	"testing"
@@ -41,6 +42,15 @@ func testRateLimits(t *testing.T, e *env) {
 	}
 	// Another address is not limited by the first one's requests.
 	anon.expectProblem(http.StatusUnauthorized, "UNAUTHENTICATED", http.MethodGet, "/api/v1/me", nil, from("203.0.113.2")...)
+
+	// An IPv6 client is limited by its /64, however many of its addresses
+	// it uses; the next /64 is another client.
+	for i := range 8 {
+		anon.expectProblem(http.StatusUnauthorized, "UNAUTHENTICATED", http.MethodGet, "/api/v1/me", nil,
+			from(fmt.Sprintf("2001:db8:77:1::%x", i+1))...)
+	}
+	anon.expectProblem(http.StatusTooManyRequests, "RATE_LIMITED", http.MethodGet, "/api/v1/me", nil, from("2001:db8:77:1:abcd::9")...)
+	anon.expectProblem(http.StatusUnauthorized, "UNAUTHENTICATED", http.MethodGet, "/api/v1/me", nil, from("2001:db8:77:2::1")...)
 
 	// Sign-up and mail-sending endpoints: 3 per address per 15 minutes.
 	for i := range 3 {
