@@ -37,6 +37,7 @@ type Store interface {
 	Mails() Mails
 	Events() Events
 	Activity() ActivityLog
+	Retention() Retention
 	// Ping reports whether the database answers.
 	Ping(ctx context.Context) error
 	Close() error

@@ -2,9 +2,10 @@
 // back: the relay that hands freshly written outbox rows (queued mail,
 // submitted bulk jobs) to the queue after their transaction commits, the
 // sweep that finds rows whose relay or worker was lost and hands them over
-// again, and the delivery of mail. The database is the record of what must
-// be done; the queue only carries "work to do now", so a lost or repeated
-// task costs nothing.
+// again, the delivery of mail, and the housekeeping that deletes what has
+// outlived its use. The database is the record of what must be done; the
+// queue only carries "work to do now", so a lost or repeated task costs
+// nothing.
 package work
 
 import (
@@ -14,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/credence-dev/credence/core/domain"
@@ -49,6 +51,9 @@ type Options struct {
 	MailAttempts int                             // attempts before a mail fails for good (default 8)
 	MailBackoff  func(attempt int) time.Duration // wait after failed attempt n (default 1m·4^(n-1), at most 12h)
 	MailBatch    int                             // mails per task (default 100)
+	// ActivityRetention is how long activity entries are kept (0: forever).
+	ActivityRetention time.Duration
+	PruneEvery        time.Duration // how often housekeeping runs (default 1h)
 }
 
 func (o Options) withDefaults() Options {
@@ -69,6 +74,12 @@ func (o Options) withDefaults() Options {
 	}
 	if o.MailBatch <= 0 {
 		o.MailBatch = 100
+	}
+	if o.PruneEvery <= 0 {
+		o.PruneEvery = time.Hour
+	}
+	if o.ActivityRetention < 0 {
+		o.ActivityRetention = 0
 	}
 	return o
 }
@@ -95,6 +106,9 @@ type Dispatcher struct {
 	clock ports.Clock
 	log   *slog.Logger
 	opts  Options
+
+	pruneMu   sync.Mutex // one housekeeping round at a time
+	lastPrune time.Time  // when the last round started; zero before the first
 }
 
 // NewDispatcher returns a dispatcher enqueuing on queue.
@@ -174,18 +188,115 @@ func (d *Dispatcher) Sweep(ctx context.Context) error {
 	return nil
 }
 
-// Run sweeps every SweepEvery until ctx is done.
+// Run sweeps every SweepEvery, and keeps house (Housekeep) beside the
+// sweep, until ctx is done. Housekeeping runs in a goroutine of its own: a
+// long first round (a backlog of years) never holds up the sweep.
 func (d *Dispatcher) Run(ctx context.Context) {
-	t := time.NewTicker(d.opts.SweepEvery)
-	defer t.Stop()
-	for {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		d.every(ctx, func(ctx context.Context) {
+			if _, _, err := d.Housekeep(ctx); err != nil && ctx.Err() == nil {
+				d.log.ErrorContext(ctx, "housekeeping failed; it runs again after the prune interval", "err", err)
+			}
+		})
+	}()
+	d.every(ctx, func(ctx context.Context) {
 		if err := d.Sweep(ctx); err != nil && ctx.Err() == nil {
 			d.log.ErrorContext(ctx, "sweep failed", "err", err)
 		}
+	})
+	<-done
+}
+
+// every calls fn now and then every SweepEvery until ctx is done.
+func (d *Dispatcher) every(ctx context.Context, fn func(context.Context)) {
+	t := time.NewTicker(d.opts.SweepEvery)
+	defer t.Stop()
+	for {
+		fn(ctx)
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+		}
+	}
+}
+
+// EndedGrace is how long housekeeping keeps sessions, emailed links, MFA
+// challenges and sign-in guards after they end, so that support can still
+// see what just ended.
+const EndedGrace = 24 * time.Hour
+
+// pruneBatch bounds the rows one statement of housekeeping deletes, so
+// that none holds its locks (on SQLite, the database's one write lock)
+// for long.
+const pruneBatch = 1000
+
+// Housekept counts what one round of housekeeping deleted.
+type Housekept struct {
+	Activity int
+	ports.Pruned
+}
+
+// Housekeep deletes what has outlived its use, when PruneEvery has passed
+// since its last round started (or it never ran): sessions, emailed links,
+// MFA challenges and sign-in guards that ended EndedGrace ago, and activity
+// entries older than ActivityRetention (none when it is 0). It deletes in
+// batches of pruneBatch until a batch comes back short, and reports what it
+// deleted and whether it ran. A failed round waits for the next interval
+// like any other: a broken database is not retried every sweep.
+//
+// Every process running a Dispatcher keeps house; rounds of several
+// replicas only find less to delete.
+func (d *Dispatcher) Housekeep(ctx context.Context) (Housekept, bool, error) {
+	d.pruneMu.Lock()
+	defer d.pruneMu.Unlock()
+	now := d.clock.Now()
+	if !d.lastPrune.IsZero() && now.Sub(d.lastPrune) < d.opts.PruneEvery {
+		return Housekept{}, false, nil
+	}
+	d.lastPrune = now
+	var out Housekept
+	err := d.pruneEnded(ctx, now.Add(-EndedGrace), &out)
+	if d.opts.ActivityRetention > 0 && ctx.Err() == nil {
+		err = errors.Join(err, d.pruneActivity(ctx, now.Add(-d.opts.ActivityRetention), &out))
+	}
+	if out.Activity > 0 || out.Total() > 0 {
+		d.log.InfoContext(ctx, "housekeeping deleted what outlived its use", "activity", out.Activity, "sessions", out.Sessions,
+			"emailTokens", out.EmailTokens, "mfaChallenges", out.MFAChallenges, "loginGuards", out.LoginGuards)
+	}
+	return out, true, err
+}
+
+func (d *Dispatcher) pruneEnded(ctx context.Context, before time.Time, out *Housekept) error {
+	for {
+		p, err := d.store.Retention().PruneEnded(ctx, before, pruneBatch)
+		out.Pruned = out.Pruned.Add(p)
+		if err != nil {
+			return fmt.Errorf("prune what ended before %s: %w", before.Format(time.RFC3339), err)
+		}
+		if p.Most() < pruneBatch {
+			return nil
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+	}
+}
+
+func (d *Dispatcher) pruneActivity(ctx context.Context, before time.Time, out *Housekept) error {
+	for {
+		n, err := d.store.Retention().PruneActivity(ctx, before, pruneBatch)
+		out.Activity += n
+		if err != nil {
+			return fmt.Errorf("prune activity before %s: %w", before.Format(time.RFC3339), err)
+		}
+		if n < pruneBatch {
+			return nil
+		}
+		if err := ctx.Err(); err != nil {
+			return err
 		}
 	}
 }

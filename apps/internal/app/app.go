@@ -120,7 +120,8 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	}
 	a.Store, a.Idempotency = store, store.Idempotency()
 
-	wopts := work.Options{SweepEvery: cfg.SweepEvery, JobLease: cfg.JobLease, MailBackoff: cfg.MailBackoff}
+	wopts := work.Options{SweepEvery: cfg.SweepEvery, JobLease: cfg.JobLease, MailBackoff: cfg.MailBackoff,
+		ActivityRetention: cfg.ActivityRetention, PruneEvery: cfg.PruneEvery}
 	a.Dispatcher = work.NewDispatcher(a.Store, a.Queue, a.Clock, log, wopts)
 	a.Delivery = work.NewDelivery(a.Store, mailer, cipher, a.Clock, log, wopts)
 	_, _, _, emailLimit := cfg.Limits()

@@ -50,6 +50,10 @@ type Config struct {
 	RateLimitIP, RateLimitKey, RateLimitAuthIP, RateLimitEmail int
 	// TrustedProxies are the proxies whose X-Forwarded-For is believed.
 	TrustedProxies []netip.Prefix
+
+	// Housekeeping: activity entries are kept ActivityRetention (0:
+	// forever); what ended is deleted every PruneEvery.
+	ActivityRetention, PruneEvery time.Duration
 }
 
 // Load reads the configuration; every bad value is an error naming its
@@ -101,6 +105,12 @@ func Load(getenv func(string) string) (Config, error) {
 		return Config{}, err
 	}
 	if cfg.JobLease, err = durationSetting(getenv, "CREDENCE_JOB_LEASE", 30*time.Second); err != nil {
+		return Config{}, err
+	}
+	if cfg.ActivityRetention, err = retentionSetting(getenv, "CREDENCE_ACTIVITY_RETENTION", 365*24*time.Hour); err != nil {
+		return Config{}, err
+	}
+	if cfg.PruneEvery, err = durationSetting(getenv, "CREDENCE_PRUNE_INTERVAL", time.Hour); err != nil {
 		return Config{}, err
 	}
 	cfg.DatabaseURL = get("CREDENCE_DATABASE_URL", filepath.Join(cfg.DataDir, "credence.db"))
@@ -275,6 +285,23 @@ func durationSetting(getenv func(string) string, name string, def time.Duration)
 	d, err := time.ParseDuration(raw)
 	if err != nil || d <= 0 {
 		return 0, fmt.Errorf("%s must be a positive duration such as 5s or 1m, got %q", name, raw)
+	}
+	return d, nil
+}
+
+// retentionSetting reads how long to keep something: a Go duration
+// ("8760h"), or 0 or "forever" for no limit (returned as 0).
+func retentionSetting(getenv func(string) string, name string, def time.Duration) (time.Duration, error) {
+	raw := strings.TrimSpace(getenv(name))
+	switch {
+	case raw == "":
+		return def, nil
+	case strings.EqualFold(raw, "forever"):
+		return 0, nil
+	}
+	d, err := time.ParseDuration(raw)
+	if err != nil || d < 0 {
+		return 0, fmt.Errorf("%s must be a duration in hours such as 8760h (365 days) or 720h (30 days), or 0 or forever to keep everything, got %q", name, raw)
 	}
 	return d, nil
 }
