@@ -2,13 +2,16 @@ module github.com/credence-dev/credence
 
 go 1.26.8
 
-require github.com/lestrrat-go/jwx/v2 v2.1.7
+require (
+	github.com/emersion/go-sasl v0.0.0-20241020182733-b788ff22d5a6
+	github.com/emersion/go-smtp v0.25.1
+	github.com/go-redis/redis_rate/v10 v10.0.1
+	github.com/lestrrat-go/jwx/v2 v2.1.7
+	github.com/wneessen/go-mail v0.8.1
+)
 
 require (
-	github.com/emersion/go-sasl v0.0.0-20241020182733-b788ff22d5a6 // indirect
-	github.com/emersion/go-smtp v0.25.1 // indirect
-	github.com/go-redis/redis_rate/v10 v10.0.1 // indirect
-	github.com/wneessen/go-mail v0.8.1 // indirect
+	github.com/Azure/go-ansiterm v0.0.0-20261006220739-8c912ac31dd4 // indirect
 	golang.org/x/text v0.43.0 // indirect
 )
 
