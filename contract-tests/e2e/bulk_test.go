@@ -67,8 +67,9 @@ type previewTotals struct {
 
 // bulkValidation is the answer of …/bulk-issuances/validate.
 type bulkValidation struct {
-	Rows   []previewRow  `json:"rows"`
-	Totals previewTotals `json:"totals"`
+	Rows          []previewRow  `json:"rows"`
+	RowsTruncated bool          `json:"rowsTruncated"`
+	Totals        previewTotals `json:"totals"`
 }
 
 // bulkRow is one row of a job with its outcome.
@@ -345,6 +346,35 @@ func testBulkIssuance(t *testing.T, e *env) {
 	}
 	if v.Rows[1].Email != renewee || v.Rows[5].Email != fresh[0] {
 		t.Errorf("emails not normalized: %q, %q", v.Rows[1].Email, v.Rows[5].Email)
+	}
+	if v.RowsTruncated {
+		t.Errorf("the whole preview says rowsTruncated")
+	}
+	// Only the rows to fix, a few at a time; the totals still count all.
+	for _, tc := range []struct {
+		query     string
+		rows      []int
+		truncated bool
+	}{
+		{"?state=invalid,skipped&limit=3", []int{3, 4, 5}, true},
+		{"?state=invalid,skipped&limit=7", []int{3, 4, 5, 6, 7, 10, 11}, false},
+		{"?state=renewal", []int{2}, false},
+		{"?limit=2", []int{1, 2}, true},
+	} {
+		var part bulkValidation
+		c.expect(http.StatusOK, http.MethodPost, bulkPath(o.ID)+"/validate"+tc.query, bulkForm(t, b.ID, "recipients.csv", csvType, file), &part)
+		var rows []int
+		for _, r := range part.Rows {
+			rows = append(rows, r.Row)
+		}
+		if !slices.Equal(rows, tc.rows) || part.RowsTruncated != tc.truncated || part.Totals != wantTotals {
+			t.Errorf("validate%s: rows %v truncated %v totals %+v, want rows %v truncated %v and the totals of the file",
+				tc.query, rows, part.RowsTruncated, part.Totals, tc.rows, tc.truncated)
+		}
+	}
+	for _, q := range []string{"?state=bogus", "?limit=-1"} {
+		c.expectProblem(http.StatusUnprocessableEntity, "VALIDATION_FAILED", http.MethodPost, bulkPath(o.ID)+"/validate"+q,
+			bulkForm(t, b.ID, "recipients.csv", csvType, file))
 	}
 	tfile := csvOf(t, recipient{"Tim Timed", timed}, recipient{"Fay Fresh", fresh[0]})
 	tv := validateBulk(c, o.ID, tb.ID, tfile)
