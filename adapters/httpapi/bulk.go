@@ -36,8 +36,8 @@ type bulkIn struct {
 type validateIn struct {
 	OrgPath
 	RawBody huma.MultipartFormFiles[bulkForm]
-	State []string `query:"state" enum:"new,renewal,active_time_bound,skipped,invalid" doc:"only rows in these states (comma-separated); the totals still count every row"`
-	Limit int      `query:"limit" minimum:"0" maximum:"100000" doc:"at most this many rows, in file order (0: all); rowsTruncated says when rows were left out"`
+	State   []string `query:"state" enum:"new,renewal,active_time_bound,skipped,invalid" doc:"only rows in these states (comma-separated); the totals still count every row"`
+	Limit   int      `query:"limit" minimum:"0" maximum:"100000" doc:"at most this many rows, in file order (0: all); rowsTruncated says when rows were left out"`
 }
 
 // wants reports whether the preview row in state belongs in the answer.

@@ -23,9 +23,9 @@ func TestOpenAPIDeclaresIdempotencyKey(t *testing.T) {
 		t.Fatalf("GET /openapi.json: %d %s", rec.Code, rec.Body)
 	}
 	type schema struct {
-		Type      string `json:"type"`
-		MinLength *int   `json:"minLength"`
-		MaxLength *int   `json:"maxLength"`
+		Type      any  `json:"type"` // a string, or a list such as [array, null]
+		MinLength *int `json:"minLength"`
+		MaxLength *int `json:"maxLength"`
 	}
 	type param struct {
 		Ref      string  `json:"$ref"`
