@@ -375,3 +375,31 @@ func testPruneRollback(t *testing.T, s ports.Store) {
 	equal(t, activityIDs(t, s), []string{old.ID})
 	equal(t, sessionExists(t, s, ss), true)
 }
+
+// Retention.PruneEnded never deletes "a row still live": a guard that a
+// failed sign-in makes live again while the prune waits for its lock stays,
+// with the new failure.
+func testPruneEndedGuardRevived(t *testing.T, s ports.Store) {
+	ctx := t.Context()
+	w := domain.LoginFailureWindow
+	ended := setGuard(t, s, domain.LoginGuard{Email: newEmail(), Failures: 3, WindowStart: cutoff.Add(-w - time.Hour)})
+	revived := domain.LoginGuard{Email: ended.Email, Failures: 4, WindowStart: cutoff.Add(time.Minute)}
+	pruned := make(chan error, 1)
+	must(t, s.WithinTx(ctx, func(ctx context.Context) error {
+		if _, err := s.LoginGuards().Update(ctx, ended.Email, func(domain.LoginGuard) domain.LoginGuard { return revived }); err != nil {
+			return err
+		}
+		go func() { // waits for this transaction's lock where there are row locks
+			_, err := s.Retention().PruneEnded(t.Context(), cutoff, 100)
+			pruned <- err
+		}()
+		time.Sleep(300 * time.Millisecond)
+		return nil
+	}))
+	must(t, <-pruned)
+	g, err := s.LoginGuards().Get(ctx, ended.Email)
+	must(t, err)
+	if !equalGuards(g, revived) {
+		t.Errorf("a guard revived during the prune: got %s, want %s", show(g), show(revived))
+	}
+}

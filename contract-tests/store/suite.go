@@ -47,6 +47,7 @@ func Run(t *testing.T, newStore Factory) {
 		{"retention_prune_ended_email_tokens", testPruneEndedEmailTokens},
 		{"retention_prune_ended_mfa_challenges", testPruneEndedMFAChallenges},
 		{"retention_prune_ended_login_guards", testPruneEndedLoginGuards},
+		{"retention_prune_ended_keeps_a_guard_revived_meanwhile", testPruneEndedGuardRevived},
 		{"retention_prune_ended_limit_per_kind", testPruneEndedLimit},
 		{"retention_concurrent_prunes_delete_each_row_once", testPruneConcurrent},
 		{"retention_prune_in_rolled_back_tx_deletes_nothing", testPruneRollback},
