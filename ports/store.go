@@ -281,13 +281,14 @@ type Page struct {
 // Credentials persists issued credentials.
 //
 // A recipient's credentials of one badge form a chain: each issue after the
-// first supersedes the previous head. At most one credential per badge and
-// recipient is the head (superseded by none, revoked or not); the database
-// enforces it with a unique partial index, so of concurrent issuers exactly
-// one wins.
+// first supersedes the previous head. Test and live credentials form
+// separate chains. At most one credential per badge, recipient and mode
+// (test or live) is the head (superseded by none, revoked or not); the
+// database enforces it with a unique partial index, so of concurrent
+// issuers exactly one wins.
 type Credentials interface {
-	// Insert stores c. When the recipient's chain for the badge already has
-	// a head it returns a *domain.DuplicateError naming it, inside a
+	// Insert stores c. When the recipient's chain for the badge, in c's
+	// mode (c.Test), already has a head it returns a *domain.DuplicateError naming it, inside a
 	// transaction too (the transaction stays usable). When c.ID is taken it
 	// returns ErrIDTaken.
 	Insert(ctx context.Context, c domain.Credential) error

@@ -654,8 +654,6 @@ func testBulkStaleConcurrent(t *testing.T, s ports.Store) {
 
 // ---- Credentials.InsertMany and Heads ----
 
-// batchCredentials returns n first credentials of the issuer's badge, to
-// distinct recipients, with text a careless encoding breaks.
 // allHeads returns the heads of the badge's test and live chains for
 // emails; a batch holds both kinds.
 func allHeads(t *testing.T, s ports.Store, badgeID string, emails []string) map[string]domain.Credential {
@@ -677,6 +675,9 @@ func allHeads(t *testing.T, s ports.Store, badgeID string, emails []string) map[
 	return out
 }
 
+// batchCredentials returns n first credentials of the issuer's badge, to
+// distinct recipients, with text a careless encoding breaks; every fourth
+// is a test credential.
 func batchCredentials(is issuer, n int) []domain.Credential {
 	p := uniq()
 	cs := make([]domain.Credential, n)

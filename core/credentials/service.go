@@ -304,8 +304,10 @@ func (s *Service) place(ctx context.Context, c *domain.Credential, now time.Time
 	if err != nil {
 		return domain.Issuance{}, err
 	}
-	if err := s.store.Credentials().Update(ctx, *is.Previous); err != nil {
-		return domain.Issuance{}, err
+	if is.Previous != nil {
+		if err := s.store.Credentials().Update(ctx, *is.Previous); err != nil {
+			return domain.Issuance{}, err
+		}
 	}
 	return is, s.store.Credentials().Insert(ctx, *c)
 }

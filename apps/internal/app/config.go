@@ -191,10 +191,22 @@ func (c Config) MasterKey(log *slog.Logger) ([]byte, error) {
 		return nil, fmt.Errorf("write master key: %w", err)
 	}
 	if !created { // another process generated one first: use it
-		return readMasterKey(path)
+		return readWinnersKey(path)
 	}
 	log.Warn("generated a new master key; it encrypts every signing key: back it up, and set CREDENCE_MASTER_KEY in production", "file", path)
 	return k, nil
+}
+
+// readWinnersKey reads the key another process just created at path,
+// giving it a moment where it could not be created in one step.
+func readWinnersKey(path string) ([]byte, error) {
+	for i := 0; ; i++ {
+		k, err := readMasterKey(path)
+		if err == nil || i == 20 {
+			return k, err
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
 
 // readMasterKey reads the key file at path; the error matches
@@ -236,11 +248,14 @@ func createMasterKey(path string, k []byte) (created bool, err error) {
 	if err != nil {
 		return false, err
 	}
-	if err := os.Link(tmp.Name(), path); err != nil {
+	if err := linkFile(tmp.Name(), path); err != nil {
 		if errors.Is(err, os.ErrExist) {
 			return false, nil
 		}
-		return false, fmt.Errorf("%w (a data dir without hard links needs CREDENCE_MASTER_KEY)", err)
+		// Some file systems (exFAT, some FUSE, SMB and container mounts)
+		// have no hard links: create the file exclusively instead, where a
+		// concurrent first start may briefly read it partly written.
+		return createExclusive(path, k)
 	}
 	// Persist the new directory entry: a key lost to a power cut would
 	// leave the signing keys it encrypted unreadable. Not every platform
@@ -248,6 +263,33 @@ func createMasterKey(path string, k []byte) (created bool, err error) {
 	if d, err := os.Open(dir); err == nil {
 		_ = d.Sync()
 		_ = d.Close()
+	}
+	return true, nil
+}
+
+// linkFile is os.Link; tests stand in a file system without hard links.
+var linkFile = os.Link
+
+// createExclusive writes k to a new file at path, or reports that one is
+// there already.
+func createExclusive(path string, k []byte) (created bool, err error) {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, os.ErrExist) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	_, err = f.WriteString(base64.StdEncoding.EncodeToString(k) + "\n")
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		_ = os.Remove(path) // a partial key must not stay
+		return false, err
 	}
 	return true, nil
 }

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 )
 
@@ -15,7 +16,18 @@ import (
 // that key, and master.key holds it (a second key overwriting the first
 // would leave signing keys encrypted under a key no one has).
 func TestMasterKeyConcurrentFirstStarts(t *testing.T) {
-	t.Parallel()
+	concurrentFirstStarts(t)
+}
+
+// On a file system without hard links the key file is created
+// exclusively instead, with the same outcome.
+func TestMasterKeyWithoutHardLinks(t *testing.T) {
+	linkFile = func(string, string) error { return &os.LinkError{Op: "link", Err: syscall.EPERM} }
+	t.Cleanup(func() { linkFile = os.Link })
+	concurrentFirstStarts(t)
+}
+
+func concurrentFirstStarts(t *testing.T) {
 	const callers, rounds = 8, 20
 	for range rounds {
 		dir := t.TempDir()
