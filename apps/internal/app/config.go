@@ -179,8 +179,13 @@ func (c Config) MasterKey(log *slog.Logger) ([]byte, error) {
 	}
 	path := filepath.Join(c.DataDir, "master.key")
 	k, err := readMasterKey(path)
-	if !errors.Is(err, os.ErrNotExist) {
-		return k, err
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		// Where it cannot be created in one step, another process may be
+		// writing it this moment.
+		return readWinnersKey(path)
+	}
+	if err == nil {
+		return k, nil
 	}
 	k = make([]byte, signing.MasterKeySize)
 	if _, err := rand.Read(k); err != nil {
