@@ -61,7 +61,11 @@ func New(d Deps) http.Handler {
 	h := notFoundAsProblem(mux)
 	if d.Idempotency != nil {
 		h = idempotent(h, idempotencyDeps{store: d.Idempotency, clock: d.Clock, log: d.Log,
-			limiter: d.Limiter, ipLimit: d.Limits.IP, trusted: d.TrustedProxies}, defaultIdempotency)
+			limiter: d.Limiter, ipLimit: d.Limits.IP, trusted: d.TrustedProxies,
+			authenticate: func(ctx context.Context, token string) error {
+				_, err := d.Accounts.Authenticate(ctx, token)
+				return err
+			}}, defaultIdempotency)
 	}
 	return h
 }

@@ -119,12 +119,17 @@ type idempotencyConfig struct {
 	wait time.Duration
 	// sweepEvery: one claim in sweepEvery deletes the expired records.
 	sweepEvery uint64
-	// maxBody bounds the request bodies read (the largest any operation takes).
+	// maxBody bounds the request bodies read for a caller whose token
+	// authenticates (the largest any operation takes).
 	maxBody int64
+	// maxAnonBody bounds the bodies read for a caller without a valid
+	// token, whose operations take at most huma's default 1 MiB: a stranger
+	// cannot make the wrapper buffer maxBody before authentication refuses.
+	maxAnonBody int64
 }
 
 var defaultIdempotency = idempotencyConfig{ttl: 24 * time.Hour, lease: 2 * time.Minute, wait: 30 * time.Second,
-	sweepEvery: 500, maxBody: maxUploadBytes}
+	sweepEvery: 500, maxBody: maxUploadBytes, maxAnonBody: 1 << 20}
 
 // replayedHeaders are the response headers a replay repeats. The others
 // describe the moment of the first response (Date, X-RateLimit-*) or are
@@ -151,8 +156,9 @@ var transientCodes = map[string]bool{
 //
 // Keys are scoped by the Authorization header, so one caller's keys never
 // meet another's; anonymous requests share one scope (see
-// docs/idempotency.md). The wrapper runs before authentication and the
-// API's rate limits: what it answers from the store (replays, refusals)
+// docs/idempotency.md). The wrapper runs before the API's authentication
+// and rate limits: it checks a bearer token itself before reading more
+// than maxAnonBody, and what it answers from the store (replays, refusals)
 // it counts against the client address's limit itself.
 func idempotent(next http.Handler, d idempotencyDeps, cfg idempotencyConfig) http.Handler {
 	if d.log == nil {
@@ -176,6 +182,9 @@ type idempotencyDeps struct {
 	limiter ports.RateLimiter
 	ipLimit ports.Limit
 	trusted []netip.Prefix
+	// authenticate checks a bearer token before a large body is read; nil:
+	// every token counts as valid.
+	authenticate func(ctx context.Context, token string) error
 }
 
 type idempotency struct {
@@ -200,17 +209,20 @@ func (h *idempotency) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	key := keys[0]
-	if r.ContentLength > h.cfg.maxBody {
-		writeIdemProblem(w, bodyTooLarge(h.cfg.maxBody))
+	maxBody, ok := h.bodyBound(r)
+	if !ok || r.ContentLength > maxBody {
+		// Too large for this caller: the API answers it (401 without a
+		// valid token, 413 over the operation's own bound), unreplayed.
+		h.next.ServeHTTP(w, r)
 		return
 	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, h.cfg.maxBody+1))
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
 	if err != nil {
 		writeIdemProblem(w, &Problem{Status: http.StatusBadRequest, Code: codeOfStatus[http.StatusBadRequest], Detail: "could not read the request body"})
 		return
 	}
-	if int64(len(body)) > h.cfg.maxBody {
-		writeIdemProblem(w, bodyTooLarge(h.cfg.maxBody))
+	if int64(len(body)) > maxBody {
+		writeIdemProblem(w, bodyTooLarge(maxBody))
 		return
 	}
 	r.Body = io.NopCloser(bytes.NewReader(body))
@@ -259,6 +271,21 @@ func (h *idempotency) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		case <-t.C:
 		}
 	}
+}
+
+// bodyBound is the largest body read for r: maxBody when its bearer token
+// authenticates, maxAnonBody without one. ok is false for a token that
+// does not authenticate (expired, revoked, forged): such a request gets
+// no replay and stores nothing, and the API answers it.
+func (h *idempotency) bodyBound(r *http.Request) (bound int64, ok bool) {
+	token, has := bearer(r.Header.Get("Authorization"))
+	if !has {
+		return h.cfg.maxAnonBody, true
+	}
+	if h.authenticate != nil && h.authenticate(r.Context(), token) != nil {
+		return 0, false
+	}
+	return h.cfg.maxBody, true
 }
 
 // allow counts a request answered from the store against its client

@@ -3,6 +3,7 @@ package httpapi
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -188,17 +189,59 @@ func TestIdempotencyHeaderValidation(t *testing.T) {
 	f.wantRuns(7)
 }
 
+// Bodies are read up to maxBody for a caller whose token authenticates,
+// and up to maxAnonBody for any other: a stranger cannot make the wrapper
+// buffer a bulk upload's 8 MiB before authentication refuses it.
 func TestIdempotencyBody(t *testing.T) {
 	t.Parallel()
 	cfg := defaultIdempotency
-	cfg.maxBody = 1 << 20
+	cfg.maxBody, cfg.maxAnonBody = 1<<20, 1<<10
 	f := newIdemFixture(t, cfg)
+	f.h.(*idempotency).authenticate = func(_ context.Context, token string) error {
+		if token != "valid" {
+			return errors.New("unknown token")
+		}
+		return nil
+	}
 	w := f.post("k", `{"echo":"me"}`)
 	if !strings.Contains(w.Body.String(), `"echo":"{\"echo\":\"me\"}"`) {
 		t.Fatalf("the handler did not read the body: %s", w.Body)
 	}
-	wantProblem(t, f.post("big", strings.Repeat("x", 1<<20+1)), http.StatusRequestEntityTooLarge, "PAYLOAD_TOO_LARGE")
 	f.wantRuns(1)
+	valid, invalid := []string{"Authorization", "Bearer valid"}, []string{"Authorization", "Bearer forged"}
+	big := strings.Repeat("x", 1<<10+1)
+
+	// Authenticated: a body beyond the anonymous bound is kept and replayed.
+	f.post("big", big, valid...)
+	if w := f.post("big", big, valid...); w.Header().Get(replayedHeader) != "true" {
+		t.Errorf("an authenticated retry was not replayed: %d %s", w.Code, w.Body)
+	}
+	f.wantRuns(2)
+	f.post("huge", strings.Repeat("x", 1<<20+1), valid...) // declared over the bound: the API answers it, unstored
+	f.wantRuns(3)
+
+	// Without a token a body over the anonymous bound is not read, and a
+	// token that does not authenticate gets no replay at all: the API
+	// answers (401 or 413 there), and a retry runs again.
+	for _, c := range []struct {
+		body   string
+		header []string
+	}{{big, nil}, {big, invalid}, {"{}", invalid}} {
+		f.post("stranger", c.body, c.header...)
+		if w := f.post("stranger", c.body, c.header...); w.Header().Get(replayedHeader) != "" {
+			t.Errorf("replayed: a body of %d bytes with header %v", len(c.body), c.header)
+		}
+	}
+	f.wantRuns(9)
+
+	// A body of unknown length is cut at the bound.
+	req := httptest.NewRequest(http.MethodPost, "/api/v1/things", io.MultiReader(strings.NewReader(big)))
+	req.Header.Set(idempotencyKeyHeader, "chunked")
+	req.ContentLength = -1
+	rec := httptest.NewRecorder()
+	f.h.ServeHTTP(rec, req)
+	wantProblem(t, rec, http.StatusRequestEntityTooLarge, "PAYLOAD_TOO_LARGE")
+	f.wantRuns(9)
 }
 
 // Responses a retry should not get again are not stored: the retry runs.

@@ -109,6 +109,11 @@ func testIdempotency(t *testing.T, e *env) {
 	if got := listCredentials(c, o.ID, "?email="+raceEmail); len(got) != 1 {
 		t.Fatalf("%d credentials after %d racing duplicates, want 1", len(got), concurrency)
 	}
+
+	// A token that no longer authenticates gets no replay: signed out, the
+	// retry of the badge create above is refused like any request.
+	c.expect(http.StatusNoContent, http.MethodPost, "/api/v1/auth/logout", nil, nil)
+	c.expectProblem(http.StatusUnauthorized, "UNAUTHENTICATED", http.MethodPost, orgPath+"/badges", badgeBody, "Idempotency-Key", badgeKey)
 }
 
 // requireReplay requires again to repeat first, marked as a replay.
