@@ -115,6 +115,7 @@ func NewAPI(mux *http.ServeMux, d Deps) huma.API {
 	s.registerOrgs(api)
 	s.registerMembers(api)
 	s.registerActivity(api)
+	s.registerActivityExport(api)
 	s.registerKeys(api)
 	s.registerAdminKeys(api)
 	s.registerBadges(api)

@@ -573,3 +573,63 @@ func TestAPIKeyCreationRacesDowngrade(t *testing.T) {
 type nopRelay struct{}
 
 func (nopRelay) MailsQueued(context.Context, ...string) {}
+
+// An activity export reads the log in batches and yields every entry
+// once, newest first, however many batches it takes; it is checked for
+// permission before anything is read.
+func TestActivityExportReadsEveryBatch(t *testing.T) {
+	stores(t, func(t *testing.T, e env) {
+		ctx := t.Context()
+		email := e.signUp(t, "Eve")
+		u, _ := e.store.Users().GetByEmail(ctx, email)
+		owner := domain.Actor{UserID: u.ID, UserEmail: email}
+		cipher, _ := signing.NewCipher(make([]byte, signing.MasterKeySize))
+		svc := orgs.New(e.store, e.clock, work.NewOutbox(e.store, cipher, nopRelay{}, e.clock), cipher, domain.DefaultPlans(), slog.New(slog.DiscardHandler))
+		name := "Exporter " + domain.NewID()[:6]
+		o, err := svc.Create(ctx, owner, domain.OrgInput{Name: &name})
+		if err != nil {
+			t.Fatal(err)
+		}
+		const recorded = 2500
+		entries := make([]domain.Activity, recorded)
+		for i := range entries {
+			entries[i] = domain.NewActivity(owner, o.ID, domain.ActBadgeCreated, "badge", domain.NewID(), "",
+				e.clock.Now().Add(time.Duration(i)*time.Second))
+		}
+		if err := e.store.Activity().Record(ctx, entries...); err != nil {
+			t.Fatal(err)
+		}
+
+		if _, err := svc.ExportActivity(ctx, domain.Actor{UserID: domain.NewID()}, o.ID, ports.ActivityFilter{}); domain.CodeOf(err) != domain.CodeNotFound {
+			t.Errorf("export by a stranger: %v, want NOT_FOUND", err)
+		}
+		all, err := svc.ExportActivity(ctx, owner, o.ID, ports.ActivityFilter{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		seen := map[string]bool{}
+		var last time.Time
+		badges := 0
+		for a, err := range all {
+			if err != nil {
+				t.Fatal(err)
+			}
+			if seen[a.ID] || (!last.IsZero() && a.CreatedAt.After(last)) || a.OrgID != o.ID {
+				t.Fatalf("entry %s (%s) repeated, out of order or of another organization", a.ID, a.CreatedAt)
+			}
+			seen[a.ID], last = true, a.CreatedAt
+			if a.Action == domain.ActBadgeCreated {
+				badges++
+			}
+		}
+		if badges != recorded {
+			t.Errorf("the export yielded %d of %d recorded entries (%d in all)", badges, recorded, len(seen))
+		}
+		n := 0
+		for range all { // stopping early reads no more
+			if n++; n == 10 {
+				break
+			}
+		}
+	})
+}

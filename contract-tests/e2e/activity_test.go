@@ -1,8 +1,12 @@
 package e2e
 
 import (
+	"bytes"
+	"encoding/csv"
 	"net/http"
 	"net/url"
+	"slices"
+	"strings"
 	"testing"
 )
 
@@ -110,4 +114,73 @@ func testActivity(t *testing.T, e *env) {
 	if len(all.Items) != 1 || all.Items[0].Target.ID != b.ID {
 		t.Errorf("platform log of the organization's badges: %+v", all.Items)
 	}
+
+	// Export: the whole log as CSV, in the list's order, filters applied,
+	// cells a spreadsheet would run as formulas defused.
+	formula := "=HYPERLINK(\"http://evil.example\",\"x\") " + unique("f")
+	oc.expect(http.StatusCreated, http.MethodPost, "/api/v1/orgs/"+o.ID+"/badges", map[string]any{"name": formula,
+		"description": "d", "criteria": "c", "imageUrl": "https://issuer.example.com/f.png"}, nil)
+	exported := exportActivity(t, oc, log+"/export")
+	var listed []string
+	for next := log + "?limit=100"; next != ""; {
+		page = activityPage{}
+		oc.expect(http.StatusOK, http.MethodGet, next, nil, &page)
+		for _, a := range page.Items {
+			listed = append(listed, a.Action+" "+a.Target.ID)
+		}
+		next = ""
+		if page.NextCursor != "" {
+			next = log + "?limit=100&cursor=" + url.QueryEscape(page.NextCursor)
+		}
+	}
+	var got []string
+	defused := false
+	for _, row := range exported {
+		got = append(got, row["action"]+" "+row["target_id"])
+		if row["org_id"] != o.ID || row["time"] == "" || row["actor_type"] == "" {
+			t.Errorf("exported row %v", row)
+		}
+		if row["action"] == "badge.created" && strings.Contains(row["detail"], "HYPERLINK") {
+			defused = row["detail"] == "'"+formula
+		}
+	}
+	if !defused {
+		t.Errorf("the export does not hold the formula badge's name defused as %q", "'"+formula)
+	}
+	if !slices.Equal(got, listed) {
+		t.Errorf("the export holds %d entries %v,\nthe list %d %v", len(got), got, len(listed), listed)
+	}
+	if rows := exportActivity(t, oc, log+"/export?action=credential.revoked"); len(rows) != 1 || rows[0]["target_id"] != cr.ID {
+		t.Errorf("export ?action=credential.revoked: %v", rows)
+	}
+	if rows := exportActivity(t, e.admin(t), "/api/v1/admin/activity/export?action=user.sign_in_failed&actor="+ownerID); len(rows) != 1 {
+		t.Errorf("platform export of the owner's failed sign-ins: %v", rows)
+	}
+	e.as(t, viewer.Token).expectProblem(http.StatusForbidden, "FORBIDDEN", http.MethodGet, log+"/export", nil)
+	oc.expectProblem(http.StatusForbidden, "FORBIDDEN", http.MethodGet, "/api/v1/admin/activity/export", nil)
+}
+
+// exportActivity downloads an activity export and returns its rows by
+// column name, requiring a CSV attachment.
+func exportActivity(t *testing.T, c *client, path string) []map[string]string {
+	t.Helper()
+	r := c.do(http.MethodGet, path, nil)
+	if r.Status != http.StatusOK || !strings.HasPrefix(r.Header.Get("Content-Type"), "text/csv") ||
+		!strings.HasPrefix(r.Header.Get("Content-Disposition"), "attachment; filename=\"activity-") {
+		t.Fatalf("export %s: %s (Content-Type %q, Content-Disposition %q)", path, r, r.Header.Get("Content-Type"), r.Header.Get("Content-Disposition"))
+	}
+	records, err := csv.NewReader(bytes.NewReader(r.Body)).ReadAll()
+	if err != nil || len(records) == 0 {
+		t.Fatalf("export %s is no CSV: %v", path, err)
+	}
+	header := records[0]
+	var rows []map[string]string
+	for _, rec := range records[1:] {
+		row := map[string]string{}
+		for i, name := range header {
+			row[name] = rec[i]
+		}
+		rows = append(rows, row)
+	}
+	return rows
 }

@@ -210,6 +210,7 @@ func testRoleMatrix(t *testing.T, e *env) {
 	ops := map[string]op{
 		// Platform administration.
 		"admin-list-activity":    {"GET", at("/api/v1/admin/activity"), nil, adminOnly, false},
+		"admin-export-activity":  {"GET", at("/api/v1/admin/activity/export"), nil, adminOnly, false},
 		"admin-list-orgs":        {"GET", at("/api/v1/admin/orgs"), nil, adminOnly, false},
 		"approve-org":            {"POST", at("/api/v1/admin/orgs/" + o.ID + "/approve"), nil, adminOnly, false},
 		"reject-org":             {"POST", at("/api/v1/admin/orgs/" + o.ID + "/reject"), with(map[string]string{"reason": "r"}), adminOnly, false},
@@ -247,6 +248,7 @@ func testRoleMatrix(t *testing.T, e *env) {
 		"resubmit-org":       {"POST", at(org + "/resubmit"), nil, [7]int{conflict, conflict, forbidden, forbidden, forbidden, notFound, anon}, false},
 		"get-usage":          {"GET", at(org + "/usage"), nil, read, false},
 		"list-activity":      {"GET", at(org + "/activity"), nil, [7]int{ok, ok, forbidden, forbidden, forbidden, notFound, anon}, false},
+		"export-activity":    {"GET", at(org + "/activity/export"), nil, [7]int{ok, ok, forbidden, forbidden, forbidden, notFound, anon}, false},
 		"list-members":       {"GET", at(org + "/members"), nil, read, false},
 		"invite-member":      {"POST", at(org + "/members"), func() any { return map[string]string{"email": uniqueEmail("inv"), "role": "viewer"} }, [7]int{created, created, forbidden, forbidden, forbidden, notFound, anon}, false},
 		"list-invitations":   {"GET", at(org + "/invitations"), nil, read, false},
