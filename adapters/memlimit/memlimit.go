@@ -5,7 +5,8 @@
 //
 // Memory holds only keys seen within their Period (plus one SweepInterval):
 // a key whose allowance is full again is indistinguishable from an unseen
-// one, and sweeps drop it.
+// one, and sweeps drop it. MaxKeys caps it whatever the traffic: a flood of
+// distinct keys (addresses) fills the map only so far.
 package memlimit
 
 import (
@@ -26,6 +27,10 @@ const DefaultSweepInterval = time.Minute
 // shardCount spreads keys over this many locks; a power of two.
 const shardCount = 64
 
+// DefaultMaxKeys is how many keys a Limiter holds at most by default:
+// about 100 MiB of keys, far above what honest traffic keeps busy.
+const DefaultMaxKeys = 1 << 20
+
 // Options configure a Limiter; zero values take the defaults.
 type Options struct {
 	// Clock tells the time (default: the system clock, monotonic).
@@ -34,6 +39,12 @@ type Options struct {
 	// sweep drops it (default DefaultSweepInterval). Sweeps run inside
 	// Allow, one shard at a time, so no call pays for all keys at once.
 	SweepInterval time.Duration
+	// MaxKeys caps the keys held (default DefaultMaxKeys; each of the 64
+	// shards holds a 64th). A new key meeting a full shard sweeps it at
+	// once; if every key there is still busy, the new key is let through
+	// uncounted. The keys already held, the clients already limited, stay
+	// limited: a flood can make the limiter forget no one.
+	MaxKeys int
 }
 
 // Limiter is a ports.RateLimiter in process memory, safe for concurrent use.
@@ -43,6 +54,7 @@ type Limiter struct {
 	seed  maphash.Seed
 
 	sweepEvery int64        // ns between sweeps of two successive shards
+	shardCap   int          // keys a shard holds at most
 	nextSweep  atomic.Int64 // ns since base when the next shard is swept
 	cursor     atomic.Uint64
 
@@ -56,7 +68,11 @@ type shard struct {
 	// tat is each key's theoretical arrival time (ns since base): when the
 	// key will be back at rest. Keys at rest are absent.
 	tat map[string]int64
-	_   [48]byte // 64 bytes a shard: no two shards' locks share a cache line
+	// forcedAt is when a new key meeting the full shard last swept it (ns
+	// since base): at most one such sweep a second, so a flood of new keys
+	// does not pay a scan of the shard each.
+	forcedAt int64
+	_        [40]byte // 64 bytes a shard: no two shards' locks share a cache line
 }
 
 // systemClock reads time.Now, whose monotonic reading makes the limiter
@@ -73,11 +89,15 @@ func New(o Options) *Limiter {
 	if o.SweepInterval <= 0 {
 		o.SweepInterval = DefaultSweepInterval
 	}
+	if o.MaxKeys <= 0 {
+		o.MaxKeys = DefaultMaxKeys
+	}
 	l := &Limiter{
 		clock:      o.Clock,
 		base:       o.Clock.Now(),
 		seed:       maphash.MakeSeed(),
 		sweepEvery: max(int64(o.SweepInterval)/shardCount, 1),
+		shardCap:   max(o.MaxKeys/shardCount, 1),
 	}
 	for i := range l.shards {
 		l.shards[i].tat = make(map[string]int64)
@@ -120,7 +140,13 @@ func (l *Limiter) Allow(ctx context.Context, key string, limit ports.Limit) (por
 			ResetAfter: time.Duration(tat - now),
 		}, nil
 	}
-	s.tat[key] = next
+	if !ok && len(s.tat) >= l.shardCap && now-s.forcedAt >= int64(time.Second) {
+		s.forcedAt = now
+		s.sweepLocked(now)
+	}
+	if ok || len(s.tat) < l.shardCap {
+		s.tat[key] = next
+	}
 	s.mu.Unlock()
 	l.maybeSweep(now)
 	return ports.LimitResult{
@@ -146,6 +172,11 @@ func (l *Limiter) maybeSweep(now int64) {
 func (s *shard) sweep(now int64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.sweepLocked(now)
+}
+
+// sweepLocked is sweep with s.mu held.
+func (s *shard) sweepLocked(now int64) {
 	live := 0
 	for _, tat := range s.tat {
 		if tat > now {

@@ -196,3 +196,35 @@ func BenchmarkAllow(b *testing.B) {
 		})
 	})
 }
+
+// A flood of distinct keys fills a Limiter only up to MaxKeys; keys held
+// before stay limited, and a full shard makes room from keys at rest.
+func TestMaxKeys(t *testing.T) {
+	t.Parallel()
+	c := &fakeClock{}
+	c.ns.Store(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC).UnixNano())
+	const maxKeys = shardCount * 4
+	l := New(Options{Clock: c, MaxKeys: maxKeys})
+	lim := ports.Limit{Rate: 1, Period: time.Hour}
+	if r := allow(t, l, "limited", lim); !r.Allowed {
+		t.Fatal("the first request of a key was refused")
+	}
+	for i := range 100 * maxKeys {
+		if r := allow(t, l, "flood-"+strconv.Itoa(i), lim); !r.Allowed {
+			t.Fatalf("new key %d refused", i)
+		}
+	}
+	if n := l.size(); n > maxKeys {
+		t.Fatalf("the limiter holds %d keys, want at most %d", n, maxKeys)
+	}
+	if r := allow(t, l, "limited", lim); r.Allowed {
+		t.Error("a flood of new keys made the limiter forget a limited one")
+	}
+	// An hour later every key is at rest: a full shard sweeps and counts
+	// new keys again.
+	c.Advance(time.Hour + time.Second)
+	allow(t, l, "late", lim)
+	if r := allow(t, l, "late", lim); r.Allowed {
+		t.Error("a new key after the flood went to rest was not counted")
+	}
+}
