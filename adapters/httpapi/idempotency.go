@@ -157,9 +157,9 @@ var transientCodes = map[string]bool{
 // Keys are scoped by the Authorization header, so one caller's keys never
 // meet another's; anonymous requests share one scope (see
 // docs/idempotency.md). The wrapper runs before the API's authentication
-// and rate limits: it checks a bearer token itself before reading more
-// than maxAnonBody, and what it answers from the store (replays, refusals)
-// it counts against the client address's limit itself.
+// and rate limits: it checks a bearer token itself (see caller), and what
+// it answers from the store (replays, refusals) it counts against the
+// client address's limit itself.
 func idempotent(next http.Handler, d idempotencyDeps, cfg idempotencyConfig) http.Handler {
 	if d.log == nil {
 		d.log = slog.New(slog.DiscardHandler)
@@ -209,8 +209,14 @@ func (h *idempotency) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	key := keys[0]
-	maxBody, ok := h.bodyBound(r)
-	if !ok || r.ContentLength > maxBody {
+	scope, maxBody, err := h.caller(r)
+	if err != nil {
+		if r.Context().Err() == nil {
+			writeIdemProblem(w, asProblem(h.problems.from(r.Context(), err)))
+		}
+		return
+	}
+	if r.ContentLength > maxBody {
 		// Too large for this caller: the API answers it (401 without a
 		// valid token, 413 over the operation's own bound), unreplayed.
 		h.next.ServeHTTP(w, r)
@@ -228,7 +234,7 @@ func (h *idempotency) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	r.Body = io.NopCloser(bytes.NewReader(body))
 
 	ctx := r.Context()
-	claim := ports.IdempotencyClaim{Scope: idempotencyScope(r), Key: key, Token: domain.NewID(), RequestHash: requestHash(r, body)}
+	claim := ports.IdempotencyClaim{Scope: scope, Key: key, Token: domain.NewID(), RequestHash: requestHash(r, body)}
 	deadline := time.Now().Add(h.cfg.wait)
 	for pause := 10 * time.Millisecond; ; pause = min(2*pause, 250*time.Millisecond) {
 		claim.Now = domain.Truncate(h.now())
@@ -273,19 +279,32 @@ func (h *idempotency) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// bodyBound is the largest body read for r: maxBody when its bearer token
-// authenticates, maxAnonBody without one. ok is false for a token that
-// does not authenticate (expired, revoked, forged): such a request gets
-// no replay and stores nothing, and the API answers it.
-func (h *idempotency) bodyBound(r *http.Request) (bound int64, ok bool) {
+// caller is the scope of r's keys and the largest body read for it. A
+// bearer token that authenticates gets maxBody; a request without one, or
+// with one that does not authenticate (expired, revoked, forged), gets
+// maxAnonBody. A token that no longer authenticates gets a scope of its
+// own, apart from the one it had while it did: a signed-out session
+// replays none of its responses, while a public operation (sign-in, a
+// code, a link) retried with a stale token still gets its first answer
+// again. A failure to look the token up is an error: better no answer
+// than a request run unguarded.
+func (h *idempotency) caller(r *http.Request) (scope string, maxBody int64, err error) {
+	scope = idempotencyScope(r)
 	token, has := bearer(r.Header.Get("Authorization"))
-	if !has {
-		return h.cfg.maxAnonBody, true
+	if !has || h.authenticate == nil {
+		if has {
+			return scope, h.cfg.maxBody, nil
+		}
+		return scope, h.cfg.maxAnonBody, nil
 	}
-	if h.authenticate != nil && h.authenticate(r.Context(), token) != nil {
-		return 0, false
+	switch err := h.authenticate(r.Context(), token); {
+	case err == nil:
+		return scope, h.cfg.maxBody, nil
+	case errors.Is(err, domain.ErrUnauthenticated):
+		return "unauth:" + scope, h.cfg.maxAnonBody, nil
+	default:
+		return "", 0, fmt.Errorf("authenticate an Idempotency-Key request: %w", err)
 	}
-	return h.cfg.maxBody, true
 }
 
 // allow counts a request answered from the store against its client

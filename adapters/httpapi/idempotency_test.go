@@ -16,6 +16,7 @@ import (
 
 	"github.com/credence-dev/credence/adapters/sqlstore"
 	"github.com/credence-dev/credence/contract-tests/harness"
+	"github.com/credence-dev/credence/core/domain"
 	"github.com/credence-dev/credence/ports"
 )
 
@@ -199,7 +200,7 @@ func TestIdempotencyBody(t *testing.T) {
 	f := newIdemFixture(t, cfg)
 	f.h.(*idempotency).authenticate = func(_ context.Context, token string) error {
 		if token != "valid" {
-			return errors.New("unknown token")
+			return domain.ErrUnauthenticated
 		}
 		return nil
 	}
@@ -220,19 +221,16 @@ func TestIdempotencyBody(t *testing.T) {
 	f.post("huge", strings.Repeat("x", 1<<20+1), valid...) // declared over the bound: the API answers it, unstored
 	f.wantRuns(3)
 
-	// Without a token a body over the anonymous bound is not read, and a
-	// token that does not authenticate gets no replay at all: the API
-	// answers (401 or 413 there), and a retry runs again.
-	for _, c := range []struct {
-		body   string
-		header []string
-	}{{big, nil}, {big, invalid}, {"{}", invalid}} {
-		f.post("stranger", c.body, c.header...)
-		if w := f.post("stranger", c.body, c.header...); w.Header().Get(replayedHeader) != "" {
-			t.Errorf("replayed: a body of %d bytes with header %v", len(c.body), c.header)
+	// Without a token, or with one that does not authenticate, a body over
+	// the anonymous bound is not read: the API answers it (401 or 413
+	// there), and a retry runs again.
+	for _, header := range [][]string{nil, invalid} {
+		f.post("stranger", big, header...)
+		if w := f.post("stranger", big, header...); w.Header().Get(replayedHeader) != "" {
+			t.Errorf("replayed: a body over the anonymous bound with header %v", header)
 		}
 	}
-	f.wantRuns(9)
+	f.wantRuns(7)
 
 	// A body of unknown length is cut at the bound.
 	req := httptest.NewRequest(http.MethodPost, "/api/v1/things", io.MultiReader(strings.NewReader(big)))
@@ -241,7 +239,44 @@ func TestIdempotencyBody(t *testing.T) {
 	rec := httptest.NewRecorder()
 	f.h.ServeHTTP(rec, req)
 	wantProblem(t, rec, http.StatusRequestEntityTooLarge, "PAYLOAD_TOO_LARGE")
-	f.wantRuns(9)
+	f.wantRuns(7)
+}
+
+// A token that stops authenticating (signed out, revoked) replays none of
+// the responses it got while it did; retried with that stale token, a
+// request (a public operation, which the API runs without the token)
+// still gets its first answer again. A failed token lookup runs nothing.
+func TestIdempotencyTokenScopes(t *testing.T) {
+	t.Parallel()
+	f := newIdemFixture(t, defaultIdempotency)
+	var signedOut, broken atomic.Bool
+	f.h.(*idempotency).authenticate = func(context.Context, string) error {
+		switch {
+		case broken.Load():
+			return errors.New("connection refused")
+		case signedOut.Load():
+			return fmt.Errorf("session ended: %w", domain.ErrUnauthenticated)
+		}
+		return nil
+	}
+	token := []string{"Authorization", "Bearer s3ssion"}
+	f.post("k", "{}", token...)
+	if w := f.post("k", "{}", token...); w.Header().Get(replayedHeader) != "true" {
+		t.Fatalf("a retry with a valid token was not replayed: %d %s", w.Code, w.Body)
+	}
+	f.wantRuns(1)
+	signedOut.Store(true)
+	if w := f.post("k", "{}", token...); w.Header().Get(replayedHeader) != "" {
+		t.Errorf("a signed-out token got the replay of a response it got while signed in")
+	}
+	f.wantRuns(2)
+	if w := f.post("k", "{}", token...); w.Header().Get(replayedHeader) != "true" {
+		t.Errorf("a retry with the same stale token was not replayed: %d %s", w.Code, w.Body)
+	}
+	f.wantRuns(2)
+	broken.Store(true)
+	wantProblem(t, f.post("k2", "{}", token...), http.StatusInternalServerError, "INTERNAL")
+	f.wantRuns(2)
 }
 
 // Responses a retry should not get again are not stored: the retry runs.
