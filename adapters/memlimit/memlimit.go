@@ -40,10 +40,11 @@ type Options struct {
 	// Allow, one shard at a time, so no call pays for all keys at once.
 	SweepInterval time.Duration
 	// MaxKeys caps the keys held (default DefaultMaxKeys; each of the 64
-	// shards holds a 64th). A new key meeting a full shard sweeps it at
-	// once; if every key there is still busy, the new key is let through
-	// uncounted. The keys already held, the clients already limited, stay
-	// limited: a flood can make the limiter forget no one.
+	// shards holds a 64th). A new key meeting a full shard sweeps it (at
+	// most once a second); if every key there is still busy, it takes the
+	// place of the one nearest to rest among evictSample keys picked at
+	// random. Every key stays counted, and a flood forgets first the
+	// clients that were about to be forgotten anyway.
 	MaxKeys int
 }
 
@@ -140,13 +141,16 @@ func (l *Limiter) Allow(ctx context.Context, key string, limit ports.Limit) (por
 			ResetAfter: time.Duration(tat - now),
 		}, nil
 	}
-	if !ok && len(s.tat) >= l.shardCap && now-s.forcedAt >= int64(time.Second) {
-		s.forcedAt = now
-		s.sweepLocked(now)
+	if !ok && len(s.tat) >= l.shardCap {
+		if now-s.forcedAt >= int64(time.Second) {
+			s.forcedAt = now
+			s.sweepLocked(now)
+		}
+		if len(s.tat) >= l.shardCap {
+			s.evictNearestRest()
+		}
 	}
-	if ok || len(s.tat) < l.shardCap {
-		s.tat[key] = next
-	}
+	s.tat[key] = next
 	s.mu.Unlock()
 	l.maybeSweep(now)
 	return ports.LimitResult{
@@ -173,6 +177,28 @@ func (s *shard) sweep(now int64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.sweepLocked(now)
+}
+
+// evictSample is how many keys a full shard compares to pick the one it
+// drops: Redis's approximated LRU, which needs no ordered index.
+const evictSample = 8
+
+// evictNearestRest drops, of evictSample keys of s picked at random (Go
+// starts each map iteration at a random place), the one nearest to rest.
+// s.mu is held.
+func (s *shard) evictNearestRest() {
+	var victim string
+	var least int64
+	n := 0
+	for k, tat := range s.tat {
+		if n == 0 || tat < least {
+			victim, least = k, tat
+		}
+		if n++; n == evictSample {
+			break
+		}
+	}
+	delete(s.tat, victim)
 }
 
 // sweepLocked is sweep with s.mu held.

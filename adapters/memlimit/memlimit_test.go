@@ -184,6 +184,15 @@ func BenchmarkAllow(b *testing.B) {
 			i++
 		}
 	})
+	b.Run("flood_over_cap", func(b *testing.B) { // 64k keys busy for an hour, a cap of 4,096: each call evicts
+		l := New(Options{MaxKeys: 1 << 12})
+		slow := ports.Limit{Rate: 1, Period: time.Hour}
+		i := 0
+		for b.Loop() {
+			_, _ = l.Allow(b.Context(), keys[i&(len(keys)-1)], slow)
+			i++
+		}
+	})
 	b.Run("many_keys_parallel", func(b *testing.B) {
 		l := New(Options{})
 		var seq atomic.Int64
@@ -197,8 +206,8 @@ func BenchmarkAllow(b *testing.B) {
 	})
 }
 
-// A flood of distinct keys fills a Limiter only up to MaxKeys; keys held
-// before stay limited, and a full shard makes room from keys at rest.
+// A flood of distinct keys fills a Limiter only up to MaxKeys; every new
+// key is still counted, and a full shard makes room from keys at rest.
 func TestMaxKeys(t *testing.T) {
 	t.Parallel()
 	c := &fakeClock{}
@@ -206,19 +215,19 @@ func TestMaxKeys(t *testing.T) {
 	const maxKeys = shardCount * 4
 	l := New(Options{Clock: c, MaxKeys: maxKeys})
 	lim := ports.Limit{Rate: 1, Period: time.Hour}
-	if r := allow(t, l, "limited", lim); !r.Allowed {
-		t.Fatal("the first request of a key was refused")
-	}
 	for i := range 100 * maxKeys {
-		if r := allow(t, l, "flood-"+strconv.Itoa(i), lim); !r.Allowed {
+		key := "flood-" + strconv.Itoa(i)
+		if r := allow(t, l, key, lim); !r.Allowed {
 			t.Fatalf("new key %d refused", i)
+		}
+		if i%97 == 0 { // every key is counted, even over the cap
+			if r := allow(t, l, key, lim); r.Allowed {
+				t.Fatalf("a second request of new key %d within the hour was let through", i)
+			}
 		}
 	}
 	if n := l.size(); n > maxKeys {
 		t.Fatalf("the limiter holds %d keys, want at most %d", n, maxKeys)
-	}
-	if r := allow(t, l, "limited", lim); r.Allowed {
-		t.Error("a flood of new keys made the limiter forget a limited one")
 	}
 	// An hour later every key is at rest: a full shard sweeps and counts
 	// new keys again.

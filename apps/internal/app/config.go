@@ -205,14 +205,21 @@ func (c Config) MasterKey(log *slog.Logger) ([]byte, error) {
 // readWinnersKey reads the key another process just created at path,
 // giving it a moment where it could not be created in one step.
 func readWinnersKey(path string) ([]byte, error) {
-	for i := 0; ; i++ {
+	for deadline := time.Now().Add(winnerWait); ; {
 		k, err := readMasterKey(path)
-		if err == nil || i == 20 {
+		if err == nil || time.Now().After(deadline) {
+			if err != nil && !errors.Is(err, os.ErrNotExist) {
+				err = fmt.Errorf("%w (if no signing key was generated yet, a key file left partly written by a crash may be deleted)", err)
+			}
 			return k, err
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// winnerWait is how long a start waits for a key file another process is
+// writing: a network file system may show the contents late.
+var winnerWait = 5 * time.Second
 
 // readMasterKey reads the key file at path; the error matches
 // os.ErrNotExist when there is none.
@@ -260,16 +267,22 @@ func createMasterKey(path string, k []byte) (created bool, err error) {
 		// Some file systems (exFAT, some FUSE, SMB and container mounts)
 		// have no hard links: create the file exclusively instead, where a
 		// concurrent first start may briefly read it partly written.
-		return createExclusive(path, k)
+		if created, err := createExclusive(path, k); !created || err != nil {
+			return created, err
+		}
 	}
-	// Persist the new directory entry: a key lost to a power cut would
-	// leave the signing keys it encrypted unreadable. Not every platform
-	// syncs directories; the file itself is synced already.
+	syncDir(dir)
+	return true, nil
+}
+
+// syncDir persists a new entry of dir: a key lost to a power cut would
+// leave the signing keys it encrypted unreadable. Not every platform
+// syncs directories; the file itself is synced already.
+func syncDir(dir string) {
 	if d, err := os.Open(dir); err == nil {
 		_ = d.Sync()
 		_ = d.Close()
 	}
-	return true, nil
 }
 
 // linkFile is os.Link; tests stand in a file system without hard links.

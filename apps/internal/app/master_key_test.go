@@ -8,6 +8,7 @@ import (
 	"sync"
 	"syscall"
 	"testing"
+	"time"
 )
 
 // TestMasterKeyConcurrentFirstStarts starts several processes' worth of
@@ -79,5 +80,24 @@ func concurrentFirstStarts(t *testing.T) {
 			}
 			t.Fatalf("data dir holds %v, want master.key alone (temporary files left behind)", names)
 		}
+	}
+}
+
+// A key file that stays unreadable (a crash left it partly written) stops
+// the start with an error saying what may be done, after a wait.
+func TestMasterKeyPartlyWritten(t *testing.T) {
+	winnerWait = 200 * time.Millisecond
+	t.Cleanup(func() { winnerWait = 5 * time.Second })
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "master.key"), []byte("c2VjcmV0"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	_, err := Config{DataDir: dir}.MasterKey(newTestLogger(&bytes.Buffer{}))
+	if err == nil || !strings.Contains(err.Error(), "may be deleted") {
+		t.Fatalf("MasterKey on a partly written file: %v", err)
+	}
+	if waited := time.Since(start); waited < winnerWait {
+		t.Errorf("gave up after %s, want a wait of %s for a concurrent writer", waited, winnerWait)
 	}
 }
