@@ -535,17 +535,8 @@ func TestAccountMailIsSealedAtRest(t *testing.T) {
 func TestAPIKeyCreationRacesDowngrade(t *testing.T) {
 	stores(t, func(t *testing.T, e env) {
 		ctx := t.Context()
-		email := e.signUp(t, "Kim")
-		u, _ := e.store.Users().GetByEmail(ctx, email)
-		owner := domain.Actor{UserID: u.ID, UserEmail: email}
+		svc, owner, o := e.ownedOrg(t, "Kim")
 		admin := domain.Actor{UserID: domain.NewID(), Admin: true}
-		cipher, _ := signing.NewCipher(make([]byte, signing.MasterKeySize))
-		svc := orgs.New(e.store, e.clock, work.NewOutbox(e.store, cipher, nopRelay{}, e.clock), cipher, domain.DefaultPlans(), slog.New(slog.DiscardHandler))
-		name := "Racy " + domain.NewID()[:6]
-		o, err := svc.Create(ctx, owner, domain.OrgInput{Name: &name})
-		if err != nil {
-			t.Fatal(err)
-		}
 		for round := range 15 {
 			if _, err := svc.SetPlan(ctx, admin, o.ID, domain.PlanProfessional); err != nil {
 				t.Fatal(err)
@@ -580,16 +571,7 @@ func (nopRelay) MailsQueued(context.Context, ...string) {}
 func TestActivityExportReadsEveryBatch(t *testing.T) {
 	stores(t, func(t *testing.T, e env) {
 		ctx := t.Context()
-		email := e.signUp(t, "Eve")
-		u, _ := e.store.Users().GetByEmail(ctx, email)
-		owner := domain.Actor{UserID: u.ID, UserEmail: email}
-		cipher, _ := signing.NewCipher(make([]byte, signing.MasterKeySize))
-		svc := orgs.New(e.store, e.clock, work.NewOutbox(e.store, cipher, nopRelay{}, e.clock), cipher, domain.DefaultPlans(), slog.New(slog.DiscardHandler))
-		name := "Exporter " + domain.NewID()[:6]
-		o, err := svc.Create(ctx, owner, domain.OrgInput{Name: &name})
-		if err != nil {
-			t.Fatal(err)
-		}
+		svc, owner, o := e.ownedOrg(t, "Eve")
 		const recorded = 2500
 		entries := make([]domain.Activity, recorded)
 		for i := range entries {
@@ -632,4 +614,24 @@ func TestActivityExportReadsEveryBatch(t *testing.T) {
 			}
 		}
 	})
+}
+
+// ownedOrg signs up name and gives them an organization, run by an orgs
+// service over e's store.
+func (e env) ownedOrg(t *testing.T, name string) (*orgs.Service, domain.Actor, domain.Organization) {
+	t.Helper()
+	email := e.signUp(t, name)
+	u, err := e.store.Users().GetByEmail(t.Context(), email)
+	if err != nil {
+		t.Fatal(err)
+	}
+	owner := domain.Actor{UserID: u.ID, UserEmail: email}
+	cipher, _ := signing.NewCipher(make([]byte, signing.MasterKeySize))
+	svc := orgs.New(e.store, e.clock, work.NewOutbox(e.store, cipher, nopRelay{}, e.clock), cipher, domain.DefaultPlans(), slog.New(slog.DiscardHandler))
+	orgName := name + "'s academy " + domain.NewID()[:6]
+	o, err := svc.Create(t.Context(), owner, domain.OrgInput{Name: &orgName})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return svc, owner, o
 }
