@@ -45,9 +45,8 @@ func activityOf(a domain.Activity) activityWire {
 	return w
 }
 
-// ActivityQuery filters the activity log.
-type ActivityQuery struct {
-	PageParams
+// ActivityFilters select activity log entries, for a page or an export.
+type ActivityFilters struct {
 	Action string    `query:"action" maxLength:"64" doc:"an action (credential.issued) or a thing (credential)"`
 	Actor  string    `query:"actor" maxLength:"64" doc:"a user or API key ID"`
 	Target string    `query:"target" maxLength:"64" doc:"the ID of what was acted on"`
@@ -55,14 +54,26 @@ type ActivityQuery struct {
 	Until  time.Time `query:"until" doc:"before this time (RFC 3339)"`
 }
 
-func (q ActivityQuery) filter() ports.ActivityFilter {
-	f := ports.ActivityFilter{Action: q.Action, Actor: q.Actor, Target: q.Target, Page: q.page()}
+func (q ActivityFilters) filter() ports.ActivityFilter {
+	f := ports.ActivityFilter{Action: q.Action, Actor: q.Actor, Target: q.Target}
 	if !q.Since.IsZero() {
 		f.Since = &q.Since
 	}
 	if !q.Until.IsZero() {
 		f.Until = &q.Until
 	}
+	return f
+}
+
+// ActivityQuery filters the activity log, a page at a time.
+type ActivityQuery struct {
+	PageParams
+	ActivityFilters
+}
+
+func (q ActivityQuery) filter() ports.ActivityFilter {
+	f := q.ActivityFilters.filter()
+	f.Page = q.page()
 	return f
 }
 

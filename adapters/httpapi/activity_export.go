@@ -19,20 +19,6 @@ import (
 var activityCSVHeader = []string{"time", "id", "org_id", "action", "actor_type", "actor_id", "actor_email", "ip",
 	"target_type", "target_id", "detail"}
 
-// ActivityExportQuery filters an activity export: the list's filters
-// without paging.
-type ActivityExportQuery struct {
-	Action string    `query:"action" maxLength:"64" doc:"an action (credential.issued) or a thing (credential)"`
-	Actor  string    `query:"actor" maxLength:"64" doc:"a user or API key ID"`
-	Target string    `query:"target" maxLength:"64" doc:"the ID of what was acted on"`
-	Since  time.Time `query:"since" doc:"from this time on (RFC 3339)"`
-	Until  time.Time `query:"until" doc:"before this time (RFC 3339)"`
-}
-
-func (q ActivityExportQuery) filter() ActivityQuery {
-	return ActivityQuery{Action: q.Action, Actor: q.Actor, Target: q.Target, Since: q.Since, Until: q.Until}
-}
-
 // spreadsheetSafe defuses text a spreadsheet would run as a formula
 // (OWASP's CSV injection): entries carry names and emails people typed. A
 // formula may start a cell, or any part of it a spreadsheet splits off as
@@ -125,9 +111,9 @@ func (s *server) registerActivityExport(api huma.API) {
 		"The organization's activity log as a CSV download, newest first (owners and admins)", "Organizations")),
 		func(ctx context.Context, in *struct {
 			OrgPath
-			ActivityExportQuery
+			ActivityFilters
 		}) (*huma.StreamResponse, error) {
-			entries, err := s.Orgs.ExportActivity(ctx, actorFrom(ctx), in.OrgID, in.filter().filter())
+			entries, err := s.Orgs.ExportActivity(ctx, actorFrom(ctx), in.OrgID, in.filter())
 			if err != nil {
 				return nil, s.from(ctx, err)
 			}
@@ -136,10 +122,10 @@ func (s *server) registerActivityExport(api huma.API) {
 	huma.Register(api, csvOnly(op(http.MethodGet, "/api/v1/admin/activity/export", "admin-export-activity",
 		"The platform's activity log as a CSV download, sign-ins included, newest first", "Platform administration")),
 		func(ctx context.Context, in *struct {
-			ActivityExportQuery
+			ActivityFilters
 			OrgID string `query:"orgId" maxLength:"36" doc:"one organization's entries"`
 		}) (*huma.StreamResponse, error) {
-			f := in.filter().filter()
+			f := in.filter()
 			f.OrgID = in.OrgID
 			entries, err := s.Orgs.ExportAllActivity(ctx, actorFrom(ctx), f)
 			if err != nil {

@@ -291,13 +291,10 @@ func (h *idempotency) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func (h *idempotency) caller(r *http.Request) (scope string, maxBody int64, err error) {
 	scope = idempotencyScope(r)
 	token, has := bearer(r.Header.Get("Authorization"))
-	if !has || h.authenticate == nil {
-		if has {
-			return scope, h.cfg.maxBody, nil
-		}
+	if !has {
 		return scope, h.cfg.maxAnonBody, nil
 	}
-	switch err := h.authenticate(r.Context(), token); {
+	switch err := h.check(r.Context(), token); {
 	case err == nil:
 		return scope, h.cfg.maxBody, nil
 	case errors.Is(err, domain.ErrUnauthenticated):
@@ -305,6 +302,15 @@ func (h *idempotency) caller(r *http.Request) (scope string, maxBody int64, err 
 	default:
 		return "", 0, fmt.Errorf("authenticate an Idempotency-Key request: %w", err)
 	}
+}
+
+// check authenticates token; without an authenticate function every
+// token counts as valid.
+func (h *idempotency) check(ctx context.Context, token string) error {
+	if h.authenticate == nil {
+		return nil
+	}
+	return h.authenticate(ctx, token)
 }
 
 // allow counts a request answered from the store against its client

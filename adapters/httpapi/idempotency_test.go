@@ -75,6 +75,19 @@ func (f *idemFixture) post(key, body string, header ...string) *httptest.Respons
 	return f.send(http.MethodPost, "/api/v1/things", body, append([]string{"Idempotency-Key", key}, header...)...)
 }
 
+// holdFirstRun makes the handler's run wait for release, once running
+// is closed; it allows one run.
+func (f *idemFixture) holdFirstRun() (running, release chan struct{}) {
+	created := f.answer
+	running, release = make(chan struct{}), make(chan struct{})
+	f.answer = func(w http.ResponseWriter, r *http.Request, run int64) {
+		close(running)
+		<-release
+		created(w, r, run)
+	}
+	return running, release
+}
+
 func (f *idemFixture) wantRuns(n int64) {
 	f.t.Helper()
 	if got := f.runs.Load(); got != n {
@@ -351,13 +364,7 @@ func TestIdempotencyRateLimited(t *testing.T) {
 func TestIdempotencyConcurrentDuplicates(t *testing.T) {
 	t.Parallel()
 	f := newIdemFixture(t, defaultIdempotency)
-	created := f.answer
-	running, release := make(chan struct{}), make(chan struct{})
-	f.answer = func(w http.ResponseWriter, r *http.Request, run int64) {
-		close(running)
-		<-release
-		created(w, r, run)
-	}
+	running, release := f.holdFirstRun()
 	const duplicates = 4
 	waiting := f.store.notifyHeld(duplicates)
 	out := make([]*httptest.ResponseRecorder, duplicates+1)
@@ -446,13 +453,7 @@ func TestIdempotencyInProgress(t *testing.T) {
 func TestIdempotencyWaitEndsWithTheRequest(t *testing.T) {
 	t.Parallel()
 	f := newIdemFixture(t, defaultIdempotency)
-	created := f.answer
-	running, release := make(chan struct{}), make(chan struct{})
-	f.answer = func(w http.ResponseWriter, r *http.Request, run int64) {
-		close(running)
-		<-release
-		created(w, r, run)
-	}
+	running, release := f.holdFirstRun()
 	done := make(chan struct{})
 	go func() { defer close(done); f.post("k", "{}") }()
 	<-running

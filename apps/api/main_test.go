@@ -7,9 +7,10 @@ import (
 	"net/http"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/credence-dev/credence/contract-tests/harness"
 )
 
 func env(m map[string]string) func(string) string {
@@ -24,7 +25,7 @@ func TestServeShutsDownGracefully(t *testing.T) {
 	dir := t.TempDir()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	logs := &syncBuffer{}
+	logs := &harness.SyncBuffer{}
 	done := make(chan error, 1)
 	go func() {
 		done <- run(ctx, nil, env(map[string]string{"CREDENCE_HTTP_ADDR": "127.0.0.1:0", "CREDENCE_DATA_DIR": dir}), io.Discard, logs)
@@ -68,21 +69,4 @@ func TestOpenAPICommand(t *testing.T) {
 	if err := run(context.Background(), []string{"bogus"}, env(nil), &out, io.Discard); err == nil {
 		t.Fatal("an unknown command was accepted")
 	}
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

@@ -1,14 +1,12 @@
 package mailer_test
 
 import (
-	"bytes"
 	"log/slog"
 	"net/url"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/credence-dev/credence/adapters/filemail"
@@ -82,7 +80,7 @@ func smtpURL(addr, query string) string {
 
 // newSMTP returns an smtpmail.Mailer for rawURL sending as mailer.From,
 // logging into logs when it is not nil.
-func newSMTP(t *testing.T, rawURL string, logs *syncBuffer) *smtpmail.Mailer {
+func newSMTP(t *testing.T, rawURL string, logs *harness.SyncBuffer) *smtpmail.Mailer {
 	t.Helper()
 	log := slog.New(slog.DiscardHandler)
 	if logs != nil {
@@ -103,21 +101,4 @@ func noSecret(t *testing.T, what, text string) {
 			t.Errorf("%s shows a password (%q): %s", what, s, text)
 		}
 	}
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

@@ -25,7 +25,7 @@ const wait = 10 * time.Second
 // error neither shows the password nor leaves anything delivered.
 func sendFails(t *testing.T, ctx context.Context, rawURL string, srv *harness.SMTPServer) error {
 	t.Helper()
-	logs := &syncBuffer{}
+	logs := &harness.SyncBuffer{}
 	err := newSMTP(t, rawURL, logs).Send(ctx, msg)
 	if err == nil {
 		t.Fatal("Send = nil, want an error")
@@ -46,7 +46,7 @@ func TestSMTPEnvelopeAuthAndTLS(t *testing.T) {
 		t.Run(mode, func(t *testing.T) {
 			t.Parallel()
 			srv := harness.StartSMTP(t, harness.SMTPOptions{TLS: mode, User: user, Pass: pass})
-			logs := &syncBuffer{}
+			logs := &harness.SyncBuffer{}
 			if err := newSMTP(t, srv.URL(user, pass, "insecure_skip_verify=true"), logs).Send(context.Background(), msg); err != nil {
 				t.Fatalf("Send: %v", err)
 			}

@@ -1,14 +1,12 @@
 package queue_test
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
 	"log/slog"
 	"os"
-	"sync"
 	"testing"
 	"time"
 
@@ -119,29 +117,11 @@ func randomHex(t *testing.T) string {
 // testLog returns a logger whose lines are shown when t fails. It writes
 // to a buffer, not to t: a worker may still log after t completes.
 func testLog(t *testing.T) *slog.Logger {
-	buf := &lockedBuffer{}
+	buf := &harness.SyncBuffer{}
 	t.Cleanup(func() {
 		if t.Failed() {
 			t.Logf("queue log:\n%s", buf)
 		}
 	})
 	return slog.New(slog.NewTextHandler(buf, &slog.HandlerOptions{Level: slog.LevelInfo}))
-}
-
-// lockedBuffer is a bytes.Buffer safe for concurrent writers.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
