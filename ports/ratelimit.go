@@ -48,7 +48,20 @@ type LimitResult struct {
 //   - Allow with a ctx already done returns its error and counts nothing.
 //     Other errors (an unreachable store) are returned as they come, the
 //     event counted or not; the caller decides whether to let it through.
+//   - Refund gives one event of key back under limit: one more event is
+//     allowed at once, and a refused key is allowed again. It never takes a
+//     key beyond rest: refunds of events that were never counted (or have
+//     been earned back already) are lost, so a key never allows more than
+//     Rate at once. Concurrent Allows and Refunds of one key apply one after
+//     the other, as sequential calls would. Rate <= 0 gives nothing back
+//     and is no error; Rate > 0 with Period <= 0 is an error; a ctx already
+//     done returns its error and gives nothing back.
 type RateLimiter interface {
 	// Allow counts one event of key against limit, if limit allows it.
 	Allow(ctx context.Context, key string, limit Limit) (LimitResult, error)
+	// Refund gives back one event of key that Allow counted under limit:
+	// an event that turned out to be none of what the limit counts (a
+	// sign-in attempt, reserved before the password was checked, that
+	// succeeded).
+	Refund(ctx context.Context, key string, limit Limit) error
 }

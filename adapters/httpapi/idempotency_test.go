@@ -560,6 +560,9 @@ func (l *switchLimiter) Allow(_ context.Context, key string, limit ports.Limit) 
 	return ports.LimitResult{Allowed: true, Limit: limit.Rate}, nil
 }
 
+// Refund gives nothing back: the idempotency layer never refunds.
+func (l *switchLimiter) Refund(context.Context, string, ports.Limit) error { return nil }
+
 func (l *switchLimiter) counted() []string {
 	l.mu.Lock()
 	defer l.mu.Unlock()

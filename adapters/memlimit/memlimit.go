@@ -117,11 +117,7 @@ func (l *Limiter) Allow(ctx context.Context, key string, limit ports.Limit) (por
 	if limit.Period <= 0 {
 		return ports.LimitResult{}, fmt.Errorf("rate limit %d per %s: period must be positive", limit.Rate, limit.Period)
 	}
-	// One event earns back every interval; a key at rest may spend burst
-	// ahead. Rounding interval down keeps burst <= Period, unless Rate
-	// exceeds Period's nanoseconds: then one event a nanosecond, burst Rate.
-	interval := max(int64(limit.Period)/int64(limit.Rate), 1)
-	burst := interval * int64(limit.Rate)
+	interval, burst := spacing(limit)
 
 	now := int64(l.clock.Now().Sub(l.base))
 	s := &l.shards[maphash.String(l.seed, key)%shardCount]
@@ -159,6 +155,44 @@ func (l *Limiter) Allow(ctx context.Context, key string, limit ports.Limit) (por
 		Remaining:  int((now - allowAt) / interval),
 		ResetAfter: time.Duration(next - now),
 	}, nil
+}
+
+// spacing returns how often, in ns, one event of limit is earned back, and
+// how far ahead a key at rest may spend. Rounding interval down keeps
+// burst <= Period, unless Rate exceeds Period's nanoseconds: then one event
+// a nanosecond, burst Rate.
+func spacing(limit ports.Limit) (interval, burst int64) {
+	interval = max(int64(limit.Period)/int64(limit.Rate), 1)
+	return interval, interval * int64(limit.Rate)
+}
+
+// Refund gives back one event of key: its theoretical arrival time moves
+// one interval earlier, and a key that this brings to rest is dropped, so
+// a refund never allows more than Rate at once.
+func (l *Limiter) Refund(ctx context.Context, key string, limit ports.Limit) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if limit.Rate <= 0 {
+		return nil
+	}
+	if limit.Period <= 0 {
+		return fmt.Errorf("rate limit %d per %s: period must be positive", limit.Rate, limit.Period)
+	}
+	interval, _ := spacing(limit)
+	now := int64(l.clock.Now().Sub(l.base))
+	s := &l.shards[maphash.String(l.seed, key)%shardCount]
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	tat, ok := s.tat[key]
+	switch {
+	case !ok: // at rest: nothing to give back
+	case tat-interval <= now:
+		delete(s.tat, key)
+	default:
+		s.tat[key] = tat - interval
+	}
+	return nil
 }
 
 // maybeSweep sweeps the next shard, round robin, when its turn has come:

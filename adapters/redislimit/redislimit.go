@@ -77,6 +77,64 @@ func (l *Limiter) Allow(ctx context.Context, key string, limit ports.Limit) (por
 	return r, nil
 }
 
+// refund moves a key's theoretical arrival time (TAT) one emission
+// interval earlier, in redis_rate's representation: the key is
+// "rate:" + the limiter's key, the TAT seconds since 2017-01-01 UTC by
+// Redis's clock, the interval Period/Rate seconds, computed in the same
+// doubles as redis_rate's script. A key without a TAT is at rest and stays
+// so; a TAT the refund brings to now or earlier means rest, so the key is
+// deleted: a refund never allows more than Rate at once.
+//
+// redis_rate's AllowN with n = -1 is not that: it writes only when the
+// new TAT lies ahead of now, so the refund that should bring a key to
+// rest (the common case: one sign-in, given back) leaves the event spent.
+var refund = redis.NewScript(`
+-- this script reads TIME before writing, so it needs effects replication
+redis.replicate_commands()
+
+local key = KEYS[1]
+local interval = tonumber(ARGV[1]) / tonumber(ARGV[2])
+
+local tat = redis.call("GET", key)
+if not tat then
+  return 0
+end
+
+local jan_1_2017 = 1483228800
+local now = redis.call("TIME")
+now = (now[1] - jan_1_2017) + (now[2] / 1000000)
+
+local new_tat = tonumber(tat) - interval
+if new_tat <= now then
+  redis.call("DEL", key)
+  return 1
+end
+redis.call("SET", key, new_tat, "EX", math.ceil(new_tat - now))
+return 1
+`)
+
+// redisRatePrefix is what redis_rate puts before every key it writes.
+const redisRatePrefix = "rate:"
+
+// Refund gives back one event of key under limit, in one script run on
+// the server (atomic beside Allow).
+func (l *Limiter) Refund(ctx context.Context, key string, limit ports.Limit) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if limit.Rate <= 0 {
+		return nil
+	}
+	if limit.Period <= 0 {
+		return fmt.Errorf("rate limit %d per %s: period must be positive", limit.Rate, limit.Period)
+	}
+	keys := []string{redisRatePrefix + l.prefix + key}
+	if err := refund.Run(ctx, l.rdb, keys, limit.Period.Seconds(), limit.Rate).Err(); err != nil {
+		return fmt.Errorf("refund a rate-limited event in redis: %w", err)
+	}
+	return nil
+}
+
 // remaining corrects redis_rate's Remaining. Its script truncates a
 // quantity computed in doubles over seconds since 2017, whose last bit is
 // worth ~60ns: when Period/Rate has no exact binary form (100 per minute:

@@ -15,6 +15,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -64,6 +65,11 @@ func Run(t *testing.T, newSetup Factory) {
 		{"concurrent_calls_allow_exactly_rate", testConcurrent},
 		{"concurrent_keys_do_not_interfere", testConcurrentKeys},
 		{"instances_share_counts_when_shared", testInstances},
+		{"refund_gives_one_event_back", testRefund},
+		{"refund_never_goes_beyond_rate", testRefundBeyondRest},
+		{"refund_rate_zero_bad_period_done_context", testRefundEdges},
+		{"concurrent_allows_and_refunds_apply_in_turn", testRefundConcurrent},
+		{"refunds_shared_when_shared", testRefundInstances},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -400,7 +406,177 @@ func testInstances(t *testing.T, s Setup) {
 	}
 }
 
+// Refund gives one event of key back: one more event is allowed at once
+// (Remaining as if the refunded one had not happened), and a refused key
+// is allowed again, for that one event.
+func testRefund(t *testing.T, s Setup) {
+	l, key := s.New(), newKey(t)
+	lim := ports.Limit{Rate: 5, Period: hour}
+	spend(t, l, key, lim, 3)
+	refundOne(t, l, key, lim)
+	if r := allow(t, l, key, lim); !r.Allowed || r.Remaining != 2 {
+		t.Errorf("after 3 events and a refund: %+v, want allowed with Remaining 2", r)
+	}
+	spend(t, l, key, lim, 2)
+	if r := allow(t, l, key, lim); r.Allowed {
+		t.Fatalf("over the limit allowed: %+v", r)
+	}
+	refundOne(t, l, key, lim)
+	if r := allow(t, l, key, lim); !r.Allowed || r.Remaining != 0 {
+		t.Errorf("a spent key after a refund: %+v, want allowed with Remaining 0", r)
+	}
+	if r := allow(t, l, key, lim); r.Allowed {
+		t.Errorf("a refund allowed more than one event: %+v", r)
+	}
+}
+
+// Refund "never takes a key beyond rest": refunds of a key at rest, or
+// more refunds than events, leave exactly Rate events allowed at once.
+func testRefundBeyondRest(t *testing.T, s Setup) {
+	l := s.New()
+	lim := ports.Limit{Rate: 4, Period: hour}
+	for _, spent := range []int{0, 1, 3} {
+		key := newKey(t)
+		spend(t, l, key, lim, spent)
+		for range spent + 3 {
+			refundOne(t, l, key, lim)
+		}
+		if n := allowedInARow(t, l, key, lim); n != lim.Rate {
+			t.Errorf("%d events, %d refunds: %d allowed in a row, want %d", spent, spent+3, n, lim.Rate)
+		}
+	}
+}
+
+// Refund: "Rate <= 0 gives nothing back and is no error; Rate > 0 with
+// Period <= 0 is an error; a ctx already done returns its error and gives
+// nothing back".
+func testRefundEdges(t *testing.T, s Setup) {
+	l, key := s.New(), newKey(t)
+	for _, lim := range []ports.Limit{{Rate: 0, Period: hour}, {Rate: -1}, {}} {
+		if err := l.Refund(t.Context(), key, lim); err != nil {
+			t.Errorf("Refund with %+v: %v, want no error", lim, err)
+		}
+	}
+	for _, lim := range []ports.Limit{{Rate: 1}, {Rate: 10, Period: -time.Second}} {
+		if err := l.Refund(t.Context(), key, lim); err == nil {
+			t.Errorf("Refund with %+v: no error, want one", lim)
+		}
+	}
+	lim := ports.Limit{Rate: 2, Period: hour}
+	spend(t, l, key, lim, lim.Rate)
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	if err := l.Refund(ctx, key, lim); err == nil {
+		t.Error("Refund with a cancelled ctx: no error, want its error")
+	}
+	if r := allow(t, l, key, lim); r.Allowed {
+		t.Errorf("a refund with a cancelled ctx gave an event back: %+v", r)
+	}
+}
+
+// "Concurrent Allows and Refunds of one key apply one after the other":
+// callers that each take an event and give it back never hold more than
+// Rate at once, and leave the key at rest; Rate events taken at once and
+// three times as many refunds racing leave exactly Rate allowed again.
+func testRefundConcurrent(t *testing.T, s Setup) {
+	l, key := s.New(), newKey(t)
+	lim := ports.Limit{Rate: 5, Period: hour}
+	var held, most, taken atomic.Int64
+	var wg sync.WaitGroup
+	for range 20 {
+		wg.Go(func() {
+			for range 15 {
+				r, err := l.Allow(t.Context(), key, lim)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if !r.Allowed {
+					continue
+				}
+				taken.Add(1)
+				n := held.Add(1)
+				for m := most.Load(); n > m && !most.CompareAndSwap(m, n); m = most.Load() {
+				}
+				held.Add(-1)
+				if err := l.Refund(t.Context(), key, lim); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if most.Load() > int64(lim.Rate) || taken.Load() < int64(lim.Rate) {
+		t.Errorf("took %d events, at most %d held at once; want at least %d taken and never more than %d held",
+			taken.Load(), most.Load(), lim.Rate, lim.Rate)
+	}
+	if n := allowedInARow(t, l, key, lim); n != lim.Rate {
+		t.Errorf("after every event was given back: %d allowed in a row, want %d", n, lim.Rate)
+	}
+
+	key = newKey(t)
+	var allowed atomic.Int64
+	for range 3 * lim.Rate {
+		wg.Go(func() {
+			if r, err := l.Allow(t.Context(), key, lim); err != nil {
+				t.Error(err)
+			} else if r.Allowed {
+				allowed.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	if allowed.Load() != int64(lim.Rate) {
+		t.Fatalf("%d of %d concurrent events allowed, want %d", allowed.Load(), 3*lim.Rate, lim.Rate)
+	}
+	for range 3 * lim.Rate {
+		wg.Go(func() {
+			if err := l.Refund(t.Context(), key, lim); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	if n := allowedInARow(t, l, key, lim); n != lim.Rate {
+		t.Errorf("after %d concurrent refunds of %d events: %d allowed in a row, want %d", 3*lim.Rate, lim.Rate, n, lim.Rate)
+	}
+}
+
+// Limiters sharing a store share refunds too; an in-process limiter's
+// refund concerns its own counts alone.
+func testRefundInstances(t *testing.T, s Setup) {
+	a, b := s.New(), s.New()
+	lim := ports.Limit{Rate: 3, Period: hour}
+	key := newKey(t)
+	spend(t, a, key, lim, lim.Rate)
+	refundOne(t, b, key, lim)
+	if r := allow(t, a, key, lim); r.Allowed != s.Shared {
+		t.Errorf("spent on one instance, refunded on another (shared %t): %+v, want allowed %t", s.Shared, r, s.Shared)
+	}
+}
+
 // ---- helpers ----
+
+// refundOne calls Refund and fails t on an error.
+func refundOne(t *testing.T, l ports.RateLimiter, key string, lim ports.Limit) {
+	t.Helper()
+	if err := l.Refund(t.Context(), key, lim); err != nil {
+		t.Fatalf("Refund(%q, %+v): %v", key, lim, err)
+	}
+}
+
+// allowedInARow counts the events of key allowed before the first refusal
+// (at most 2×Rate).
+func allowedInARow(t *testing.T, l ports.RateLimiter, key string, lim ports.Limit) int {
+	t.Helper()
+	for n := range 2 * lim.Rate {
+		if !allow(t, l, key, lim).Allowed {
+			return n
+		}
+	}
+	return 2 * lim.Rate
+}
 
 // allow calls Allow and fails t on an error.
 func allow(t *testing.T, l ports.RateLimiter, key string, lim ports.Limit) ports.LimitResult {
