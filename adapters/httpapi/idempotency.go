@@ -322,7 +322,7 @@ func (h *idempotency) allow(w http.ResponseWriter, r *http.Request) bool {
 		return true
 	}
 	ip := clientAddr(r.RemoteAddr, r.Header.Values("X-Forwarded-For"), h.trusted)
-	res, err := h.limiter.Allow(r.Context(), "ip:"+limitSubject(ip), h.ipLimit)
+	res, err := h.limiter.Allow(r.Context(), "ip:"+domain.LimitSubject(ip), h.ipLimit)
 	if err != nil {
 		h.log.WarnContext(r.Context(), "rate limiter unavailable: request let through", "err", err)
 		return true

@@ -46,7 +46,7 @@ func authLimited(o huma.Operation) huma.Operation {
 // lets requests through (logged): limits protect the service, they must
 // not take it down.
 func (s *server) limitClient(api huma.API, ctx huma.Context, ip string) bool {
-	subject := limitSubject(ip)
+	subject := domain.LimitSubject(ip)
 	res, ok := s.count(ctx, "ip:"+subject, s.Limits.IP)
 	if ok && ctx.Operation() != nil && ctx.Operation().Metadata[authLimitedMeta] == true {
 		var auth ports.LimitResult
@@ -96,26 +96,6 @@ func (s *server) answer(api huma.API, ctx huma.Context, res ports.LimitResult, o
 	s.writeErr(api, ctx, &domain.RateLimitError{Detail: "too many requests: retry after the seconds in Retry-After",
 		RetryAt: s.Clock.Now().Add(wait)})
 	return false
-}
-
-// ipv6LimitBits is the prefix an IPv6 client is limited by: a /64 is the
-// smallest network an ISP hands out (RFC 6177), and any host of it may
-// take as many of its 2^64 addresses as it likes.
-const ipv6LimitBits = 64
-
-// limitSubject is what the per-address limits count a client address
-// under: an IPv4 address itself, an IPv6 address's /64. Anything else (no
-// address at all) counts under itself.
-func limitSubject(ip string) string {
-	addr, err := netip.ParseAddr(ip)
-	if err != nil {
-		return ip
-	}
-	addr = addr.Unmap().WithZone("")
-	if addr.Is4() {
-		return addr.String()
-	}
-	return netip.PrefixFrom(addr, ipv6LimitBits).Masked().String()
 }
 
 // clientAddr is the client's address: the socket's peer, or, when the peer
