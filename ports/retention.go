@@ -21,10 +21,11 @@ import (
 //     expired; sign-in guards whose failure-counting window
 //     (domain.LoginFailureWindow after WindowStart) ended and whose
 //     lock-out, if any, ended with the quiet day after it
-//     (domain.MaxLockout after LockedUntil) that starts escalation over.
+//     (domain.MaxLockout after LockedUntil) that starts escalation over;
+//     known devices revoked or past their ExpiresAt.
 //     It never deletes a row still live at before: an unexpired unrevoked
-//     session, an unused unexpired token or challenge, a guard still
-//     locking, counting failures or remembering lock-outs in a row.
+//     session or device, an unused unexpired token or challenge, a guard
+//     still locking, counting failures or remembering lock-outs in a row.
 //   - Concurrent calls delete each row once; their counts add up to what
 //     was deleted.
 //   - Outside a transaction each statement commits on its own, so no call
@@ -41,16 +42,22 @@ type Pruned struct {
 	EmailTokens   int
 	MFAChallenges int
 	LoginGuards   int
+	Devices       int
 }
 
 // Add returns the sums of p's and q's counts.
 func (p Pruned) Add(q Pruned) Pruned {
 	return Pruned{Sessions: p.Sessions + q.Sessions, EmailTokens: p.EmailTokens + q.EmailTokens,
-		MFAChallenges: p.MFAChallenges + q.MFAChallenges, LoginGuards: p.LoginGuards + q.LoginGuards}
+		MFAChallenges: p.MFAChallenges + q.MFAChallenges, LoginGuards: p.LoginGuards + q.LoginGuards,
+		Devices: p.Devices + q.Devices}
 }
 
 // Most returns the largest count: a batch is full when it reaches the limit.
-func (p Pruned) Most() int { return max(p.Sessions, p.EmailTokens, p.MFAChallenges, p.LoginGuards) }
+func (p Pruned) Most() int {
+	return max(p.Sessions, p.EmailTokens, p.MFAChallenges, p.LoginGuards, p.Devices)
+}
 
 // Total returns the sum of the counts.
-func (p Pruned) Total() int { return p.Sessions + p.EmailTokens + p.MFAChallenges + p.LoginGuards }
+func (p Pruned) Total() int {
+	return p.Sessions + p.EmailTokens + p.MFAChallenges + p.LoginGuards + p.Devices
+}

@@ -25,6 +25,7 @@ type Store interface {
 	EmailTokens() EmailTokens
 	LoginGuards() LoginGuards
 	MFAChallenges() MFAChallenges
+	Devices() Devices
 	Orgs() Orgs
 	Members() Members
 	Invitations() Invitations
@@ -58,8 +59,12 @@ type Users interface {
 	SetMFA(ctx context.Context, id string, enabled bool) error
 }
 
-// MFAChallenges persists sign-ins waiting for their emailed code.
+// MFAChallenges persists sign-ins (and changes) waiting for their emailed
+// code.
 type MFAChallenges interface {
+	// Create inserts c; Get returns it with its Purpose and DeviceID. An
+	// empty Purpose (or a challenge stored before challenges had one) is
+	// domain.MFASignIn.
 	Create(ctx context.Context, c domain.MFAChallenge) error
 	Get(ctx context.Context, id string) (domain.MFAChallenge, error)
 	// Fail counts one wrong code, atomically, and returns the challenge
@@ -71,11 +76,38 @@ type MFAChallenges interface {
 	Use(ctx context.Context, id string, at time.Time) error
 }
 
+// Devices persists known devices (domain.Device) by token hash.
+type Devices interface {
+	Create(ctx context.Context, d domain.Device) error
+	// Get returns the device with id, live or not.
+	Get(ctx context.Context, id string) (domain.Device, error)
+	// GetByHash returns the device whose TokenHash equals hash, live or
+	// not.
+	GetByHash(ctx context.Context, hash []byte) (domain.Device, error)
+	// Rotate records a completed sign-in through the device at `at`: its
+	// TokenHash becomes hash, LastUsedAt at, ExpiresAt at +
+	// domain.DeviceTTL and Failures 0, provided it is live at `at` and
+	// still holds prevHash, atomically: of concurrent rotations from one
+	// hash one succeeds. Otherwise it writes nothing and returns an error
+	// matching domain.ErrInvalidState, or domain.ErrNotFound when there is
+	// no device id.
+	Rotate(ctx context.Context, id string, prevHash, hash []byte, at time.Time) error
+	// Fail counts one failed sign-in through the device and, when that
+	// brings Failures to domain.DeviceFailureLimit, revokes it at `at`
+	// (a device revoked already keeps its RevokedAt); it returns the
+	// device as it is then. Concurrent calls each count once. An unknown
+	// id is domain.ErrNotFound.
+	Fail(ctx context.Context, id string, at time.Time) (domain.Device, error)
+}
+
 // ErrEmailTaken is returned by Users.Create for an email already registered.
 var ErrEmailTaken = &domain.Error{Code: "EMAIL_TAKEN", Detail: "the email is already registered"}
 
 // Sessions persists sign-in sessions by token hash.
 type Sessions interface {
+	// Create inserts s; the reads return it with every field, MFA
+	// included (a session stored before sessions recorded it reads as
+	// opened without a code).
 	Create(ctx context.Context, s domain.Session) error
 	// GetByHash returns the session whose TokenHash equals hash.
 	GetByHash(ctx context.Context, hash []byte) (domain.Session, error)

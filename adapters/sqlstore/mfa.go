@@ -21,11 +21,17 @@ type mfaChallengeRow struct {
 	ExpiresAt time.Time  `bun:"expires_at"`
 	Attempts  int        `bun:"attempts"`
 	UsedAt    *time.Time `bun:"used_at"`
+	Purpose   string     `bun:"purpose"`
+	DeviceID  *string    `bun:"device_id"`
 }
 
 func (r *mfaChallengeRow) toDomain() domain.MFAChallenge {
-	return domain.MFAChallenge{ID: r.ID, UserID: r.UserID, CodeHash: r.CodeHash, CreatedAt: utc(r.CreatedAt),
-		ExpiresAt: utc(r.ExpiresAt), Attempts: r.Attempts, UsedAt: utcPtr(r.UsedAt)}
+	c := domain.MFAChallenge{ID: r.ID, UserID: r.UserID, CodeHash: r.CodeHash, CreatedAt: utc(r.CreatedAt),
+		ExpiresAt: utc(r.ExpiresAt), Attempts: r.Attempts, UsedAt: utcPtr(r.UsedAt), Purpose: domain.MFAPurpose(r.Purpose)}
+	if r.DeviceID != nil {
+		c.DeviceID = *r.DeviceID
+	}
+	return c
 }
 
 // MFAChallenges is the bun ports.MFAChallenges.
@@ -36,7 +42,13 @@ var _ ports.MFAChallenges = (*MFAChallenges)(nil)
 // Create inserts the challenge.
 func (r *MFAChallenges) Create(ctx context.Context, c domain.MFAChallenge) error {
 	row := &mfaChallengeRow{ID: c.ID, UserID: c.UserID, CodeHash: c.CodeHash, CreatedAt: c.CreatedAt.UTC(),
-		ExpiresAt: c.ExpiresAt.UTC(), Attempts: c.Attempts, UsedAt: utcPtr(c.UsedAt)}
+		ExpiresAt: c.ExpiresAt.UTC(), Attempts: c.Attempts, UsedAt: utcPtr(c.UsedAt), Purpose: string(c.Purpose)}
+	if row.Purpose == "" {
+		row.Purpose = string(domain.MFASignIn)
+	}
+	if c.DeviceID != "" {
+		row.DeviceID = &c.DeviceID
+	}
 	if _, err := r.s.idb(ctx).NewInsert().Model(row).Exec(ctx); err != nil {
 		return fmt.Errorf("create MFA challenge: %w", err)
 	}

@@ -67,6 +67,10 @@ func (r *Retention) PruneEnded(ctx context.Context, before time.Time, limit int)
 		{"sign-in guards", &out.LoginGuards, []pass{
 			{"login_guards", "email", "window_start < ? AND (locked_until IS NULL OR locked_until < ?)", "window_start"},
 		}, []any{before.Add(-domain.LoginFailureWindow), before.Add(-domain.MaxLockout)}},
+		{"known devices", &out.Devices, []pass{
+			{"devices", "id", "expires_at < ?", "expires_at"},
+			{"devices", "id", "revoked_at < ?", "revoked_at"},
+		}, []any{before}},
 	} {
 		for _, p := range kind.passes {
 			if *kind.into >= limit {

@@ -115,6 +115,7 @@ type sessionRow struct {
 	RevokedAt  *time.Time `bun:"revoked_at"`
 	IP         string     `bun:"ip"`
 	UserAgent  string     `bun:"user_agent"`
+	MFA        bool       `bun:"mfa"`
 }
 
 func toSessionRow(s domain.Session) *sessionRow {
@@ -123,7 +124,7 @@ func toSessionRow(s domain.Session) *sessionRow {
 		seen = s.CreatedAt.UTC()
 	}
 	return &sessionRow{ID: s.ID, UserID: s.UserID, TokenHash: s.TokenHash, CreatedAt: s.CreatedAt.UTC(),
-		ExpiresAt: s.ExpiresAt.UTC(), LastSeenAt: &seen, RevokedAt: utcPtr(s.RevokedAt), IP: s.IP, UserAgent: s.UserAgent}
+		ExpiresAt: s.ExpiresAt.UTC(), LastSeenAt: &seen, RevokedAt: utcPtr(s.RevokedAt), IP: s.IP, UserAgent: s.UserAgent, MFA: s.MFA}
 }
 
 func (r *sessionRow) toDomain() domain.Session {
@@ -132,7 +133,7 @@ func (r *sessionRow) toDomain() domain.Session {
 		seen = utc(*r.LastSeenAt)
 	}
 	return domain.Session{ID: r.ID, UserID: r.UserID, TokenHash: r.TokenHash, CreatedAt: utc(r.CreatedAt),
-		ExpiresAt: utc(r.ExpiresAt), LastSeenAt: seen, RevokedAt: utcPtr(r.RevokedAt), IP: r.IP, UserAgent: r.UserAgent}
+		ExpiresAt: utc(r.ExpiresAt), LastSeenAt: seen, RevokedAt: utcPtr(r.RevokedAt), IP: r.IP, UserAgent: r.UserAgent, MFA: r.MFA}
 }
 
 // Sessions is the bun ports.Sessions.

@@ -51,6 +51,7 @@ func testSessions(t *testing.T, s ports.Store) {
 			CreatedAt: t0, LastSeenAt: t0, ExpiresAt: t0.Add(30 * 24 * time.Hour)}
 	}
 	s1, s2 := mk(), mk()
+	s2.MFA = true // opened with an emailed code
 	must(t, s.Sessions().Create(ctx, s1))
 	must(t, s.Sessions().Create(ctx, s2))
 	got, err := s.Sessions().GetByHash(ctx, s1.TokenHash)

@@ -290,11 +290,19 @@ func testPruneEndedLimit(t *testing.T, s ports.Store) {
 	for range 3 {
 		setGuard(t, s, domain.LoginGuard{Email: newEmail(), Failures: 1, WindowStart: created})
 	}
+	for range 2 {
+		newDevice(t, s, u.ID, cutoff.Add(-domain.DeviceTTL-time.Hour))
+	}
+	revokedDevice := newDevice(t, s, u.ID, created)
+	for range domain.DeviceFailureLimit {
+		_, err := s.Devices().Fail(ctx, revokedDevice.ID, cutoff.Add(-time.Hour))
+		must(t, err)
+	}
 	live := newSession(t, s, u.ID, created, cutoff.Add(time.Hour))
 
 	for _, want := range []ports.Pruned{
-		{Sessions: 2, EmailTokens: 2, MFAChallenges: 2, LoginGuards: 2},
-		{Sessions: 1, EmailTokens: 1, MFAChallenges: 1, LoginGuards: 1},
+		{Sessions: 2, EmailTokens: 2, MFAChallenges: 2, LoginGuards: 2, Devices: 2},
+		{Sessions: 1, EmailTokens: 1, MFAChallenges: 1, LoginGuards: 1, Devices: 1},
 		{},
 	} {
 		got, err := s.Retention().PruneEnded(ctx, cutoff, 2)

@@ -169,7 +169,8 @@ func testMFAChallenges(t *testing.T, s ports.Store) {
 	wantErr(t, s.Users().SetMFA(ctx, domain.NewID(), true), domain.ErrNotFound)
 
 	mk := func(expires time.Time) domain.MFAChallenge {
-		c := domain.MFAChallenge{ID: domain.NewID(), UserID: u.ID, CodeHash: []byte("hash-" + uniq()), CreatedAt: t0, ExpiresAt: expires}
+		c := domain.MFAChallenge{ID: domain.NewID(), UserID: u.ID, CodeHash: []byte("hash-" + uniq()), CreatedAt: t0, ExpiresAt: expires,
+			Purpose: domain.MFASignIn}
 		must(t, s.MFAChallenges().Create(ctx, c))
 		return c
 	}
@@ -179,6 +180,22 @@ func testMFAChallenges(t *testing.T, s ports.Store) {
 	equal(t, g, c)
 	_, err = s.MFAChallenges().Get(ctx, domain.NewID())
 	wantErr(t, err, domain.ErrNotFound)
+	// Get returns the challenge "with its Purpose and DeviceID"; an empty
+	// Purpose is domain.MFASignIn.
+	for _, want := range []domain.MFAChallenge{
+		{Purpose: domain.MFAOff},
+		{Purpose: domain.MFASignIn, DeviceID: domain.NewID()},
+		{},
+	} {
+		want.ID, want.UserID, want.CodeHash, want.CreatedAt, want.ExpiresAt = domain.NewID(), u.ID, []byte("hash-"+uniq()), t0, t0.Add(time.Minute)
+		must(t, s.MFAChallenges().Create(ctx, want))
+		if want.Purpose == "" {
+			want.Purpose = domain.MFASignIn
+		}
+		g, err := s.MFAChallenges().Get(ctx, want.ID)
+		must(t, err)
+		equal(t, g, want)
+	}
 
 	for i := 1; i < domain.MFAMaxAttempts; i++ {
 		g, err = s.MFAChallenges().Fail(ctx, c.ID)

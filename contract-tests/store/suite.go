@@ -41,12 +41,15 @@ func Run(t *testing.T, newStore Factory) {
 		{"login_guard_concurrent_updates_serialize", testLoginGuardsConcurrent},
 		{"api_key_own_rate_limit", testAPIKeyRateLimit},
 		{"mfa_challenges_fail_and_single_use", testMFAChallenges},
+		{"devices_get_rotate_fail", testDevices},
+		{"devices_concurrent_fails_and_rotations", testDevicesConcurrent},
 		{"activity_log_filters_and_pages", testActivityLog},
 		{"retention_prune_activity_old_first_limit_every_org", testPruneActivity},
 		{"retention_prune_ended_sessions", testPruneEndedSessions},
 		{"retention_prune_ended_email_tokens", testPruneEndedEmailTokens},
 		{"retention_prune_ended_mfa_challenges", testPruneEndedMFAChallenges},
 		{"retention_prune_ended_login_guards", testPruneEndedLoginGuards},
+		{"retention_prune_ended_devices", testPruneEndedDevices},
 		{"retention_prune_ended_keeps_a_guard_revived_meanwhile", testPruneEndedGuardRevived},
 		{"retention_prune_ended_limit_per_kind", testPruneEndedLimit},
 		{"retention_concurrent_prunes_delete_each_row_once", testPruneConcurrent},
@@ -294,6 +297,8 @@ func testGetUnknown(t *testing.T, s ports.Store) {
 		"Badges.GetBySlug":          errOf(s.Badges().GetBySlug(ctx, o.ID, "no-such-badge")),
 		"Credentials.Get":           errOf(s.Credentials().Get(ctx, domain.NewCredentialID())),
 		"Credentials.Current":       errOf(s.Credentials().Current(ctx, id, newEmail(), false)),
+		"Devices.Get":               errOf(s.Devices().Get(ctx, id)),
+		"Devices.GetByHash":         errOf(s.Devices().GetByHash(ctx, []byte("no such hash"))),
 	} {
 		if !errors.Is(err, domain.ErrNotFound) {
 			t.Errorf("%s: got %v, want an error matching domain.ErrNotFound", name, err)
@@ -325,6 +330,7 @@ func testWriteUnknown(t *testing.T, s ports.Store) {
 		"Badges.Lock":            s.Badges().Lock(ctx, id, time.Now()),
 		"Badges.Delete":          s.Badges().Delete(ctx, o.ID, id),
 		"Credentials.Update":     s.Credentials().Update(ctx, ghostCred),
+		"Devices.Rotate":         s.Devices().Rotate(ctx, id, []byte("a"), []byte("b"), t0),
 	} {
 		if !errors.Is(err, domain.ErrNotFound) {
 			t.Errorf("%s: got %v, want an error matching domain.ErrNotFound", name, err)

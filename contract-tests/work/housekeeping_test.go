@@ -189,11 +189,26 @@ func testHousekeeping(t *testing.T, dsn string) {
 		t.Errorf("%d activity entries left, want none", got)
 	}
 
-	// ActivityRetention 0 keeps activity forever; what ended still goes.
+	// ActivityRetention 0 keeps activity forever; what ended still goes:
+	// a session, and a known device past its expiry (one still live stays).
 	forever := work.NewDispatcher(store, &queue{}, clk, slog.New(slog.DiscardHandler), work.Options{})
 	ancient := record(clk.Now().Add(-10*365*24*time.Hour), 1)
 	ended := session(clk.Now().Add(-work.EndedGrace - time.Hour))
-	housekeep(forever, true, work.Housekept{Pruned: ports.Pruned{Sessions: 1}})
+	device := func(expires time.Time) domain.Device {
+		t.Helper()
+		d := domain.Device{ID: domain.NewID(), UserID: user.ID, TokenHash: []byte(domain.NewID()), CreatedAt: expires.Add(-domain.DeviceTTL),
+			LastUsedAt: expires.Add(-domain.DeviceTTL), ExpiresAt: expires}
+		must(t, s.Devices().Create(ctx, d))
+		return d
+	}
+	oldDevice, liveDevice := device(clk.Now().Add(-work.EndedGrace-time.Hour)), device(clk.Now().Add(time.Hour))
+	housekeep(forever, true, work.Housekept{Pruned: ports.Pruned{Sessions: 1, Devices: 1}})
+	if _, err := s.Devices().Get(ctx, oldDevice.ID); !errors.Is(err, domain.ErrNotFound) {
+		t.Errorf("a device expired more than a day ago: %v, want it deleted", err)
+	}
+	if _, err := s.Devices().Get(ctx, liveDevice.ID); err != nil {
+		t.Errorf("a live device: %v, want it kept", err)
+	}
 	if got, err := s.Activity().List(ctx, ports.ActivityFilter{AllOrgs: true}); err != nil || len(got) != 1 || got[0].ID != ancient[0].ID {
 		t.Errorf("with ActivityRetention 0 the log holds %d entries (%v), want the ten-year-old one", len(got), err)
 	}

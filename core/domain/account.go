@@ -34,6 +34,9 @@ type Session struct {
 	RevokedAt  *time.Time
 	IP         string // client address at sign-in
 	UserAgent  string // at sign-in, cut to 256 bytes
+	// MFA says the sign-in that opened the session took an emailed code
+	// as well as the password.
+	MFA bool
 }
 
 // Live reports whether the session can authenticate at now: not revoked,
@@ -120,8 +123,20 @@ const (
 	MFACodeDigits  = 6
 )
 
-// MFAChallenge is a sign-in waiting for its emailed code; the code is
-// stored only as a hash.
+// MFAPurpose names what an emailed code proves.
+type MFAPurpose string
+
+// What an MFA challenge is for.
+const (
+	// MFASignIn finishes a sign-in: the code opens a session.
+	MFASignIn MFAPurpose = "sign_in"
+	// MFAOff confirms that a signed-in user switches their codes off; it
+	// never opens a session.
+	MFAOff MFAPurpose = "mfa_off"
+)
+
+// MFAChallenge is a sign-in (or a change) waiting for its emailed code;
+// the code is stored only as a hash.
 type MFAChallenge struct {
 	ID        string
 	UserID    string
@@ -130,12 +145,45 @@ type MFAChallenge struct {
 	ExpiresAt time.Time
 	Attempts  int // wrong codes so far
 	UsedAt    *time.Time
+	Purpose   MFAPurpose
+	// DeviceID is the known device the sign-in came through ("" for
+	// none): its code is then refused by that device's failures, not by
+	// the email's lock-out.
+	DeviceID string
 }
 
 // Open reports whether a code may still be tried at now.
 func (c MFAChallenge) Open(now time.Time) bool {
 	return c.UsedAt == nil && c.Attempts < MFAMaxAttempts && now.Before(c.ExpiresAt)
 }
+
+// Known devices (OWASP's "device cookies"): every completed sign-in hands
+// its client a device token; a later sign-in of the same user that sends
+// it is not refused by the email's lock-out, which a stranger can set off
+// at will. Its own failures count against the device instead:
+// DeviceFailureLimit of them since its last sign-in revoke it. A device
+// ends DeviceTTL after its last sign-in.
+const (
+	DeviceTTL          = 90 * 24 * time.Hour
+	DeviceFailureLimit = 5
+	DevicePrefix       = "crdv_"
+)
+
+// Device is a client that completed a sign-in of its user; its token is
+// stored only as a hash, replaced at every sign-in through it.
+type Device struct {
+	ID         string
+	UserID     string
+	TokenHash  []byte // sha256 of the token
+	CreatedAt  time.Time
+	LastUsedAt time.Time // its last completed sign-in
+	ExpiresAt  time.Time // LastUsedAt + DeviceTTL
+	Failures   int       // failed sign-ins through it since LastUsedAt
+	RevokedAt  *time.Time
+}
+
+// Live reports whether the device still vouches for sign-ins at now.
+func (d Device) Live(now time.Time) bool { return d.RevokedAt == nil && now.Before(d.ExpiresAt) }
 
 // Clean reports whether the guard holds nothing worth keeping.
 func (g LoginGuard) Clean() bool { return g.Failures == 0 && g.Lockouts == 0 && g.LockedUntil == nil }
@@ -239,6 +287,9 @@ type Actor struct {
 	// APIKeyRateLimit is the API key's own request rate per minute, set
 	// by a platform admin (0: the default).
 	APIKeyRateLimit int
+	// MFA says the user's session was opened with an emailed code as well
+	// as the password (organizations may require it).
+	MFA bool
 }
 
 // IsAPIKey reports whether the actor is an API key.

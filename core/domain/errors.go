@@ -43,6 +43,8 @@ const (
 	CodeInvalidPassword Code = "INVALID_PASSWORD" // a password that breaks the policy
 	CodeConcurrentIssue Code = "CONCURRENT_ISSUE" // concurrent issues to one recipient kept overtaking this one
 	CodeLastOwner       Code = "LAST_OWNER"       // the change would leave an organization without an owner
+	CodeWrongPassword   Code = "WRONG_PASSWORD"   // a wrong current password confirming a change to one's own account
+	CodeMFARequired     Code = "MFA_REQUIRED"     // the organization requires sessions opened with an emailed code
 )
 
 // Error is a domain error that carries a stable code and a human message.
@@ -94,6 +96,7 @@ var (
 	ErrQuotaExceeded      = &Error{CodeQuotaExceeded, "the monthly recipient quota is reached"}
 	ErrValidation         = &Error{CodeValidation, "validation failed"}
 	ErrInvalidCSV         = &Error{CodeInvalidCSV, "the file is not an acceptable CSV file"}
+	ErrMFARequired        = &Error{CodeMFARequired, "this organization requires sign-in with an emailed code: sign out and sign in again"}
 )
 
 // CodeOf returns the stable code of err, or "" when err carries none.

@@ -224,8 +224,8 @@ func (d *Dispatcher) every(ctx context.Context, fn func(context.Context)) {
 }
 
 // EndedGrace is how long housekeeping keeps sessions, emailed links, MFA
-// challenges and sign-in guards after they end, so that support can still
-// see what just ended.
+// challenges, sign-in guards and known devices after they end, so that
+// support can still see what just ended.
 const EndedGrace = 24 * time.Hour
 
 // pruneBatch bounds the rows one statement of housekeeping deletes, so
@@ -241,7 +241,8 @@ type Housekept struct {
 
 // Housekeep deletes what has outlived its use, when PruneEvery has passed
 // since its last round started (or it never ran): sessions, emailed links,
-// MFA challenges and sign-in guards that ended EndedGrace ago, and activity
+// MFA challenges, sign-in guards and known devices that ended EndedGrace
+// ago, and activity
 // entries older than ActivityRetention (none when it is 0). It deletes in
 // batches of pruneBatch until a batch comes back short, and reports what it
 // deleted and whether it ran. A failed round waits for the next interval
@@ -264,7 +265,7 @@ func (d *Dispatcher) Housekeep(ctx context.Context) (Housekept, bool, error) {
 	}
 	if out.Activity > 0 || out.Total() > 0 {
 		d.log.InfoContext(ctx, "housekeeping deleted what outlived its use", "activity", out.Activity, "sessions", out.Sessions,
-			"emailTokens", out.EmailTokens, "mfaChallenges", out.MFAChallenges, "loginGuards", out.LoginGuards)
+			"emailTokens", out.EmailTokens, "mfaChallenges", out.MFAChallenges, "loginGuards", out.LoginGuards, "devices", out.Devices)
 	}
 	return out, true, err
 }
