@@ -47,8 +47,9 @@ type emailIn struct {
 
 type loginIn struct {
 	Body struct {
-		Email    string `json:"email" maxLength:"254"`
-		Password string `json:"password" maxLength:"1024"`
+		Email       string `json:"email" maxLength:"254"`
+		Password    string `json:"password" maxLength:"1024"`
+		DeviceToken string `json:"deviceToken,omitempty" maxLength:"512" doc:"the deviceToken of this client's last sign-in to the account: with it, a lock-out of the email (which anyone can set off with wrong passwords) does not refuse this sign-in; wrong passwords then count against the device. An unknown, expired or revoked one, or one of another account, is ignored"`
 	}
 }
 
@@ -56,6 +57,7 @@ type sessionOut struct {
 	Body struct {
 		Token       string     `json:"token,omitempty" doc:"send as Authorization: Bearer <token>; absent when mfaRequired"`
 		ExpiresAt   *time.Time `json:"expiresAt,omitempty"`
+		DeviceToken string     `json:"deviceToken,omitempty" doc:"keep it on this client and send it with its next sign-in to the account (a new one each time; it ends 90 days after its last use); absent when mfaRequired"`
 		MFARequired bool       `json:"mfaRequired,omitempty" doc:"a code was mailed: POST it with challengeId to /api/v1/auth/mfa"`
 		ChallengeID string     `json:"challengeId,omitempty"`
 	}
@@ -67,7 +69,7 @@ func sessionOf(tok accounts.SessionToken) *sessionOut {
 		out.Body.MFARequired, out.Body.ChallengeID = true, tok.MFAChallenge
 		return out
 	}
-	out.Body.Token, out.Body.ExpiresAt = tok.Token, &tok.ExpiresAt
+	out.Body.Token, out.Body.ExpiresAt, out.Body.DeviceToken = tok.Token, &tok.ExpiresAt, tok.DeviceToken
 	return out
 }
 
@@ -79,9 +81,12 @@ type mfaIn struct {
 }
 
 type mfaSettingOut struct {
-	Body struct {
-		MFAEnabled       bool `json:"mfaEnabled" doc:"you switched it on"`
-		MFARequiredByOrg bool `json:"mfaRequiredByOrg" doc:"an organization of yours requires it, whatever your setting"`
+	Status int
+	Body   struct {
+		MFAEnabled       bool   `json:"mfaEnabled" doc:"you switched it on"`
+		MFARequiredByOrg bool   `json:"mfaRequiredByOrg" doc:"an organization of yours requires it, whatever your setting"`
+		CodeSent         bool   `json:"codeSent,omitempty" doc:"202: nothing changed yet; a code was mailed to you: send it back with challengeId to switch off"`
+		ChallengeID      string `json:"challengeId,omitempty"`
 	}
 }
 
@@ -163,7 +168,8 @@ func (s *server) registerAccounts(api huma.API) {
 		})
 	huma.Register(api, publicOp(op(http.MethodPost, "/api/v1/auth/login", "login", "Sign in and get a session token", tag)),
 		func(ctx context.Context, in *loginIn) (*sessionOut, error) {
-			tok, err := s.Accounts.Login(ctx, in.Body.Email, in.Body.Password, clientFrom(ctx))
+			tok, err := s.Accounts.Login(ctx, accounts.LoginInput{Email: in.Body.Email, Password: in.Body.Password,
+				DeviceToken: in.Body.DeviceToken}, clientFrom(ctx))
 			if err != nil {
 				return nil, s.from(ctx, err)
 			}
@@ -177,20 +183,37 @@ func (s *server) registerAccounts(api huma.API) {
 			}
 			return sessionOf(tok), nil
 		})
-	huma.Register(api, op(http.MethodPut, "/api/v1/me/mfa", "set-my-mfa", "Switch sign-in codes by email on or off", tag),
-		func(ctx context.Context, in *struct {
+	setMFA := op(http.MethodPut, "/api/v1/me/mfa", "set-my-mfa", "Switch sign-in codes by email on or off", tag)
+	setMFA.Description = "Switching on needs nothing more. Switching off needs a proof that a session alone cannot give: " +
+		"`password`, or a fresh mailed code. Without either, a code is mailed and the answer is 202 {codeSent, challengeId}, " +
+		"nothing changed; send {enabled: false, challengeId, code} to finish (a wrong, expired or spent code is 401 MFA_INVALID)."
+	huma.Register(api, setMFA,
+		func(ctx context.Context, in *struct { // an anonymous body keeps its schema's name, Set-my-mfaRequest
 			Body struct {
-				Enabled bool `json:"enabled"`
+				Enabled     bool   `json:"enabled"`
+				Password    string `json:"password,omitempty" maxLength:"1024" doc:"switching off: your password (a wrong one is 403 WRONG_PASSWORD and counts as a failed sign-in)"`
+				ChallengeID string `json:"challengeId,omitempty" maxLength:"64" doc:"switching off: the challengeId of the 202 answer that mailed the code"`
+				Code        string `json:"code,omitempty" maxLength:"16" doc:"switching off: the 6 digits mailed"`
 			}
 		}) (*mfaSettingOut, error) {
-			st, err := s.Accounts.SetMFA(ctx, actorFrom(ctx), in.Body.Enabled)
+			st, err := s.Accounts.SetMFA(ctx, actorFrom(ctx), accounts.MFAChange{Enabled: in.Body.Enabled, Password: in.Body.Password,
+				ChallengeID: in.Body.ChallengeID, Code: strings.TrimSpace(in.Body.Code)}, clientFrom(ctx))
 			if err != nil {
 				return nil, s.from(ctx, err)
 			}
-			out := &mfaSettingOut{}
+			out := &mfaSettingOut{Status: http.StatusOK}
 			out.Body.MFAEnabled, out.Body.MFARequiredByOrg = st.Enabled, st.RequiredByOrg
+			if st.Challenge != "" {
+				out.Status, out.Body.CodeSent, out.Body.ChallengeID = http.StatusAccepted, true, st.Challenge
+			}
 			return out, nil
 		})
+	// huma documents the default status alone; the 202 has the same body.
+	if put := api.OpenAPI().Paths["/api/v1/me/mfa"].Put; put != nil && put.Responses["200"] != nil {
+		accepted := *put.Responses["200"]
+		accepted.Description = "Nothing changed yet: a code was mailed to switch off with"
+		put.Responses["202"] = &accepted
+	}
 	huma.Register(api, withStatus(op(http.MethodPost, "/api/v1/auth/logout", "logout", "End the current session", tag), 204),
 		func(ctx context.Context, in *struct {
 			Authorization string `header:"Authorization"`

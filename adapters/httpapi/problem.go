@@ -76,6 +76,8 @@ var statusOf = map[domain.Code]int{
 	domain.CodeInvalidCSV:          http.StatusUnprocessableEntity,
 	domain.CodeAccountLocked:       http.StatusLocked,
 	domain.CodeMFAInvalid:          http.StatusUnauthorized,
+	domain.CodeMFARequired:         http.StatusForbidden,
+	domain.CodeWrongPassword:       http.StatusForbidden,
 
 	domain.CodeIdempotencyKeyReused: http.StatusUnprocessableEntity,
 }

@@ -105,7 +105,11 @@ type env struct {
 
 const password = "correct horse battery"
 
-func stores(t *testing.T, run func(t *testing.T, e env)) {
+func stores(t *testing.T, run func(t *testing.T, e env)) { storesWith(t, nil, run) }
+
+// storesWith is stores with a service whose configuration configure
+// completes (it may use the test's clock).
+func storesWith(t *testing.T, configure func(cfg *accounts.Config, c ports.Clock), run func(t *testing.T, e env)) {
 	for name, dsn := range map[string]func(testing.TB) string{"sqlite": harness.FreshSQLitePath, "postgres": harness.FreshPostgresDB} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
@@ -123,7 +127,11 @@ func stores(t *testing.T, run func(t *testing.T, e env)) {
 			}
 			// Mail goes through the real outbox and delivery, at once.
 			relay := deliverNow{t, work.NewDelivery(s, m, cipher, c, log, work.Options{})}
-			svc := accounts.New(s, c, work.NewOutbox(s, cipher, relay, c), log, accounts.Config{PublicURL: "https://credence.example"})
+			cfg := accounts.Config{PublicURL: "https://credence.example"}
+			if configure != nil {
+				configure(&cfg, c)
+			}
+			svc := accounts.New(s, c, work.NewOutbox(s, cipher, relay, c), log, cfg)
 			run(t, env{svc: svc, store: s, db: s, clock: c, mail: m})
 		})
 	}
@@ -144,7 +152,7 @@ func (e env) signUp(t *testing.T, name string) string {
 
 func (e env) login(t *testing.T, email, pw string) (accounts.SessionToken, error) {
 	t.Helper()
-	return e.svc.Login(t.Context(), email, pw, accounts.Client{IP: "198.51.100.4", UserAgent: "test"})
+	return e.svc.Login(t.Context(), accounts.LoginInput{Email: email, Password: pw}, accounts.Client{IP: "198.51.100.4", UserAgent: "test"})
 }
 
 func wantCode(t *testing.T, err error, code domain.Code) {
@@ -426,7 +434,7 @@ func TestMFA(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if st, err := e.svc.SetMFA(ctx, me, true); err != nil || !st.Enabled {
+		if st, err := e.svc.SetMFA(ctx, me, accounts.MFAChange{Enabled: true}, accounts.Client{}); err != nil || !st.Enabled {
 			t.Fatalf("switch MFA on: %+v, %v", st, err)
 		}
 
@@ -475,8 +483,8 @@ func TestMFA(t *testing.T) {
 		wantCode(t, err, domain.CodeAccountLocked)
 		e.clock.advance(domain.FirstLockout)
 
-		// Off again: the password is enough.
-		if _, err := e.svc.SetMFA(ctx, me, false); err != nil {
+		// Off again (with the password): the password is enough.
+		if _, err := e.svc.SetMFA(ctx, me, accounts.MFAChange{Password: password}, accounts.Client{}); err != nil {
 			t.Fatal(err)
 		}
 		if tok, err := e.login(t, email, password); err != nil || tok.Token == "" {

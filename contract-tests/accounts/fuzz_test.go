@@ -38,7 +38,7 @@ func FuzzTokens(f *testing.F) {
 	if err := svc.VerifyEmail(f.Context(), token); err != nil {
 		f.Fatal(err)
 	}
-	sess, err := svc.Login(f.Context(), email, password, accounts.Client{})
+	sess, err := svc.Login(f.Context(), accounts.LoginInput{Email: email, Password: password}, accounts.Client{})
 	if err != nil {
 		f.Fatal(err)
 	}

@@ -57,6 +57,14 @@ func Check(actor domain.Actor, orgID string) error {
 // Decide returns the organization when actor, whose role there is
 // ow.Role (users) or who is its API key, holds perm; ow was read for
 // actor.UserID after Check passed.
+//
+// An organization requiring emailed codes (RequireMFA) refuses its
+// members' sessions that were opened without one: MFA_REQUIRED, for
+// every operation, before the role is looked at (it is the session that
+// falls short, not the role). Signing in again asks for a code, since
+// the organization requires it. API keys act as the organization and are
+// not sessions; platform administrators reading an organization they do
+// not belong to are outside its rules.
 func (g Guard) Decide(actor domain.Actor, ow ports.OrgWithRole, perm domain.Permission) (domain.Organization, error) {
 	org := ow.Org
 	if actor.IsAPIKey() {
@@ -73,6 +81,8 @@ func (g Guard) Decide(actor domain.Actor, ow ports.OrgWithRole, perm domain.Perm
 		return org, nil
 	case ow.Role == "":
 		return domain.Organization{}, fmt.Errorf("organization %s: %w", org.ID, domain.ErrNotFound)
+	case org.RequireMFA && !actor.MFA:
+		return domain.Organization{}, domain.ErrMFARequired
 	case !domain.RoleCan(ow.Role, perm):
 		return domain.Organization{}, domain.Errorf(domain.CodeForbidden, "the %s role cannot %s", ow.Role, perm)
 	}

@@ -48,6 +48,10 @@ type Config struct {
 	// (nil Limiter: no limit).
 	Limiter    ports.RateLimiter
 	EmailLimit ports.Limit
+	// SignInLimit is each client address's budget of failed sign-ins
+	// (wrong passwords and codes, whatever the email), counted by Limiter
+	// under the address's domain.LimitSubject (Rate 0: no budget).
+	SignInLimit ports.Limit
 }
 
 // Service runs the account use cases.
@@ -190,13 +194,23 @@ func (s *Service) limitEmail(ctx context.Context, email string) error {
 	return nil
 }
 
-// SessionToken is a new session's bearer token, shown once. When
+// SessionToken is a new session's bearer token, shown once, with the
+// client's device token for its later sign-ins (a new one at each). When
 // MFAChallenge is set instead, the account needs its emailed code first
 // (VerifyMFA with that challenge).
 type SessionToken struct {
 	Token        string
 	ExpiresAt    time.Time
+	DeviceToken  string
 	MFAChallenge string
+}
+
+// LoginInput is a sign-in: the email and password, and the device token
+// that an earlier sign-in handed this client, if any.
+type LoginInput struct {
+	Email       string
+	Password    string
+	DeviceToken string
 }
 
 // ErrBadCredentials is the one answer to a wrong email or password.
@@ -213,37 +227,60 @@ type Client struct {
 // Every email, registered or not, is locked for a while after
 // domain.LoginFailureLimit failed sign-ins (ACCOUNT_LOCKED, even with the
 // right password), so neither the answers nor the lock-out tell which
-// emails have accounts; the owner of a registered one is mailed. An
+// emails have accounts; the owner of a registered one is mailed. A sign-in
+// through a known device of the account (in.DeviceToken) is not refused by
+// that lock, which strangers can set off at will: its wrong passwords
+// count against the device instead. A device token of another account, or
+// an expired or revoked one, counts as none, and nothing in the answers
+// tells which. Failed sign-ins also spend the client address's budget
+// (Config.SignInLimit), whatever the email: over it, every sign-in from
+// the address is RATE_LIMITED before any password is checked. An
 // unverified account gets EMAIL_NOT_VERIFIED only after the right
 // password. A hash made with older argon2id parameters is replaced.
-func (s *Service) Login(ctx context.Context, email, password string, from Client) (SessionToken, error) {
-	email = domain.NormalizeEmail(email)
+func (s *Service) Login(ctx context.Context, in LoginInput, from Client) (SessionToken, error) {
+	email := domain.NormalizeEmail(in.Email)
 	now := domain.Truncate(s.clock.Now())
-	guard, err := s.store.LoginGuards().Get(ctx, email)
+	attempt, err := s.reserveSignIn(ctx, from)
 	if err != nil {
 		return SessionToken{}, err
 	}
-	if until, locked := guard.Locked(now); locked {
-		return SessionToken{}, &domain.LockedError{RetryAt: until}
+	defer s.settle(ctx, attempt)
+	guard, err := s.store.LoginGuards().Get(ctx, email)
+	if err != nil {
+		return SessionToken{}, err
 	}
 	u, err := s.store.Users().GetByEmail(ctx, email)
 	known := err == nil
 	if err != nil && !errors.Is(err, domain.ErrNotFound) {
 		return SessionToken{}, err
 	}
+	dev, err := s.knownDevice(ctx, in.DeviceToken, u, now)
+	if err != nil {
+		return SessionToken{}, err
+	}
+	if until, locked := guard.Locked(now); locked && dev == nil {
+		return SessionToken{}, &domain.LockedError{RetryAt: until}
+	}
 	var ok bool
 	switch {
-	case len(password) > MaxPasswordLen*4:
+	case len(in.Password) > MaxPasswordLen*4:
 	case known:
-		ok = CheckPassword(u.PasswordHash, password)
+		ok = CheckPassword(u.PasswordHash, in.Password)
 	default:
-		CheckPassword(dummyHash, password) // as slow as a real check
+		CheckPassword(dummyHash, in.Password) // as slow as a real check
 	}
 	if !ok {
+		attempt.failed = true
+		if dev != nil {
+			if err := s.failedOnDevice(ctx, *dev, u, from, now); err != nil {
+				return SessionToken{}, err
+			}
+			return SessionToken{}, ErrBadCredentials
+		}
 		return SessionToken{}, s.failedLogin(ctx, email, u, known, now, from)
 	}
 	if NeedsRehash(u.PasswordHash) {
-		if hash, err := HashPassword(password); err == nil {
+		if hash, err := HashPassword(in.Password); err == nil {
 			if err := s.store.Users().SetPassword(ctx, u.ID, hash); err != nil {
 				s.log.WarnContext(ctx, "rehash password", "user", u.ID, "err", err)
 			}
@@ -259,15 +296,118 @@ func (s *Service) Login(ctx context.Context, email, password string, from Client
 	if mfa {
 		// The failures are forgotten only once the code is right too:
 		// otherwise the password would buy endless code guesses.
-		id, err := s.challenge(ctx, u, now)
+		id, err := s.challenge(ctx, u, domain.MFASignIn, dev, now)
 		return SessionToken{MFAChallenge: id}, err
 	}
-	if !guard.Clean() {
+	// A sign-in through a known device leaves the email's failures alone:
+	// forgetting them would hand whoever set them off a fresh round.
+	if dev == nil && !guard.Clean() {
 		if err := s.forgetFailures(ctx, email); err != nil {
 			return SessionToken{}, err
 		}
 	}
-	return s.openSession(ctx, u, from, now)
+	return s.signedIn(ctx, u, dev, from, false, now)
+}
+
+// signInAttempt is one event of a client address's budget of failed
+// sign-ins (Config.SignInLimit): reserved before a password or code is
+// checked, so that concurrent guesses cannot overdraw the budget, and
+// given back by settle unless the attempt failed.
+type signInAttempt struct {
+	key    string // the limiter's key; "" when nothing was reserved
+	failed bool   // a wrong password or code: the event stays spent
+}
+
+// reserveSignIn takes one event of from's budget, or answers RATE_LIMITED
+// when it is spent: before anything is looked up, so that the answer is
+// the same for every email. A client without an address (a program
+// embedding the core that gives none) has no budget, and an unreachable
+// limiter lets the attempt through.
+func (s *Service) reserveSignIn(ctx context.Context, from Client) (*signInAttempt, error) {
+	a := &signInAttempt{}
+	if s.cfg.Limiter == nil || s.cfg.SignInLimit.Rate <= 0 || from.IP == "" {
+		return a, nil
+	}
+	key := "signin-ip:" + domain.LimitSubject(from.IP)
+	res, err := s.cfg.Limiter.Allow(ctx, key, s.cfg.SignInLimit)
+	if err != nil {
+		s.log.WarnContext(ctx, "rate limiter unavailable: sign-in attempt let through", "err", err)
+		return a, nil
+	}
+	if !res.Allowed {
+		return nil, &domain.RateLimitError{Detail: "too many failed sign-ins from your address: try again later",
+			RetryAt: s.clock.Now().Add(res.RetryAfter.Truncate(time.Second) + time.Second)}
+	}
+	a.key = key
+	return a, nil
+}
+
+// settle gives a's event back unless the attempt failed: a right password,
+// a lock-out refusing before any check, an error on the way.
+func (s *Service) settle(ctx context.Context, a *signInAttempt) {
+	if a.key == "" || a.failed {
+		return
+	}
+	if err := s.cfg.Limiter.Refund(context.WithoutCancel(ctx), a.key, s.cfg.SignInLimit); err != nil {
+		s.log.WarnContext(ctx, "rate limiter unavailable: a sign-in attempt stays counted", "err", err)
+	}
+}
+
+// knownDevice returns the live device of u that token names, or nil: no
+// token, an unknown one, one of another account, an expired or a revoked
+// one all count as no device, alike.
+func (s *Service) knownDevice(ctx context.Context, token string, u domain.User, now time.Time) (*domain.Device, error) {
+	if token == "" || len(token) > maxBearerLength {
+		return nil, nil
+	}
+	hash := domain.HashSecret(token)
+	d, err := s.store.Devices().GetByHash(ctx, hash)
+	if errors.Is(err, domain.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	if subtle.ConstantTimeCompare(d.TokenHash, hash) != 1 || u.ID == "" || d.UserID != u.ID || !d.Live(now) {
+		return nil, nil
+	}
+	return &d, nil
+}
+
+// challengeDevice returns the known device that c's sign-in came through
+// when it is still live, else nil.
+func (s *Service) challengeDevice(ctx context.Context, c domain.MFAChallenge, u domain.User, now time.Time) (*domain.Device, error) {
+	if c.DeviceID == "" {
+		return nil, nil
+	}
+	d, err := s.store.Devices().Get(ctx, c.DeviceID)
+	if errors.Is(err, domain.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	if d.UserID != u.ID || !d.Live(now) {
+		return nil, nil
+	}
+	return &d, nil
+}
+
+// failedOnDevice records a wrong password or code sent through known
+// device d of u: it counts against the device (domain.DeviceFailureLimit
+// revoke it), not against the email's lock-out.
+func (s *Service) failedOnDevice(ctx context.Context, d domain.Device, u domain.User, from Client, now time.Time) error {
+	return s.store.WithinTx(ctx, func(ctx context.Context) error {
+		d, err := s.store.Devices().Fail(ctx, d.ID, now)
+		if err != nil {
+			return err
+		}
+		detail := "through known device " + d.ID
+		if d.Failures == domain.DeviceFailureLimit {
+			detail += fmt.Sprintf(", revoked after %d failures", d.Failures)
+		}
+		return s.store.Activity().Record(ctx, s.signInEntry(u, u.Email, from, domain.ActSignInFailed, detail, now))
+	})
 }
 
 // signInEntry is an activity log entry about a sign-in of email (by u,
@@ -286,25 +426,45 @@ func (s *Service) forgetFailures(ctx context.Context, email string) error {
 	return err
 }
 
-// openSession creates a session for u signing in from `from`.
-func (s *Service) openSession(ctx context.Context, u domain.User, from Client, now time.Time) (SessionToken, error) {
+// signedIn opens a session for u signing in from `from` (withCode: the
+// sign-in took an emailed code as well) and hands the client a device
+// token for its next sign-ins: the token of device dev, replaced, when the
+// sign-in came through one, else a new device's. A device that another
+// sign-in replaced or that was revoked meanwhile gives way to a new one.
+func (s *Service) signedIn(ctx context.Context, u domain.User, dev *domain.Device, from Client, withCode bool, now time.Time) (SessionToken, error) {
 	token, hash := domain.NewSecret(SessionPrefix)
+	deviceToken, deviceHash := domain.NewSecret(domain.DevicePrefix)
 	ua := from.UserAgent
 	if len(ua) > maxUserAgent {
 		ua = strings.ToValidUTF8(ua[:maxUserAgent], "")
 	}
 	sess := domain.Session{ID: domain.NewID(), UserID: u.ID, TokenHash: hash, CreatedAt: now, LastSeenAt: now,
-		ExpiresAt: now.Add(domain.SessionTTL), IP: from.IP, UserAgent: ua}
+		ExpiresAt: now.Add(domain.SessionTTL), IP: from.IP, UserAgent: ua, MFA: withCode}
 	err := s.store.WithinTx(ctx, func(ctx context.Context) error {
 		if err := s.store.Sessions().Create(ctx, sess); err != nil {
 			return err
+		}
+		rotated := false
+		if dev != nil {
+			err := s.store.Devices().Rotate(ctx, dev.ID, dev.TokenHash, deviceHash, now)
+			if err != nil && !errors.Is(err, domain.ErrInvalidState) && !errors.Is(err, domain.ErrNotFound) {
+				return err
+			}
+			rotated = err == nil
+		}
+		if !rotated {
+			d := domain.Device{ID: domain.NewID(), UserID: u.ID, TokenHash: deviceHash, CreatedAt: now, LastUsedAt: now,
+				ExpiresAt: now.Add(domain.DeviceTTL)}
+			if err := s.store.Devices().Create(ctx, d); err != nil {
+				return err
+			}
 		}
 		return s.store.Activity().Record(ctx, s.signInEntry(u, u.Email, from, domain.ActSignedIn, "session "+sess.ID, now))
 	})
 	if err != nil {
 		return SessionToken{}, err
 	}
-	return SessionToken{Token: token, ExpiresAt: sess.ExpiresAt}, nil
+	return SessionToken{Token: token, ExpiresAt: sess.ExpiresAt, DeviceToken: deviceToken}, nil
 }
 
 // failedLogin records a failed sign-in of email and returns the answer:
@@ -336,7 +496,7 @@ func (s *Service) failedLogin(ctx context.Context, email string, u domain.User, 
 	}
 	if known {
 		err := s.outbox.Within(ctx, func(ctx context.Context, mail work.Post) error {
-			return mail(domain.MailAccountLocked, u.Email, "Your Credence account was locked", fmt.Sprintf("Hello %s,\n\nThere were %d failed attempts to sign in to your Credence account, so sign-in is locked until %s (UTC).\n\nIf it was you, wait and try again, or reset your password from the sign-in page (that unlocks it).\nIf it was not you, your password held; consider resetting it anyway.\n",
+			return mail(domain.MailAccountLocked, u.Email, "Your Credence account was locked", fmt.Sprintf("Hello %s,\n\nThere were %d failed attempts to sign in to your Credence account, so sign-in is locked until %s (UTC), except from the browsers and apps where you signed in before.\n\nIf it was you, wait and try again, or reset your password from the sign-in page (that unlocks it).\nIf it was not you, your password held; consider resetting it anyway.\n",
 				u.Name, domain.LoginFailureLimit, g.LockedUntil.UTC().Format("2006-01-02 15:04")))
 		})
 		if err != nil {
@@ -496,7 +656,7 @@ func (s *Service) Authenticate(ctx context.Context, token string) (domain.Actor,
 		}
 	}
 	a := s.actorFor(u)
-	a.SessionID = sess.ID
+	a.SessionID, a.MFA = sess.ID, sess.MFA
 	return a, nil
 }
 
@@ -586,21 +746,31 @@ func (s *Service) orgRequiresMFA(ctx context.Context, userID string) (bool, erro
 	return false, nil
 }
 
-// challenge opens an MFA challenge for u and mails its code.
-func (s *Service) challenge(ctx context.Context, u domain.User, now time.Time) (string, error) {
+// challenge opens an MFA challenge of purpose for u (a sign-in through
+// known device dev, when not nil) and mails its code.
+func (s *Service) challenge(ctx context.Context, u domain.User, purpose domain.MFAPurpose, dev *domain.Device, now time.Time) (string, error) {
 	n, err := rand.Int(rand.Reader, new(big.Int).Exp(big.NewInt(10), big.NewInt(domain.MFACodeDigits), nil))
 	if err != nil {
 		return "", err
 	}
 	code := fmt.Sprintf("%0*d", domain.MFACodeDigits, n.Int64())
-	c := domain.MFAChallenge{ID: domain.NewID(), UserID: u.ID, CreatedAt: now, ExpiresAt: now.Add(domain.MFACodeTTL)}
+	c := domain.MFAChallenge{ID: domain.NewID(), UserID: u.ID, CreatedAt: now, ExpiresAt: now.Add(domain.MFACodeTTL), Purpose: purpose}
+	if dev != nil {
+		c.DeviceID = dev.ID
+	}
 	c.CodeHash = mfaHash(c.ID, code)
+	// No code in subjects: they are logged.
+	subject, text := "Your Credence sign-in code", fmt.Sprintf(
+		"Hello %s,\n\nYour code to finish signing in to Credence is:\n\n    %s\n\nIt works once, for 10 minutes. If you did not just sign in, someone knows your password: reset it from the sign-in page.\n", u.Name, code)
+	if purpose == domain.MFAOff {
+		subject, text = "Confirm: switch off emailed codes for Credence", fmt.Sprintf(
+			"Hello %s,\n\nYour code to switch off the emailed codes that sign-in to your Credence account asks for is:\n\n    %s\n\nIt works once, for 10 minutes. If you did not ask for it, someone is signed in as you: end your sessions and reset your password from the sign-in page.\n", u.Name, code)
+	}
 	return c.ID, s.outbox.Within(ctx, func(ctx context.Context, mail work.Post) error {
 		if err := s.store.MFAChallenges().Create(ctx, c); err != nil {
 			return err
 		}
-		return mail(domain.MailMFACode, u.Email, "Your Credence sign-in code", fmt.Sprintf( // no code in subjects: they are logged
-			"Hello %s,\n\nYour code to finish signing in to Credence is:\n\n    %s\n\nIt works once, for 10 minutes. If you did not just sign in, someone knows your password: reset it from the sign-in page.\n", u.Name, code))
+		return mail(domain.MailMFACode, u.Email, subject, text)
 	})
 }
 
@@ -610,15 +780,24 @@ func mfaHash(challengeID, code string) []byte {
 }
 
 // VerifyMFA finishes a sign-in with its emailed code. A wrong code counts
-// against the challenge (MFAMaxAttempts) and as a failed sign-in of the
-// email (lock-out); an expired, used or spent challenge is MFA_INVALID.
+// against the challenge (MFAMaxAttempts), against the client address's
+// budget of failed sign-ins, and as a failed sign-in of the email
+// (lock-out) or, when the sign-in came through a known device that is
+// still live, of that device (and the email's lock-out does not refuse
+// it). An expired, used or spent challenge, or one that is not a
+// sign-in's, is MFA_INVALID.
 func (s *Service) VerifyMFA(ctx context.Context, challengeID, code string, from Client) (SessionToken, error) {
-	if !domain.IsID(challengeID) || len(code) != domain.MFACodeDigits || strings.Trim(code, "0123456789") != "" {
+	if !domain.IsID(challengeID) || !wellFormedCode(code) {
 		return SessionToken{}, domain.ErrMFAInvalid
 	}
 	now := domain.Truncate(s.clock.Now())
+	attempt, err := s.reserveSignIn(ctx, from)
+	if err != nil {
+		return SessionToken{}, err
+	}
+	defer s.settle(ctx, attempt)
 	c, err := s.store.MFAChallenges().Get(ctx, challengeID)
-	if errors.Is(err, domain.ErrNotFound) || (err == nil && !c.Open(now)) {
+	if errors.Is(err, domain.ErrNotFound) || (err == nil && (!c.Open(now) || c.Purpose != domain.MFASignIn)) {
 		return SessionToken{}, domain.ErrMFAInvalid
 	}
 	if err != nil {
@@ -628,16 +807,29 @@ func (s *Service) VerifyMFA(ctx context.Context, challengeID, code string, from 
 	if err != nil {
 		return SessionToken{}, err
 	}
-	guard, err := s.store.LoginGuards().Get(ctx, u.Email)
+	dev, err := s.challengeDevice(ctx, c, u, now)
 	if err != nil {
 		return SessionToken{}, err
 	}
-	if until, locked := guard.Locked(now); locked {
-		return SessionToken{}, &domain.LockedError{RetryAt: until}
+	var guard domain.LoginGuard
+	if dev == nil {
+		if guard, err = s.store.LoginGuards().Get(ctx, u.Email); err != nil {
+			return SessionToken{}, err
+		}
+		if until, locked := guard.Locked(now); locked {
+			return SessionToken{}, &domain.LockedError{RetryAt: until}
+		}
 	}
 	if subtle.ConstantTimeCompare(mfaHash(c.ID, code), c.CodeHash) != 1 {
+		attempt.failed = true
 		if _, err := s.store.MFAChallenges().Fail(ctx, c.ID); err != nil {
 			return SessionToken{}, err
+		}
+		if dev != nil {
+			if err := s.failedOnDevice(ctx, *dev, u, from, now); err != nil {
+				return SessionToken{}, err
+			}
+			return SessionToken{}, domain.ErrMFAInvalid
 		}
 		if err := s.failedLogin(ctx, u.Email, u, true, now, from); !errors.Is(err, ErrBadCredentials) {
 			return SessionToken{}, err // locked now
@@ -647,36 +839,159 @@ func (s *Service) VerifyMFA(ctx context.Context, challengeID, code string, from 
 	if err := s.store.MFAChallenges().Use(ctx, c.ID, now); err != nil {
 		return SessionToken{}, err
 	}
-	if !guard.Clean() {
+	if dev == nil && !guard.Clean() {
 		if err := s.forgetFailures(ctx, u.Email); err != nil {
 			return SessionToken{}, err
 		}
 	}
-	return s.openSession(ctx, u, from, now)
+	return s.signedIn(ctx, u, dev, from, true, now)
+}
+
+// wellFormedCode reports whether code is domain.MFACodeDigits digits.
+func wellFormedCode(code string) bool {
+	return len(code) == domain.MFACodeDigits && strings.Trim(code, "0123456789") == ""
 }
 
 // MFAStatus is whether sign-in asks the user for an emailed code.
 type MFAStatus struct {
 	Enabled       bool // the user switched it on
 	RequiredByOrg bool // an organization of the user requires it
+	// Challenge is set when nothing changed yet: switching codes off
+	// needs the code just mailed, sent back with this challenge.
+	Challenge string
 }
 
-// SetMFA switches the signed-in user's email-code MFA on or off. An
-// organization requiring it keeps asking for codes either way.
-func (s *Service) SetMFA(ctx context.Context, actor domain.Actor, enabled bool) (MFAStatus, error) {
+// MFAChange switches the signed-in user's emailed codes on or off.
+// Switching them off takes a proof that a stolen session alone cannot
+// give: the password, or the code of a challenge that SetMFA mailed (its
+// ID and the code).
+type MFAChange struct {
+	Enabled     bool
+	Password    string
+	ChallengeID string
+	Code        string
+}
+
+// errWrongPassword answers a wrong password confirming a change.
+var errWrongPassword = domain.Errorf(domain.CodeWrongPassword, "the password is wrong")
+
+// SetMFA switches the signed-in user's email-code MFA on or off. Turning
+// it on needs nothing more. Turning it off needs in.Password, or a code:
+// without either it mails a fresh one and changes nothing (the status
+// names the challenge to send it back with). A wrong password is
+// WRONG_PASSWORD and counts as a failed sign-in (the email's lock-out, the
+// client address's budget); a wrong, expired or spent code is MFA_INVALID
+// and counts against its challenge (and the address's budget). An
+// organization requiring codes keeps asking for them either way.
+func (s *Service) SetMFA(ctx context.Context, actor domain.Actor, in MFAChange, from Client) (MFAStatus, error) {
 	if err := access.RequireUser(actor); err != nil {
 		return MFAStatus{}, err
 	}
-	err := s.store.WithinTx(ctx, func(ctx context.Context) error {
-		if err := s.store.Users().SetMFA(ctx, actor.UserID, enabled); err != nil {
+	u, err := s.store.Users().Get(ctx, actor.UserID)
+	if err != nil {
+		return MFAStatus{}, err
+	}
+	now := domain.Truncate(s.clock.Now())
+	var proof string // the challenge whose code proved the change
+	if !in.Enabled && u.MFAEnabled {
+		switch {
+		case in.Password != "":
+			err = s.confirmPassword(ctx, u, in.Password, from, now)
+		case in.ChallengeID != "" || in.Code != "":
+			err = s.confirmOffCode(ctx, u, in.ChallengeID, in.Code, from, now)
+			proof = in.ChallengeID
+		default:
+			id, err := s.challenge(ctx, u, domain.MFAOff, nil, now)
+			if err != nil {
+				return MFAStatus{}, err
+			}
+			required, err := s.orgRequiresMFA(ctx, u.ID)
+			return MFAStatus{Enabled: true, RequiredByOrg: required, Challenge: id}, err
+		}
+		if err != nil {
+			return MFAStatus{}, err
+		}
+	}
+	err = s.store.WithinTx(ctx, func(ctx context.Context) error {
+		if proof != "" {
+			if err := s.store.MFAChallenges().Use(ctx, proof, now); err != nil {
+				return err
+			}
+		}
+		if err := s.store.Users().SetMFA(ctx, actor.UserID, in.Enabled); err != nil {
 			return err
 		}
 		return s.store.Activity().Record(ctx, domain.NewActivity(actor, "", domain.ActMFAChanged, "user", actor.UserID,
-			fmt.Sprintf("sign-in codes %v", map[bool]string{true: "on", false: "off"}[enabled]), s.clock.Now()))
+			fmt.Sprintf("sign-in codes %v", map[bool]string{true: "on", false: "off"}[in.Enabled]), s.clock.Now()))
 	})
 	if err != nil {
 		return MFAStatus{}, err
 	}
 	required, err := s.orgRequiresMFA(ctx, actor.UserID)
-	return MFAStatus{Enabled: enabled, RequiredByOrg: required}, err
+	return MFAStatus{Enabled: in.Enabled, RequiredByOrg: required}, err
+}
+
+// confirmPassword checks the signed-in user's password for a change that
+// needs it. A locked email is ACCOUNT_LOCKED before any check; a wrong
+// password counts as a failed sign-in of the email and of the client
+// address, and is WRONG_PASSWORD.
+func (s *Service) confirmPassword(ctx context.Context, u domain.User, password string, from Client, now time.Time) error {
+	attempt, err := s.reserveSignIn(ctx, from)
+	if err != nil {
+		return err
+	}
+	defer s.settle(ctx, attempt)
+	guard, err := s.store.LoginGuards().Get(ctx, u.Email)
+	if err != nil {
+		return err
+	}
+	if until, locked := guard.Locked(now); locked {
+		return &domain.LockedError{RetryAt: until}
+	}
+	if len(password) <= MaxPasswordLen*4 && CheckPassword(u.PasswordHash, password) {
+		return nil
+	}
+	attempt.failed = true
+	var locked *domain.LockedError
+	if err := s.failedLogin(ctx, u.Email, u, true, now, from); !errors.Is(err, ErrBadCredentials) && !errors.As(err, &locked) {
+		return err
+	}
+	return errWrongPassword
+}
+
+// confirmOffCode checks the code of an MFAOff challenge of u. The ID and
+// the code go together; a challenge of another user or purpose, used,
+// spent or expired is MFA_INVALID; a wrong code counts against the
+// challenge and the client address's budget. The caller uses the
+// challenge with the change.
+func (s *Service) confirmOffCode(ctx context.Context, u domain.User, challengeID, code string, from Client, now time.Time) error {
+	var v domain.Validator
+	v.Check(challengeID != "", "body.challengeId", "challengeId is required with a code", challengeID)
+	v.Check(code != "", "body.code", "code is required with a challengeId", code)
+	if err := v.Err(); err != nil {
+		return err
+	}
+	if !domain.IsID(challengeID) || !wellFormedCode(code) {
+		return domain.ErrMFAInvalid
+	}
+	attempt, err := s.reserveSignIn(ctx, from)
+	if err != nil {
+		return err
+	}
+	defer s.settle(ctx, attempt)
+	c, err := s.store.MFAChallenges().Get(ctx, challengeID)
+	if errors.Is(err, domain.ErrNotFound) || (err == nil && (c.UserID != u.ID || c.Purpose != domain.MFAOff || !c.Open(now))) {
+		return domain.ErrMFAInvalid
+	}
+	if err != nil {
+		return err
+	}
+	if subtle.ConstantTimeCompare(mfaHash(c.ID, code), c.CodeHash) != 1 {
+		attempt.failed = true
+		if _, err := s.store.MFAChallenges().Fail(ctx, c.ID); err != nil {
+			return err
+		}
+		return domain.ErrMFAInvalid
+	}
+	return nil
 }

@@ -83,7 +83,10 @@ func (s *Service) ListMine(ctx context.Context, actor domain.Actor) ([]ports.Org
 	return s.store.Orgs().ListForUser(ctx, actor.UserID)
 }
 
-// Update edits an organization's details.
+// Update edits an organization's details. Requiring emailed codes of
+// every member takes an owner whose own session was opened with one
+// (MFA_REQUIRED otherwise): the change shuts out every session opened
+// without one, and must not shut out the owner's own.
 func (s *Service) Update(ctx context.Context, actor domain.Actor, orgID string, in domain.OrgInput) (domain.Organization, error) {
 	perm := domain.PermOrgUpdate
 	if in.RequireMFA != nil {
@@ -91,7 +94,12 @@ func (s *Service) Update(ctx context.Context, actor domain.Actor, orgID string, 
 	}
 	return s.change(ctx, actor, domain.ActOrgUpdated, func(ctx context.Context) (domain.Organization, error) {
 		return s.guard.Org(ctx, actor, orgID, perm)
-	}, func(o *domain.Organization) error { return o.Update(in, s.now()) })
+	}, func(o *domain.Organization) error {
+		if in.RequireMFA != nil && *in.RequireMFA && !o.RequireMFA && !actor.MFA {
+			return domain.Errorf(domain.CodeMFARequired, "requiring emailed codes takes a session opened with one: switch on your own sign-in codes, sign out and sign in again")
+		}
+		return o.Update(in, s.now())
+	})
 }
 
 // Resubmit sends a rejected organization back to review.

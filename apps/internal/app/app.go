@@ -127,7 +127,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	_, _, _, emailLimit := cfg.Limits()
 	outbox := work.NewOutbox(a.Store, cipher, a.Dispatcher, a.Clock)
 	a.Accounts = accounts.New(a.Store, a.Clock, outbox, log, accounts.Config{PublicURL: cfg.PublicURL.String(), AdminEmails: cfg.AdminEmails,
-		Limiter: a.Limiter, EmailLimit: emailLimit})
+		Limiter: a.Limiter, EmailLimit: emailLimit, SignInLimit: cfg.SignInLimit()})
 	a.Orgs = orgs.New(a.Store, a.Clock, outbox, cipher, cfg.Plans, log)
 	a.Badges = badges.New(a.Store, a.Clock, cfg.Plans)
 	a.Credentials = credentials.New(a.Store, a.Clock, a.Dispatcher, cipher, cfg.Plans, credentials.URLs{Base: cfg.PublicURL}, log)

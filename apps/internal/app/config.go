@@ -48,6 +48,10 @@ type Config struct {
 	// mail-sending endpoints each 15 minutes, per email address on the
 	// mail-sending endpoints each 15 minutes.
 	RateLimitIP, RateLimitKey, RateLimitAuthIP, RateLimitEmail int
+	// RateLimitSignInIP is each client address's budget of failed
+	// sign-ins (wrong passwords and codes, whatever the email) per 15
+	// minutes (0 switches it off).
+	RateLimitSignInIP int
 	// TrustedProxies are the proxies whose X-Forwarded-For is believed.
 	TrustedProxies []netip.Prefix
 
@@ -96,6 +100,7 @@ func Load(getenv func(string) string) (Config, error) {
 		{"CREDENCE_RATE_LIMIT_KEY", &cfg.RateLimitKey, 60, 1_000_000},
 		{"CREDENCE_RATE_LIMIT_AUTH_IP", &cfg.RateLimitAuthIP, 30, 1_000_000},
 		{"CREDENCE_RATE_LIMIT_EMAIL", &cfg.RateLimitEmail, 3, 1000},
+		{"CREDENCE_RATE_LIMIT_SIGNIN_IP", &cfg.RateLimitSignInIP, 20, 1_000_000},
 	} {
 		if *l.into, err = intSetting(getenv, l.name, l.def, 0, l.max); err != nil {
 			return Config{}, err
@@ -391,6 +396,11 @@ func prefixesSetting(getenv func(string) string, name string) ([]netip.Prefix, e
 // times longer after each next attempt, at most 12 hours. With the
 // default MailRetry of a minute it is work.DefaultMailBackoff.
 func (c Config) MailBackoff(attempt int) time.Duration { return work.MailBackoff(c.MailRetry, attempt) }
+
+// SignInLimit returns each client address's budget of failed sign-ins.
+func (c Config) SignInLimit() ports.Limit {
+	return ports.Limit{Rate: c.RateLimitSignInIP, Period: 15 * time.Minute}
+}
 
 // Limits returns the request limits of the HTTP API.
 func (c Config) Limits() (ip, key, authIP, email ports.Limit) {

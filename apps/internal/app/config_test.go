@@ -41,6 +41,9 @@ func TestConfigDefaults(t *testing.T) {
 		auth != (ports.Limit{Rate: 30, Period: 15 * time.Minute}) || email != (ports.Limit{Rate: 3, Period: 15 * time.Minute}) {
 		t.Errorf("default limits: ip %v, key %v, auth %v, email %v", ip, key, auth, email)
 	}
+	if got := cfg.SignInLimit(); got != (ports.Limit{Rate: 20, Period: 15 * time.Minute}) {
+		t.Errorf("default budget of failed sign-ins per address: %v", got)
+	}
 	if len(cfg.TrustedProxies) != 0 {
 		t.Errorf("trusted proxies by default: %v", cfg.TrustedProxies)
 	}
@@ -48,12 +51,15 @@ func TestConfigDefaults(t *testing.T) {
 
 func TestConfigLimitsAndProxies(t *testing.T) {
 	cfg, err := Load(env(map[string]string{"CREDENCE_RATE_LIMIT_IP": "0", "CREDENCE_RATE_LIMIT_EMAIL": "5",
-		"CREDENCE_TRUSTED_PROXIES": " 10.0.0.0/8, 192.0.2.7 ,::1,"}))
+		"CREDENCE_RATE_LIMIT_SIGNIN_IP": "0", "CREDENCE_TRUSTED_PROXIES": " 10.0.0.0/8, 192.0.2.7 ,::1,"}))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if ip, _, _, email := cfg.Limits(); ip.Rate != 0 || email.Rate != 5 {
 		t.Errorf("limits: ip %v (0 switches it off), email %v", ip, email)
+	}
+	if signIn := cfg.SignInLimit(); signIn.Rate != 0 {
+		t.Errorf("failed sign-ins per address: %v, want 0 (off)", signIn)
 	}
 	want := []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("192.0.2.7/32"), netip.MustParsePrefix("::1/128")}
 	if !slices.Equal(cfg.TrustedProxies, want) {
