@@ -143,11 +143,12 @@ func startServer(t *testing.T, store string, opts ...serverOption) *server {
 		"CREDENCE_ADMIN_EMAILS": s.adminEmail,
 		"CREDENCE_LOG_LEVEL":    "info",
 		// Every test request comes from 127.0.0.1: limits are off but
-		// where a scenario sets them (see testRateLimits).
-		"CREDENCE_RATE_LIMIT_IP":      "0",
-		"CREDENCE_RATE_LIMIT_KEY":     "0",
-		"CREDENCE_RATE_LIMIT_AUTH_IP": "0",
-		"CREDENCE_RATE_LIMIT_EMAIL":   "0",
+		// where a scenario sets them (see testRateLimits, testSignInSpray).
+		"CREDENCE_RATE_LIMIT_IP":        "0",
+		"CREDENCE_RATE_LIMIT_KEY":       "0",
+		"CREDENCE_RATE_LIMIT_AUTH_IP":   "0",
+		"CREDENCE_RATE_LIMIT_EMAIL":     "0",
+		"CREDENCE_RATE_LIMIT_SIGNIN_IP": "0",
 	}
 	switch store {
 	case "sqlite":

@@ -146,7 +146,7 @@ func testMFA(t *testing.T, e *env) {
 		return sess.Token
 	}
 	token := signIn()
-	e.as(t, token).expect(http.StatusOK, http.MethodPut, "/api/v1/me/mfa", map[string]bool{"enabled": false}, &st)
+	e.as(t, token).expect(http.StatusOK, http.MethodPut, "/api/v1/me/mfa", map[string]any{"enabled": false, "password": testPassword}, &st)
 	e.as(t, token).expect(http.StatusOK, http.MethodPatch, "/api/v1/orgs/"+o.ID, map[string]bool{"requireMfa": true}, nil)
 	var prof struct {
 		MFAEnabled  bool `json:"mfaEnabled"`
