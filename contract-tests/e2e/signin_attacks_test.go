@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 // signInBudget runs a server whose only limit is the budget of failed
@@ -269,5 +270,11 @@ func testRequireMFASessions(t *testing.T, e *env) {
 	// The member signs in again: the organization asks for a code.
 	fresh := e.as(t, e.signInWithCode(t, member.Email, "").Token)
 	fresh.expect(http.StatusOK, http.MethodGet, org, nil, nil)
-	createBadge(fresh, o.ID, 0)
+	b := createBadge(fresh, o.ID, 0)
+	// A bulk job that such a session submitted is issued by a worker,
+	// which acts for the submission and has no session of its own.
+	job := submitBulk(fresh, o.ID, b.ID, csvOf(t, recipient{"Bo Bulk", uniqueEmail("mfabulk")}))
+	if j := awaitJob(fresh, o.ID, job.ID, 30*time.Second, nil); j.Status != "completed" || j.Issued != 1 {
+		t.Errorf("bulk job of an organization requiring codes: %s, want completed with 1 issued", j)
+	}
 }

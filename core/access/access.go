@@ -63,8 +63,9 @@ func Check(actor domain.Actor, orgID string) error {
 // every operation, before the role is looked at (it is the session that
 // falls short, not the role). Signing in again asks for a code, since
 // the organization requires it. API keys act as the organization and are
-// not sessions; platform administrators reading an organization they do
-// not belong to are outside its rules.
+// no sessions, nor is a worker issuing a bulk job for its submitter;
+// platform administrators reading an organization they do not belong to
+// are outside its rules.
 func (g Guard) Decide(actor domain.Actor, ow ports.OrgWithRole, perm domain.Permission) (domain.Organization, error) {
 	org := ow.Org
 	if actor.IsAPIKey() {
@@ -81,7 +82,7 @@ func (g Guard) Decide(actor domain.Actor, ow ports.OrgWithRole, perm domain.Perm
 		return org, nil
 	case ow.Role == "":
 		return domain.Organization{}, fmt.Errorf("organization %s: %w", org.ID, domain.ErrNotFound)
-	case org.RequireMFA && !actor.MFA:
+	case org.RequireMFA && actor.SessionWithoutCode():
 		return domain.Organization{}, domain.ErrMFARequired
 	case !domain.RoleCan(ow.Role, perm):
 		return domain.Organization{}, domain.Errorf(domain.CodeForbidden, "the %s role cannot %s", ow.Role, perm)

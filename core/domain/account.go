@@ -295,6 +295,12 @@ type Actor struct {
 // IsAPIKey reports whether the actor is an API key.
 func (a Actor) IsAPIKey() bool { return a.APIKeyID != "" }
 
+// SessionWithoutCode reports whether the actor is a user's session whose
+// sign-in took no emailed code: what an organization requiring codes
+// refuses. Work done for a user outside any session (a bulk job's
+// worker, a program embedding the core) is no session.
+func (a Actor) SessionWithoutCode() bool { return a.SessionID != "" && !a.MFA }
+
 // Anonymous reports whether nobody is signed in.
 func (a Actor) Anonymous() bool { return a.UserID == "" && a.APIKeyID == "" }
 

@@ -95,7 +95,7 @@ func (s *Service) Update(ctx context.Context, actor domain.Actor, orgID string, 
 	return s.change(ctx, actor, domain.ActOrgUpdated, func(ctx context.Context) (domain.Organization, error) {
 		return s.guard.Org(ctx, actor, orgID, perm)
 	}, func(o *domain.Organization) error {
-		if in.RequireMFA != nil && *in.RequireMFA && !o.RequireMFA && !actor.MFA {
+		if in.RequireMFA != nil && *in.RequireMFA && !o.RequireMFA && actor.SessionWithoutCode() {
 			return domain.Errorf(domain.CodeMFARequired, "requiring emailed codes takes a session opened with one: switch on your own sign-in codes, sign out and sign in again")
 		}
 		return o.Update(in, s.now())
