@@ -278,3 +278,30 @@ func testRequireMFASessions(t *testing.T, e *env) {
 		t.Errorf("bulk job of an organization requiring codes: %s, want completed with 1 issued", j)
 	}
 }
+
+// TestSignInBudgetAcrossReplicas runs two apps/api replicas on one Redis:
+// failed sign-ins from one address spend one budget whichever replica
+// answers, and a success on one gives its attempt back for both.
+func TestSignInBudgetAcrossReplicas(t *testing.T) {
+	opts := append([]serverOption{withEnv("CREDENCE_REDIS_URL", freshRedisDB(t, 13))}, signInBudget...)
+	first := startServer(t, "sqlite", opts...)
+	first.startWorker(t, "mail") // with Redis, mail goes through a worker
+	a, b := envFor(t, first), startServer(t, "sqlite", opts...)
+	u := a.newUser(t, "replicas")
+	from := []string{"X-Forwarded-For", "203.0.113.88"}
+	for i := range 20 {
+		s := a.server
+		if i%2 == 1 {
+			s = b
+		}
+		if i == 10 { // a success in the middle costs nothing
+			s.anon(t).expect(http.StatusOK, http.MethodPost, "/api/v1/auth/login", loginBody(u.Email, testPassword, ""), nil, from...)
+		}
+		s.anon(t).expectProblem(http.StatusUnauthorized, "UNAUTHENTICATED", http.MethodPost, "/api/v1/auth/login",
+			loginBody(uniqueEmail("replica"), "wrong password", ""), from...)
+	}
+	for _, s := range []*server{a.server, b} {
+		s.anon(t).expectProblem(http.StatusTooManyRequests, "RATE_LIMITED", http.MethodPost, "/api/v1/auth/login",
+			loginBody(u.Email, testPassword, ""), from...)
+	}
+}
