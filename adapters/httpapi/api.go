@@ -6,7 +6,6 @@ package httpapi
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -47,6 +46,12 @@ type Deps struct {
 	// Idempotency stores the responses to POSTs sent with an
 	// Idempotency-Key, for replay (nil: the header is ignored).
 	Idempotency ports.Idempotency
+	// Sealer encrypts the responses Idempotency keeps (required with it):
+	// they may carry session tokens and API key secrets.
+	Sealer ports.KeyCipher
+	// HSTS sends Strict-Transport-Security: set it when the public URL is
+	// https.
+	HSTS bool
 }
 
 type server struct {
@@ -54,20 +59,27 @@ type server struct {
 	problems
 }
 
-// New returns the HTTP handler serving the whole API.
+// New returns the HTTP handler serving the whole API: the routes behind
+// the edge (edge.go) — security headers, the per-address rate limit and
+// the body cap, in that order — and the Idempotency-Key wrapper.
 func New(d Deps) http.Handler {
 	mux := http.NewServeMux()
-	NewAPI(mux, d)
+	api := NewAPI(mux, d)
+	s := &server{Deps: d, problems: problems{log: d.Log}}
 	h := notFoundAsProblem(mux)
 	if d.Idempotency != nil {
-		h = idempotent(h, idempotencyDeps{store: d.Idempotency, clock: d.Clock, log: d.Log,
-			limiter: d.Limiter, ipLimit: d.Limits.IP, trusted: d.TrustedProxies,
+		if d.Sealer == nil {
+			panic("httpapi: Deps.Idempotency needs Deps.Sealer: stored responses may carry secrets")
+		}
+		h = idempotent(h, idempotencyDeps{store: d.Idempotency, clock: d.Clock, log: d.Log, sealer: d.Sealer,
 			authenticate: func(ctx context.Context, token string) error {
 				_, err := d.Accounts.Authenticate(ctx, token)
 				return err
 			}}, defaultIdempotency)
 	}
-	return h
+	h = capBodies(h, mux, operationBodyLimits(api))
+	h = s.limitAddresses(h)
+	return secureHeaders(h, d.HSTS)
 }
 
 // notFoundAsProblem answers unknown paths and methods with problems
@@ -91,10 +103,7 @@ func notFoundAsProblem(mux *http.ServeMux) http.Handler {
 			p = &Problem{Status: http.StatusMethodNotAllowed, Code: "METHOD_NOT_ALLOWED", Detail: r.Method + " is not allowed here"}
 			w.Header().Set("Allow", strings.Join(allowed, ", "))
 		}
-		p.Title = http.StatusText(p.Status)
-		w.Header().Set("Content-Type", "application/problem+json")
-		w.WriteHeader(p.Status)
-		_ = json.NewEncoder(w).Encode(p)
+		writeProblem(w, p)
 	})
 }
 
@@ -147,7 +156,7 @@ func (s *server) authenticate(api huma.API) func(huma.Context, func(huma.Context
 			forwarded = forwardedFor(ctx)
 		}
 		ip := clientAddr(ctx.RemoteAddr(), forwarded, s.TrustedProxies)
-		if !s.limitClient(api, ctx, ip) {
+		if !s.limitAuth(api, ctx, ip) {
 			return
 		}
 		var actor domain.Actor

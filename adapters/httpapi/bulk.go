@@ -14,10 +14,13 @@ import (
 	"github.com/credence-dev/credence/core/domain"
 )
 
-// maxUploadBytes bounds a bulk upload's multipart body. It is well above
-// bulk.MaxFileBytes so that a file somewhat too large gets INVALID_CSV
-// saying its size, rather than a bare 413.
-const maxUploadBytes = 8 << 20
+// maxUploadBytes bounds a bulk upload's multipart body, before any of it
+// is parsed (see capBodies). It is well above bulk.MaxFileBytes so that a
+// file somewhat too large gets INVALID_CSV saying its size, rather than a
+// bare 413; of the file itself no more than bulk.MaxFileBytes+1 bytes are
+// read into memory (multipart parsing keeps larger parts in a temporary
+// file).
+const maxUploadBytes = 4 << 20
 
 // bulkForm is the multipart body of the bulk upload operations.
 type bulkForm struct {
@@ -53,8 +56,9 @@ func (in *validateIn) wants(state domain.RowState) bool {
 	return false
 }
 
-// file reads the uploaded file (the body is bounded by maxUploadBytes);
-// the core judges its name, size and content.
+// file reads the beginning of the uploaded file, as much as the core
+// needs to judge it (the body is bounded by maxUploadBytes); the core
+// judges its name, size and content.
 func (in *bulkIn) file() (bulk.File, error) { return uploaded(in.RawBody.Data()) }
 
 func (in *validateIn) file() (bulk.File, error) { return uploaded(in.RawBody.Data()) }
@@ -62,11 +66,11 @@ func (in *validateIn) file() (bulk.File, error) { return uploaded(in.RawBody.Dat
 func uploaded(form *bulkForm) (bulk.File, error) {
 	f := form.File
 	defer f.Close()
-	data, err := io.ReadAll(f)
+	data, err := io.ReadAll(io.LimitReader(f, bulk.MaxFileBytes+1))
 	if err != nil {
 		return bulk.File{}, fmt.Errorf("read upload: %w", err)
 	}
-	return bulk.File{Name: f.Filename, Data: data}, nil
+	return bulk.File{Name: f.Filename, Data: data, Size: f.Size}, nil
 }
 
 type previewRowWire struct {

@@ -11,10 +11,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"math"
 	"mime"
 	"net/http"
-	"net/netip"
 	"strconv"
 	"sync/atomic"
 	"time"
@@ -60,8 +58,9 @@ func documentIdempotency(oapi *huma.OpenAPI) {
 			"request (method, path, query, Content-Type and body) within %s gets the first response again, with "+
 			"`%s: true`, and runs nothing; the same key with another request gets 422 IDEMPOTENCY_KEY_REUSED; "+
 			"a retry arriving while the first request runs waits for it up to %s, then gets 409 %s. Keys are "+
-			"scoped by the Authorization header: use a fresh random value (a UUID) per operation and the same "+
-			"one for its retries. 5xx, 408, 429 and other answers asking for a retry are not kept.",
+			"scoped by the Authorization header (without one, by the request itself: another request is another key): "+
+			"use a fresh random value (a UUID) per operation and the same one for its retries. 5xx, 408, 429 and other "+
+			"answers asking for a retry are not kept. Kept responses are stored sealed (encrypted).",
 			humanDuration(cfg.ttl), replayedHeader, humanDuration(cfg.wait), codeIdempotencyInProgress),
 		Schema:  &huma.Schema{Type: "string", MinLength: &minLen, MaxLength: &maxLen, Pattern: `^[\x20-\x7E]+$`},
 		Example: "5f0c6a9e-8d0b-4b53-9a36-2a3c1e7d4f10",
@@ -156,10 +155,9 @@ var transientCodes = map[string]bool{
 //
 // Keys are scoped by the Authorization header, so one caller's keys never
 // meet another's; anonymous requests share one scope (see
-// docs/idempotency.md). The wrapper runs before the API's authentication
-// and rate limits: it checks a bearer token itself (see caller), and what
-// it answers from the store (replays, refusals) it counts against the
-// client address's limit itself.
+// docs/idempotency.md). The wrapper runs after the per-address rate limit
+// and the body cap (edge.go) but before the API's authentication: it
+// checks a bearer token itself (see caller).
 func idempotent(next http.Handler, d idempotencyDeps, cfg idempotencyConfig) http.Handler {
 	if d.log == nil {
 		d.log = slog.New(slog.DiscardHandler)
@@ -176,15 +174,13 @@ type idempotencyDeps struct {
 	store ports.Idempotency
 	clock ports.Clock
 	log   *slog.Logger
-	// limiter counts the requests answered from the store (replays and
-	// refusals, which never reach the API's own limits) against ipLimit per
-	// client address, as the API counts the others; nil: no limit.
-	limiter ports.RateLimiter
-	ipLimit ports.Limit
-	trusted []netip.Prefix
 	// authenticate checks a bearer token before a large body is read; nil:
 	// every token counts as valid.
 	authenticate func(ctx context.Context, token string) error
+	// sealer encrypts the responses kept for replay: they may carry
+	// secrets (session tokens from sign-in, API key secrets), which the
+	// store must never hold in the clear.
+	sealer ports.KeyCipher
 }
 
 type idempotency struct {
@@ -203,7 +199,7 @@ func (h *idempotency) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if len(keys) != 1 || !validIdempotencyKey(keys[0]) {
-		writeIdemProblem(w, &Problem{Status: http.StatusUnprocessableEntity, Code: string(domain.CodeValidation), Detail: "validation failed",
+		writeProblem(w, &Problem{Status: http.StatusUnprocessableEntity, Code: string(domain.CodeValidation), Detail: "validation failed",
 			Errors: []FieldProblem{{Location: "header." + idempotencyKeyHeader,
 				Message: "send one Idempotency-Key of 1 to 255 printable ASCII characters (a UUID, say)", Value: keys}}})
 		return
@@ -212,7 +208,7 @@ func (h *idempotency) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	scope, maxBody, err := h.caller(r)
 	if err != nil {
 		if r.Context().Err() == nil {
-			writeIdemProblem(w, asProblem(h.problems.from(r.Context(), err)))
+			writeProblem(w, asProblem(h.problems.from(r.Context(), err)))
 		}
 		return
 	}
@@ -224,17 +220,18 @@ func (h *idempotency) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	body, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
 	if err != nil {
-		writeIdemProblem(w, &Problem{Status: http.StatusBadRequest, Code: codeOfStatus[http.StatusBadRequest], Detail: "could not read the request body"})
+		writeProblem(w, &Problem{Status: http.StatusBadRequest, Code: codeOfStatus[http.StatusBadRequest], Detail: "could not read the request body"})
 		return
 	}
 	if int64(len(body)) > maxBody {
-		writeIdemProblem(w, bodyTooLarge(maxBody))
+		writeProblem(w, bodyTooLarge(maxBody))
 		return
 	}
 	r.Body = io.NopCloser(bytes.NewReader(body))
 
 	ctx := r.Context()
-	claim := ports.IdempotencyClaim{Scope: scope, Key: key, Token: domain.NewID(), RequestHash: requestHash(r, body)}
+	hash := requestHash(r, body)
+	claim := ports.IdempotencyClaim{Scope: anonymous(scope, hash), Key: key, Token: domain.NewID(), RequestHash: hash}
 	deadline := time.Now().Add(h.cfg.wait)
 	for pause := 10 * time.Millisecond; ; pause = min(2*pause, 250*time.Millisecond) {
 		claim.Now = domain.Truncate(h.now())
@@ -243,7 +240,7 @@ func (h *idempotency) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		switch {
 		case err != nil:
 			if ctx.Err() == nil {
-				writeIdemProblem(w, asProblem(h.problems.from(ctx, err)))
+				writeProblem(w, asProblem(h.problems.from(ctx, err)))
 			}
 			return
 		case started:
@@ -251,22 +248,23 @@ func (h *idempotency) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			h.run(w, r, claim)
 			return
 		case !bytes.Equal(rec.RequestHash, claim.RequestHash):
-			if h.allow(w, r) {
-				writeIdemProblem(w, asProblem(h.problems.from(ctx, domain.Errorf(domain.CodeIdempotencyKeyReused,
-					"this Idempotency-Key was sent with another request; use a new key for a new request"))))
-			}
+			writeProblem(w, asProblem(h.problems.from(ctx, domain.Errorf(domain.CodeIdempotencyKeyReused,
+				"this Idempotency-Key was sent with another request; use a new key for a new request"))))
 			return
 		case rec.Finished():
-			if h.allow(w, r) {
-				replayResponse(w, rec.Response)
+			resp, err := h.open(claim, *rec.Response)
+			if err != nil {
+				h.log.ErrorContext(ctx, "open a stored idempotent response", "err", err)
+				writeProblem(w, &Problem{Status: http.StatusInternalServerError, Code: "INTERNAL",
+					Detail: "the stored response to this Idempotency-Key cannot be read; it was logged"})
+				return
 			}
+			replayResponse(w, &resp)
 			return
 		case time.Now().After(deadline):
-			if h.allow(w, r) {
-				w.Header().Set("Retry-After", "1")
-				writeIdemProblem(w, &Problem{Status: http.StatusConflict, Code: codeIdempotencyInProgress,
-					Detail: "a request with this Idempotency-Key is still running; retry shortly"})
-			}
+			w.Header().Set("Retry-After", "1")
+			writeProblem(w, &Problem{Status: http.StatusConflict, Code: codeIdempotencyInProgress,
+				Detail: "a request with this Idempotency-Key is still running; retry shortly"})
 			return
 		}
 		t := time.NewTimer(pause)
@@ -313,31 +311,6 @@ func (h *idempotency) check(ctx context.Context, token string) error {
 	return h.authenticate(ctx, token)
 }
 
-// allow counts a request answered from the store against its client
-// address's limit; when refused it answers 429 RATE_LIMITED and returns
-// false. An unreachable limiter lets the request through, as the API's
-// own limits do.
-func (h *idempotency) allow(w http.ResponseWriter, r *http.Request) bool {
-	if h.limiter == nil {
-		return true
-	}
-	ip := clientAddr(r.RemoteAddr, r.Header.Values("X-Forwarded-For"), h.trusted)
-	res, err := h.limiter.Allow(r.Context(), "ip:"+domain.LimitSubject(ip), h.ipLimit)
-	if err != nil {
-		h.log.WarnContext(r.Context(), "rate limiter unavailable: request let through", "err", err)
-		return true
-	}
-	if res.Allowed {
-		return true
-	}
-	wait := max(1, int(math.Ceil(res.RetryAfter.Seconds())))
-	at := h.now().UTC().Add(time.Duration(wait) * time.Second)
-	w.Header().Set("Retry-After", strconv.Itoa(wait))
-	writeIdemProblem(w, &Problem{Status: http.StatusTooManyRequests, Code: string(domain.CodeRateLimited),
-		Detail: "too many requests: retry after the seconds in Retry-After", RetryAt: &at})
-	return false
-}
-
 // run serves the request that claimed the key and stores its response, or
 // gives the key up when the response is not to be replayed (or the
 // handler panicked).
@@ -360,9 +333,57 @@ func (h *idempotency) run(w http.ResponseWriter, r *http.Request, c ports.Idempo
 		h.abandon(ctx, c)
 		return
 	}
-	if err := h.store.Complete(ctx, c.Scope, c.Key, c.Token, resp); err != nil {
+	sealed, err := h.seal(c, resp)
+	if err != nil {
+		h.log.ErrorContext(ctx, "seal idempotent response", "err", err)
+		h.abandon(ctx, c)
+		return
+	}
+	if err := h.store.Complete(ctx, c.Scope, c.Key, c.Token, sealed); err != nil {
 		h.log.ErrorContext(ctx, "store idempotent response", "err", err)
 	}
+}
+
+// sealedResponse is the plaintext of a stored response: its headers and
+// body, and the scope, key and request they answered, so that a record
+// moved to another scope, key or request does not open there.
+type sealedResponse struct {
+	Scope       string              `json:"scope"`
+	Key         string              `json:"key"`
+	RequestHash []byte              `json:"request"`
+	Header      map[string][]string `json:"header,omitempty"`
+	Body        []byte              `json:"body,omitempty"`
+}
+
+// seal returns what the store keeps of resp, answering claim c: its
+// status, and its headers and body encrypted with h.sealer.
+func (h *idempotency) seal(c ports.IdempotencyClaim, resp ports.StoredResponse) (ports.StoredResponse, error) {
+	plain, err := json.Marshal(sealedResponse{Scope: c.Scope, Key: c.Key, RequestHash: c.RequestHash, Header: resp.Header, Body: resp.Body})
+	if err != nil {
+		return ports.StoredResponse{}, err
+	}
+	box, err := h.sealer.Encrypt(plain)
+	if err != nil {
+		return ports.StoredResponse{}, err
+	}
+	return ports.StoredResponse{Status: resp.Status, Body: box}, nil
+}
+
+// open reverses seal for the request of claim c, which must be the one
+// the response was sealed for.
+func (h *idempotency) open(c ports.IdempotencyClaim, stored ports.StoredResponse) (ports.StoredResponse, error) {
+	plain, err := h.sealer.Decrypt(stored.Body)
+	if err != nil {
+		return ports.StoredResponse{}, err
+	}
+	var s sealedResponse
+	if err := json.Unmarshal(plain, &s); err != nil {
+		return ports.StoredResponse{}, fmt.Errorf("decode sealed response: %w", err)
+	}
+	if s.Scope != c.Scope || s.Key != c.Key || !bytes.Equal(s.RequestHash, c.RequestHash) {
+		return ports.StoredResponse{}, errors.New("the sealed response answered another request")
+	}
+	return ports.StoredResponse{Status: stored.Status, Header: s.Header, Body: s.Body}, nil
 }
 
 func (h *idempotency) abandon(ctx context.Context, c ports.IdempotencyClaim) {
@@ -400,17 +421,35 @@ func validIdempotencyKey(k string) bool {
 }
 
 // idempotencyScope names whose key it is: the holder of the Authorization
-// header (hashed: the store keeps no credentials), or everyone anonymous.
+// header (hashed: the store keeps no credentials). Requests without one
+// are nobody's: their keys are scoped by the request itself (requestHash),
+// so a key is replayed only to the very same request and nobody can take
+// a key another anonymous caller will use (with another request, it is
+// simply another record): see anonymous.
 func idempotencyScope(r *http.Request) string {
 	auth := r.Header.Values("Authorization")
 	if len(auth) == 0 {
-		return "anon"
+		return anonScope
 	}
 	sum := sha256.New()
 	for _, a := range auth {
 		writeField(sum, []byte(a))
 	}
 	return "auth:" + hex.EncodeToString(sum.Sum(nil))
+}
+
+// anonScope is the scope of requests without Authorization, before
+// anonymous narrows it to the request.
+const anonScope = "anon"
+
+// anonymous narrows the anonymous scope to the request hashed as hash:
+// short anonymous keys ("1", a counter) cannot be squatted, since another
+// request with the same key is another record, not a key reused.
+func anonymous(scope string, hash []byte) string {
+	if scope != anonScope {
+		return scope
+	}
+	return anonScope + ":" + hex.EncodeToString(hash)
 }
 
 // requestHash fingerprints what the request asks for: method, path, query,
@@ -469,16 +508,6 @@ func replayResponse(w http.ResponseWriter, resp *ports.StoredResponse) {
 func bodyTooLarge(limit int64) *Problem {
 	return &Problem{Status: http.StatusRequestEntityTooLarge, Code: codeOfStatus[http.StatusRequestEntityTooLarge],
 		Detail: "the request body is larger than " + strconv.FormatInt(limit>>20, 10) + " MiB"}
-}
-
-// writeProblem writes p as application/problem+json.
-func writeIdemProblem(w http.ResponseWriter, p *Problem) {
-	if p.Title == "" {
-		p.Title = http.StatusText(p.Status)
-	}
-	w.Header().Set("Content-Type", "application/problem+json")
-	w.WriteHeader(p.Status)
-	_ = json.NewEncoder(w).Encode(p)
 }
 
 // responseCopy passes a response through while keeping a copy of it.

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -17,20 +18,19 @@ import (
 	"github.com/credence-dev/credence/adapters/sqlstore"
 	"github.com/credence-dev/credence/contract-tests/harness"
 	"github.com/credence-dev/credence/core/domain"
+	"github.com/credence-dev/credence/core/signing"
 	"github.com/credence-dev/credence/ports"
 )
 
 // idemFixture is the wrapper over a real SQLite store and a handler that
 // counts its runs and answers what answer says.
 type idemFixture struct {
-	t     *testing.T
-	h     http.Handler
-	store *spyIdempotency
-	clock *fakeClock
-	// limiter allows every call until refuse is set.
-	limiter *switchLimiter
-	runs    atomic.Int64
-	answer  func(w http.ResponseWriter, r *http.Request, run int64)
+	t      *testing.T
+	h      http.Handler
+	store  *spyIdempotency
+	clock  *fakeClock
+	runs   atomic.Int64
+	answer func(w http.ResponseWriter, r *http.Request, run int64)
 }
 
 func newIdemFixture(t *testing.T, cfg idempotencyConfig) *idemFixture {
@@ -41,7 +41,7 @@ func newIdemFixture(t *testing.T, cfg idempotencyConfig) *idemFixture {
 	}
 	t.Cleanup(func() { _ = s.Close() })
 	f := &idemFixture{t: t, store: &spyIdempotency{Idempotency: s.Idempotency()},
-		clock: &fakeClock{now: time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)}, limiter: &switchLimiter{}}
+		clock: &fakeClock{now: time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)}}
 	f.answer = func(w http.ResponseWriter, r *http.Request, run int64) {
 		body, _ := io.ReadAll(r.Body)
 		w.Header().Set("Content-Type", "application/json")
@@ -53,7 +53,11 @@ func newIdemFixture(t *testing.T, cfg idempotencyConfig) *idemFixture {
 	next := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		f.answer(w, r, f.runs.Add(1))
 	})
-	f.h = idempotent(next, idempotencyDeps{store: f.store, clock: f.clock, limiter: f.limiter, ipLimit: ports.Limit{Rate: 1, Period: time.Minute}}, cfg)
+	sealer, err := signing.NewCipher(bytes.Repeat([]byte{7}, signing.MasterKeySize))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.h = idempotent(next, idempotencyDeps{store: f.store, clock: f.clock, sealer: sealer}, cfg)
 	return f
 }
 
@@ -142,7 +146,7 @@ func TestIdempotencyReplays(t *testing.T) {
 	f.post("k2", `{"a":1}`, "Authorization", "Bearer alice")
 	f.wantRuns(3)
 
-	// Anonymous calls share one scope.
+	// Anonymous calls are replayed to the very same request only.
 	anon := f.post("k1", `{"a":1}`)
 	sameResponse(t, anon, f.post("k1", `{"a":1}`))
 	f.wantRuns(4)
@@ -158,16 +162,75 @@ func TestIdempotencyReplays(t *testing.T) {
 func TestIdempotencyKeyReused(t *testing.T) {
 	t.Parallel()
 	f := newIdemFixture(t, defaultIdempotency)
-	f.post("k", `{"a":1}`)
+	alice := []string{"Idempotency-Key", "k", "Authorization", "Bearer alice"}
+	f.post("k", `{"a":1}`, alice[2:]...)
 	for name, w := range map[string]*httptest.ResponseRecorder{
-		"other body":  f.post("k", `{"a":2}`),
-		"other path":  f.send(http.MethodPost, "/api/v1/others", `{"a":1}`, "Idempotency-Key", "k"),
-		"other query": f.send(http.MethodPost, "/api/v1/things?x=1", `{"a":1}`, "Idempotency-Key", "k"),
-		"other type":  f.send(http.MethodPost, "/api/v1/things", `{"a":1}`, "Idempotency-Key", "k", "Content-Type", "text/plain"),
+		"other body":  f.post("k", `{"a":2}`, alice[2:]...),
+		"other path":  f.send(http.MethodPost, "/api/v1/others", `{"a":1}`, alice...),
+		"other query": f.send(http.MethodPost, "/api/v1/things?x=1", `{"a":1}`, alice...),
+		"other type":  f.send(http.MethodPost, "/api/v1/things", `{"a":1}`, append(alice, "Content-Type", "text/plain")...),
 	} {
 		t.Run(name, func(t *testing.T) { wantProblem(t, w, http.StatusUnprocessableEntity, "IDEMPOTENCY_KEY_REUSED") })
 	}
 	f.wantRuns(1)
+}
+
+// Anonymous keys cannot be squatted: a stranger who sends a short key
+// first, with a request of their own, takes nothing from the caller who
+// sends that key next with theirs; and only the very same request gets a
+// replay.
+func TestIdempotencyAnonymousKeys(t *testing.T) {
+	t.Parallel()
+	f := newIdemFixture(t, defaultIdempotency)
+	f.post("1", `{"email":"mallory@example.com"}`)
+	victim := f.post("1", `{"email":"victim@example.com"}`)
+	if victim.Code != http.StatusCreated || victim.Header().Get(replayedHeader) != "" {
+		t.Fatalf("the victim's request with a squatted key: %d %v %s", victim.Code, victim.Header(), victim.Body)
+	}
+	f.wantRuns(2)
+	sameResponse(t, victim, f.post("1", `{"email":"victim@example.com"}`))
+	f.wantRuns(2)
+}
+
+// What the store keeps of a response is sealed: a secret in a response
+// (a session token, an API key) is nowhere in the stored record, and a
+// record moved to another key or caller does not replay there.
+func TestIdempotencySealsResponses(t *testing.T) {
+	t.Parallel()
+	f := newIdemFixture(t, defaultIdempotency)
+	const secret = "crs_5ecret-session-token"
+	f.answer = func(w http.ResponseWriter, r *http.Request, run int64) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Location", "/sessions/"+secret)
+		_, _ = io.WriteString(w, `{"token":"`+secret+`"}`)
+	}
+	first := f.post("k", `{"password":"pw"}`)
+	stored := f.store.lastCompleted()
+	if stored == nil {
+		t.Fatal("nothing stored")
+	}
+	if raw := fmt.Sprintf("%d %v %q", stored.Status, stored.Header, stored.Body); strings.Contains(raw, secret) || stored.Header != nil {
+		t.Fatalf("the stored response holds the secret or headers in the clear: %s", raw)
+	}
+	sameResponse(t, first, f.post("k", `{"password":"pw"}`))
+
+	// The same sealed box under another caller's key does not open there.
+	req := httptest.NewRequest(http.MethodPost, "/api/v1/things", strings.NewReader("{}"))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer mallory")
+	hash := requestHash(req, []byte("{}"))
+	claim := ports.IdempotencyClaim{Scope: idempotencyScope(req), Key: "stolen", Token: "t", RequestHash: hash,
+		Now: f.clock.Now(), LeaseUntil: f.clock.Now().Add(time.Minute), ExpiresAt: f.clock.Now().Add(time.Hour)}
+	if _, _, err := f.store.Begin(t.Context(), claim); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.store.Complete(t.Context(), claim.Scope, claim.Key, claim.Token, *stored); err != nil {
+		t.Fatal(err)
+	}
+	w := f.post("stolen", "{}", "Authorization", "Bearer mallory")
+	if strings.Contains(w.Body.String(), secret) || w.Code != http.StatusInternalServerError {
+		t.Fatalf("a moved record replayed: %d %s", w.Code, w.Body)
+	}
 }
 
 func TestIdempotencyHeaderValidation(t *testing.T) {
@@ -205,7 +268,7 @@ func TestIdempotencyHeaderValidation(t *testing.T) {
 
 // Bodies are read up to maxBody for a caller whose token authenticates,
 // and up to maxAnonBody for any other: a stranger cannot make the wrapper
-// buffer a bulk upload's 8 MiB before authentication refuses it.
+// buffer a bulk upload's 4 MiB before authentication refuses it.
 func TestIdempotencyBody(t *testing.T) {
 	t.Parallel()
 	cfg := defaultIdempotency
@@ -309,7 +372,7 @@ func TestIdempotencyNotStored(t *testing.T) {
 			w.WriteHeader(http.StatusLocked)
 		}},
 		{"CONCURRENT_ISSUE", func(w http.ResponseWriter) {
-			writeIdemProblem(w, &Problem{Status: http.StatusConflict, Code: "CONCURRENT_ISSUE"})
+			writeProblem(w, &Problem{Status: http.StatusConflict, Code: "CONCURRENT_ISSUE"})
 		}},
 		{"panic", func(w http.ResponseWriter) { panic(http.ErrAbortHandler) }},
 	} {
@@ -329,35 +392,11 @@ func TestIdempotencyNotStored(t *testing.T) {
 
 	// A 4xx that holds is stored like a success.
 	f.answer = func(w http.ResponseWriter, _ *http.Request, _ int64) {
-		writeIdemProblem(w, &Problem{Status: http.StatusConflict, Code: "DUPLICATE_CREDENTIAL"})
+		writeProblem(w, &Problem{Status: http.StatusConflict, Code: "DUPLICATE_CREDENTIAL"})
 	}
 	first := f.post("k-409", "{}")
 	f.answer = created
 	sameResponse(t, first, f.post("k-409", "{}"))
-}
-
-// Answers from the store count against the client address's limit, as the
-// API counts the requests it serves (this wrapper counts none of those).
-func TestIdempotencyRateLimited(t *testing.T) {
-	t.Parallel()
-	f := newIdemFixture(t, defaultIdempotency)
-	f.post("k", "{}")
-	if got := f.limiter.counted(); len(got) != 0 {
-		t.Fatalf("a request that ran was counted here: %v", got)
-	}
-	f.post("k", "{}")
-	f.post("k", `{"other":1}`)
-	if got := f.limiter.counted(); len(got) != 2 || got[0] != "ip:192.0.2.1" {
-		t.Fatalf("counted %v, want the replay and the refusal against ip:192.0.2.1", got)
-	}
-	f.limiter.refuse.Store(true)
-	w := f.post("k", "{}")
-	p := wantProblem(t, w, http.StatusTooManyRequests, "RATE_LIMITED")
-	if w.Header().Get("Retry-After") != "2" || p.RetryAt == nil || w.Header().Get("Idempotent-Replayed") != "" {
-		t.Fatalf("refused replay: %v %s", w.Header(), w.Body)
-	}
-	wantProblem(t, f.post("k", `{"other":1}`), http.StatusTooManyRequests, "RATE_LIMITED")
-	f.wantRuns(1)
 }
 
 // Concurrent duplicates wait for the first request and replay its response.
@@ -422,28 +461,30 @@ func TestIdempotencyInProgress(t *testing.T) {
 	cfg.wait = 50 * time.Millisecond
 	f := newIdemFixture(t, cfg)
 	// A holder that never finishes: its claim is made directly.
-	claim := ports.IdempotencyClaim{Scope: "anon", Key: "k", Token: "crashed", RequestHash: []byte("other"),
+	auth := []string{"Authorization", "Bearer alice"}
+	req := httptest.NewRequest(http.MethodPost, "/api/v1/things", strings.NewReader("{}"))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set(auth[0], auth[1])
+	claim := ports.IdempotencyClaim{Scope: idempotencyScope(req), Key: "k", Token: "crashed", RequestHash: []byte("other"),
 		Now: f.clock.Now(), LeaseUntil: f.clock.Now().Add(cfg.lease), ExpiresAt: f.clock.Now().Add(cfg.ttl)}
 	if _, _, err := f.store.Begin(t.Context(), claim); err != nil {
 		t.Fatal(err)
 	}
 	// Its hash differs, so a duplicate is refused at once…
-	wantProblem(t, f.post("k", "{}"), http.StatusUnprocessableEntity, "IDEMPOTENCY_KEY_REUSED")
+	wantProblem(t, f.post("k", "{}", auth...), http.StatusUnprocessableEntity, "IDEMPOTENCY_KEY_REUSED")
 	// …and one of the same request waits, then gives up.
-	req := httptest.NewRequest(http.MethodPost, "/api/v1/things", strings.NewReader("{}"))
-	req.Header.Set("Content-Type", "application/json")
 	claim.Key, claim.Token, claim.RequestHash = "k2", "crashed-2", requestHash(req, []byte("{}"))
 	if _, _, err := f.store.Begin(t.Context(), claim); err != nil {
 		t.Fatal(err)
 	}
-	w := f.post("k2", "{}")
+	w := f.post("k2", "{}", auth...)
 	wantProblem(t, w, http.StatusConflict, "IDEMPOTENCY_IN_PROGRESS")
 	if w.Header().Get("Retry-After") == "" {
 		t.Error("409 IDEMPOTENCY_IN_PROGRESS without Retry-After")
 	}
 	f.wantRuns(0)
 	f.clock.advance(cfg.lease)
-	if w := f.post("k2", "{}"); w.Code != http.StatusCreated || w.Header().Get("Idempotent-Replayed") != "" {
+	if w := f.post("k2", "{}", auth...); w.Code != http.StatusCreated || w.Header().Get("Idempotent-Replayed") != "" {
 		t.Fatalf("after the lease: %d %v %s", w.Code, w.Header(), w.Body)
 	}
 	f.wantRuns(1)
@@ -497,10 +538,12 @@ func TestIdempotencySweeps(t *testing.T) {
 	}
 }
 
-// spyIdempotency counts sweeps and tells when duplicates find a key held.
+// spyIdempotency counts sweeps, keeps the last response stored and tells
+// when duplicates find a key held.
 type spyIdempotency struct {
 	ports.Idempotency
 	sweeps, deleted atomic.Int64
+	completed       atomic.Pointer[ports.StoredResponse]
 
 	mu   sync.Mutex
 	held map[string]bool // keys found held, once each per waiter count
@@ -508,6 +551,14 @@ type spyIdempotency struct {
 	seen int
 	note chan struct{}
 }
+
+func (s *spyIdempotency) Complete(ctx context.Context, scope, key, token string, r ports.StoredResponse) error {
+	s.completed.Store(&r)
+	return s.Idempotency.Complete(ctx, scope, key, token, r)
+}
+
+// lastCompleted is the last response given to Complete.
+func (s *spyIdempotency) lastCompleted() *ports.StoredResponse { return s.completed.Load() }
 
 // notifyHeld returns a channel closed once n Begins found a key held.
 func (s *spyIdempotency) notifyHeld(n int) <-chan struct{} {

@@ -94,7 +94,7 @@ func asProblem(mapped error) *Problem {
 
 func (s *server) renderPage(w http.ResponseWriter, page *template.Template, status int, data map[string]any) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'")
+	w.Header().Set("Content-Security-Policy", pageCSP)
 	w.Header().Set("Referrer-Policy", "no-referrer")
 	w.WriteHeader(status)
 	_ = page.Execute(w, data)

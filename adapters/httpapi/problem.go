@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -128,6 +129,31 @@ func useProblems() {
 			return p
 		}
 	})
+}
+
+// writeProblem writes p as application/problem+json, outside huma (the
+// edge, the Idempotency-Key wrapper, unknown routes).
+func writeProblem(w http.ResponseWriter, p *Problem) {
+	if p.Title == "" {
+		p.Title = http.StatusText(p.Status)
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(p.Status)
+	_ = json.NewEncoder(w).Encode(p)
+}
+
+// write writes err, mapped by the one table (from), outside huma, with
+// the headers the mapped error carries (Retry-After).
+func (ps problems) write(ctx context.Context, w http.ResponseWriter, err error) {
+	e := ps.from(ctx, err)
+	if he, ok := errors.AsType[huma.HeadersError](e); ok {
+		for k, vs := range he.GetHeaders() {
+			for _, v := range vs {
+				w.Header().Add(k, v)
+			}
+		}
+	}
+	writeProblem(w, asProblem(e))
 }
 
 // problems translates core errors at the HTTP edge.

@@ -3,8 +3,8 @@ package httpapi
 import (
 	"math"
 	"net"
+	"net/http"
 	"net/netip"
-	"strconv"
 	"strings"
 	"time"
 
@@ -38,21 +38,20 @@ func authLimited(o huma.Operation) huma.Operation {
 	return o
 }
 
-// limitClient counts the request against its address's limits, before
-// any token is looked at (so guessing tokens is limited too); limitKey
-// counts an API key's against the key's. Either answers 429 and returns
-// false when a limit refuses. The X-RateLimit-* headers tell the
-// caller's limit: its API key's, or its address's. An unreachable limiter
-// lets requests through (logged): limits protect the service, they must
-// not take it down.
-func (s *server) limitClient(api huma.API, ctx huma.Context, ip string) bool {
-	subject := domain.LimitSubject(ip)
-	res, ok := s.count(ctx, "ip:"+subject, s.Limits.IP)
-	if ok && ctx.Operation() != nil && ctx.Operation().Metadata[authLimitedMeta] == true {
-		var auth ports.LimitResult
-		if auth, ok = s.count(ctx, "auth-ip:"+subject, s.Limits.AuthIP); !ok {
-			res = auth
-		}
+// limitAuth counts an operation marked authLimited (sign-up and the ones
+// that mail an address) against its client address's Limits.AuthIP; every
+// request was counted against Limits.IP already (limitAddresses). limitKey
+// counts an API key's requests against the key's limit. Either answers
+// 429 and returns false when a limit refuses. The X-RateLimit-* headers
+// tell the caller's limit: its API key's, else its address's. An
+// unreachable limiter lets requests through (logged).
+func (s *server) limitAuth(api huma.API, ctx huma.Context, ip string) bool {
+	if ctx.Operation() == nil || ctx.Operation().Metadata[authLimitedMeta] != true {
+		return true
+	}
+	res, ok := s.count(ctx, "auth-ip:"+domain.LimitSubject(ip), s.Limits.AuthIP)
+	if ok {
+		return true // the headers stay the address's general limit
 	}
 	return s.answer(api, ctx, res, ok)
 }
@@ -84,18 +83,24 @@ func (s *server) count(ctx huma.Context, key string, l ports.Limit) (ports.Limit
 // answer sets the headers of res and, when refused, answers 429.
 func (s *server) answer(api huma.API, ctx huma.Context, res ports.LimitResult, ok bool) bool {
 	if res.Limit > 0 {
-		ctx.SetHeader("X-RateLimit-Limit", strconv.Itoa(res.Limit))
-		ctx.SetHeader("X-RateLimit-Remaining", strconv.Itoa(res.Remaining))
-		reset := s.Clock.Now().Add(res.ResetAfter)
-		ctx.SetHeader("X-RateLimit-Reset", strconv.FormatInt(int64(math.Ceil(float64(reset.UnixNano())/1e9)), 10))
+		h := http.Header{}
+		s.setLimitHeaders(h, res)
+		for k, v := range h {
+			ctx.SetHeader(k, v[0])
+		}
 	}
 	if ok {
 		return true
 	}
-	wait := time.Duration(math.Ceil(res.RetryAfter.Seconds())) * time.Second
-	s.writeErr(api, ctx, &domain.RateLimitError{Detail: "too many requests: retry after the seconds in Retry-After",
-		RetryAt: s.Clock.Now().Add(wait)})
+	s.writeErr(api, ctx, s.limitError(res))
 	return false
+}
+
+// limitError is the RATE_LIMITED error of a refused res.
+func (s *server) limitError(res ports.LimitResult) error {
+	wait := time.Duration(math.Ceil(res.RetryAfter.Seconds())) * time.Second
+	return &domain.RateLimitError{Detail: "too many requests: retry after the seconds in Retry-After",
+		RetryAt: s.Clock.Now().Add(max(wait, time.Second))}
 }
 
 // clientAddr is the client's address: the socket's peer, or, when the peer

@@ -131,7 +131,7 @@ func (s *server) renderVerification(w http.ResponseWriter, v credentials.Verific
 
 func (s *server) renderVerifyPage(w http.ResponseWriter, status int, d verifyPageData) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'")
+	w.Header().Set("Content-Security-Policy", pageCSP)
 	w.WriteHeader(status)
 	if err := verifyPages.Execute(w, d); err != nil {
 		s.log.Error("render verification page", "err", err)

@@ -117,3 +117,30 @@ func eachDialect(t *testing.T, version string, test func(t *testing.T, dsn strin
 		})
 	}
 }
+
+// 20261202000010 deletes the Idempotency-Key responses stored in the
+// clear by earlier versions (sign-in answers held session tokens).
+func TestIdempotencySealedMigration(t *testing.T) {
+	eachDialect(t, "20261130000040", func(t *testing.T, dsn string, old *Store) {
+		ctx := t.Context()
+		at := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
+		if _, err := old.db.ExecContext(ctx, `INSERT INTO idempotency_keys (scope, idem_key, token, request_hash, created_at,
+				lease_until, expires_at, status, header, body) VALUES ('anon', 'k', 't', ?, ?, ?, ?, 200, '{}', ?)`,
+			[]byte("h"), at, at.Add(time.Minute), at.Add(24*time.Hour), []byte(`{"token":"crs_plain"}`)); err != nil {
+			t.Fatal(err)
+		}
+		_ = old.db.Close()
+		s, err := Open(ctx, dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = s.Close() })
+		var n int
+		if err := s.db.NewSelect().TableExpr("idempotency_keys").ColumnExpr("count(*)").Scan(ctx, &n); err != nil {
+			t.Fatal(err)
+		}
+		if n != 0 {
+			t.Errorf("%d plaintext idempotency records left after the migration, want 0", n)
+		}
+	})
+}

@@ -82,12 +82,16 @@ func TestPruneActivityProbesIndexes(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = s.Close() })
-	if _, err := s.db.ExecContext(ctx, `INSERT INTO activity (id, org_id, actor_user, actor_key, actor_email, ip,
-		action, target_type, target, detail, created_at)
-		SELECT 'a' || i, 'o' || (i % 50), 'u1', '', 'u1@example.com', '192.0.2.1', 'user.signed_in', 'user', 'u1', '{}',
-			now() - interval '370 days' + i * interval '1 minute'
-		FROM generate_series(1, 300000) AS i`); err != nil {
-		t.Fatal(err)
+	// In statements of 50,000 rows: one of 300,000 can outlast the
+	// driver's 10 s read timeout on a loaded machine.
+	for from := 1; from <= 300000; from += 50000 {
+		if _, err := s.db.ExecContext(ctx, `INSERT INTO activity (id, org_id, actor_user, actor_key, actor_email, ip,
+			action, target_type, target, detail, created_at)
+			SELECT 'a' || i, 'o' || (i % 50), 'u1', '', 'u1@example.com', '192.0.2.1', 'user.signed_in', 'user', 'u1', '{}',
+				now() - interval '370 days' + i * interval '1 minute'
+			FROM generate_series(?::int, ?::int) AS i`, from, from+49999); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if _, err := s.db.ExecContext(ctx, "ANALYZE activity"); err != nil {
 		t.Fatal(err)

@@ -27,6 +27,9 @@ func testPrivateCredential(t *testing.T, e *env) {
 		"anonymous":    e.anon(t),
 		"a bad token":  e.as(t, "crs_not-a-real-session"),
 		"another user": e.as(t, stranger.Token),
+		// DESIGN: private means recipient and issuer only; a platform
+		// administrator is neither.
+		"a platform administrator": e.admin(t),
 	} {
 		for _, path := range []string{view, view + "/verify", "/credentials/" + cr.ID + ".jwt", "/credentials/" + cr.ID} {
 			r := cl.do(http.MethodGet, path, nil)
@@ -55,6 +58,17 @@ func testPrivateCredential(t *testing.T, e *env) {
 		if r := cl.do(http.MethodGet, "/credentials/"+cr.ID+".jwt", nil); r.Status != http.StatusOK || string(r.Body) != cr.JWT {
 			t.Errorf("%s downloads the file: %s", who, r)
 		}
+	}
+
+	// Nor does an administrator read the organization's credentials or
+	// recipients through it (the organization itself, yes: support).
+	admin := e.admin(t)
+	org := "/api/v1/orgs/" + o.ID
+	for _, path := range []string{org + "/credentials", org + "/credentials/" + cr.ID, org + "/bulk-issuances"} {
+		admin.expectProblem(http.StatusForbidden, "FORBIDDEN", http.MethodGet, path, nil)
+	}
+	for _, path := range []string{org, org + "/members", org + "/usage", org + "/badges"} {
+		admin.expect(http.StatusOK, http.MethodGet, path, nil, nil)
 	}
 
 	// A public credential shows to anyone, with the email masked.

@@ -84,6 +84,7 @@ func (c *client) send(method, path string, body any, header ...string) (*respons
 		if err != nil {
 			return nil, fmt.Errorf("encode request body: %w", err)
 		}
+		c.s.secrets.collect(js)
 		rd, contentType = bytes.NewReader(js), "application/json"
 	}
 	req, err := http.NewRequest(method, c.s.url+path, rd)
@@ -115,6 +116,9 @@ func (c *client) send(method, path string, body any, header ...string) (*respons
 		return nil, fmt.Errorf("%s %s: read body: %w", method, path, err)
 	}
 	r := &response{method: method, path: path, Status: res.StatusCode, Header: res.Header, Body: data}
+	if strings.Contains(res.Header.Get("Content-Type"), "json") {
+		c.s.secrets.collect(data)
+	}
 	if r.Status >= 500 {
 		c.s.serverErrs.Add(1)
 		c.t.Errorf("server error: %s", r)

@@ -45,6 +45,10 @@ var scenarios = []scenario{
 	{name: "rate_limits", opts: rateLimited, run: testRateLimits},
 	{name: "bulk_resend", opts: []serverOption{withPlans(`{"professional":{"monthlyRecipients":-1}}`), withEnv("CREDENCE_WORKER_CONCURRENCY", "1")}, run: testResend},
 	{name: "idempotency_keys", run: testIdempotency},
+	{name: "idempotency_keeps_no_secrets", run: testIdempotentSecrets},
+	{name: "security_headers", run: testSecurityHeaders},
+	// Its own server, so that its peak memory is the bomb's alone.
+	{name: "upload_bomb", opts: []serverOption{withEnv("CREDENCE_LOG_LEVEL", "warn")}, run: testUploadBomb},
 	{name: "sign_in_spray", opts: signInBudget, run: testSignInSpray},
 	{name: "known_device_outlives_lock_out", run: testKnownDevice},
 	{name: "mfa_off_takes_proof", run: testMFAOffTakesProof},

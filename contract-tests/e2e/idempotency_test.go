@@ -140,3 +140,100 @@ func countBadges(bs []badge, name string) int {
 	}
 	return n
 }
+
+// testIdempotentSecrets: the responses kept for Idempotency-Key replays
+// carry secrets (session tokens from sign-in and the MFA step, API key
+// secrets from create and regenerate); the table keeps them sealed, so
+// that a copy of the database gives none of them away, while a retry
+// still gets its secret again. An anonymous key taken first by a stranger
+// with another request takes nothing from the caller who sends it next.
+func testIdempotentSecrets(t *testing.T, e *env) {
+	anon := e.anon(t)
+	key := func() string { return "key-" + unique("sec") }
+	var secrets, keys []string
+	// replayed sends req twice with one key, requires the replay, and
+	// returns the secret in field of the first answer.
+	replayed := func(c *client, path string, body any, field string) string {
+		t.Helper()
+		k := key()
+		first := c.do(http.MethodPost, path, body, "Idempotency-Key", k)
+		if first.Status/100 != 2 {
+			t.Fatalf("first: %s", first)
+		}
+		requireReplay(t, first, c.do(http.MethodPost, path, body, "Idempotency-Key", k))
+		var out map[string]any
+		if err := json.Unmarshal(first.Body, &out); err != nil {
+			t.Fatal(err)
+		}
+		secret, _ := out[field].(string)
+		if secret == "" {
+			t.Fatalf("no %s in %s", field, first)
+		}
+		secrets, keys = append(secrets, secret), append(keys, k)
+		return secret
+	}
+
+	// Sign-in, anonymous: a stranger's request with the same short key
+	// first is another record, not a key reused.
+	u := e.newUser(t, "idemsec")
+	anon.expectProblem(http.StatusUnauthorized, "UNAUTHENTICATED", http.MethodPost, "/api/v1/auth/login",
+		map[string]string{"email": u.Email, "password": "not the password"}, "Idempotency-Key", "1")
+	var sess struct {
+		Token string `json:"token"`
+	}
+	anon.expect(http.StatusOK, http.MethodPost, "/api/v1/auth/login",
+		map[string]string{"email": u.Email, "password": testPassword}, &sess, "Idempotency-Key", "1")
+	secrets = append(secrets, sess.Token)
+	replayed(anon, "/api/v1/auth/login", map[string]string{"email": u.Email, "password": testPassword}, "token")
+
+	// The MFA step.
+	e.as(t, u.Token).expect(http.StatusOK, http.MethodPut, "/api/v1/me/mfa", map[string]bool{"enabled": true}, nil)
+	seen := e.mailsAbout(t, u.Email, "sign-in code")
+	var ch struct {
+		ChallengeID string `json:"challengeId"`
+	}
+	anon.expect(http.StatusOK, http.MethodPost, "/api/v1/auth/login", map[string]string{"email": u.Email, "password": testPassword}, &ch)
+	code := mfaCodeRE.FindStringSubmatch(e.nextMail(t, u.Email, "sign-in code", seen).Body)
+	if code == nil || ch.ChallengeID == "" {
+		t.Fatalf("no MFA challenge (%+v) or code", ch)
+	}
+	replayed(anon, "/api/v1/auth/mfa", map[string]string{"challengeId": ch.ChallengeID, "code": code[1]}, "token")
+
+	// API keys: created and regenerated.
+	owner, o := e.newIssuer(t, "")
+	e.setPlan(t, o.ID, "professional")
+	oc := e.as(t, owner.Token)
+	keysPath := "/api/v1/orgs/" + o.ID + "/api-keys"
+	replayed(oc, keysPath, map[string]string{"name": "ci"}, "secret")
+	var list struct {
+		Items []struct {
+			ID string `json:"id"`
+		} `json:"items"`
+	}
+	oc.expect(http.StatusOK, http.MethodGet, keysPath, nil, &list)
+	if len(list.Items) != 1 {
+		t.Fatalf("%d API keys, want 1", len(list.Items))
+	}
+	replayed(oc, keysPath+"/"+list.Items[0].ID+"/regenerate", nil, "secret")
+
+	// Every response is stored (a row per key), and none in the clear.
+	db := e.openDB(t)
+	for _, k := range append(keys, "1") {
+		q := "SELECT count(*) FROM idempotency_keys WHERE idem_key = ? AND status > 0"
+		if e.store == "postgres" {
+			q = strings.ReplaceAll(q, "?", "$1")
+		}
+		var n int
+		if err := db.QueryRowContext(t.Context(), q, k).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n == 0 {
+			t.Fatalf("no stored response for Idempotency-Key %s: the scan below would prove nothing", k)
+		}
+	}
+	if held := e.dbHolds(t, append(secrets, testPassword)); len(held) > 0 {
+		for secret, where := range held {
+			t.Errorf("the database holds a secret (%.12s…) in %v", secret, where)
+		}
+	}
+}

@@ -43,6 +43,21 @@ func testRateLimits(t *testing.T, e *env) {
 	// Another address is not limited by the first one's requests.
 	anon.expectProblem(http.StatusUnauthorized, "UNAUTHENTICATED", http.MethodGet, "/api/v1/me", nil, from("203.0.113.2")...)
 
+	// Every route counts against the one limit, not only the API's
+	// operations: documents, pages, replays; health checks do not.
+	for i, path := range []string{"/verify", "/verify/CRD-NOSUCH00", "/credentials/CRD-NOSUCH00.jwt", "/issuers/no-such-org/did.json",
+		"/reset-password?token=x", "/verify-email?token=x", "/openapi.json", "/no/such/path"} {
+		r := anon.do(http.MethodGet, path, nil, from("203.0.113.8")...)
+		if r.Status == http.StatusTooManyRequests || r.Header.Get("X-RateLimit-Remaining") != strconv.Itoa(7-i) {
+			t.Fatalf("request %d: %s with X-RateLimit-Remaining %q", i+1, r, r.Header.Get("X-RateLimit-Remaining"))
+		}
+	}
+	for _, path := range []string{"/verify/CRD-NOSUCH00", "/credentials/CRD-NOSUCH00", "/reset-password"} {
+		anon.expectProblem(http.StatusTooManyRequests, "RATE_LIMITED", http.MethodGet, path, nil, from("203.0.113.8")...)
+	}
+	anon.expectProblem(http.StatusTooManyRequests, "RATE_LIMITED", http.MethodPost, "/api/v1/verify", map[string]string{"credential": "x"}, from("203.0.113.8")...)
+	anon.expect(http.StatusOK, http.MethodGet, "/healthz", nil, nil, from("203.0.113.8")...)
+
 	// An IPv6 client is limited by its /64, however many of its addresses
 	// it uses; the next /64 is another client.
 	for i := range 8 {

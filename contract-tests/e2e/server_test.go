@@ -104,6 +104,7 @@ type server struct {
 	adminEmail string // a platform administrator's email (not yet signed up)
 	log        *syncBuffer
 	serverErrs atomic.Int64 // 5xx responses seen by clients
+	secrets    secretSet    // what clients saw, never to be found in the database
 	http       *http.Client
 
 	bin  string
@@ -169,6 +170,7 @@ func startServer(t *testing.T, store string, opts ...serverOption) *server {
 	s.env = env
 	t.Cleanup(func() {
 		noSecrets(t, "server", s.log, env)
+		s.noSecretsInDB(t) // the server has stopped: its database is as it left it
 		if t.Failed() {
 			t.Logf("server %s (%s) warnings and errors:\n%s\nlast %d lines of its log:\n%s",
 				s.url, store, s.log.grep("level=WARN", "level=ERROR", "panic"), logTail, s.log.tail(logTail))

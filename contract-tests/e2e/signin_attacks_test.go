@@ -98,7 +98,7 @@ func testSignInSpray(t *testing.T, e *env) {
 	}
 	for range 20 {
 		anon.expectProblem(http.StatusUnauthorized, "UNAUTHENTICATED", http.MethodPost, "/api/v1/auth/login",
-			loginBody(uniqueEmail("mistyped"), "mistyped", ""), from(school)...)
+			loginBody(uniqueEmail("typo"), "mistyped", ""), from(school)...)
 	}
 	anon.expectProblem(http.StatusTooManyRequests, "RATE_LIMITED", http.MethodPost, "/api/v1/auth/login",
 		loginBody(students[1].Email, testPassword, ""), from(school)...)

@@ -2,13 +2,11 @@ package e2e
 
 import (
 	"context"
-	"database/sql"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"mime"
 	"net/http"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -16,8 +14,6 @@ import (
 
 	"github.com/lestrrat-go/jwx/v2/jwk"
 	"github.com/lestrrat-go/jwx/v2/jws"
-	"github.com/uptrace/bun/driver/pgdriver"
-	_ "modernc.org/sqlite" // the SQLite driver, to tamper with stored rows
 )
 
 // testKeyRotation: after a rotation the new key signs, the retired one
@@ -185,18 +181,7 @@ func testTampering(t *testing.T, e *env) {
 // exactly one changed row.
 func tamper(t *testing.T, s *server, query string, args ...any) {
 	t.Helper()
-	var db *sql.DB
-	switch s.store {
-	case "sqlite":
-		var err error
-		db, err = sql.Open("sqlite", "file:"+filepath.Join(s.dataDir, "credence.db")+"?_pragma=busy_timeout(10000)")
-		if err != nil {
-			t.Fatal(err)
-		}
-	case "postgres":
-		db = sql.OpenDB(pgdriver.NewConnector(pgdriver.WithDSN(s.dsn)))
-	}
-	defer db.Close()
+	db := s.openDB(t)
 	marks := make([]any, len(args))
 	for i := range args {
 		marks[i] = "?"

@@ -18,7 +18,10 @@ type Guard struct {
 }
 
 // Org loads the organization and returns it when actor holds perm there.
-// Platform administrators may read every organization.
+// Platform administrators may read every organization (its profile,
+// members, badges, usage) for support, but not its credentials, bulk jobs
+// and their recipients: a private credential is its recipient's and its
+// issuer's alone (DESIGN), and a credential list is a list of people.
 func (g Guard) Org(ctx context.Context, actor domain.Actor, orgID string, perm domain.Permission) (domain.Organization, error) {
 	ow, err := g.Member(ctx, actor, orgID, perm)
 	return ow.Org, err
@@ -78,6 +81,9 @@ func (g Guard) Decide(actor domain.Actor, ow ports.OrgWithRole, perm domain.Perm
 		return org, nil
 	}
 	switch {
+	case ow.Role == "" && actor.Admin && perm == domain.PermCredentialsRead:
+		return domain.Organization{}, domain.Errorf(domain.CodeForbidden,
+			"platform administrators do not see an organization's credentials or recipients: only its members do")
 	case ow.Role == "" && actor.Admin && isRead(perm):
 		return org, nil
 	case ow.Role == "":

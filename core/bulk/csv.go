@@ -32,7 +32,13 @@ const utf8BOM = "\xEF\xBB\xBF"
 // count the data rows from 1, blank rows not included. Every refusal is a
 // *domain.Error with code INVALID_CSV whose detail says what to fix.
 func ParseCSV(fileName string, data []byte) ([]domain.CSVRow, error) {
-	if err := checkFile(fileName, data); err != nil {
+	return parseFile(fileName, data, int64(len(data)))
+}
+
+// parseFile is ParseCSV of a file of size bytes of which data holds at
+// least the beginning (all of it when size is within MaxFileBytes).
+func parseFile(fileName string, data []byte, size int64) ([]domain.CSVRow, error) {
+	if err := checkFile(fileName, data, size); err != nil {
 		return nil, err
 	}
 	text := bytes.TrimPrefix(data, []byte(utf8BOM))
@@ -48,12 +54,12 @@ func invalid(format string, args ...any) *domain.Error {
 }
 
 // checkFile checks the name, the size and that the content is not binary.
-func checkFile(fileName string, data []byte) error {
+func checkFile(fileName string, data []byte, size int64) error {
 	if !strings.HasSuffix(strings.ToLower(fileName), ".csv") {
 		return invalid("only .csv files are accepted; got %s", quote(fileName))
 	}
-	if len(data) > MaxFileBytes {
-		return invalid("the file is %d bytes; the limit is %d bytes (1 MiB): split it into smaller files", len(data), MaxFileBytes)
+	if size > MaxFileBytes || len(data) > MaxFileBytes {
+		return invalid("the file is %d bytes; the limit is %d bytes (1 MiB): split it into smaller files", max(size, int64(len(data))), MaxFileBytes)
 	}
 	if kind := binaryKind(data); kind != "" {
 		return invalid("the file is not a CSV text file (it looks like %s); export it from the spreadsheet as CSV UTF-8", kind)

@@ -57,6 +57,10 @@ func New(store ports.Store, clock ports.Clock, creds *credentials.Service, relay
 type File struct {
 	Name string
 	Data []byte
+	// Size is the whole file's size, when Data holds only its beginning:
+	// an adapter need read no more than MaxFileBytes+1 bytes of an upload
+	// to have it refused, saying its size. 0 means len(Data).
+	Size int64
 }
 
 // Validation is the per-row preview of a file and its totals.
@@ -93,7 +97,7 @@ func (s *Service) start(ctx context.Context, actor domain.Actor, orgID, badgeID 
 }
 
 func (s *Service) preview(ctx context.Context, actor domain.Actor, org domain.Organization, badgeID string, f File) (Validation, error) {
-	rows, err := ParseCSV(f.Name, f.Data)
+	rows, err := parseFile(f.Name, f.Data, max(f.Size, int64(len(f.Data))))
 	if err != nil {
 		return Validation{}, err
 	}

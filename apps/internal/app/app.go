@@ -2,6 +2,8 @@ package app
 
 import (
 	"context"
+	"crypto/hkdf"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -51,8 +53,11 @@ type App struct {
 	Dispatcher  *work.Dispatcher
 	Delivery    *work.Delivery
 
-	// Idempotency keeps the answers to POSTs sent with an Idempotency-Key.
-	Idempotency ports.Idempotency
+	// Idempotency keeps the answers to POSTs sent with an Idempotency-Key,
+	// sealed by ResponseSealer (a key derived from the master key, apart
+	// from the one that encrypts signing keys and mail).
+	Idempotency    ports.Idempotency
+	ResponseSealer ports.KeyCipher
 
 	// Limiter counts requests and requested mails: in Redis when
 	// CREDENCE_REDIS_URL is set (shared by every replica), in process
@@ -83,6 +88,9 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		return nil, err
 	}
 	a := &App{Config: cfg, Log: log, Clock: sysclock.Clock{}, MailDir: filepath.Join(cfg.DataDir, "mail")}
+	if a.ResponseSealer, err = derivedCipher(masterKey, "credence idempotency responses v1"); err != nil {
+		return nil, err
+	}
 	var mailer ports.Mailer
 	if cfg.SMTPURL != "" {
 		m, err := smtpmail.New(cfg.SMTPURL, cfg.MailFrom, log)
@@ -137,6 +145,16 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		a.Register(a.Local)
 	}
 	return a, nil
+}
+
+// derivedCipher returns a cipher under a key derived from the master key
+// for one purpose (HKDF-SHA256), so that no two purposes share a key.
+func derivedCipher(masterKey []byte, purpose string) (*signing.Cipher, error) {
+	key, err := hkdf.Key(sha256.New, masterKey, nil, purpose, signing.MasterKeySize)
+	if err != nil {
+		return nil, fmt.Errorf("derive a key for %s: %w", purpose, err)
+	}
+	return signing.NewCipher(key)
 }
 
 // Register installs the task handlers on w.

@@ -1,0 +1,102 @@
+package httpapi
+
+import (
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+)
+
+// capBodies answers 413 for a body over its route's bound, whatever the
+// route answered once its read was cut, and leaves bodies within the
+// bound alone.
+func TestCapBodies(t *testing.T) {
+	t.Parallel()
+	mux := http.NewServeMux()
+	var ran int
+	read := func(w http.ResponseWriter, r *http.Request) {
+		ran++
+		if _, err := io.ReadAll(r.Body); err != nil {
+			w.Header().Set("Content-Disposition", "attachment")
+			http.Error(w, "unprocessable: "+err.Error(), http.StatusUnprocessableEntity)
+			return
+		}
+		w.WriteHeader(http.StatusCreated)
+	}
+	mux.HandleFunc("POST /upload", read)
+	mux.HandleFunc("POST /small", read)
+	outer := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-RateLimit-Limit", "100")
+		capBodies(mux, mux, bodyLimits{"POST /upload": 4 << 20}).ServeHTTP(w, r)
+	})
+	send := func(path string, size int, chunked bool) *httptest.ResponseRecorder {
+		req := httptest.NewRequest(http.MethodPost, path, io.LimitReader(repeat('x'), int64(size)))
+		req.ContentLength = int64(size)
+		if chunked {
+			req.ContentLength = -1
+		}
+		w := httptest.NewRecorder()
+		outer.ServeHTTP(w, req)
+		return w
+	}
+	for _, tc := range []struct {
+		name    string
+		path    string
+		size    int
+		chunked bool
+		status  int
+		runs    int
+	}{
+		{"declared within the route's bound", "/upload", 3 << 20, false, http.StatusCreated, 1},
+		{"chunked within the route's bound", "/upload", 3 << 20, true, http.StatusCreated, 1},
+		{"declared over the route's bound: never read", "/upload", 5 << 20, false, http.StatusRequestEntityTooLarge, 0},
+		{"chunked over the route's bound: cut", "/upload", 5 << 20, true, http.StatusRequestEntityTooLarge, 1},
+		{"declared over the default bound", "/small", 2 << 20, false, http.StatusRequestEntityTooLarge, 0},
+		{"chunked over the default bound", "/small", 2 << 20, true, http.StatusRequestEntityTooLarge, 1},
+	} {
+		ran = 0
+		w := send(tc.path, tc.size, tc.chunked)
+		if w.Code != tc.status || ran != tc.runs {
+			t.Errorf("%s: %d after %d runs, want %d after %d: %s", tc.name, w.Code, ran, tc.status, tc.runs, w.Body)
+			continue
+		}
+		if w.Code != http.StatusRequestEntityTooLarge {
+			continue
+		}
+		p := wantProblem(t, w, http.StatusRequestEntityTooLarge, "PAYLOAD_TOO_LARGE")
+		if w.Header().Get("X-RateLimit-Limit") != "100" || w.Header().Get("Content-Disposition") != "" || strings.Contains(w.Body.String(), "unprocessable") {
+			t.Errorf("%s: headers %v, body %s (%+v): want the outer headers and the problem only", tc.name, w.Header(), w.Body, p)
+		}
+	}
+}
+
+// repeat reads b forever.
+type repeat byte
+
+func (r repeat) Read(p []byte) (int, error) {
+	for i := range p {
+		p[i] = byte(r)
+	}
+	return len(p), nil
+}
+
+// Every response carries the security headers; a page may set a fuller
+// policy of its own.
+func TestSecureHeaders(t *testing.T) {
+	t.Parallel()
+	h := secureHeaders(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/page" {
+			w.Header().Set("Content-Security-Policy", pageCSP)
+		}
+	}), true)
+	for _, path := range []string{"/api", "/page"} {
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, httptest.NewRequest(http.MethodGet, path, nil))
+		got := w.Header()
+		if got.Get("X-Content-Type-Options") != "nosniff" || got.Get("X-Frame-Options") != "DENY" || got.Get("Referrer-Policy") != "no-referrer" ||
+			!strings.Contains(got.Get("Content-Security-Policy"), "frame-ancestors 'none'") || got.Get("Strict-Transport-Security") == "" {
+			t.Errorf("%s: %v", path, got)
+		}
+	}
+}
