@@ -208,7 +208,7 @@ func (s *server) registerAccounts(api huma.API) {
 			}
 			return message("if that address has an account, a reset link is on its way; it works once, for 1 hour"), nil
 		})
-	huma.Register(api, publicOp(op(http.MethodPost, "/api/v1/auth/password-reset/confirm", "confirm-password-reset", "Set a new password with the emailed token; signs out every session", tag)),
+	huma.Register(api, publicOp(op(http.MethodPost, "/api/v1/auth/password-reset/confirm", "confirm-password-reset", "Set a new password with the emailed token; signs out every session and ends the other reset links", tag)),
 		func(ctx context.Context, in *resetConfirmIn) (*messageOut, error) {
 			if err := s.Accounts.ConfirmPasswordReset(ctx, in.Body.Token, in.Body.Password); err != nil {
 				return nil, s.from(ctx, err)

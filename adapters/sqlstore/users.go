@@ -250,6 +250,16 @@ func (r *EmailTokens) Create(ctx context.Context, t domain.EmailToken) error {
 	return nil
 }
 
+// RevokeAllForUser marks the user's live tokens of purpose used at `at`.
+func (r *EmailTokens) RevokeAllForUser(ctx context.Context, userID string, purpose domain.TokenPurpose, at time.Time) (int, error) {
+	n, err := affected(r.s.idb(ctx).NewUpdate().Model((*emailTokenRow)(nil)).Set("used_at = ?", at.UTC()).
+		Where("user_id = ?", userID).Where("purpose = ?", string(purpose)).Where("used_at IS NULL").Where("expires_at > ?", at.UTC()).Exec(ctx))
+	if err != nil {
+		return 0, fmt.Errorf("revoke %s tokens of user %s: %w", purpose, userID, err)
+	}
+	return int(n), nil
+}
+
 // Use marks the token used at `at` and returns it. One conditional UPDATE
 // makes it atomic: of concurrent calls only one matches "used_at IS NULL".
 func (r *EmailTokens) Use(ctx context.Context, hash []byte, purpose domain.TokenPurpose, at time.Time) (domain.EmailToken, error) {

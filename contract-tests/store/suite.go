@@ -35,6 +35,7 @@ func Run(t *testing.T, newStore Factory) {
 		{"session_by_hash_and_revoke", testSessions},
 		{"email_token_use_is_single_use", testEmailTokenUse},
 		{"email_token_concurrent_use_admits_one", testEmailTokenConcurrentUse},
+		{"email_token_revoke_all_for_user", testEmailTokenRevokeAllForUser},
 		{"user_set_password", testUserSetPassword},
 		{"sessions_list_touch_revoke_all", testSessionsListTouchRevokeAll},
 		{"login_guard_get_update_clean", testLoginGuards},

@@ -375,9 +375,9 @@ func (s *Service) RequestPasswordReset(ctx context.Context, email string) error 
 }
 
 // ConfirmPasswordReset sets a new password with an emailed reset token:
-// it ends every session of the account, lifts a lock-out and, the link
-// having reached the inbox, confirms the email. A password breaking the
-// policy leaves the token usable.
+// it ends every session of the account and every other reset link, lifts
+// a lock-out and, the link having reached the inbox, confirms the email.
+// A password breaking the policy leaves the token usable.
 func (s *Service) ConfirmPasswordReset(ctx context.Context, token, password string) error {
 	if token == "" || len(token) > maxBearerLength {
 		return domain.ErrInvalidToken
@@ -402,6 +402,9 @@ func (s *Service) ConfirmPasswordReset(ctx context.Context, token, password stri
 			return err
 		}
 		if err := s.store.Users().SetPassword(ctx, u.ID, hash); err != nil {
+			return err
+		}
+		if _, err := s.store.EmailTokens().RevokeAllForUser(ctx, u.ID, domain.PurposePasswordReset, now); err != nil {
 			return err
 		}
 		if !u.Verified() {
