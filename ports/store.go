@@ -46,7 +46,8 @@ type Store interface {
 // Users persists accounts.
 type Users interface {
 	// Create inserts u; an email already registered returns an error
-	// matching ErrEmailTaken.
+	// matching ErrEmailTaken and writes nothing, inside a transaction too
+	// (the transaction stays usable).
 	Create(ctx context.Context, u domain.User) error
 	Get(ctx context.Context, id string) (domain.User, error)
 	GetByEmail(ctx context.Context, email string) (domain.User, error)

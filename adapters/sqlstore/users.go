@@ -39,10 +39,17 @@ type Users struct{ s *Store }
 var _ ports.Users = (*Users)(nil)
 
 // Create inserts u; an email already registered returns ports.ErrEmailTaken.
+// One statement either way, which a transaction survives: sign-up runs
+// the same store work for a new and a registered email.
 func (r *Users) Create(ctx context.Context, u domain.User) error {
-	db := r.s.idb(ctx)
-	return insertUnique(ctx, db.NewInsert().Model(toUserRow(u)), "create user "+u.ID,
-		conflict{db.NewSelect().Model((*userRow)(nil)).Where("email = ?", u.Email), ports.ErrEmailTaken})
+	n, err := affected(r.s.idb(ctx).NewInsert().Model(toUserRow(u)).On("CONFLICT (email) DO NOTHING").Exec(ctx))
+	if err != nil {
+		return fmt.Errorf("create user %s: %w", u.ID, err)
+	}
+	if n == 0 {
+		return fmt.Errorf("create user %s: %w", u.ID, ports.ErrEmailTaken)
+	}
+	return nil
 }
 
 // Get returns the user with id.

@@ -46,6 +46,7 @@ var scenarios = []scenario{
 	{name: "bulk_resend", opts: []serverOption{withPlans(`{"professional":{"monthlyRecipients":-1}}`), withEnv("CREDENCE_WORKER_CONCURRENCY", "1")}, run: testResend},
 	{name: "idempotency_keys", run: testIdempotency},
 	{name: "reset_links_end", run: testResetLinksEnd},
+	{name: "enumeration_timing", run: testEnumerationTiming},
 }
 
 // TestE2E runs every scenario against the real server on each store.
