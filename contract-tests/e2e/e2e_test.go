@@ -47,6 +47,7 @@ var scenarios = []scenario{
 	{name: "idempotency_keys", run: testIdempotency},
 	{name: "reset_links_end", run: testResetLinksEnd},
 	{name: "enumeration_timing", run: testEnumerationTiming},
+	{name: "change_password", run: testChangePassword},
 }
 
 // TestE2E runs every scenario against the real server on each store.

@@ -43,6 +43,7 @@ const (
 	CodeInvalidPassword Code = "INVALID_PASSWORD" // a password that breaks the policy
 	CodeConcurrentIssue Code = "CONCURRENT_ISSUE" // concurrent issues to one recipient kept overtaking this one
 	CodeLastOwner       Code = "LAST_OWNER"       // the change would leave an organization without an owner
+	CodeWrongPassword   Code = "WRONG_PASSWORD"   // a signed-in user's current password, asked again, is wrong
 )
 
 // Error is a domain error that carries a stable code and a human message.
@@ -90,6 +91,7 @@ var (
 	ErrSlugTaken          = &Error{CodeSlugTaken, "the slug is already in use"}
 	ErrInvalidState       = &Error{CodeInvalidState, "the operation is not allowed in the current state"}
 	ErrInvalidToken       = &Error{CodeInvalidToken, "the link is invalid, used or expired"}
+	ErrWrongPassword      = &Error{CodeWrongPassword, "the current password is wrong"}
 	ErrDuplicate          = &Error{CodeDuplicateCredential, "the recipient already holds an active credential of this badge"}
 	ErrQuotaExceeded      = &Error{CodeQuotaExceeded, "the monthly recipient quota is reached"}
 	ErrValidation         = &Error{CodeValidation, "validation failed"}
