@@ -78,6 +78,16 @@ type Mails interface {
 	Retry(ctx context.Context, id, errMsg string, next time.Time) error
 	// Fail records the last failed attempt: failed for good.
 	Fail(ctx context.Context, id, errMsg string) error
+	// Compose writes what a deferred mail turned out to be (kind,
+	// subject, text, sealed or not) and makes it an ordinary mail, keeping
+	// its status, attempts and lease; Drop ends a deferred mail dropped,
+	// with reason as its last error, never to be attempted again, its
+	// address and text erased (an address without an account is not
+	// kept). Either changes only a mail still deferred: else it returns an
+	// error matching domain.ErrInvalidState (a concurrent attempt composed
+	// it first); an unknown mail is ErrNotFound.
+	Compose(ctx context.Context, id string, kind domain.MailKind, subject, text string, sealed bool) error
+	Drop(ctx context.Context, id, reason string) error
 	// Latest returns the newest mail about the credential; ErrNotFound
 	// when none was ever created.
 	Latest(ctx context.Context, credentialID domain.CredentialID) (domain.Mail, error)

@@ -47,7 +47,8 @@ type Store interface {
 // Users persists accounts.
 type Users interface {
 	// Create inserts u; an email already registered returns an error
-	// matching ErrEmailTaken.
+	// matching ErrEmailTaken and writes nothing, inside a transaction too
+	// (the transaction stays usable).
 	Create(ctx context.Context, u domain.User) error
 	Get(ctx context.Context, id string) (domain.User, error)
 	GetByEmail(ctx context.Context, email string) (domain.User, error)
@@ -142,6 +143,11 @@ type EmailTokens interface {
 	// or expired (ExpiresAt <= at) token returns an error matching
 	// domain.ErrInvalidToken and marks nothing.
 	Use(ctx context.Context, hash []byte, purpose domain.TokenPurpose, at time.Time) (domain.EmailToken, error)
+	// RevokeAllForUser ends every token of the user with purpose that is
+	// live at `at` (unused, ExpiresAt > at), marking it used at `at` (Use
+	// refuses it from then on), and returns how many it ended. Tokens of
+	// other users or purposes are left alone.
+	RevokeAllForUser(ctx context.Context, userID string, purpose domain.TokenPurpose, at time.Time) (int, error)
 }
 
 // Orgs persists organizations.

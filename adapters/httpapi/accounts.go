@@ -131,6 +131,13 @@ type resetConfirmIn struct {
 	}
 }
 
+type passwordChangeIn struct {
+	Body struct {
+		CurrentPassword string `json:"currentPassword" maxLength:"1024" doc:"the password now; a wrong one counts as a failed sign-in (the fifth locks the account)"`
+		NewPassword     string `json:"newPassword" maxLength:"256" doc:"the new password: 10 to 256 characters, not the email, not a common password"`
+	}
+}
+
 // sessionWire is one of the signed-in user's sessions.
 type sessionWire struct {
 	ID         string    `json:"id"`
@@ -231,12 +238,29 @@ func (s *server) registerAccounts(api huma.API) {
 			}
 			return message("if that address has an account, a reset link is on its way; it works once, for 1 hour"), nil
 		})
-	huma.Register(api, publicOp(op(http.MethodPost, "/api/v1/auth/password-reset/confirm", "confirm-password-reset", "Set a new password with the emailed token; signs out every session", tag)),
+	huma.Register(api, publicOp(op(http.MethodPost, "/api/v1/auth/password-reset/confirm", "confirm-password-reset", "Set a new password with the emailed token; signs out every session and ends the other reset links", tag)),
 		func(ctx context.Context, in *resetConfirmIn) (*messageOut, error) {
 			if err := s.Accounts.ConfirmPasswordReset(ctx, in.Body.Token, in.Body.Password); err != nil {
 				return nil, s.from(ctx, err)
 			}
 			return message("password changed; every session was signed out: sign in again"), nil
+		})
+	change := op(http.MethodPost, "/api/v1/me/password", "change-my-password",
+		"Change the password, proving the current one; ends the other sessions and the outstanding reset links", tag)
+	change.Description = "For a signed-in user (a session; API keys are refused). A locked account answers 423 ACCOUNT_LOCKED " +
+		"before anything is checked. A wrong `currentPassword` answers 403 WRONG_PASSWORD and counts as a failed sign-in of the " +
+		"account: the fifth in a row locks it (423 ACCOUNT_LOCKED, with Retry-After). `newPassword` follows the sign-up policy " +
+		"(422 VALIDATION_FAILED at body.newPassword). On success every other session of the user is signed out (the one of " +
+		"this request stays), every password reset link mailed earlier stops working, and the owner is mailed."
+	change.Errors = []int{http.StatusUnauthorized, http.StatusForbidden, http.StatusUnprocessableEntity, http.StatusLocked}
+	huma.Register(api, change,
+		func(ctx context.Context, in *passwordChangeIn) (*messageOut, error) {
+			err := s.Accounts.ChangePassword(ctx, actorFrom(ctx),
+				accounts.ChangePasswordInput{Current: in.Body.CurrentPassword, New: in.Body.NewPassword}, clientFrom(ctx))
+			if err != nil {
+				return nil, s.from(ctx, err)
+			}
+			return message("password changed; every other session was signed out"), nil
 		})
 	huma.Register(api, op(http.MethodGet, "/api/v1/me/sessions", "list-my-sessions", "The signed-in user's live sessions, newest first", tag),
 		func(ctx context.Context, _ *struct{}) (*listOut[sessionWire], error) {

@@ -23,6 +23,7 @@ type mailRow struct {
 	Subject      string     `bun:"subject"`
 	Body         string     `bun:"body"`
 	Sealed       bool       `bun:"sealed"`
+	Deferred     bool       `bun:"deferred"`
 	Status       string     `bun:"status"`
 	Attempts     int        `bun:"attempts"`
 	LastError    string     `bun:"last_error"`
@@ -33,13 +34,13 @@ type mailRow struct {
 
 func toMailRow(m domain.Mail) mailRow {
 	return mailRow{ID: m.ID, OrgID: m.OrgID, CredentialID: string(m.CredentialID), Kind: string(m.Kind), To: m.To,
-		Subject: m.Subject, Body: m.Text, Sealed: m.Sealed, Status: string(m.Status), Attempts: m.Attempts, LastError: m.LastError,
+		Subject: m.Subject, Body: m.Text, Sealed: m.Sealed, Deferred: m.Deferred, Status: string(m.Status), Attempts: m.Attempts, LastError: m.LastError,
 		CreatedAt: m.CreatedAt.UTC(), NextAttempt: m.NextAttempt.UTC(), SentAt: utcPtr(m.SentAt)}
 }
 
 func (r *mailRow) toDomain() domain.Mail {
 	return domain.Mail{ID: r.ID, OrgID: r.OrgID, CredentialID: domain.CredentialID(r.CredentialID),
-		Kind: domain.MailKind(r.Kind), To: r.To, Subject: r.Subject, Text: r.Body, Sealed: r.Sealed, Status: domain.MailStatus(r.Status),
+		Kind: domain.MailKind(r.Kind), To: r.To, Subject: r.Subject, Text: r.Body, Sealed: r.Sealed, Deferred: r.Deferred, Status: domain.MailStatus(r.Status),
 		Attempts: r.Attempts, LastError: r.LastError, CreatedAt: utc(r.CreatedAt), NextAttempt: utc(r.NextAttempt),
 		SentAt: utcPtr(r.SentAt)}
 }
@@ -195,6 +196,41 @@ func (r *Mails) Fail(ctx context.Context, id, errMsg string) error {
 	return r.set(ctx, id, "fail mail", func(q *bun.UpdateQuery) *bun.UpdateQuery {
 		return q.Set("status = ?", string(domain.MailFailed)).Set("last_error = ?", errMsg)
 	})
+}
+
+// Compose writes what a deferred mail turned out to be, provided it is
+// still deferred.
+func (r *Mails) Compose(ctx context.Context, id string, kind domain.MailKind, subject, text string, sealed bool) error {
+	return r.settle(ctx, id, "compose mail", func(q *bun.UpdateQuery) *bun.UpdateQuery {
+		return q.Set("kind = ?", string(kind)).Set("subject = ?", subject).Set("body = ?", text).Set("sealed = ?", sealed)
+	})
+}
+
+// Drop ends a deferred mail dropped, erasing its address and text,
+// provided it is still deferred.
+func (r *Mails) Drop(ctx context.Context, id, reason string) error {
+	return r.settle(ctx, id, "drop mail", func(q *bun.UpdateQuery) *bun.UpdateQuery {
+		return q.Set("status = ?", string(domain.MailDropped)).Set("last_error = ?", reason).
+			Set("to_addr = ''").Set("body = ''").Set("sealed = ?", false)
+	})
+}
+
+// settle applies set to a mail still deferred and makes it an ordinary
+// one: one conditional UPDATE, so of concurrent attempts one settles it.
+func (r *Mails) settle(ctx context.Context, id, what string, set func(*bun.UpdateQuery) *bun.UpdateQuery) error {
+	db := r.s.idb(ctx)
+	n, err := affected(set(db.NewUpdate().Model((*mailRow)(nil))).Set("deferred = ?", false).
+		Where("id = ?", id).Where("deferred").Exec(ctx))
+	if err != nil {
+		return fmt.Errorf("%s %s: %w", what, id, err)
+	}
+	if n == 0 {
+		if err := exists(ctx, db, (*mailRow)(nil), what+" "+id, "id = ?", id); err != nil {
+			return err
+		}
+		return fmt.Errorf("%s %s: already composed: %w", what, id, domain.ErrInvalidState)
+	}
+	return nil
 }
 
 func (r *Mails) set(ctx context.Context, id, what string, set func(*bun.UpdateQuery) *bun.UpdateQuery) error {

@@ -39,10 +39,17 @@ type Users struct{ s *Store }
 var _ ports.Users = (*Users)(nil)
 
 // Create inserts u; an email already registered returns ports.ErrEmailTaken.
+// One statement either way, which a transaction survives: sign-up runs
+// the same store work for a new and a registered email.
 func (r *Users) Create(ctx context.Context, u domain.User) error {
-	db := r.s.idb(ctx)
-	return insertUnique(ctx, db.NewInsert().Model(toUserRow(u)), "create user "+u.ID,
-		conflict{db.NewSelect().Model((*userRow)(nil)).Where("email = ?", u.Email), ports.ErrEmailTaken})
+	n, err := affected(r.s.idb(ctx).NewInsert().Model(toUserRow(u)).On("CONFLICT (email) DO NOTHING").Exec(ctx))
+	if err != nil {
+		return fmt.Errorf("create user %s: %w", u.ID, err)
+	}
+	if n == 0 {
+		return fmt.Errorf("create user %s: %w", u.ID, ports.ErrEmailTaken)
+	}
+	return nil
 }
 
 // Get returns the user with id.
@@ -249,6 +256,16 @@ func (r *EmailTokens) Create(ctx context.Context, t domain.EmailToken) error {
 		return fmt.Errorf("create email token: %w", err)
 	}
 	return nil
+}
+
+// RevokeAllForUser marks the user's live tokens of purpose used at `at`.
+func (r *EmailTokens) RevokeAllForUser(ctx context.Context, userID string, purpose domain.TokenPurpose, at time.Time) (int, error) {
+	n, err := affected(r.s.idb(ctx).NewUpdate().Model((*emailTokenRow)(nil)).Set("used_at = ?", at.UTC()).
+		Where("user_id = ?", userID).Where("purpose = ?", string(purpose)).Where("used_at IS NULL").Where("expires_at > ?", at.UTC()).Exec(ctx))
+	if err != nil {
+		return 0, fmt.Errorf("revoke %s tokens of user %s: %w", purpose, userID, err)
+	}
+	return int(n), nil
 }
 
 // Use marks the token used at `at` and returns it. One conditional UPDATE

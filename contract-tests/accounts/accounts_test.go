@@ -8,7 +8,6 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"regexp"
 	"strings"
@@ -120,21 +119,30 @@ func storesWith(t *testing.T, configure func(cfg *accounts.Config, c ports.Clock
 			t.Cleanup(func() { _ = s.Close() })
 			c := &clock{now: time.Date(2026, 11, 30, 9, 0, 0, 0, time.UTC)}
 			m := &mailbox{}
-			log := slog.New(slog.NewTextHandler(io.Discard, nil))
-			cipher, err := signing.NewCipher(make([]byte, signing.MasterKeySize))
-			if err != nil {
-				t.Fatal(err)
-			}
-			// Mail goes through the real outbox and delivery, at once.
-			relay := deliverNow{t, work.NewDelivery(s, m, cipher, c, log, work.Options{})}
 			cfg := accounts.Config{PublicURL: "https://credence.example"}
 			if configure != nil {
 				configure(&cfg, c)
 			}
-			svc := accounts.New(s, c, work.NewOutbox(s, cipher, relay, c), log, cfg)
-			run(t, env{svc: svc, store: s, db: s, clock: c, mail: m})
+			run(t, env{svc: newService(t, s, c, m, cfg), store: s, db: s, clock: c, mail: m})
 		})
 	}
+}
+
+// newService returns an account service over s whose mail goes through
+// the real outbox and delivery at once, composed at delivery as in the
+// apps. Delivery errors fail t (when not nil).
+func newService(t *testing.T, s ports.Store, c ports.Clock, m ports.Mailer, cfg accounts.Config) *accounts.Service {
+	log := slog.New(slog.DiscardHandler)
+	cipher, err := signing.NewCipher(make([]byte, signing.MasterKeySize))
+	if err != nil {
+		panic(err)
+	}
+	delivery := work.NewDelivery(s, m, cipher, c, log, work.Options{})
+	svc := accounts.New(s, c, work.NewOutbox(s, cipher, deliverNow{t, delivery}, c), log, cfg)
+	for kind, compose := range svc.Composers() {
+		delivery.Compose(kind, compose)
+	}
+	return svc
 }
 
 // signUp makes a verified account and returns its email.

@@ -2,8 +2,6 @@ package accounts_test
 
 import (
 	"errors"
-	"io"
-	"log/slog"
 	"testing"
 	"time"
 
@@ -11,8 +9,6 @@ import (
 	"github.com/credence-dev/credence/contract-tests/harness"
 	"github.com/credence-dev/credence/core/accounts"
 	"github.com/credence-dev/credence/core/domain"
-	"github.com/credence-dev/credence/core/signing"
-	"github.com/credence-dev/credence/core/work"
 )
 
 // FuzzTokens: whatever a client sends as a bearer token, an emailed link
@@ -26,9 +22,7 @@ func FuzzTokens(f *testing.F) {
 	f.Cleanup(func() { _ = s.Close() })
 	c := &clock{now: time.Date(2026, 11, 30, 9, 0, 0, 0, time.UTC)}
 	m := &mailbox{}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	cipher, _ := signing.NewCipher(make([]byte, signing.MasterKeySize))
-	svc := accounts.New(s, c, work.NewOutbox(s, cipher, deliverNow{nil, work.NewDelivery(s, m, cipher, c, log, work.Options{})}, c), log, accounts.Config{PublicURL: "https://credence.example"})
+	svc := newService(nil, s, c, m, accounts.Config{PublicURL: "https://credence.example"})
 
 	email := "fuzz@example.com"
 	if err := svc.SignUp(f.Context(), accounts.SignUpInput{Email: email, Password: password, Name: "Fuzz"}); err != nil {

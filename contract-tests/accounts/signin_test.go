@@ -390,10 +390,15 @@ func TestSwitchingMFAOffTakesProof(t *testing.T) {
 		_, err = off(accounts.MFAChange{ChallengeID: st.Challenge, Code: code})
 		wantCode(t, err, domain.CodeMFAInvalid) // used
 
-		// The password: a wrong one counts as a failed sign-in.
+		// The password: a wrong one counts as a failed sign-in; the one
+		// that locks the email answers so, as at sign-in.
 		for i := range domain.LoginFailureLimit {
 			_, err := off(accounts.MFAChange{Password: "not my password"})
-			wantCode(t, err, domain.CodeWrongPassword)
+			want := domain.CodeWrongPassword
+			if i == domain.LoginFailureLimit-1 {
+				want = domain.CodeAccountLocked
+			}
+			wantCode(t, err, want)
 			if g, _ := e.store.LoginGuards().Get(ctx, email); i < domain.LoginFailureLimit-1 && g.Failures != i+1 {
 				t.Fatalf("wrong password %d: the email counts %d failures", i+1, g.Failures)
 			}

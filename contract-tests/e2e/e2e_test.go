@@ -53,6 +53,9 @@ var scenarios = []scenario{
 	{name: "known_device_outlives_lock_out", run: testKnownDevice},
 	{name: "mfa_off_takes_proof", run: testMFAOffTakesProof},
 	{name: "require_mfa_sessions", run: testRequireMFASessions},
+	{name: "reset_links_end", run: testResetLinksEnd},
+	{name: "enumeration_timing", run: testEnumerationTiming},
+	{name: "change_password", run: testChangePassword},
 }
 
 // TestE2E runs every scenario against the real server on each store.

@@ -233,6 +233,7 @@ func testRoleMatrix(t *testing.T, e *env) {
 		"set-my-mfa":             {"PUT", at("/api/v1/me/mfa"), with(map[string]bool{"enabled": false}), userOnly(ok), false},
 		"list-my-sessions":       {"GET", at("/api/v1/me/sessions"), nil, userOnly(ok), false},
 		"revoke-my-session":      {"DELETE", at("/api/v1/me/sessions/00000000-0000-4000-8000-000000000000"), nil, userOnly(notFound), false},
+		"change-my-password":     {"POST", at("/api/v1/me/password"), with(map[string]string{"currentPassword": "wrong", "newPassword": "a fine new passphrase"}), userOnly(forbidden), false}, // WRONG_PASSWORD
 		"accept-invitation":      {"POST", at("/api/v1/invitations/" + foreign.ID + "/accept"), nil, userOnly(forbidden), false},
 		"decline-invitation":     {"POST", at("/api/v1/invitations/" + foreign.ID + "/decline"), nil, userOnly(forbidden), false},
 		// Public credential pages and verification.

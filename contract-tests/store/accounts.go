@@ -133,6 +133,55 @@ func testEmailTokenConcurrentUse(t *testing.T, s ports.Store) {
 	}
 }
 
+// EmailTokens.RevokeAllForUser: "ends every token of the user with purpose
+// that is live at `at` (unused, ExpiresAt > at), marking it used at `at`
+// (Use refuses it from then on), and returns how many it ended. Tokens of
+// other users or purposes are left alone."
+func testEmailTokenRevokeAllForUser(t *testing.T, s ports.Store) {
+	ctx := t.Context()
+	u, other := newUser(t, s), newUser(t, s)
+	at := t0.Add(30 * time.Minute)
+	mk := func(userID string, purpose domain.TokenPurpose, expires time.Time) domain.EmailToken {
+		tok := domain.EmailToken{TokenHash: []byte("tok-" + uniq()), UserID: userID, Purpose: purpose, CreatedAt: t0, ExpiresAt: expires}
+		must(t, s.EmailTokens().Create(ctx, tok))
+		return tok
+	}
+	live1 := mk(u.ID, domain.PurposePasswordReset, t0.Add(time.Hour))
+	live2 := mk(u.ID, domain.PurposePasswordReset, t0.Add(2*time.Hour))
+	used := mk(u.ID, domain.PurposePasswordReset, t0.Add(time.Hour))
+	usedAt := t0.Add(time.Minute)
+	_, err := s.EmailTokens().Use(ctx, used.TokenHash, used.Purpose, usedAt)
+	must(t, err)
+	mk(u.ID, domain.PurposePasswordReset, at) // expired: ExpiresAt == at is not live
+	verify := mk(u.ID, domain.PurposeVerifyEmail, t0.Add(time.Hour))
+	theirs := mk(other.ID, domain.PurposePasswordReset, t0.Add(time.Hour))
+
+	n, err := s.EmailTokens().RevokeAllForUser(ctx, u.ID, domain.PurposePasswordReset, at)
+	must(t, err)
+	equal(t, n, 2) // not the used one, nor the one expired at `at`
+	for _, tok := range []domain.EmailToken{live1, live2} {
+		_, err := s.EmailTokens().Use(ctx, tok.TokenHash, tok.Purpose, at)
+		wantErr(t, err, domain.ErrInvalidToken)
+	}
+	n, err = s.EmailTokens().RevokeAllForUser(ctx, u.ID, domain.PurposePasswordReset, at)
+	must(t, err)
+	equal(t, n, 0)
+	// Used at `at`: housekeeping, which deletes what ended strictly before
+	// a time, takes the revoked ones at `at` and not sooner.
+	p, err := s.Retention().PruneEnded(ctx, at, 100)
+	must(t, err)
+	equal(t, p.EmailTokens, 1) // the one used before
+	p, err = s.Retention().PruneEnded(ctx, at.Add(time.Microsecond), 100)
+	must(t, err)
+	equal(t, p.EmailTokens, 3) // the two revoked, the expired one
+	for _, tok := range []domain.EmailToken{verify, theirs} {
+		got, err := s.EmailTokens().Use(ctx, tok.TokenHash, tok.Purpose, at)
+		must(t, err)
+		tok.UsedAt = &at
+		equal(t, got, tok)
+	}
+}
+
 // APIKeys: round trips; "List returns the org's keys, revoked included,
 // newest first"; "CountActive counts keys neither revoked nor expired at
 // now"; "Revoke sets RevokedAt when it is not set yet"; "Touch records the

@@ -35,6 +35,8 @@ func Run(t *testing.T, newStore Factory) {
 		{"session_by_hash_and_revoke", testSessions},
 		{"email_token_use_is_single_use", testEmailTokenUse},
 		{"email_token_concurrent_use_admits_one", testEmailTokenConcurrentUse},
+		{"email_token_revoke_all_for_user", testEmailTokenRevokeAllForUser},
+		{"user_email_taken_in_tx_writes_nothing", testUserEmailTakenInTx},
 		{"user_set_password", testUserSetPassword},
 		{"sessions_list_touch_revoke_all", testSessionsListTouchRevokeAll},
 		{"login_guard_get_update_clean", testLoginGuards},
@@ -121,6 +123,9 @@ func Run(t *testing.T, newStore Factory) {
 		{"mail_claim_sent_retry_fail", testMailLifecycle},
 		{"mail_concurrent_claims_and_sweeps", testMailConcurrent},
 		{"mail_latest", testMailLatest},
+		{"mail_compose_and_drop_deferred", testMailComposeAndDrop},
+		{"mail_concurrent_settlements_admit_one", testMailComposeConcurrent},
+		{"mail_compose_in_rolled_back_tx", testMailComposeRollback},
 
 		{"event_record_and_list", testEvents},
 

@@ -87,6 +87,10 @@ type SignUpInput struct {
 // SignUp creates an unverified account and mails a verification link. An
 // email already registered gets the same answer and no change, so sign-up
 // tells nobody which emails have accounts; its owner is mailed instead.
+// Both take the same work: the password is hashed, one insert runs (it
+// writes nothing for a taken email, leaving the transaction usable) and
+// one deferred mail is written with it; which mail it becomes is decided
+// at delivery (composeVerification).
 func (s *Service) SignUp(ctx context.Context, in SignUpInput) error {
 	email := domain.NormalizeEmail(in.Email)
 	var v domain.Validator
@@ -103,32 +107,16 @@ func (s *Service) SignUp(ctx context.Context, in SignUpInput) error {
 	}
 	now := domain.Truncate(s.clock.Now())
 	u := domain.User{ID: domain.NewID(), Email: email, Name: name, PasswordHash: hash, CreatedAt: now}
-	err = s.outbox.Within(ctx, func(ctx context.Context, mail work.Post) error {
-		if err := s.store.Users().Create(ctx, u); err != nil {
+	err = s.outbox.WithinDeferred(ctx, func(ctx context.Context, later work.Defer) error {
+		if err := s.store.Users().Create(ctx, u); err != nil && !errors.Is(err, ports.ErrEmailTaken) {
 			return err
 		}
-		return s.verification(ctx, mail, u, now)
+		return later(domain.MailVerifyEmail, email, verifyInput{SignUp: u.ID})
 	})
-	if errors.Is(err, ports.ErrEmailTaken) {
-		return s.outbox.Within(ctx, func(ctx context.Context, mail work.Post) error {
-			return mail(domain.MailSignUpAttempt, email, "Someone tried to sign up with your email",
-				"Someone tried to create a Credence account with this address, which already has one.\n\nIf it was you, sign in instead. If you forgot your password, reset it from the sign-in page.\n")
-		})
-	}
 	if err != nil {
 		return fmt.Errorf("sign up: %w", err)
 	}
 	return nil
-}
-
-// verification creates a verification token for u and mails its link.
-func (s *Service) verification(ctx context.Context, mail work.Post, u domain.User, now time.Time) error {
-	token, hash := domain.NewSecret("")
-	if err := s.store.EmailTokens().Create(ctx, domain.EmailToken{TokenHash: hash, UserID: u.ID, Purpose: domain.PurposeVerifyEmail, CreatedAt: now, ExpiresAt: now.Add(VerifyEmailTTL)}); err != nil {
-		return err
-	}
-	return mail(domain.MailVerifyEmail, u.Email, "Verify your email for Credence",
-		fmt.Sprintf("Hello %s,\n\nConfirm your email address to finish creating your Credence account:\n\n%s\n\nThe link works once and expires in 24 hours.\nIf you did not sign up, ignore this email.\n", u.Name, s.cfg.PublicURL+verifyLinkPath+token))
 }
 
 // VerifyEmail consumes a verification token.
@@ -154,7 +142,9 @@ func checkEmail(email string) error {
 }
 
 // ResendVerification mails a fresh link to an unverified account. It
-// answers the same whatever the email.
+// answers the same, after the same work, whatever the email: it writes a
+// deferred mail, and only its composition, in the worker, looks the
+// account up (composeVerification).
 func (s *Service) ResendVerification(ctx context.Context, email string) error {
 	email = domain.NormalizeEmail(email)
 	if err := checkEmail(email); err != nil {
@@ -163,15 +153,8 @@ func (s *Service) ResendVerification(ctx context.Context, email string) error {
 	if err := s.limitEmail(ctx, email); err != nil {
 		return err
 	}
-	u, err := s.store.Users().GetByEmail(ctx, email)
-	if errors.Is(err, domain.ErrNotFound) || (err == nil && u.Verified()) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	return s.outbox.Within(ctx, func(ctx context.Context, mail work.Post) error {
-		return s.verification(ctx, mail, u, domain.Truncate(s.clock.Now()))
+	return s.outbox.WithinDeferred(ctx, func(ctx context.Context, later work.Defer) error {
+		return later(domain.MailVerifyEmail, email, verifyInput{})
 	})
 }
 
@@ -494,20 +477,16 @@ func (s *Service) failedLogin(ctx context.Context, email string, u domain.User, 
 	if !locked {
 		return ErrBadCredentials
 	}
-	if known {
-		err := s.outbox.Within(ctx, func(ctx context.Context, mail work.Post) error {
-			return mail(domain.MailAccountLocked, u.Email, "Your Credence account was locked", fmt.Sprintf("Hello %s,\n\nThere were %d failed attempts to sign in to your Credence account, so sign-in is locked until %s (UTC), except from the browsers and apps where you signed in before.\n\nIf it was you, wait and try again, or reset your password from the sign-in page (that unlocks it).\nIf it was not you, your password held; consider resetting it anyway.\n",
-				u.Name, domain.LoginFailureLimit, g.LockedUntil.UTC().Format("2006-01-02 15:04")))
-		})
-		if err != nil {
-			return err
-		}
+	if err := s.lockedNotice(ctx, email, *g.LockedUntil); err != nil {
+		return err
 	}
 	return &domain.LockedError{RetryAt: *g.LockedUntil}
 }
 
 // RequestPasswordReset mails a single-use reset link to a registered
-// email. It answers the same whatever the email.
+// email. It answers the same, after the same work, whatever the email: it
+// writes a deferred mail, and only its composition, in the worker, looks
+// the account up and creates the link (composeReset).
 func (s *Service) RequestPasswordReset(ctx context.Context, email string) error {
 	email = domain.NormalizeEmail(email)
 	if err := checkEmail(email); err != nil {
@@ -516,28 +495,15 @@ func (s *Service) RequestPasswordReset(ctx context.Context, email string) error 
 	if err := s.limitEmail(ctx, email); err != nil {
 		return err
 	}
-	u, err := s.store.Users().GetByEmail(ctx, email)
-	if errors.Is(err, domain.ErrNotFound) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	now := domain.Truncate(s.clock.Now())
-	return s.outbox.Within(ctx, func(ctx context.Context, mail work.Post) error {
-		token, hash := domain.NewSecret("")
-		if err := s.store.EmailTokens().Create(ctx, domain.EmailToken{TokenHash: hash, UserID: u.ID, Purpose: domain.PurposePasswordReset, CreatedAt: now, ExpiresAt: now.Add(PasswordResetTTL)}); err != nil {
-			return err
-		}
-		return mail(domain.MailPasswordReset, u.Email, "Reset your Credence password", fmt.Sprintf("Hello %s,\n\nSomeone asked to reset the password of your Credence account. To choose a new one, open:\n\n%s\n\nThe link works once and expires in 1 hour. Setting a new password signs out every session.\nIf you did not ask, ignore this email: your password stays as it is.\n",
-			u.Name, s.cfg.PublicURL+resetLinkPath+token))
+	return s.outbox.WithinDeferred(ctx, func(ctx context.Context, later work.Defer) error {
+		return later(domain.MailPasswordReset, email, resetInput{})
 	})
 }
 
 // ConfirmPasswordReset sets a new password with an emailed reset token:
-// it ends every session of the account, lifts a lock-out and, the link
-// having reached the inbox, confirms the email. A password breaking the
-// policy leaves the token usable.
+// it ends every session of the account and every other reset link, lifts
+// a lock-out and, the link having reached the inbox, confirms the email.
+// A password breaking the policy leaves the token usable.
 func (s *Service) ConfirmPasswordReset(ctx context.Context, token, password string) error {
 	if token == "" || len(token) > maxBearerLength {
 		return domain.ErrInvalidToken
@@ -562,6 +528,9 @@ func (s *Service) ConfirmPasswordReset(ctx context.Context, token, password stri
 			return err
 		}
 		if err := s.store.Users().SetPassword(ctx, u.ID, hash); err != nil {
+			return err
+		}
+		if _, err := s.store.EmailTokens().RevokeAllForUser(ctx, u.ID, domain.PurposePasswordReset, now); err != nil {
 			return err
 		}
 		if !u.Verified() {
@@ -872,9 +841,6 @@ type MFAChange struct {
 	Code        string
 }
 
-// errWrongPassword answers a wrong password confirming a change.
-var errWrongPassword = domain.Errorf(domain.CodeWrongPassword, "the password is wrong")
-
 // SetMFA switches the signed-in user's email-code MFA on or off. Turning
 // it on needs nothing more. Turning it off needs in.Password, or a code:
 // without either it mails a fresh one and changes nothing (the status
@@ -934,7 +900,8 @@ func (s *Service) SetMFA(ctx context.Context, actor domain.Actor, in MFAChange, 
 // confirmPassword checks the signed-in user's password for a change that
 // needs it. A locked email is ACCOUNT_LOCKED before any check; a wrong
 // password counts as a failed sign-in of the email and of the client
-// address, and is WRONG_PASSWORD.
+// address, and is WRONG_PASSWORD (ACCOUNT_LOCKED when it locks the email,
+// as at sign-in).
 func (s *Service) confirmPassword(ctx context.Context, u domain.User, password string, from Client, now time.Time) error {
 	attempt, err := s.reserveSignIn(ctx, from)
 	if err != nil {
@@ -952,11 +919,10 @@ func (s *Service) confirmPassword(ctx context.Context, u domain.User, password s
 		return nil
 	}
 	attempt.failed = true
-	var locked *domain.LockedError
-	if err := s.failedLogin(ctx, u.Email, u, true, now, from); !errors.Is(err, ErrBadCredentials) && !errors.As(err, &locked) {
-		return err
+	if err := s.failedLogin(ctx, u.Email, u, true, now, from); !errors.Is(err, ErrBadCredentials) {
+		return err // ACCOUNT_LOCKED: this failure locked the email (as at sign-in)
 	}
-	return errWrongPassword
+	return domain.ErrWrongPassword
 }
 
 // confirmOffCode checks the code of an MFAOff challenge of u. The ID and

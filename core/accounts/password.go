@@ -86,14 +86,19 @@ var commonPasswords = func() map[string]bool {
 // MaxPasswordLen characters of valid UTF-8, not the account's email, not in
 // the bundled list of common passwords (compared without case).
 func checkPassword(v *domain.Validator, password, email string) {
+	checkPasswordAt(v, "body.password", password, email)
+}
+
+// checkPasswordAt is checkPassword for a password sent at location.
+func checkPasswordAt(v *domain.Validator, location, password, email string) {
 	n := utf8.RuneCountInString(password)
-	if !v.Check(n >= MinPasswordLen && n <= MaxPasswordLen && utf8.ValidString(password), "body.password",
+	if !v.Check(n >= MinPasswordLen && n <= MaxPasswordLen && utf8.ValidString(password), location,
 		fmt.Sprintf("password must be %d to %d characters", MinPasswordLen, MaxPasswordLen), nil) {
 		return
 	}
 	folded := strings.ToLower(strings.TrimSpace(password))
-	if !v.Check(folded != email && folded != strings.SplitN(email, "@", 2)[0], "body.password", "password must not be the email address", nil) {
+	if !v.Check(folded != email && folded != strings.SplitN(email, "@", 2)[0], location, "password must not be the email address", nil) {
 		return
 	}
-	v.Check(!commonPasswords[folded], "body.password", "password is one of the most common passwords: choose another", nil)
+	v.Check(!commonPasswords[folded], location, "password is one of the most common passwords: choose another", nil)
 }

@@ -27,6 +27,7 @@ const (
 	ActSignInFailed      Action = "user.sign_in_failed"
 	ActLockedOut         Action = "user.locked_out"
 	ActPasswordReset     Action = "user.password_reset"
+	ActPasswordChanged   Action = "user.password_changed"
 	ActMFAChanged        Action = "user.mfa_changed"
 	ActSessionRevoked    Action = "user.session_revoked"
 	ActOrgCreated        Action = "organization.created"

@@ -151,12 +151,14 @@ type BulkRow struct {
 type MailStatus string
 
 // Mails go queued → sending → sent, or back to queued after a failed
-// attempt, and failed once attempts run out.
+// attempt, and failed once attempts run out. A deferred mail whose
+// composition finds nothing to send ends dropped.
 const (
 	MailQueued  MailStatus = "queued"
 	MailSending MailStatus = "sending"
 	MailSent    MailStatus = "sent"
 	MailFailed  MailStatus = "failed"
+	MailDropped MailStatus = "dropped"
 )
 
 // MailKind names what a mail is about.
@@ -191,12 +193,16 @@ type Mail struct {
 	Subject      string
 	Text         string // the body; when Sealed, encrypted (base64) under the master key
 	Sealed       bool   // the body holds a secret (a sign-in link or code)
-	Status       MailStatus
-	Attempts     int
-	LastError    string
-	CreatedAt    time.Time
-	NextAttempt  time.Time // when a queued mail is due, or a sending one's lease ends
-	SentAt       *time.Time
+	// Deferred: the mail is written at delivery. Text holds what the
+	// request recorded (sealed), for the composer of Kind to write the
+	// mail from, or to drop it; Subject is empty until then.
+	Deferred    bool
+	Status      MailStatus
+	Attempts    int
+	LastError   string
+	CreatedAt   time.Time
+	NextAttempt time.Time // when a queued mail is due, or a sending one's lease ends
+	SentAt      *time.Time
 }
 
 // EventType names something that happened, as webhooks will tell it.

@@ -92,6 +92,7 @@ var (
 	ErrSlugTaken          = &Error{CodeSlugTaken, "the slug is already in use"}
 	ErrInvalidState       = &Error{CodeInvalidState, "the operation is not allowed in the current state"}
 	ErrInvalidToken       = &Error{CodeInvalidToken, "the link is invalid, used or expired"}
+	ErrWrongPassword      = &Error{CodeWrongPassword, "the current password is wrong"}
 	ErrDuplicate          = &Error{CodeDuplicateCredential, "the recipient already holds an active credential of this badge"}
 	ErrQuotaExceeded      = &Error{CodeQuotaExceeded, "the monthly recipient quota is reached"}
 	ErrValidation         = &Error{CodeValidation, "validation failed"}

@@ -302,19 +302,21 @@ func (d *Dispatcher) pruneActivity(ctx context.Context, before time.Time, out *H
 	}
 }
 
-// Delivery sends queued mail.
+// Delivery sends queued mail, composing deferred mail first (Compose).
 type Delivery struct {
-	store  ports.Store
-	mailer ports.Mailer
-	cipher ports.KeyCipher
-	clock  ports.Clock
-	log    *slog.Logger
-	opts   Options
+	store     ports.Store
+	mailer    ports.Mailer
+	cipher    ports.KeyCipher
+	clock     ports.Clock
+	log       *slog.Logger
+	opts      Options
+	composers map[domain.MailKind]Composer
 }
 
 // NewDelivery returns the mail task handler; cipher opens sealed mail.
 func NewDelivery(store ports.Store, mailer ports.Mailer, cipher ports.KeyCipher, clock ports.Clock, log *slog.Logger, opts Options) *Delivery {
-	return &Delivery{store: store, mailer: mailer, cipher: cipher, clock: clock, log: log, opts: opts.withDefaults()}
+	return &Delivery{store: store, mailer: mailer, cipher: cipher, clock: clock, log: log, opts: opts.withDefaults(),
+		composers: map[domain.MailKind]Composer{}}
 }
 
 // seal encrypts a mail body under cipher for the outbox (domain.Mail.Sealed).
@@ -360,7 +362,8 @@ const sentBatch = 20
 
 // Deliver attempts the mails now, in the caller's goroutine: it claims
 // them in one statement (so a mail sent or being sent elsewhere is left
-// alone), sends each, and marks the sent ones in small groups.
+// alone), composes the deferred ones, sends each, and marks the sent ones
+// in small groups.
 func (m *Delivery) Deliver(ctx context.Context, ids ...string) error {
 	now := m.clock.Now()
 	mails, err := m.store.Mails().Claim(ctx, ids, now, now.Add(m.opts.MailLease))
@@ -377,7 +380,17 @@ func (m *Delivery) Deliver(ctx context.Context, ids ...string) error {
 		if err := ctx.Err(); err != nil {
 			return errors.Join(err, flush()) // the rest go again once their lease ends
 		}
-		body, sendErr := m.open(mail)
+		var sendErr error
+		if mail.Deferred {
+			var send bool
+			if mail, send, sendErr = m.compose(ctx, mail); sendErr == nil && !send {
+				continue // dropped, or composed and sent by a concurrent attempt
+			}
+		}
+		var body string
+		if sendErr == nil {
+			body, sendErr = m.open(mail)
+		}
 		if sendErr == nil {
 			sendErr = m.mailer.Send(ctx, ports.Message{To: mail.To, Subject: mail.Subject, Text: body})
 		}
@@ -433,20 +446,50 @@ func NewOutbox(store ports.Store, cipher ports.KeyCipher, relay Relay, clock por
 // Post queues one mail in the transaction at hand.
 type Post func(kind domain.MailKind, to, subject, body string) error
 
+// Defer queues, in the transaction at hand, a mail to `to` that the
+// Composer registered for kind (Delivery.Compose) writes at delivery from
+// input (encoded as JSON, sealed until then), or drops. A request that
+// must not tell by its cost whether an address has an account defers its
+// mail: it writes one row whatever the address, and the worker does what
+// depends on the account.
+type Defer func(kind domain.MailKind, to string, input any) error
+
 // Within runs fn in a transaction; the mail fn posts is written in it and
 // relayed after it commits.
 func (o *Outbox) Within(ctx context.Context, fn func(ctx context.Context, post Post) error) error {
+	return o.within(ctx, func(ctx context.Context, add func(domain.Mail) error) error {
+		return fn(ctx, func(kind domain.MailKind, to, subject, body string) error {
+			return add(domain.Mail{Kind: kind, To: to, Subject: subject, Text: body})
+		})
+	})
+}
+
+// WithinDeferred is Within for mail composed at delivery (Defer).
+func (o *Outbox) WithinDeferred(ctx context.Context, fn func(ctx context.Context, later Defer) error) error {
+	return o.within(ctx, func(ctx context.Context, add func(domain.Mail) error) error {
+		return fn(ctx, func(kind domain.MailKind, to string, input any) error {
+			js, err := json.Marshal(input)
+			if err != nil {
+				return fmt.Errorf("defer %s mail: %w", kind, err)
+			}
+			return add(domain.Mail{Kind: kind, To: to, Text: string(js), Deferred: true})
+		})
+	})
+}
+
+// within runs fn in a transaction, writing the mail it adds sealed and
+// queued, and relays that mail after the transaction commits.
+func (o *Outbox) within(ctx context.Context, fn func(ctx context.Context, add func(domain.Mail) error) error) error {
 	var ids []string
 	err := o.store.WithinTx(ctx, func(ctx context.Context) error {
 		ids = ids[:0]
 		now := domain.Truncate(o.clock.Now())
-		return fn(ctx, func(kind domain.MailKind, to, subject, body string) error {
-			sealed, err := seal(o.cipher, body)
+		return fn(ctx, func(m domain.Mail) error {
+			sealed, err := seal(o.cipher, m.Text)
 			if err != nil {
 				return err
 			}
-			m := domain.Mail{ID: domain.NewID(), Kind: kind, To: to, Subject: subject, Text: sealed, Sealed: true,
-				Status: domain.MailQueued, CreatedAt: now, NextAttempt: now}
+			m.ID, m.Text, m.Sealed, m.Status, m.CreatedAt, m.NextAttempt = domain.NewID(), sealed, true, domain.MailQueued, now, now
 			if err := o.store.Mails().Create(ctx, m); err != nil {
 				return err
 			}

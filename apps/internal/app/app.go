@@ -136,6 +136,13 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	outbox := work.NewOutbox(a.Store, cipher, a.Dispatcher, a.Clock)
 	a.Accounts = accounts.New(a.Store, a.Clock, outbox, log, accounts.Config{PublicURL: cfg.PublicURL.String(), AdminEmails: cfg.AdminEmails,
 		Limiter: a.Limiter, EmailLimit: emailLimit, SignInLimit: cfg.SignInLimit()})
+	// Account mail that must not tell whether an address has an account
+	// is written by the worker (core/accounts.Service.Composers): every
+	// process that delivers mail, apps/api's in-process queue and
+	// apps/worker alike, wires it here.
+	for kind, compose := range a.Accounts.Composers() {
+		a.Delivery.Compose(kind, compose)
+	}
 	a.Orgs = orgs.New(a.Store, a.Clock, outbox, cipher, cfg.Plans, log)
 	a.Badges = badges.New(a.Store, a.Clock, cfg.Plans)
 	a.Credentials = credentials.New(a.Store, a.Clock, a.Dispatcher, cipher, cfg.Plans, credentials.URLs{Base: cfg.PublicURL}, log)
