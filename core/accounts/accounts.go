@@ -260,7 +260,7 @@ func (s *Service) Login(ctx context.Context, in LoginInput, from Client) (Sessio
 			}
 			return SessionToken{}, ErrBadCredentials
 		}
-		return SessionToken{}, s.failedLogin(ctx, email, u, known, now, from)
+		return SessionToken{}, s.failedLogin(ctx, email, u, now, from)
 	}
 	if NeedsRehash(u.PasswordHash) {
 		if hash, err := HashPassword(in.Password); err == nil {
@@ -452,8 +452,9 @@ func (s *Service) signedIn(ctx context.Context, u domain.User, dev *domain.Devic
 
 // failedLogin records a failed sign-in of email and returns the answer:
 // ErrBadCredentials, or ACCOUNT_LOCKED when this failure locked it (then
-// a registered owner is told by mail).
-func (s *Service) failedLogin(ctx context.Context, email string, u domain.User, known bool, now time.Time, from Client) error {
+// a notice is deferred, which reaches the owner of a registered email
+// only: the work is the same for every email).
+func (s *Service) failedLogin(ctx context.Context, email string, u domain.User, now time.Time, from Client) error {
 	var locked bool
 	var g domain.LoginGuard
 	err := s.store.WithinTx(ctx, func(ctx context.Context) error {
@@ -800,7 +801,7 @@ func (s *Service) VerifyMFA(ctx context.Context, challengeID, code string, from 
 			}
 			return SessionToken{}, domain.ErrMFAInvalid
 		}
-		if err := s.failedLogin(ctx, u.Email, u, true, now, from); !errors.Is(err, ErrBadCredentials) {
+		if err := s.failedLogin(ctx, u.Email, u, now, from); !errors.Is(err, ErrBadCredentials) {
 			return SessionToken{}, err // locked now
 		}
 		return SessionToken{}, domain.ErrMFAInvalid
@@ -919,7 +920,7 @@ func (s *Service) confirmPassword(ctx context.Context, u domain.User, password s
 		return nil
 	}
 	attempt.failed = true
-	if err := s.failedLogin(ctx, u.Email, u, true, now, from); !errors.Is(err, ErrBadCredentials) {
+	if err := s.failedLogin(ctx, u.Email, u, now, from); !errors.Is(err, ErrBadCredentials) {
 		return err // ACCOUNT_LOCKED: this failure locked the email (as at sign-in)
 	}
 	return domain.ErrWrongPassword
