@@ -67,7 +67,7 @@ func New(d Deps) http.Handler {
 				return err
 			}}, defaultIdempotency)
 	}
-	return h
+	return retryAfter503(h)
 }
 
 // notFoundAsProblem answers unknown paths and methods with problems

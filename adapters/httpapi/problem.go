@@ -76,6 +76,7 @@ var statusOf = map[domain.Code]int{
 	domain.CodeInvalidCSV:          http.StatusUnprocessableEntity,
 	domain.CodeAccountLocked:       http.StatusLocked,
 	domain.CodeMFAInvalid:          http.StatusUnauthorized,
+	domain.CodeUnavailable:         http.StatusServiceUnavailable,
 
 	domain.CodeIdempotencyKeyReused: http.StatusUnprocessableEntity,
 }
