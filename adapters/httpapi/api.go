@@ -67,7 +67,7 @@ func New(d Deps) http.Handler {
 				return err
 			}}, defaultIdempotency)
 	}
-	return retryAfter503(h)
+	return retryAfter503(refuseControls(mux, h))
 }
 
 // notFoundAsProblem answers unknown paths and methods with problems
