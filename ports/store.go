@@ -18,6 +18,8 @@ type Transactor interface {
 //
 // Errors (checked by contract-tests/store): a Get of an unknown ID returns
 // an error matching domain.ErrNotFound; each method documents the others.
+// Any method returns an error matching ErrUnavailable when the database
+// cannot be reached, and the same store serves again once it is back.
 type Store interface {
 	Transactor
 	Users() Users

@@ -60,8 +60,10 @@ type server struct {
 }
 
 // New returns the HTTP handler serving the whole API: the routes behind
-// the edge (edge.go) — security headers, the per-address rate limit and
-// the body cap, in that order — and the Idempotency-Key wrapper.
+// the edge, outermost first — Retry-After on every 503 (unavailable.go),
+// security headers, the per-address rate limit and the body cap
+// (edge.go), the refusal of control characters (controls.go) — and the
+// Idempotency-Key wrapper.
 func New(d Deps) http.Handler {
 	mux := http.NewServeMux()
 	api := NewAPI(mux, d)
@@ -77,9 +79,10 @@ func New(d Deps) http.Handler {
 				return err
 			}}, defaultIdempotency)
 	}
+	h = refuseControls(mux, h)
 	h = capBodies(h, mux, operationBodyLimits(api))
 	h = s.limitAddresses(h)
-	return secureHeaders(h, d.HSTS)
+	return retryAfter503(secureHeaders(h, d.HSTS))
 }
 
 // notFoundAsProblem answers unknown paths and methods with problems

@@ -31,7 +31,11 @@ func (s *server) registerPages(mux *http.ServeMux) {
 		r.Body = http.MaxBytesReader(w, r.Body, 4096)
 		if err := s.Accounts.VerifyEmail(r.Context(), r.PostFormValue("token")); err != nil {
 			p := s.problemOf(r.Context(), err)
-			s.renderVerify(w, p.Status, map[string]any{"Done": true, "Message": "This link cannot be used: " + p.Detail + ". Sign in to ask for a new one."})
+			msg := "This link cannot be used: " + p.Detail + ". Sign in to ask for a new one."
+			if p.Status == http.StatusServiceUnavailable { // the link still works
+				msg = unavailablePage
+			}
+			s.renderVerify(w, p.Status, map[string]any{"Done": true, "Message": msg})
 			return
 		}
 		s.renderVerify(w, http.StatusOK, map[string]any{"Done": true, "Message": "Your email is verified. You can sign in now."})
@@ -68,8 +72,11 @@ func (s *server) registerResetPage(mux *http.ServeMux) {
 			}
 			// A refused password leaves the token usable: show the form again.
 			done := p.Code == string(domain.CodeInvalidToken)
-			if done {
+			switch {
+			case done:
 				msg = "This link cannot be used: " + msg + ". Ask for a new one from the sign-in page."
+			case p.Status == http.StatusServiceUnavailable:
+				msg = unavailablePage
 			}
 			s.renderPage(w, resetPasswordPage, p.Status, map[string]any{"Token": token, "Done": done, "Message": msg})
 			return

@@ -79,6 +79,7 @@ var statusOf = map[domain.Code]int{
 	domain.CodeMFAInvalid:          http.StatusUnauthorized,
 	domain.CodeMFARequired:         http.StatusForbidden,
 	domain.CodeWrongPassword:       http.StatusForbidden,
+	domain.CodeUnavailable:         http.StatusServiceUnavailable,
 
 	domain.CodeIdempotencyKeyReused: http.StatusUnprocessableEntity,
 }

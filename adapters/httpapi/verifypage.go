@@ -95,9 +95,13 @@ func (s *server) registerVerifyPages(mux *http.ServeMux) {
 		r.Body = http.MaxBytesReader(w, r.Body, 80<<10)
 		v, err := s.Credentials.VerifyPresented(r.Context(), []byte(r.PostFormValue("credential")))
 		if err != nil {
-			p := s.from(r.Context(), err).(*Problem)
-			s.renderVerifyPage(w, p.Status, verifyPageData{Title: "Verify a credential", Lookup: true,
-				Error: "That is not a signed credential file: paste the whole contents of the .jwt file."})
+			p := s.problemOf(r.Context(), err)
+			d := verifyPageData{Title: "Verify a credential", Lookup: true,
+				Error: "That is not a signed credential file: paste the whole contents of the .jwt file."}
+			if p.Status == http.StatusServiceUnavailable {
+				d.Error = unavailablePage
+			}
+			s.renderVerifyPage(w, p.Status, d)
 			return
 		}
 		s.renderVerification(w, v)
@@ -108,9 +112,13 @@ func (s *server) registerVerifyPages(mux *http.ServeMux) {
 		case errors.Is(err, domain.ErrCredentialPrivate):
 			s.renderVerifyPage(w, http.StatusForbidden, verifyPageData{Title: "Private credential", Private: true})
 		case err != nil:
-			p := s.from(r.Context(), err).(*Problem)
-			s.renderVerifyPage(w, p.Status, verifyPageData{Title: "Not found", Lookup: true,
-				Error: "No credential has the ID " + r.PathValue("credentialId") + ". Check it: IDs look like CRD-ZBUYQMTA."})
+			p := s.problemOf(r.Context(), err)
+			d := verifyPageData{Title: "Not found", Lookup: true,
+				Error: "No credential has the ID " + r.PathValue("credentialId") + ". Check it: IDs look like CRD-ZBUYQMTA."}
+			if p.Status == http.StatusServiceUnavailable {
+				d.Title, d.Error = "Unavailable", unavailablePage
+			}
+			s.renderVerifyPage(w, p.Status, d)
 		default:
 			s.renderVerification(w, v)
 		}

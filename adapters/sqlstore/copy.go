@@ -2,11 +2,10 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"strings"
 	"time"
-
-	"github.com/uptrace/bun/driver/pgdriver"
 )
 
 // copyMin is the batch size from which PostgreSQL writes use COPY: below
@@ -39,8 +38,17 @@ func (s *Store) copyRows(ctx context.Context, table string, columns []string, ro
 		}
 		b.WriteByte('\n')
 	}
-	res, err := pgdriver.CopyFrom(ctx, v.conn, strings.NewReader(b.String()),
-		"COPY "+table+" ("+strings.Join(columns, ", ")+") FROM STDIN")
+	var res sql.Result
+	err := v.conn.Raw(func(dc any) error {
+		c, ok := dc.(*conn)
+		if !ok {
+			return fmt.Errorf("copy into %s: the pool holds %T, not the store's connection", table, dc)
+		}
+		var err error
+		res, err = c.copyFrom(ctx, strings.NewReader(b.String()),
+			"COPY "+table+" ("+strings.Join(columns, ", ")+") FROM STDIN")
+		return err
+	})
 	if err != nil {
 		return 0, err
 	}

@@ -7,6 +7,7 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"strings"
@@ -74,7 +75,7 @@ func connect(ctx context.Context, dsn string) (*Store, error) {
 		if err != nil {
 			return nil, err
 		}
-		sqldb := sql.OpenDB(connector)
+		sqldb := sql.OpenDB(translating{connector})
 		// Keep every connection: database/sql keeps only 2 idle by default,
 		// and a new PostgreSQL connection costs a backend process.
 		sqldb.SetMaxOpenConns(pgMaxConns)
@@ -86,10 +87,11 @@ func connect(ctx context.Context, dsn string) (*Store, error) {
 		if strings.Contains(dsn, "?") {
 			sep = "&"
 		}
-		sqldb, err := sql.Open("sqlite", dsn+sep+sqliteParams)
+		connector, err := sqlite.NewConnector(dsn + sep + sqliteParams)
 		if err != nil {
 			return nil, fmt.Errorf("open sqlite: %w", err)
 		}
+		sqldb := sql.OpenDB(translating{connector})
 		// One writer at a time anyway (immediate transactions); a few
 		// connections let reads run beside it.
 		sqldb.SetMaxOpenConns(sqliteMaxConns)
@@ -104,13 +106,26 @@ func connect(ctx context.Context, dsn string) (*Store, error) {
 }
 
 // pgConnector turns pgdriver's panic on a malformed DSN into an error.
+// Pooled connections are checked before reuse (see idleConnAlive), so
+// connections a PostgreSQL restart left behind are dropped instead of
+// failing a request each.
 func pgConnector(dsn string) (c *pgdriver.Connector, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("parse postgres DSN: %v", r)
 		}
 	}()
-	return pgdriver.NewConnector(pgdriver.WithDSN(dsn)), nil
+	return pgdriver.NewConnector(pgdriver.WithDSN(dsn), pgdriver.WithResetSessionFunc(checkIdleConn)), nil
+}
+
+// checkIdleConn is called by database/sql before it hands out a pooled
+// connection again: one the server closed meanwhile is driver.ErrBadConn,
+// which makes database/sql drop it and take or open another.
+func checkIdleConn(_ context.Context, cn *pgdriver.Conn) error {
+	if !idleConnAlive(cn.Conn()) {
+		return driver.ErrBadConn
+	}
+	return nil
 }
 
 // ping waits for the database. On SQLite it retries while the file is busy:

@@ -29,6 +29,7 @@ var scenarios = []scenario{
 	{name: "api_keys", run: testAPIKeys},
 	{name: "api_keys_complete", run: testAPIKeysComplete},
 	{name: "bad_input_never_500s", run: testBadInput},
+	{name: "control_characters_refused", run: testControlCharacters},
 	{name: "suspended_org", run: testSuspendedOrg},
 	{name: "external_verifier_jose", run: testJoseVerifier},
 	{name: "concurrent_issuers", run: testConcurrentIssuers},

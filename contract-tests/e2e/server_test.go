@@ -103,7 +103,7 @@ type server struct {
 	dsn        string // the PostgreSQL database URL; "" for SQLite
 	adminEmail string // a platform administrator's email (not yet signed up)
 	log        *syncBuffer
-	serverErrs atomic.Int64 // 5xx responses seen by clients
+	serverErrs atomic.Int64 // 5xx responses seen by clients (but those a client expects)
 	secrets    secretSet    // what clients saw, never to be found in the database
 	http       *http.Client
 
@@ -151,21 +151,26 @@ func startServer(t *testing.T, store string, opts ...serverOption) *server {
 		"CREDENCE_RATE_LIMIT_EMAIL":     "0",
 		"CREDENCE_RATE_LIMIT_SIGNIN_IP": "0",
 	}
+	for _, o := range opts {
+		o(env)
+	}
 	switch store {
 	case "sqlite":
 	case "postgres":
-		s.dsn = harness.FreshPostgresDB(t)
-		key := make([]byte, 32)
-		if _, err := rand.Read(key); err != nil {
-			t.Fatal(err)
+		// A fresh database, unless an option names one (a private server).
+		if env["CREDENCE_DATABASE_URL"] == "" {
+			env["CREDENCE_DATABASE_URL"] = harness.FreshPostgresDB(t)
 		}
-		env["CREDENCE_DATABASE_URL"] = s.dsn
-		env["CREDENCE_MASTER_KEY"] = base64.StdEncoding.EncodeToString(key)
+		s.dsn = env["CREDENCE_DATABASE_URL"]
+		if env["CREDENCE_MASTER_KEY"] == "" {
+			key := make([]byte, 32)
+			if _, err := rand.Read(key); err != nil {
+				t.Fatal(err)
+			}
+			env["CREDENCE_MASTER_KEY"] = base64.StdEncoding.EncodeToString(key)
+		}
 	default:
 		t.Fatalf("unknown store %q", store)
-	}
-	for _, o := range opts {
-		o(env)
 	}
 	s.env = env
 	t.Cleanup(func() {

@@ -1,7 +1,8 @@
 // Package harness gives contract tests the services they run against: a
 // PostgreSQL server (from CREDENCE_TEST_POSTGRES_URL, else a testcontainers
 // container when a Docker engine answers, else the test is skipped) with a
-// fresh database per test, and fresh SQLite file paths.
+// fresh database per test, fresh SQLite file paths, and private
+// PostgreSQL servers a test may stop and start (StartPrivatePostgres).
 //
 // Set CREDENCE_TEST_REQUIRE_SERVICES=1 (CI) to fail instead of skipping
 // when a service is missing.

@@ -80,6 +80,9 @@ func (s *Service) List(ctx context.Context, actor domain.Actor, orgID string, pa
 	if _, err := s.guard.Org(ctx, actor, orgID, domain.PermBadgeRead); err != nil {
 		return nil, err
 	}
+	if err := domain.CheckCursor(page.After); err != nil {
+		return nil, err
+	}
 	return s.store.Badges().List(ctx, orgID, page)
 }
 

@@ -230,6 +230,9 @@ func (s *Service) List(ctx context.Context, actor domain.Actor, orgID string, pa
 	if _, err := s.guard.Org(ctx, actor, orgID, domain.PermCredentialsRead); err != nil {
 		return nil, err
 	}
+	if err := domain.CheckCursor(page.After); err != nil {
+		return nil, err
+	}
 	return s.store.Bulk().List(ctx, orgID, page)
 }
 

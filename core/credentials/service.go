@@ -392,6 +392,8 @@ func (s *Service) List(ctx context.Context, actor domain.Actor, f ports.Credenti
 	var v domain.Validator
 	v.Check(f.Status == "" || domain.ValidStatus(f.Status), "query.status", "status must be pending, valid, expired or revoked", f.Status)
 	v.Check(f.BadgeID == "" || domain.IsID(f.BadgeID), "query.badgeId", "badgeId must be a badge ID", f.BadgeID)
+	v.NoControls("query.email", f.Email)
+	v.NoControls("query.cursor", string(f.After))
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
@@ -403,6 +405,9 @@ func (s *Service) List(ctx context.Context, actor domain.Actor, f ports.Credenti
 // Mine returns the credentials issued to the signed-in user's verified email.
 func (s *Service) Mine(ctx context.Context, actor domain.Actor, page ports.Page) ([]domain.Credential, error) {
 	if err := access.RequireUser(actor); err != nil {
+		return nil, err
+	}
+	if err := domain.CheckCursor(page.After); err != nil {
 		return nil, err
 	}
 	if actor.UserEmail == "" {

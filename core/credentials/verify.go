@@ -9,6 +9,7 @@ import (
 
 	"github.com/credence-dev/credence/core/domain"
 	"github.com/credence-dev/credence/core/signing"
+	"github.com/credence-dev/credence/ports"
 )
 
 // Verification is the answer to "is this credential genuine and current".
@@ -38,8 +39,13 @@ func (s *Service) View(ctx context.Context, actor domain.Actor, id domain.Creden
 	if err != nil {
 		return View{}, err
 	}
-	if !c.Public && !s.maySeePrivate(ctx, actor, c) {
-		return View{}, domain.ErrCredentialPrivate
+	if !c.Public {
+		switch ok, err := s.maySeePrivate(ctx, actor, c); {
+		case err != nil:
+			return View{}, err
+		case !ok:
+			return View{}, domain.ErrCredentialPrivate
+		}
 	}
 	org, err := s.store.Orgs().Get(ctx, c.OrgID)
 	if err != nil {
@@ -52,12 +58,17 @@ func (s *Service) View(ctx context.Context, actor domain.Actor, id domain.Creden
 	return View{Credential: c, Badge: badge, Org: org}, nil
 }
 
-func (s *Service) maySeePrivate(ctx context.Context, actor domain.Actor, c domain.Credential) bool {
+// maySeePrivate reports whether actor may see a private credential. A
+// database that cannot be reached is an error, not a refusal.
+func (s *Service) maySeePrivate(ctx context.Context, actor domain.Actor, c domain.Credential) (bool, error) {
 	if actor.UserEmail != "" && actor.UserEmail == c.RecipientEmail {
-		return true
+		return true, nil
 	}
 	_, err := s.guard.Org(ctx, actor, c.OrgID, domain.PermCredentialsRead)
-	return err == nil
+	if errors.Is(err, ports.ErrUnavailable) {
+		return false, err
+	}
+	return err == nil, nil
 }
 
 // Verify checks a stored credential: signature, integrity, expiry,
@@ -67,8 +78,7 @@ func (s *Service) Verify(ctx context.Context, actor domain.Actor, id domain.Cred
 	if err != nil {
 		return Verification{}, err
 	}
-	out := s.check(ctx, []byte(v.Credential.JWS), v.Org, v.Badge, &v.Credential)
-	return out, nil
+	return s.check(ctx, []byte(v.Credential.JWS), v.Org, v.Badge, &v.Credential)
 }
 
 // VerifyPresented checks a presented compact JWS with only the published
@@ -100,23 +110,31 @@ func (s *Service) VerifyPresented(ctx context.Context, compact []byte) (Verifica
 	if doc, err := ParseDocument(payload); err == nil {
 		idStr, _ := strings.CutPrefix(doc.ID, s.urls.Credential(""))
 		if id, err := domain.ParseCredentialID(idStr); err == nil {
-			if c, err := s.store.Credentials().Get(ctx, id); err == nil && c.OrgID == org.ID {
+			c, err := s.store.Credentials().Get(ctx, id)
+			switch {
+			case err == nil && c.OrgID == org.ID:
 				stored = &c
 				if badge, err = s.store.Badges().Get(ctx, org.ID, c.BadgeID); err != nil {
 					return Verification{}, err
 				}
+			case err != nil && !errors.Is(err, domain.ErrNotFound):
+				return Verification{}, err // no record is a verdict; no answer is not
 			}
 		}
 	}
-	return s.check(ctx, compact, org, badge, stored), nil
+	return s.check(ctx, compact, org, badge, stored)
 }
 
 // check runs the five checks of compact against the stored record (nil
-// when the document names no credential of this issuer).
-func (s *Service) check(ctx context.Context, compact []byte, org domain.Organization, badge domain.Badge, stored *domain.Credential) Verification {
+// when the document names no credential of this issuer). An error means
+// no verdict: a key that could not be read is not a bad signature.
+func (s *Service) check(ctx context.Context, compact []byte, org domain.Organization, badge domain.Badge, stored *domain.Credential) (Verification, error) {
 	now := s.clock.Now()
 	out := Verification{Credential: stored, Badge: badge, Org: org}
-	payload, sigCheck := s.checkSignature(ctx, compact, org)
+	payload, sigCheck, err := s.checkSignature(ctx, compact, org)
+	if err != nil {
+		return Verification{}, err
+	}
 	checks := []domain.Check{sigCheck}
 
 	integrity := domain.Check{Name: domain.CheckIntegrity, OK: true, Detail: "the signed document matches the issuer's record"}
@@ -154,24 +172,27 @@ func (s *Service) check(ctx context.Context, compact []byte, org domain.Organiza
 	if err := s.store.Orgs().CountVerification(ctx, org.ID); err != nil {
 		s.log.WarnContext(ctx, "count verification", "org", org.ID, "err", err)
 	}
-	return out
+	return out, nil
 }
 
-func (s *Service) checkSignature(ctx context.Context, compact []byte, org domain.Organization) ([]byte, domain.Check) {
-	fail := func(detail string) ([]byte, domain.Check) {
-		return nil, domain.Check{Name: domain.CheckSignature, Detail: detail}
+func (s *Service) checkSignature(ctx context.Context, compact []byte, org domain.Organization) ([]byte, domain.Check, error) {
+	fail := func(detail string) ([]byte, domain.Check, error) {
+		return nil, domain.Check{Name: domain.CheckSignature, Detail: detail}, nil
 	}
 	hdr, _, err := signing.Parse(compact)
 	if err != nil {
 		return fail("the credential is not a readable compact JWS")
 	}
 	did, fragment, ok := signing.SplitKeyID(hdr.KID)
-	if !ok || did != s.urls.DID(org.Slug) {
+	if !ok || did != s.urls.DID(org.Slug) || !domain.ControlFree(fragment, false) {
 		return fail(fmt.Sprintf("the key %q is not one of %s's keys", hdr.KID, org.Name))
 	}
 	key, err := s.store.SigningKeys().GetByFragment(ctx, org.ID, fragment)
-	if err != nil {
+	if errors.Is(err, domain.ErrNotFound) {
 		return fail(fmt.Sprintf("the key %q is not published by %s", hdr.KID, org.Name))
+	}
+	if err != nil {
+		return nil, domain.Check{}, err
 	}
 	payload, err := signing.Verify(compact, key.PublicJWK, key.Algorithm)
 	if err != nil {
@@ -181,7 +202,7 @@ func (s *Service) checkSignature(ctx context.Context, compact []byte, org domain
 	if key.Status == domain.KeyRetired {
 		state = "retired"
 	}
-	return payload, domain.Check{Name: domain.CheckSignature, OK: true, Detail: fmt.Sprintf("signed by %s (%s, %s key)", hdr.KID, key.Algorithm, state)}
+	return payload, domain.Check{Name: domain.CheckSignature, OK: true, Detail: fmt.Sprintf("signed by %s (%s, %s key)", hdr.KID, key.Algorithm, state)}, nil
 }
 
 func expiryCheck(c domain.Credential, now time.Time) domain.Check {

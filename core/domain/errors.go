@@ -3,6 +3,7 @@ package domain
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -45,6 +46,7 @@ const (
 	CodeLastOwner       Code = "LAST_OWNER"       // the change would leave an organization without an owner
 	CodeWrongPassword   Code = "WRONG_PASSWORD"   // a wrong current password confirming a change to one's own account
 	CodeMFARequired     Code = "MFA_REQUIRED"     // the organization requires sessions opened with an emailed code
+	CodeUnavailable     Code = "UNAVAILABLE"      // a service the request needs (the database) cannot be reached: retry later
 )
 
 // Error is a domain error that carries a stable code and a human message.
@@ -181,6 +183,14 @@ func (v *Validator) Check(ok bool, location, message string, value any) bool {
 		v.Add(location, message, value)
 	}
 	return ok
+}
+
+// NoControls records a bad field when value is not ControlFree (one
+// line), naming the field after the last part of location, and returns
+// whether it was clean.
+func (v *Validator) NoControls(location, value string) bool {
+	name := location[strings.LastIndexByte(location, '.')+1:]
+	return v.Check(ControlFree(value, false), location, name+" must be text without control characters", value)
 }
 
 // Err returns a *ValidationError, or nil when every check passed.

@@ -96,6 +96,39 @@ func CleanText(s string, max int, multiline bool) (string, bool) {
 	return s, true
 }
 
+// ControlFree reports whether s is valid UTF-8 without C0 controls
+// (U+0000 to U+001F), DEL or C1 controls (U+0080 to U+009F); multiline
+// allows tab, LF and CR. No email, ID, filter or cursor holds them, and
+// PostgreSQL stores no NUL and no invalid UTF-8: input that reaches a
+// query is checked with it where it enters the core (the HTTP API also
+// refuses such input at its edge).
+func ControlFree(s string, multiline bool) bool {
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c == 0x7f || c < 0x20 && !(multiline && (c == '\t' || c == '\n' || c == '\r')) {
+				return false
+			}
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 || r >= 0x80 && r <= 0x9f {
+			return false
+		}
+		i += size
+	}
+	return true
+}
+
+// CheckCursor refuses a list cursor (query.cursor) that is not
+// ControlFree: no page ends at one.
+func CheckCursor(cursor string) error {
+	var v Validator
+	v.NoControls("query.cursor", cursor)
+	return v.Err()
+}
+
 // ValidHTTPURL reports whether s is an absolute http or https URL.
 func ValidHTTPURL(s string) bool {
 	if len(s) > 2048 {

@@ -366,3 +366,35 @@ func TestDeriveSlugAlwaysValid(t *testing.T) {
 		t.Errorf("DeriveSlug keeps a valid derived slug as it is: got %q", got)
 	}
 }
+
+func TestControlFree(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		in              string
+		line, multiline bool
+	}{
+		{"", true, true},
+		{"credential.issued", true, true},
+		{"Zoë 日本 \u00a0 \ufffd 🎓", true, true}, // U+FFFD written out is a character like any other
+		{"a\tb", false, true},
+		{"a\nb\r\n", false, true},
+		{"a\x00b", false, false},
+		{"\x01", false, false},
+		{"\x1f", false, false},
+		{"\x7f", false, false},
+		{"\u0080", false, false},
+		{"a\u0085b", false, false},
+		{"\u009f", false, false},
+		{"\u00a0", true, true},
+		{"\xff", false, false},
+		{"a\xc3", false, false},        // cut short
+		{"\xed\xa0\x80", false, false}, // a surrogate
+	} {
+		if got := domain.ControlFree(tc.in, false); got != tc.line {
+			t.Errorf("ControlFree(%q, false) = %v, want %v", tc.in, got, tc.line)
+		}
+		if got := domain.ControlFree(tc.in, true); got != tc.multiline {
+			t.Errorf("ControlFree(%q, true) = %v, want %v", tc.in, got, tc.multiline)
+		}
+	}
+}

@@ -21,6 +21,9 @@ func (s *Service) ExportActivity(ctx context.Context, actor domain.Actor, orgID 
 		return nil, err
 	}
 	f.OrgID, f.AllOrgs = orgID, false
+	if err := checkActivityFilter(f); err != nil {
+		return nil, err
+	}
 	return s.activityBatches(ctx, f), nil
 }
 
@@ -32,6 +35,9 @@ func (s *Service) ExportAllActivity(ctx context.Context, actor domain.Actor, f p
 		return nil, err
 	}
 	f.AllOrgs = true
+	if err := checkActivityFilter(f); err != nil {
+		return nil, err
+	}
 	return s.activityBatches(ctx, f), nil
 }
 

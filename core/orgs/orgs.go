@@ -152,6 +152,12 @@ func (s *Service) ListAll(ctx context.Context, actor domain.Actor, f ports.OrgFi
 	if err := access.RequireAdmin(actor); err != nil {
 		return nil, err
 	}
+	var v domain.Validator
+	v.NoControls("query.status", string(f.Status))
+	v.NoControls("query.cursor", f.After)
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
 	return s.store.Orgs().List(ctx, f)
 }
 
@@ -295,6 +301,9 @@ func (s *Service) Activity(ctx context.Context, actor domain.Actor, orgID string
 		return nil, err
 	}
 	f.OrgID, f.AllOrgs = orgID, false
+	if err := checkActivityFilter(f); err != nil {
+		return nil, err
+	}
 	return s.store.Activity().List(ctx, f)
 }
 
@@ -306,5 +315,22 @@ func (s *Service) AllActivity(ctx context.Context, actor domain.Actor, f ports.A
 		return nil, err
 	}
 	f.AllOrgs = true
+	if err := checkActivityFilter(f); err != nil {
+		return nil, err
+	}
 	return s.store.Activity().List(ctx, f)
+}
+
+// checkActivityFilter refuses filter values with control characters or
+// invalid UTF-8 (see domain.ControlFree): no entry holds them.
+func checkActivityFilter(f ports.ActivityFilter) error {
+	var v domain.Validator
+	v.NoControls("query.action", f.Action)
+	v.NoControls("query.actor", f.Actor)
+	v.NoControls("query.target", f.Target)
+	if f.AllOrgs {
+		v.NoControls("query.orgId", f.OrgID)
+	}
+	v.NoControls("query.cursor", f.After)
+	return v.Err()
 }
