@@ -58,11 +58,8 @@ func refuseControls(mux *http.ServeMux, next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		p := &Problem{Status: http.StatusUnprocessableEntity, Title: http.StatusText(http.StatusUnprocessableEntity),
-			Code: string(domain.CodeValidation), Detail: "validation failed", Errors: bad}
-		w.Header().Set("Content-Type", "application/problem+json")
-		w.WriteHeader(p.Status)
-		_ = json.NewEncoder(w).Encode(p)
+		writeProblem(w, &Problem{Status: http.StatusUnprocessableEntity, Code: string(domain.CodeValidation),
+			Detail: "validation failed", Errors: bad})
 	})
 }
 
