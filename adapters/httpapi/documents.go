@@ -2,7 +2,6 @@ package httpapi
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"net/http"
 	"strings"
@@ -69,13 +68,10 @@ func (s *server) optionalActor(r *http.Request) domain.Actor {
 
 func (s *server) writeDocument(w http.ResponseWriter, r *http.Request, contentType string, body []byte, err error) {
 	if err != nil {
-		p := s.from(r.Context(), err).(*Problem)
 		if errors.Is(err, domain.ErrNotFound) {
-			p.Detail = "not found"
+			err = domain.Errorf(domain.CodeNotFound, "not found") // which one is nobody's business
 		}
-		w.Header().Set("Content-Type", "application/problem+json")
-		w.WriteHeader(p.Status)
-		_ = json.NewEncoder(w).Encode(p)
+		s.write(r.Context(), w, err)
 		return
 	}
 	w.Header().Set("Content-Type", contentType)
