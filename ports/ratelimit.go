@@ -2,6 +2,7 @@ package ports
 
 import (
 	"context"
+	"fmt"
 	"time"
 )
 
@@ -11,6 +12,23 @@ import (
 type Limit struct {
 	Rate   int
 	Period time.Duration
+}
+
+// Applies checks a call counting events under l, for RateLimiter
+// implementations: it returns ctx's error when ctx is done, an error for a
+// Rate > 0 without a positive Period, and otherwise whether l limits
+// anything (Rate > 0).
+func (l Limit) Applies(ctx context.Context) (bool, error) {
+	if err := ctx.Err(); err != nil {
+		return false, err
+	}
+	if l.Rate <= 0 {
+		return false, nil
+	}
+	if l.Period <= 0 {
+		return false, fmt.Errorf("rate limit %d per %s: period must be positive", l.Rate, l.Period)
+	}
+	return true, nil
 }
 
 // LimitResult is what Allow decided for one event.

@@ -249,10 +249,11 @@ func (s *server) registerAccounts(api huma.API) {
 		"Change the password, proving the current one; ends the other sessions and the outstanding reset links", tag)
 	change.Description = "For a signed-in user (a session; API keys are refused). A locked account answers 423 ACCOUNT_LOCKED " +
 		"before anything is checked. A wrong `currentPassword` answers 403 WRONG_PASSWORD and counts as a failed sign-in of the " +
-		"account: the fifth in a row locks it (423 ACCOUNT_LOCKED, with Retry-After). `newPassword` follows the sign-up policy " +
+		"account and of the client address: the fifth in a row locks the account (423 ACCOUNT_LOCKED, with Retry-After), and " +
+		"the address's budget of failed sign-ins, once spent, answers 429 RATE_LIMITED. `newPassword` follows the sign-up policy " +
 		"(422 VALIDATION_FAILED at body.newPassword). On success every other session of the user is signed out (the one of " +
 		"this request stays), every password reset link mailed earlier stops working, and the owner is mailed."
-	change.Errors = []int{http.StatusUnauthorized, http.StatusForbidden, http.StatusUnprocessableEntity, http.StatusLocked}
+	change.Errors = []int{http.StatusUnauthorized, http.StatusForbidden, http.StatusUnprocessableEntity, http.StatusLocked, http.StatusTooManyRequests}
 	huma.Register(api, change,
 		func(ctx context.Context, in *passwordChangeIn) (*messageOut, error) {
 			err := s.Accounts.ChangePassword(ctx, actorFrom(ctx),

@@ -593,33 +593,6 @@ func (s *spyIdempotency) DeleteExpired(ctx context.Context, before time.Time) (i
 	return n, err
 }
 
-// switchLimiter allows everything until refuse is set, and records the keys
-// it counted.
-type switchLimiter struct {
-	refuse atomic.Bool
-	mu     sync.Mutex
-	keys   []string
-}
-
-func (l *switchLimiter) Allow(_ context.Context, key string, limit ports.Limit) (ports.LimitResult, error) {
-	l.mu.Lock()
-	l.keys = append(l.keys, key)
-	l.mu.Unlock()
-	if l.refuse.Load() {
-		return ports.LimitResult{Limit: limit.Rate, RetryAfter: 1500 * time.Millisecond, ResetAfter: time.Minute}, nil
-	}
-	return ports.LimitResult{Allowed: true, Limit: limit.Rate}, nil
-}
-
-// Refund gives nothing back: the idempotency layer never refunds.
-func (l *switchLimiter) Refund(context.Context, string, ports.Limit) error { return nil }
-
-func (l *switchLimiter) counted() []string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return append([]string(nil), l.keys...)
-}
-
 type fakeClock struct {
 	mu  sync.Mutex
 	now time.Time

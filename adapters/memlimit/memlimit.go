@@ -11,7 +11,6 @@ package memlimit
 
 import (
 	"context"
-	"fmt"
 	"hash/maphash"
 	"sync"
 	"sync/atomic"
@@ -108,14 +107,8 @@ func New(o Options) *Limiter {
 
 // Allow counts one event of key against limit if limit allows it.
 func (l *Limiter) Allow(ctx context.Context, key string, limit ports.Limit) (ports.LimitResult, error) {
-	if err := ctx.Err(); err != nil {
-		return ports.LimitResult{}, err
-	}
-	if limit.Rate <= 0 {
-		return ports.LimitResult{Allowed: true}, nil
-	}
-	if limit.Period <= 0 {
-		return ports.LimitResult{}, fmt.Errorf("rate limit %d per %s: period must be positive", limit.Rate, limit.Period)
+	if applies, err := limit.Applies(ctx); !applies {
+		return ports.LimitResult{Allowed: err == nil}, err
 	}
 	interval, burst := spacing(limit)
 
@@ -170,14 +163,8 @@ func spacing(limit ports.Limit) (interval, burst int64) {
 // one interval earlier, and a key that this brings to rest is dropped, so
 // a refund never allows more than Rate at once.
 func (l *Limiter) Refund(ctx context.Context, key string, limit ports.Limit) error {
-	if err := ctx.Err(); err != nil {
+	if applies, err := limit.Applies(ctx); !applies {
 		return err
-	}
-	if limit.Rate <= 0 {
-		return nil
-	}
-	if limit.Period <= 0 {
-		return fmt.Errorf("rate limit %d per %s: period must be positive", limit.Rate, limit.Period)
 	}
 	interval, _ := spacing(limit)
 	now := int64(l.clock.Now().Sub(l.base))

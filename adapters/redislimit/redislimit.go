@@ -49,14 +49,8 @@ func New(rdb redis.UniversalClient, o Options) *Limiter {
 // Allow counts one event of key against limit if limit allows it. Redis
 // errors are returned; whether to let the event through is the caller's call.
 func (l *Limiter) Allow(ctx context.Context, key string, limit ports.Limit) (ports.LimitResult, error) {
-	if err := ctx.Err(); err != nil {
-		return ports.LimitResult{}, err
-	}
-	if limit.Rate <= 0 {
-		return ports.LimitResult{Allowed: true}, nil
-	}
-	if limit.Period <= 0 {
-		return ports.LimitResult{}, fmt.Errorf("rate limit %d per %s: period must be positive", limit.Rate, limit.Period)
+	if applies, err := limit.Applies(ctx); !applies {
+		return ports.LimitResult{Allowed: err == nil}, err
 	}
 	res, err := l.gcra.Allow(ctx, l.prefix+key, redis_rate.Limit{Rate: limit.Rate, Burst: limit.Rate, Period: limit.Period})
 	if err != nil {
@@ -119,14 +113,8 @@ const redisRatePrefix = "rate:"
 // Refund gives back one event of key under limit, in one script run on
 // the server (atomic beside Allow).
 func (l *Limiter) Refund(ctx context.Context, key string, limit ports.Limit) error {
-	if err := ctx.Err(); err != nil {
+	if applies, err := limit.Applies(ctx); !applies {
 		return err
-	}
-	if limit.Rate <= 0 {
-		return nil
-	}
-	if limit.Period <= 0 {
-		return fmt.Errorf("rate limit %d per %s: period must be positive", limit.Rate, limit.Period)
 	}
 	keys := []string{redisRatePrefix + l.prefix + key}
 	if err := refund.Run(ctx, l.rdb, keys, limit.Period.Seconds(), limit.Rate).Err(); err != nil {
