@@ -18,7 +18,7 @@ import (
 // in-process queue.)
 func TestAccountMailThroughWorker(t *testing.T) {
 	t.Parallel()
-	s := startServer(t, "postgres", withEnv("CREDENCE_REDIS_URL", freshRedisDB(t, 12)))
+	s := startServer(t, "postgres", withEnv("CREDENCE_REDIS_URL", freshRedisDB(t, redisAccountMail)))
 	s.startWorker(t, "mail")
 	e := envFor(t, s)
 	u := e.newUser(t, "viaworker")

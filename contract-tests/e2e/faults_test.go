@@ -68,8 +68,8 @@ func TestFaults(t *testing.T) {
 		workers int // apps/worker processes over Redis; 0: apps/api's in-process queue
 		redisDB int
 	}{
-		{name: "redis_one_worker", store: "postgres", workers: 1, redisDB: 9},
-		{name: "redis_two_workers", store: "postgres", workers: 2, redisDB: 10},
+		{name: "redis_one_worker", store: "postgres", workers: 1, redisDB: redisFaultsOneWorker},
+		{name: "redis_two_workers", store: "postgres", workers: 2, redisDB: redisFaultsTwoWorkers},
 		{name: "in_process_sqlite", store: "sqlite"},
 		{name: "in_process_postgres", store: "postgres"},
 	}
@@ -86,6 +86,22 @@ func TestFaults(t *testing.T) {
 		})
 	}
 }
+
+// The Redis databases of the tests with Redis-backed workers or limits,
+// one each: a test's worker must never take another test's tasks, and
+// freshRedisDB empties its database (and refuses one another running test
+// holds).
+const (
+	redisFaultsOneWorker  = 9
+	redisFaultsTwoWorkers = 10
+	redisRateLimits       = 11
+	redisOutage           = 12
+	redisSignInBudget     = 13
+	redisAccountMail      = 14
+)
+
+// redisInUse holds the Redis databases of the tests running now.
+var redisInUse sync.Map
 
 // freshRedisDB returns the URL of database db of the Redis server of
 // CREDENCE_TEST_REDIS_URL (or of db+4 when that is the URL's own
@@ -110,6 +126,10 @@ func freshRedisDB(t *testing.T, db int) string {
 	if db == opt.DB {
 		db += 4
 	}
+	if other, taken := redisInUse.LoadOrStore(db, t.Name()); taken {
+		t.Fatalf("Redis database %d is %s's, which runs now: give this test a database of its own", db, other)
+	}
+	t.Cleanup(func() { redisInUse.Delete(db) })
 	opt.DB = db
 	rdb := redis.NewClient(opt)
 	t.Cleanup(func() { _ = rdb.Close() })

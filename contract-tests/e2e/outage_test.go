@@ -138,7 +138,7 @@ func fmtLog(s *server, step string) { _, _ = io.WriteString(s.log, "=== e2e: "+s
 // only /readyz says 503. Nothing answers a 5xx.
 func TestRedisOutage(t *testing.T) {
 	t.Parallel()
-	redisURL, err := url.Parse(freshRedisDB(t, 12))
+	redisURL, err := url.Parse(freshRedisDB(t, redisOutage))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -128,7 +128,7 @@ func testRateLimits(t *testing.T, e *env) {
 // TestRateLimitsAcrossReplicas runs two apps/api replicas on one Redis: a
 // client's requests count against one limit whichever replica answers.
 func TestRateLimitsAcrossReplicas(t *testing.T) {
-	opts := append([]serverOption{withEnv("CREDENCE_REDIS_URL", freshRedisDB(t, 11))}, rateLimited...)
+	opts := append([]serverOption{withEnv("CREDENCE_REDIS_URL", freshRedisDB(t, redisRateLimits))}, rateLimited...)
 	a, b := startServer(t, "sqlite", opts...), startServer(t, "sqlite", opts...)
 	from := []string{"X-Forwarded-For", "203.0.113.77"}
 	for i := range 8 {

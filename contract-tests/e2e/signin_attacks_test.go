@@ -283,7 +283,7 @@ func testRequireMFASessions(t *testing.T, e *env) {
 // failed sign-ins from one address spend one budget whichever replica
 // answers, and a success on one gives its attempt back for both.
 func TestSignInBudgetAcrossReplicas(t *testing.T) {
-	opts := append([]serverOption{withEnv("CREDENCE_REDIS_URL", freshRedisDB(t, 13))}, signInBudget...)
+	opts := append([]serverOption{withEnv("CREDENCE_REDIS_URL", freshRedisDB(t, redisSignInBudget))}, signInBudget...)
 	first := startServer(t, "sqlite", opts...)
 	first.startWorker(t, "mail") // with Redis, mail goes through a worker
 	a, b := envFor(t, first), startServer(t, "sqlite", opts...)
