@@ -1,0 +1,115 @@
+package ports
+
+import (
+	"context"
+	"time"
+
+	"github.com/credence-dev/credence/core/domain"
+)
+
+// Credentials persists issued credentials.
+//
+// A recipient's credentials of one badge form a chain: each issue after the
+// first supersedes the previous head. Test and live credentials form
+// separate chains. At most one credential per badge, recipient and mode
+// (test or live) is the head (superseded by none, revoked or not); the
+// database enforces it with a unique partial index, so of concurrent
+// issuers exactly one wins.
+type Credentials interface {
+	// Insert stores c. When the recipient's chain for the badge, in c's
+	// mode (c.Test), already has a head it returns a *domain.DuplicateError naming it, inside a
+	// transaction too (the transaction stays usable). When c.ID is taken it
+	// returns ErrIDTaken.
+	Insert(ctx context.Context, c domain.Credential) error
+	// InsertFirst stores c as the first credential of its chain and, unless
+	// c.Test, counts its recipient in the month's quota as Quota.Consume
+	// would with limit, and queues mail when it is not nil, as one atomic
+	// step: the common issue, made cheap. handled is false, and nothing is
+	// written, when the chain already has a head or the quota cannot simply
+	// be counted (the caller then applies the full rules in a transaction);
+	// errors are failures only.
+	InsertFirst(ctx context.Context, c domain.Credential, month time.Time, limit int, mail *domain.Mail) (handled bool, err error)
+	// InsertMany stores cs, each at the head of its chain, provided none
+	// of their chains has a head and no ID is taken: else it writes nothing
+	// and returns an error matching ErrBatchConflict. Call it in a
+	// transaction; its conflict leaves the transaction usable.
+	InsertMany(ctx context.Context, cs []domain.Credential) error
+	// Heads returns the chain heads of the badge for the emails, by email
+	// (emails without credentials are absent), without their JWS: what
+	// deciding how to issue again needs. Test and live credentials form
+	// separate chains: test picks which. In a transaction, lock holds
+	// the heads found until it ends (where transactions are serialized
+	// anyway, SQLite, it adds nothing).
+	Heads(ctx context.Context, badgeID string, test bool, emails []string, lock bool) (map[string]domain.Credential, error)
+	Get(ctx context.Context, id domain.CredentialID) (domain.Credential, error)
+	// IssueContext reads in one query what issuing needs: the organization
+	// with userID's role in it ("" for none), the badge (nil when the
+	// organization has no badge badgeID) and the organization's active
+	// signing key (nil when it has none). ErrNotFound when there is no
+	// organization orgID.
+	IssueContext(ctx context.Context, orgID, badgeID, userID string) (IssueContext, error)
+	// LockRecipient holds, until the transaction ends, a lock that
+	// serializes issues of the badge to the email: statements after it see
+	// every credential committed before it returned. Outside a transaction
+	// it holds nothing. Where transactions are serialized anyway (SQLite)
+	// it is a no-op.
+	LockRecipient(ctx context.Context, badgeID, email string) error
+	// Current returns the head of the recipient's chain of credentials of
+	// the badge, its test chain or its live one: the latest issued that no
+	// other credential supersedes (revoked or not). ErrNotFound when the
+	// recipient has none.
+	Current(ctx context.Context, badgeID, email string, test bool) (domain.Credential, error)
+	// Update writes c's mutable fields: ClaimedAt, RevokedAt,
+	// RevocationReason, SupersededByID.
+	Update(ctx context.Context, c domain.Credential) error
+	// List returns the org's credentials, newest first, filtered.
+	List(ctx context.Context, f CredentialFilter) ([]domain.Credential, error)
+	// ListByEmail returns every credential issued to email, newest first.
+	ListByEmail(ctx context.Context, email string, page Page) ([]domain.Credential, error)
+}
+
+// IssueContext is what Credentials.IssueContext reads.
+type IssueContext struct {
+	Org   OrgWithRole
+	Badge *domain.Badge
+	Key   *domain.SigningKey
+}
+
+// ErrBatchConflict is returned by Credentials.InsertMany when a chain of
+// the batch has a head or an ID is taken.
+var ErrBatchConflict = &domain.Error{Code: "BATCH_CONFLICT", Detail: "a credential of the batch met a concurrent issue"}
+
+// ErrIDTaken is returned by Credentials.Insert when the ID is in use.
+var ErrIDTaken = &domain.Error{Code: "ID_TAKEN", Detail: "the credential ID is in use"}
+
+// CredentialFilter narrows Credentials.List. Status filtering needs the
+// time: expired means ExpiresAt <= Now.
+type CredentialFilter struct {
+	OrgID   string
+	BadgeID string
+	Email   string
+	Status  domain.CredentialStatus
+	Now     time.Time
+	After   domain.CredentialID // cursor
+	Limit   int
+}
+
+// Quota counts distinct new recipients per organization and month.
+type Quota interface {
+	// Consume counts email for org in the month starting at month unless it
+	// was counted already (then it costs nothing). It never lets the count
+	// pass limit: at the limit it returns a *domain.QuotaError, atomically
+	// under concurrent callers. counted reports whether this call used a slot.
+	Consume(ctx context.Context, orgID string, month time.Time, email string, limit int) (counted bool, err error)
+	// ConsumeMany is Consume for many emails at once, in their order: the
+	// emails not counted yet take the month's remaining slots first come
+	// first served; the ones left without a slot are returned (rejected)
+	// and not counted. Call it in a transaction.
+	ConsumeMany(ctx context.Context, orgID string, month time.Time, emails []string, limit int) (rejected map[string]bool, err error)
+	// Used returns how many recipients were counted in the month.
+	Used(ctx context.Context, orgID string, month time.Time) (int, error)
+	// CountedMany returns which of emails were counted in the month.
+	CountedMany(ctx context.Context, orgID string, month time.Time, emails []string) (map[string]bool, error)
+	// Counted reports whether email was counted in the month.
+	Counted(ctx context.Context, orgID string, month time.Time, email string) (bool, error)
+}
