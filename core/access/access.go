@@ -13,7 +13,7 @@ import (
 
 // Guard checks an actor's permission on an organization.
 type Guard struct {
-	Store ports.Store
+	Store interface{ Orgs() ports.Orgs }
 	Plans domain.Plans
 }
 

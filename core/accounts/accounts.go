@@ -56,7 +56,7 @@ type Config struct {
 
 // Service runs the account use cases.
 type Service struct {
-	store  ports.Store
+	store  Store
 	clock  ports.Clock
 	outbox *work.Outbox
 	log    *slog.Logger
@@ -66,7 +66,7 @@ type Service struct {
 
 // New returns an account service.
 // Account mail goes through outbox.
-func New(store ports.Store, clock ports.Clock, outbox *work.Outbox, log *slog.Logger, cfg Config) *Service {
+func New(store Store, clock ports.Clock, outbox *work.Outbox, log *slog.Logger, cfg Config) *Service {
 	admins := map[string]bool{}
 	for _, e := range cfg.AdminEmails {
 		if e = domain.NormalizeEmail(e); e != "" {

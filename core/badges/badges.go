@@ -15,14 +15,14 @@ import (
 
 // Service runs the badge use cases.
 type Service struct {
-	store ports.Store
+	store Store
 	clock ports.Clock
 	plans domain.Plans
 	guard access.Guard
 }
 
 // New returns a badge service.
-func New(store ports.Store, clock ports.Clock, plans domain.Plans) *Service {
+func New(store Store, clock ports.Clock, plans domain.Plans) *Service {
 	return &Service{store: store, clock: clock, plans: plans, guard: access.Guard{Store: store, Plans: plans}}
 }
 

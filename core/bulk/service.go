@@ -31,7 +31,7 @@ type Options struct {
 // Service runs bulk issuance: validation, submission, progress, and the
 // processing of jobs by workers.
 type Service struct {
-	store ports.Store
+	store Store
 	clock ports.Clock
 	creds *credentials.Service
 	relay Relay
@@ -42,7 +42,7 @@ type Service struct {
 }
 
 // New returns a bulk issuance service issuing through creds.
-func New(store ports.Store, clock ports.Clock, creds *credentials.Service, relay Relay, plans domain.Plans, log *slog.Logger, opts Options) *Service {
+func New(store Store, clock ports.Clock, creds *credentials.Service, relay Relay, plans domain.Plans, log *slog.Logger, opts Options) *Service {
 	if opts.ChunkSize <= 0 {
 		opts.ChunkSize = 500
 	}

@@ -25,7 +25,7 @@ type Relay interface {
 
 // Service runs the credential use cases.
 type Service struct {
-	store   ports.Store
+	store   Store
 	clock   ports.Clock
 	relay   Relay
 	cipher  ports.KeyCipher
@@ -39,7 +39,7 @@ type Service struct {
 // New returns a credential service publishing under urls. Recipient mail
 // is written to the store's outbox with the credential and handed to relay
 // after commit.
-func New(store ports.Store, clock ports.Clock, relay Relay, cipher ports.KeyCipher, plans domain.Plans, urls URLs, log *slog.Logger) *Service {
+func New(store Store, clock ports.Clock, relay Relay, cipher ports.KeyCipher, plans domain.Plans, urls URLs, log *slog.Logger) *Service {
 	return &Service{store: store, clock: clock, relay: relay, cipher: cipher, plans: plans, urls: urls, log: log,
 		guard: access.Guard{Store: store, Plans: plans}}
 }

@@ -17,7 +17,7 @@ import (
 
 // Service runs the organization use cases.
 type Service struct {
-	store  ports.Store
+	store  Store
 	clock  ports.Clock
 	outbox *work.Outbox
 	cipher ports.KeyCipher
@@ -28,7 +28,7 @@ type Service struct {
 
 // New returns an organization service.
 // Its mail (decisions to owners) goes through outbox.
-func New(store ports.Store, clock ports.Clock, outbox *work.Outbox, cipher ports.KeyCipher, plans domain.Plans, log *slog.Logger) *Service {
+func New(store Store, clock ports.Clock, outbox *work.Outbox, cipher ports.KeyCipher, plans domain.Plans, log *slog.Logger) *Service {
 	return &Service{store: store, clock: clock, outbox: outbox, cipher: cipher, plans: plans, log: log,
 		guard: access.Guard{Store: store, Plans: plans}}
 }

@@ -101,7 +101,7 @@ func MailBackoff(first time.Duration, attempt int) time.Duration {
 
 // Dispatcher relays outbox rows to the queue and sweeps for lost ones.
 type Dispatcher struct {
-	store ports.Store
+	store DispatchStore
 	queue ports.Queue
 	clock ports.Clock
 	log   *slog.Logger
@@ -112,7 +112,7 @@ type Dispatcher struct {
 }
 
 // NewDispatcher returns a dispatcher enqueuing on queue.
-func NewDispatcher(store ports.Store, queue ports.Queue, clock ports.Clock, log *slog.Logger, opts Options) *Dispatcher {
+func NewDispatcher(store DispatchStore, queue ports.Queue, clock ports.Clock, log *slog.Logger, opts Options) *Dispatcher {
 	return &Dispatcher{store: store, queue: queue, clock: clock, log: log, opts: opts.withDefaults()}
 }
 
@@ -304,7 +304,7 @@ func (d *Dispatcher) pruneActivity(ctx context.Context, before time.Time, out *H
 
 // Delivery sends queued mail, composing deferred mail first (Compose).
 type Delivery struct {
-	store     ports.Store
+	store     MailStore
 	mailer    ports.Mailer
 	cipher    ports.KeyCipher
 	clock     ports.Clock
@@ -314,7 +314,7 @@ type Delivery struct {
 }
 
 // NewDelivery returns the mail task handler; cipher opens sealed mail.
-func NewDelivery(store ports.Store, mailer ports.Mailer, cipher ports.KeyCipher, clock ports.Clock, log *slog.Logger, opts Options) *Delivery {
+func NewDelivery(store MailStore, mailer ports.Mailer, cipher ports.KeyCipher, clock ports.Clock, log *slog.Logger, opts Options) *Delivery {
 	return &Delivery{store: store, mailer: mailer, cipher: cipher, clock: clock, log: log, opts: opts.withDefaults(),
 		composers: map[domain.MailKind]Composer{}}
 }
@@ -432,14 +432,14 @@ type Relay interface {
 // that commits: mail is neither lost with a crash nor sent for a change
 // rolled back.
 type Outbox struct {
-	store  ports.Store
+	store  MailStore
 	cipher ports.KeyCipher
 	relay  Relay
 	clock  ports.Clock
 }
 
 // NewOutbox returns an outbox over store, sealing with cipher.
-func NewOutbox(store ports.Store, cipher ports.KeyCipher, relay Relay, clock ports.Clock) *Outbox {
+func NewOutbox(store MailStore, cipher ports.KeyCipher, relay Relay, clock ports.Clock) *Outbox {
 	return &Outbox{store: store, cipher: cipher, relay: relay, clock: clock}
 }
 

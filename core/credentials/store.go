@@ -1,0 +1,18 @@
+package credentials
+
+import "github.com/credence-dev/credence/ports"
+
+// Store is what the credential service persists: credentials and the
+// quota they count toward, the organizations, badges and signing keys
+// they are issued under, and the recipient mail written with them.
+// *sqlstore.Store satisfies it, as does any ports.Store.
+type Store interface {
+	ports.Transactor
+	Orgs() ports.Orgs
+	Badges() ports.Badges
+	SigningKeys() ports.SigningKeys
+	Credentials() ports.Credentials
+	Quota() ports.Quota
+	Mails() ports.Mails
+	Activity() ports.ActivityLog
+}
