@@ -23,11 +23,8 @@ import (
 	"github.com/credence-dev/credence/adapters/smtpmail"
 	"github.com/credence-dev/credence/adapters/sqlstore"
 	"github.com/credence-dev/credence/adapters/sysclock"
-	"github.com/credence-dev/credence/core/accounts"
-	"github.com/credence-dev/credence/core/badges"
 	"github.com/credence-dev/credence/core/bulk"
-	"github.com/credence-dev/credence/core/credentials"
-	"github.com/credence-dev/credence/core/orgs"
+	"github.com/credence-dev/credence/core/platform"
 	"github.com/credence-dev/credence/core/signing"
 	"github.com/credence-dev/credence/core/work"
 	"github.com/credence-dev/credence/ports"
@@ -45,13 +42,8 @@ type App struct {
 	// (its URL without the password).
 	MailVia string
 
-	Accounts    *accounts.Service
-	Orgs        *orgs.Service
-	Badges      *badges.Service
-	Credentials *credentials.Service
-	Bulk        *bulk.Service
-	Dispatcher  *work.Dispatcher
-	Delivery    *work.Delivery
+	// Platform holds the core services, assembled by core/platform.
+	*platform.Platform
 
 	// Idempotency keeps the answers to POSTs sent with an Idempotency-Key,
 	// sealed by ResponseSealer (a key derived from the master key, apart
@@ -128,26 +120,18 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	}
 	a.Store, a.Idempotency = store, store.Idempotency()
 
-	wopts := work.Options{SweepEvery: cfg.SweepEvery, JobLease: cfg.JobLease, MailBackoff: cfg.MailBackoff,
-		ActivityRetention: cfg.ActivityRetention, PruneEvery: cfg.PruneEvery}
-	a.Dispatcher = work.NewDispatcher(a.Store, a.Queue, a.Clock, log, wopts)
-	a.Delivery = work.NewDelivery(a.Store, mailer, cipher, a.Clock, log, wopts)
 	_, _, _, emailLimit := cfg.Limits()
-	outbox := work.NewOutbox(a.Store, cipher, a.Dispatcher, a.Clock)
-	a.Accounts = accounts.New(a.Store, a.Clock, outbox, log, accounts.Config{PublicURL: cfg.PublicURL.String(), AdminEmails: cfg.AdminEmails,
-		Limiter: a.Limiter, EmailLimit: emailLimit, SignInLimit: cfg.SignInLimit()})
-	// Account mail that must not tell whether an address has an account
-	// is written by the worker (core/accounts.Service.Composers): every
-	// process that delivers mail, apps/api's in-process queue and
-	// apps/worker alike, wires it here.
-	for kind, compose := range a.Accounts.Composers() {
-		a.Delivery.Compose(kind, compose)
+	a.Platform, err = platform.New(platform.Deps{Store: a.Store, Queue: a.Queue, Mailer: mailer, Cipher: cipher,
+		Clock: a.Clock, Limiter: a.Limiter, Log: log}, platform.Options{
+		PublicURL: cfg.PublicURL, AdminEmails: cfg.AdminEmails, Plans: cfg.Plans,
+		EmailLimit: emailLimit, SignInLimit: cfg.SignInLimit(),
+		Work: work.Options{SweepEvery: cfg.SweepEvery, JobLease: cfg.JobLease, MailBackoff: cfg.MailBackoff,
+			ActivityRetention: cfg.ActivityRetention, PruneEvery: cfg.PruneEvery},
+		Bulk: bulk.Options{ChunkSize: cfg.BulkChunk, JobLease: cfg.JobLease},
+	})
+	if err != nil {
+		return nil, errors.Join(err, a.Queue.Close(), store.Close())
 	}
-	a.Orgs = orgs.New(a.Store, a.Clock, outbox, cipher, cfg.Plans, log)
-	a.Badges = badges.New(a.Store, a.Clock, cfg.Plans)
-	a.Credentials = credentials.New(a.Store, a.Clock, a.Dispatcher, cipher, cfg.Plans, credentials.URLs{Base: cfg.PublicURL}, log)
-	a.Bulk = bulk.New(a.Store, a.Clock, a.Credentials, a.Dispatcher, cfg.Plans, log,
-		bulk.Options{ChunkSize: cfg.BulkChunk, JobLease: cfg.JobLease})
 	if a.Local != nil {
 		a.Register(a.Local)
 	}
@@ -162,12 +146,6 @@ func derivedCipher(masterKey []byte, purpose string) (*signing.Cipher, error) {
 		return nil, fmt.Errorf("derive a key for %s: %w", purpose, err)
 	}
 	return signing.NewCipher(key)
-}
-
-// Register installs the task handlers on w.
-func (a *App) Register(w ports.Worker) {
-	w.Handle(work.KindMail, a.Delivery.Handle)
-	w.Handle(work.KindBulkJob, a.Bulk.Process)
 }
 
 // NewRedisWorker returns an asynq worker with the handlers installed; it

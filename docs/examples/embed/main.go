@@ -1,6 +1,7 @@
 // Command embed shows Credence's core embedded in another Go program: a
-// SQLite store, the core services, and one credential issued and verified
-// without any HTTP.
+// SQLite store and an in-process queue, the core assembled by
+// core/platform, and one credential issued, mailed and verified without any
+// HTTP and without writing to the store behind the core's back.
 //
 //	go run ./docs/examples/embed
 package main
@@ -8,21 +9,22 @@ package main
 import (
 	"context"
 	"crypto/rand"
+	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/url"
 	"os"
 	"path/filepath"
+	"time"
 
+	"github.com/credence-dev/credence/adapters/memqueue"
 	"github.com/credence-dev/credence/adapters/sqlstore"
-	"github.com/credence-dev/credence/adapters/sysclock"
-	"github.com/credence-dev/credence/core/badges"
+	"github.com/credence-dev/credence/core/accounts"
 	"github.com/credence-dev/credence/core/credentials"
 	"github.com/credence-dev/credence/core/domain"
 	"github.com/credence-dev/credence/core/orgs"
+	"github.com/credence-dev/credence/core/platform"
 	"github.com/credence-dev/credence/core/signing"
-	"github.com/credence-dev/credence/core/work"
 	"github.com/credence-dev/credence/ports"
 )
 
@@ -38,26 +40,22 @@ func main() {
 	}
 }
 
-// printMailer is a Mailer that prints each message's subject: any type
+// chanMailer is a Mailer that hands each message to a channel: any type
 // with Send(ctx, ports.Message) error will do.
-type printMailer struct{ w io.Writer }
+type chanMailer chan ports.Message
 
-func (m printMailer) Send(_ context.Context, msg ports.Message) error {
-	_, err := fmt.Fprintf(m.w, "mail to %s: %s\n", msg.To, msg.Subject)
-	return err
-}
-
-// deliverNow relays queued mail by sending it at once.
-type deliverNow struct{ d *work.Delivery }
-
-func (r deliverNow) MailsQueued(ctx context.Context, ids ...string) {
-	if err := r.d.Deliver(ctx, ids...); err != nil {
-		fmt.Println("mail:", err)
+func (m chanMailer) Send(ctx context.Context, msg ports.Message) error {
+	select {
+	case m <- msg:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
 	}
 }
 
 func run(ctx context.Context, dbPath string, out io.Writer) error {
-	// Adapters: the store, a clock, a mailer and the key cipher.
+	// Adapters: a SQLite store, an in-process queue, a mailer and the
+	// cipher that encrypts signing keys at rest.
 	store, err := sqlstore.Open(ctx, dbPath)
 	if err != nil {
 		return err
@@ -71,51 +69,53 @@ func run(ctx context.Context, dbPath string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	clock, mailer, log := sysclock.Clock{}, printMailer{out}, slog.New(slog.DiscardHandler)
-	plans := domain.DefaultPlans()
+	queue := memqueue.New(memqueue.Options{})
+	mailer := make(chanMailer, 16)
+
+	// The core, assembled. This process runs the queue's worker, so it
+	// delivers the mail the services write.
 	base, _ := url.Parse("https://credentials.example.com")
-
-	// Core services. Mail is written to the store's outbox with the change
-	// it tells about; a server relays it to a queue (see
-	// apps/internal/app), a script can deliver it at once.
-	relay := deliverNow{work.NewDelivery(store, mailer, cipher, clock, log, work.Options{})}
-	orgSvc := orgs.New(store, clock, work.NewOutbox(store, cipher, relay, clock), cipher, plans, log)
-	badgeSvc := badges.New(store, clock, plans)
-	credSvc := credentials.New(store, clock, relay, cipher, plans, credentials.URLs{Base: base}, log)
-
-	// A verified user who owns an organization, approved by an administrator.
-	now := domain.Truncate(clock.Now())
-	user := domain.User{ID: domain.NewID(), Email: "owner@example.com", Name: "Olga Owner", EmailVerifiedAt: &now, CreatedAt: now}
-	if err := store.Users().Create(ctx, user); err != nil {
-		return err
-	}
-	owner := domain.Actor{UserID: user.ID, UserEmail: user.Email}
-	name := "Acme Academy"
-	org, err := orgSvc.Create(ctx, owner, domain.OrgInput{Name: &name})
+	p, err := platform.New(platform.Deps{Store: store, Queue: queue, Mailer: mailer, Cipher: cipher},
+		platform.Options{PublicURL: base, AdminEmails: []string{"olga@example.com"}})
 	if err != nil {
 		return err
 	}
-	if _, err := orgSvc.Decide(ctx, domain.Actor{UserID: user.ID, Admin: true}, org.ID, orgs.Approve, ""); err != nil {
+	p.Register(queue)
+	ctx, stop := context.WithCancel(ctx)
+	defer stop()
+	go queue.Run(ctx)
+
+	// An account this program vouches for (an administrator here, so it
+	// can approve its own organization), an organization with a signing
+	// key, and a badge.
+	olga, err := p.Accounts.Provision(ctx, accounts.ProvisionInput{Email: "olga@example.com", Name: "Olga Owner"})
+	if err != nil {
 		return err
 	}
-	if _, err := orgSvc.GenerateKeys(ctx, owner, org.ID, domain.AlgES256); err != nil {
+	org, err := p.Orgs.Create(ctx, olga, domain.OrgInput{Name: text("Acme Academy")})
+	if err != nil {
 		return err
 	}
-	text := func(s string) *string { return &s }
-	badge, err := badgeSvc.Create(ctx, owner, org.ID, domain.BadgeInput{Name: text("Go Expert"), Description: text("Knows Go"),
+	if _, err := p.Orgs.Decide(ctx, olga, org.ID, orgs.Approve, ""); err != nil {
+		return err
+	}
+	if _, err := p.Orgs.GenerateKeys(ctx, olga, org.ID, domain.AlgES256); err != nil {
+		return err
+	}
+	badge, err := p.Badges.Create(ctx, olga, org.ID, domain.BadgeInput{Name: text("Go Expert"), Description: text("Knows Go"),
 		Criteria: text("Passed the exam"), ImageURL: text("https://acme.example/go.png")})
 	if err != nil {
 		return err
 	}
 
-	// Issue, then verify.
-	issued, err := credSvc.Issue(ctx, owner, org.ID, credentials.IssueInput{BadgeID: badge.ID,
+	// Issue, then verify the signed file as anyone holding it would.
+	issued, err := p.Credentials.Issue(ctx, olga, org.ID, credentials.IssueInput{BadgeID: badge.ID,
 		Recipient: domain.Recipient{Name: "Rae Recipient", Email: "rae@example.com"}})
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(out, "issued %s (%s) signed by %s\n", issued.Credential.ID, issued.State, issued.Credential.KeyID)
-	v, err := credSvc.VerifyPresented(ctx, []byte(issued.Credential.JWS))
+	v, err := p.Credentials.VerifyPresented(ctx, []byte(issued.Credential.JWS))
 	if err != nil {
 		return err
 	}
@@ -123,5 +123,21 @@ func run(ctx context.Context, dbPath string, out io.Writer) error {
 	for _, c := range v.Checks {
 		fmt.Fprintf(out, "  %-10s ok=%-5v %s\n", c.Name, c.OK, c.Detail)
 	}
-	return nil
+
+	// Mail goes through the queue, in the background; wait for the
+	// recipient's.
+	timeout := time.After(10 * time.Second)
+	for {
+		select {
+		case msg := <-mailer:
+			fmt.Fprintf(out, "mail to %s: %s\n", msg.To, msg.Subject)
+			if msg.To == "rae@example.com" {
+				return nil
+			}
+		case <-timeout:
+			return errors.New("the recipient's mail was not sent within 10s")
+		}
+	}
 }
+
+func text(s string) *string { return &s }

@@ -1,0 +1,149 @@
+// Package platform assembles Credence's core services from the adapters a
+// program chooses: a store, a queue, a mailer, a key cipher and, when it
+// wants them, a clock and a rate limiter. apps/api and apps/worker are
+// built on it, and so is any Go program that embeds Credence:
+//
+//	store, _ := sqlstore.Open(ctx, "credence.db")
+//	queue := memqueue.New(memqueue.Options{})
+//	p, err := platform.New(platform.Deps{Store: store, Queue: queue, Mailer: m, Cipher: c},
+//		platform.Options{PublicURL: base})
+//	p.Register(queue) // this process delivers mail and runs bulk jobs
+//
+// docs/examples/embed is a whole program.
+package platform
+
+import (
+	"errors"
+	"log/slog"
+	"net/url"
+	"time"
+
+	"github.com/credence-dev/credence/core/accounts"
+	"github.com/credence-dev/credence/core/badges"
+	"github.com/credence-dev/credence/core/bulk"
+	"github.com/credence-dev/credence/core/credentials"
+	"github.com/credence-dev/credence/core/domain"
+	"github.com/credence-dev/credence/core/orgs"
+	"github.com/credence-dev/credence/core/work"
+	"github.com/credence-dev/credence/ports"
+)
+
+// Deps are the adapters the core runs on.
+type Deps struct {
+	// Store persists everything (required).
+	Store ports.Store
+	// Queue carries mail and bulk jobs to the processes that Register its
+	// worker (required).
+	Queue ports.Queue
+	// Mailer sends the mail that Delivery takes from the outbox
+	// (required).
+	Mailer ports.Mailer
+	// Cipher encrypts signing keys and queued mail at rest (required;
+	// signing.NewCipher makes one from a 32-byte master key).
+	Cipher ports.KeyCipher
+	// Clock tells the time (default: the system clock).
+	Clock ports.Clock
+	// Limiter counts the mail one address is sent on request and failed
+	// sign-ins per client address (nil: no limits).
+	Limiter ports.RateLimiter
+	// Log receives the services' logs (nil: discarded).
+	Log *slog.Logger
+}
+
+// Options tune the services; the zero value works.
+type Options struct {
+	// PublicURL is the base of every link in mail and of every signed
+	// credential's URLs (default http://localhost:8080).
+	PublicURL *url.URL
+	// AdminEmails are the verified emails of platform administrators.
+	AdminEmails []string
+	// Plans are the plans' limits (zero: domain.DefaultPlans()).
+	Plans domain.Plans
+	// EmailLimit is the mail one address can be sent on request, and
+	// SignInLimit each client address's budget of failed sign-ins; both
+	// count with Deps.Limiter (Rate 0: no limit).
+	EmailLimit  ports.Limit
+	SignInLimit ports.Limit
+	// Work tunes the dispatcher, mail delivery and housekeeping.
+	Work work.Options
+	// Bulk tunes bulk issuance (its JobLease defaults to Work.JobLease).
+	Bulk bulk.Options
+}
+
+// Platform is the assembled core.
+type Platform struct {
+	Accounts    *accounts.Service
+	Orgs        *orgs.Service
+	Badges      *badges.Service
+	Credentials *credentials.Service
+	Bulk        *bulk.Service
+	// Dispatcher relays committed work to the queue; run its Sweep loop
+	// (Dispatcher.Run) in one process or more to relay what a crash lost
+	// and to prune what has ended.
+	Dispatcher *work.Dispatcher
+	// Delivery sends queued mail; Register installs it on a worker.
+	Delivery *work.Delivery
+}
+
+// DefaultPublicURL is the public URL when Options.PublicURL is nil.
+const DefaultPublicURL = "http://localhost:8080"
+
+// New assembles the core services on d.
+func New(d Deps, o Options) (*Platform, error) {
+	var missing []error
+	for _, m := range []struct {
+		name string
+		nil  bool
+	}{{"Store", d.Store == nil}, {"Queue", d.Queue == nil}, {"Mailer", d.Mailer == nil}, {"Cipher", d.Cipher == nil}} {
+		if m.nil {
+			missing = append(missing, errors.New("platform: Deps."+m.name+" is required"))
+		}
+	}
+	if err := errors.Join(missing...); err != nil {
+		return nil, err
+	}
+	if d.Clock == nil {
+		d.Clock = systemClock{}
+	}
+	if d.Log == nil {
+		d.Log = slog.New(slog.DiscardHandler)
+	}
+	if o.PublicURL == nil {
+		o.PublicURL, _ = url.Parse(DefaultPublicURL)
+	}
+	if o.Plans == nil {
+		o.Plans = domain.DefaultPlans()
+	}
+	if o.Bulk.JobLease <= 0 {
+		o.Bulk.JobLease = o.Work.JobLease
+	}
+
+	p := &Platform{}
+	p.Dispatcher = work.NewDispatcher(d.Store, d.Queue, d.Clock, d.Log, o.Work)
+	p.Delivery = work.NewDelivery(d.Store, d.Mailer, d.Cipher, d.Clock, d.Log, o.Work)
+	outbox := work.NewOutbox(d.Store, d.Cipher, p.Dispatcher, d.Clock)
+	p.Accounts = accounts.New(d.Store, d.Clock, outbox, d.Log, accounts.Config{PublicURL: o.PublicURL.String(),
+		AdminEmails: o.AdminEmails, Limiter: d.Limiter, EmailLimit: o.EmailLimit, SignInLimit: o.SignInLimit})
+	// Account mail that must not tell whether an address has an account
+	// is written at delivery (accounts.Service.Composers): every process
+	// that delivers mail composes it.
+	for kind, compose := range p.Accounts.Composers() {
+		p.Delivery.Compose(kind, compose)
+	}
+	p.Orgs = orgs.New(d.Store, d.Clock, outbox, d.Cipher, o.Plans, d.Log)
+	p.Badges = badges.New(d.Store, d.Clock, o.Plans)
+	p.Credentials = credentials.New(d.Store, d.Clock, p.Dispatcher, d.Cipher, o.Plans, credentials.URLs{Base: o.PublicURL}, d.Log)
+	p.Bulk = bulk.New(d.Store, d.Clock, p.Credentials, p.Dispatcher, o.Plans, d.Log, o.Bulk)
+	return p, nil
+}
+
+// Register installs the task handlers (mail delivery, bulk jobs) on w:
+// call it in every process that runs a worker of Deps.Queue.
+func (p *Platform) Register(w ports.Worker) {
+	w.Handle(work.KindMail, p.Delivery.Handle)
+	w.Handle(work.KindBulkJob, p.Bulk.Process)
+}
+
+type systemClock struct{}
+
+func (systemClock) Now() time.Time { return time.Now() }
