@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"regexp"
 	"strings"
 	"sync"
@@ -22,6 +23,7 @@ import (
 	"github.com/credence-dev/credence/core/accounts"
 	"github.com/credence-dev/credence/core/domain"
 	"github.com/credence-dev/credence/core/orgs"
+	"github.com/credence-dev/credence/core/platform"
 	"github.com/credence-dev/credence/core/signing"
 	"github.com/credence-dev/credence/core/work"
 	"github.com/credence-dev/credence/ports"
@@ -82,18 +84,6 @@ func (m *mailbox) lastTokenF(t testing.TB, addr string) string {
 	return ""
 }
 
-// deliverNow delivers relayed mail in the caller's goroutine.
-type deliverNow struct {
-	t *testing.T
-	d *work.Delivery
-}
-
-func (r deliverNow) MailsQueued(ctx context.Context, ids ...string) {
-	if err := r.d.Deliver(ctx, ids...); err != nil && r.t != nil {
-		r.t.Errorf("deliver %v: %v", ids, err)
-	}
-}
-
 type env struct {
 	svc   *accounts.Service
 	store ports.Store
@@ -128,21 +118,32 @@ func storesWith(t *testing.T, configure func(cfg *accounts.Config, c ports.Clock
 	}
 }
 
-// newService returns an account service over s whose mail goes through
-// the real outbox and delivery at once, composed at delivery as in the
-// apps. Delivery errors fail t (when not nil).
+// newService returns the account service of a core assembled on s by
+// core/platform, as the apps assemble it, whose queue runs each task at
+// once: mail goes through the real outbox and delivery, composed at
+// delivery, before the call that wrote it returns. Delivery errors fail t
+// (when not nil).
 func newService(t *testing.T, s ports.Store, c ports.Clock, m ports.Mailer, cfg accounts.Config) *accounts.Service {
-	log := slog.New(slog.DiscardHandler)
 	cipher, err := signing.NewCipher(make([]byte, signing.MasterKeySize))
 	if err != nil {
 		panic(err)
 	}
-	delivery := work.NewDelivery(s, m, cipher, c, log, work.Options{})
-	svc := accounts.New(s, c, work.NewOutbox(s, cipher, deliverNow{t, delivery}, c), log, cfg)
-	for kind, compose := range svc.Composers() {
-		delivery.Compose(kind, compose)
+	base, err := url.Parse(cfg.PublicURL)
+	if err != nil {
+		panic(err)
 	}
-	return svc
+	var tb testing.TB
+	if t != nil {
+		tb = t
+	}
+	q := harness.NewSyncQueue(tb)
+	p, err := platform.New(platform.Deps{Store: s, Queue: q, Mailer: m, Cipher: cipher, Clock: c, Limiter: cfg.Limiter},
+		platform.Options{PublicURL: base, AdminEmails: cfg.AdminEmails, EmailLimit: cfg.EmailLimit, SignInLimit: cfg.SignInLimit})
+	if err != nil {
+		panic(err)
+	}
+	p.Register(q)
+	return p.Accounts
 }
 
 // signUp makes a verified account and returns its email.
