@@ -1,0 +1,136 @@
+package work
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/credence-dev/credence/ports"
+)
+
+// Dispatcher relays outbox rows to the queue and sweeps for lost ones.
+type Dispatcher struct {
+	store DispatchStore
+	queue ports.Queue
+	clock ports.Clock
+	log   *slog.Logger
+	opts  Options
+
+	pruneMu   sync.Mutex // one housekeeping round at a time
+	lastPrune time.Time  // when the last round started; zero before the first
+}
+
+// NewDispatcher returns a dispatcher enqueuing on queue.
+func NewDispatcher(store DispatchStore, queue ports.Queue, clock ports.Clock, log *slog.Logger, opts Options) *Dispatcher {
+	return &Dispatcher{store: store, queue: queue, clock: clock, log: log, opts: opts.withDefaults()}
+}
+
+// Options returns the options in effect.
+func (d *Dispatcher) Options() Options { return d.opts }
+
+// MailsQueued relays mails written by a transaction that committed. A
+// failure is only logged: the sweep relays the mails once RelayGrace has
+// passed.
+func (d *Dispatcher) MailsQueued(ctx context.Context, ids ...string) {
+	if err := d.enqueueMails(ctx, ids); err != nil {
+		d.log.WarnContext(ctx, "relay of queued mail failed; the sweep will retry", "mails", len(ids), "err", err)
+	}
+}
+
+// JobSubmitted relays a bulk job whose submission committed; like
+// MailsQueued, a failure is left to the sweep.
+func (d *Dispatcher) JobSubmitted(ctx context.Context, jobID string) {
+	if err := d.enqueueJob(ctx, jobID); err != nil {
+		d.log.WarnContext(ctx, "relay of bulk job failed; the sweep will retry", "job", jobID, "err", err)
+	}
+}
+
+func (d *Dispatcher) enqueueMails(ctx context.Context, ids []string) error {
+	for start := 0; start < len(ids); start += d.opts.MailBatch {
+		payload, err := json.Marshal(MailTask{IDs: ids[start:min(start+d.opts.MailBatch, len(ids))]})
+		if err != nil {
+			return err
+		}
+		if err := d.queue.Enqueue(ctx, ports.Task{Kind: KindMail, Payload: payload}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (d *Dispatcher) enqueueJob(ctx context.Context, jobID string) error {
+	payload, err := json.Marshal(JobTask{JobID: jobID})
+	if err != nil {
+		return err
+	}
+	return d.queue.Enqueue(ctx, ports.Task{Kind: KindBulkJob, Payload: payload})
+}
+
+// sweepBatch bounds what one sweep takes of each kind of row.
+const sweepBatch = 1000
+
+// Sweep relays what is due and was not relayed: mail due for a (first or
+// next) attempt, and bulk jobs whose lease ended (never relayed, or their
+// worker died). Each row it takes is marked so that sweeps of other
+// replicas leave it alone for a while; a repeated task is harmless anyway.
+func (d *Dispatcher) Sweep(ctx context.Context) error {
+	now := d.clock.Now()
+	mails, err := d.store.Mails().Due(ctx, now, now.Add(RelayGrace), sweepBatch)
+	if err != nil {
+		return err
+	}
+	if err := d.enqueueMails(ctx, mails); err != nil {
+		return fmt.Errorf("relay %d due mails: %w", len(mails), err)
+	}
+	jobs, err := d.store.Bulk().Stale(ctx, now, now.Add(d.opts.JobLease), sweepBatch)
+	if err != nil {
+		return err
+	}
+	for _, id := range jobs {
+		if err := d.enqueueJob(ctx, id); err != nil {
+			return fmt.Errorf("relay bulk job %s: %w", id, err)
+		}
+	}
+	if len(mails) > 0 || len(jobs) > 0 {
+		d.log.InfoContext(ctx, "sweep relayed work", "mails", len(mails), "jobs", len(jobs))
+	}
+	return nil
+}
+
+// Run sweeps every SweepEvery, and keeps house (Housekeep) beside the
+// sweep, until ctx is done. Housekeeping runs in a goroutine of its own: a
+// long first round (a backlog of years) never holds up the sweep.
+func (d *Dispatcher) Run(ctx context.Context) {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		d.every(ctx, func(ctx context.Context) {
+			if _, _, err := d.Housekeep(ctx); err != nil && ctx.Err() == nil {
+				d.log.ErrorContext(ctx, "housekeeping failed; it runs again after the prune interval", "err", err)
+			}
+		})
+	}()
+	d.every(ctx, func(ctx context.Context) {
+		if err := d.Sweep(ctx); err != nil && ctx.Err() == nil {
+			d.log.ErrorContext(ctx, "sweep failed", "err", err)
+		}
+	})
+	<-done
+}
+
+// every calls fn now and then every SweepEvery until ctx is done.
+func (d *Dispatcher) every(ctx context.Context, fn func(context.Context)) {
+	t := time.NewTicker(d.opts.SweepEvery)
+	defer t.Stop()
+	for {
+		fn(ctx)
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
