@@ -6,7 +6,6 @@ package work
 
 import (
 	"context"
-	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"log/slog"
@@ -17,10 +16,11 @@ import (
 
 	"github.com/credence-dev/credence/adapters/sqlstore"
 	"github.com/credence-dev/credence/contract-tests/harness"
-	"github.com/credence-dev/credence/core/badges"
+	"github.com/credence-dev/credence/core/accounts"
 	"github.com/credence-dev/credence/core/credentials"
 	"github.com/credence-dev/credence/core/domain"
 	"github.com/credence-dev/credence/core/orgs"
+	"github.com/credence-dev/credence/core/platform"
 	"github.com/credence-dev/credence/core/signing"
 	"github.com/credence-dev/credence/core/work"
 	"github.com/credence-dev/credence/ports"
@@ -96,14 +96,19 @@ func testMailDelivery(t *testing.T, dsn string) {
 	m := &mailer{fails: map[string]int{"flaky@example.com": 2, "dead@example.com": 100}, sent: map[string]int{}}
 	q := &queue{}
 	log := slog.New(slog.DiscardHandler)
-	opts := work.Options{MailAttempts: 3}
-	disp := work.NewDispatcher(store, q, clk, log, opts)
 	cipher, err := signing.NewCipher(make([]byte, signing.MasterKeySize))
 	if err != nil {
 		t.Fatal(err)
 	}
-	delivery := work.NewDelivery(store, m, cipher, clk, log, opts)
-	creds, owner, orgID, badgeID := setup(t, store, clk, disp)
+	base, _ := url.Parse("https://credence.example")
+	opts := work.Options{MailAttempts: 3}
+	p, err := platform.New(platform.Deps{Store: store, Queue: q, Mailer: m, Cipher: cipher, Clock: clk, Log: log},
+		platform.Options{PublicURL: base, AdminEmails: []string{"owner@example.com"}, Work: opts})
+	if err != nil {
+		t.Fatal(err)
+	}
+	disp, delivery := p.Dispatcher, p.Delivery
+	creds, owner, orgID, badgeID := setup(t, p)
 
 	run := func() int { // handles every queued task, returns how many
 		tasks := q.take()
@@ -236,37 +241,30 @@ func testMailDelivery(t *testing.T, dsn string) {
 	}
 }
 
-func setup(t *testing.T, store ports.Store, clk ports.Clock, relay credentials.Relay) (*credentials.Service, domain.Actor, string, string) {
+// setup makes an approved organization with a signing key and a badge,
+// owned by an administrator, through the platform's services.
+func setup(t *testing.T, p *platform.Platform) (*credentials.Service, domain.Actor, string, string) {
 	ctx := context.Background()
-	key := make([]byte, signing.MasterKeySize)
-	_, _ = rand.Read(key)
-	cipher, _ := signing.NewCipher(key)
-	log := slog.New(slog.DiscardHandler)
-	plans := domain.DefaultPlans()
-	now := domain.Truncate(clk.Now())
-	user := domain.User{ID: domain.NewID(), Email: "owner@example.com", Name: "Owner", PasswordHash: "x", EmailVerifiedAt: &now, CreatedAt: now}
-	if err := store.Users().Create(ctx, user); err != nil {
-		t.Fatal(err)
-	}
-	owner := domain.Actor{UserID: user.ID, UserEmail: user.Email}
-	orgSvc := orgs.New(store, clk, work.NewOutbox(store, cipher, relay, clk), cipher, plans, log)
-	name := "Acme"
-	org, err := orgSvc.Create(ctx, owner, domain.OrgInput{Name: &name})
+	owner, err := p.Accounts.Provision(ctx, accounts.ProvisionInput{Email: "owner@example.com", Name: "Owner"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := orgSvc.Decide(ctx, domain.Actor{UserID: user.ID, Admin: true}, org.ID, orgs.Approve, ""); err != nil {
+	name := "Acme"
+	org, err := p.Orgs.Create(ctx, owner, domain.OrgInput{Name: &name})
+	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := orgSvc.GenerateKeys(ctx, owner, org.ID, domain.AlgES256); err != nil {
+	if _, err := p.Orgs.Decide(ctx, owner, org.ID, orgs.Approve, ""); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Orgs.GenerateKeys(ctx, owner, org.ID, domain.AlgES256); err != nil {
 		t.Fatal(err)
 	}
 	text := func(s string) *string { return &s }
-	badge, err := badges.New(store, clk, plans).Create(ctx, owner, org.ID, domain.BadgeInput{
+	badge, err := p.Badges.Create(ctx, owner, org.ID, domain.BadgeInput{
 		Name: text("Go Expert"), Description: text("Knows Go"), Criteria: text("Passed"), ImageURL: text("https://acme.example/go.png")})
 	if err != nil {
 		t.Fatal(err)
 	}
-	base, _ := url.Parse("https://credence.example")
-	return credentials.New(store, clk, relay, cipher, plans, credentials.URLs{Base: base}, log), owner, org.ID, badge.ID
+	return p.Credentials, owner, org.ID, badge.ID
 }
