@@ -8,7 +8,6 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net/url"
 	"regexp"
 	"strings"
@@ -25,7 +24,6 @@ import (
 	"github.com/credence-dev/credence/core/orgs"
 	"github.com/credence-dev/credence/core/platform"
 	"github.com/credence-dev/credence/core/signing"
-	"github.com/credence-dev/credence/core/work"
 	"github.com/credence-dev/credence/ports"
 )
 
@@ -86,6 +84,7 @@ func (m *mailbox) lastTokenF(t testing.TB, addr string) string {
 
 type env struct {
 	svc   *accounts.Service
+	p     *platform.Platform // svc is p.Accounts
 	store ports.Store
 	db    *sqlstore.Store
 	clock *clock
@@ -113,17 +112,18 @@ func storesWith(t *testing.T, configure func(cfg *accounts.Config, c ports.Clock
 			if configure != nil {
 				configure(&cfg, c)
 			}
-			run(t, env{svc: newService(t, s, c, m, cfg), store: s, db: s, clock: c, mail: m})
+			p := newPlatform(t, s, c, m, cfg)
+			run(t, env{svc: p.Accounts, p: p, store: s, db: s, clock: c, mail: m})
 		})
 	}
 }
 
-// newService returns the account service of a core assembled on s by
+// newPlatform returns a core assembled on s by
 // core/platform, as the apps assemble it, whose queue runs each task at
 // once: mail goes through the real outbox and delivery, composed at
 // delivery, before the call that wrote it returns. Delivery errors fail t
 // (when not nil).
-func newService(t *testing.T, s ports.Store, c ports.Clock, m ports.Mailer, cfg accounts.Config) *accounts.Service {
+func newPlatform(t *testing.T, s ports.Store, c ports.Clock, m ports.Mailer, cfg accounts.Config) *platform.Platform {
 	cipher, err := signing.NewCipher(make([]byte, signing.MasterKeySize))
 	if err != nil {
 		panic(err)
@@ -143,7 +143,7 @@ func newService(t *testing.T, s ports.Store, c ports.Clock, m ports.Mailer, cfg 
 		panic(err)
 	}
 	p.Register(q)
-	return p.Accounts
+	return p
 }
 
 // signUp makes a verified account and returns its email.
@@ -578,10 +578,6 @@ func TestAPIKeyCreationRacesDowngrade(t *testing.T) {
 	})
 }
 
-type nopRelay struct{}
-
-func (nopRelay) MailsQueued(context.Context, ...string) {}
-
 // An activity export reads the log in batches and yields every entry
 // once, newest first, however many batches it takes; it is checked for
 // permission before anything is read.
@@ -633,8 +629,8 @@ func TestActivityExportReadsEveryBatch(t *testing.T) {
 	})
 }
 
-// ownedOrg signs up name and gives them an organization, run by an orgs
-// service over e's store.
+// ownedOrg signs up name and gives them an organization, run by e's
+// orgs service.
 func (e env) ownedOrg(t *testing.T, name string) (*orgs.Service, domain.Actor, domain.Organization) {
 	t.Helper()
 	email := e.signUp(t, name)
@@ -643,12 +639,10 @@ func (e env) ownedOrg(t *testing.T, name string) (*orgs.Service, domain.Actor, d
 		t.Fatal(err)
 	}
 	owner := domain.Actor{UserID: u.ID, UserEmail: email}
-	cipher, _ := signing.NewCipher(make([]byte, signing.MasterKeySize))
-	svc := orgs.New(e.store, e.clock, work.NewOutbox(e.store, cipher, nopRelay{}, e.clock), cipher, domain.DefaultPlans(), slog.New(slog.DiscardHandler))
 	orgName := name + "'s academy " + domain.NewID()[:6]
-	o, err := svc.Create(t.Context(), owner, domain.OrgInput{Name: &orgName})
+	o, err := e.p.Orgs.Create(t.Context(), owner, domain.OrgInput{Name: &orgName})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return svc, owner, o
+	return e.p.Orgs, owner, o
 }

@@ -1,25 +1,13 @@
 package accounts_test
 
 import (
-	"context"
 	"errors"
-	"log/slog"
-	"net/url"
 	"testing"
 
 	"github.com/credence-dev/credence/core/accounts"
-	"github.com/credence-dev/credence/core/badges"
-	"github.com/credence-dev/credence/core/bulk"
-	"github.com/credence-dev/credence/core/credentials"
 	"github.com/credence-dev/credence/core/domain"
-	"github.com/credence-dev/credence/core/signing"
 	"github.com/credence-dev/credence/ports"
 )
-
-type nopCredentialRelay struct{}
-
-func (nopCredentialRelay) MailsQueued(context.Context, ...string) {}
-func (nopCredentialRelay) JobSubmitted(context.Context, string)   {}
 
 // A Go program embedding the core, without the HTTP API's own check, gets
 // VALIDATION_FAILED naming the input for a control character or invalid
@@ -31,14 +19,7 @@ func TestControlCharactersAreRefusedByTheCore(t *testing.T) {
 		ctx := t.Context()
 		orgSvc, owner, o := e.ownedOrg(t, "Cora")
 		admin := domain.Actor{UserID: owner.UserID, UserEmail: owner.UserEmail, Admin: true}
-		cipher, err := signing.NewCipher(make([]byte, signing.MasterKeySize))
-		if err != nil {
-			t.Fatal(err)
-		}
-		base, _ := url.Parse("https://credence.example")
-		creds := credentials.New(e.store, e.clock, nopCredentialRelay{}, cipher, domain.DefaultPlans(), credentials.URLs{Base: base}, slog.New(slog.DiscardHandler))
-		bulkSvc := bulk.New(e.store, e.clock, creds, nopCredentialRelay{}, domain.DefaultPlans(), slog.New(slog.DiscardHandler), bulk.Options{})
-		badgeSvc := badges.New(e.store, e.clock, domain.DefaultPlans())
+		creds, bulkSvc, badgeSvc := e.p.Credentials, e.p.Bulk, e.p.Badges
 
 		for _, bad := range []string{"\x00", "a\x01b", "\x7f", "\u0085", "\xff"} {
 			for _, tc := range []struct {

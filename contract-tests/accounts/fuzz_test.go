@@ -22,7 +22,7 @@ func FuzzTokens(f *testing.F) {
 	f.Cleanup(func() { _ = s.Close() })
 	c := &clock{now: time.Date(2026, 11, 30, 9, 0, 0, 0, time.UTC)}
 	m := &mailbox{}
-	svc := newService(nil, s, c, m, accounts.Config{PublicURL: "https://credence.example"})
+	svc := newPlatform(nil, s, c, m, accounts.Config{PublicURL: "https://credence.example"}).Accounts
 
 	email := "fuzz@example.com"
 	if err := svc.SignUp(f.Context(), accounts.SignUpInput{Email: email, Password: password, Name: "Fuzz"}); err != nil {
