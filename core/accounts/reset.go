@@ -13,16 +13,7 @@ import (
 // writes a deferred mail, and only its composition, in the worker, looks
 // the account up and creates the link (composeReset).
 func (s *Service) RequestPasswordReset(ctx context.Context, email string) error {
-	email = domain.NormalizeEmail(email)
-	if err := checkEmail(email); err != nil {
-		return err
-	}
-	if err := s.limitEmail(ctx, email); err != nil {
-		return err
-	}
-	return s.outbox.WithinDeferred(ctx, func(ctx context.Context, later work.Defer) error {
-		return later(domain.MailPasswordReset, email, resetInput{})
-	})
+	return s.requestMail(ctx, email, domain.MailPasswordReset, resetInput{})
 }
 
 // ConfirmPasswordReset sets a new password with an emailed reset token:

@@ -80,6 +80,12 @@ func checkEmail(email string) error {
 // deferred mail, and only its composition, in the worker, looks the
 // account up (composeVerification).
 func (s *Service) ResendVerification(ctx context.Context, email string) error {
+	return s.requestMail(ctx, email, domain.MailVerifyEmail, verifyInput{})
+}
+
+// requestMail writes the deferred mail of kind (with input) that someone
+// asked to be sent to email, within the address's limit (limitEmail).
+func (s *Service) requestMail(ctx context.Context, email string, kind domain.MailKind, input any) error {
 	email = domain.NormalizeEmail(email)
 	if err := checkEmail(email); err != nil {
 		return err
@@ -88,7 +94,7 @@ func (s *Service) ResendVerification(ctx context.Context, email string) error {
 		return err
 	}
 	return s.outbox.WithinDeferred(ctx, func(ctx context.Context, later work.Defer) error {
-		return later(domain.MailVerifyEmail, email, verifyInput{})
+		return later(kind, email, input)
 	})
 }
 
