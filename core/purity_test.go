@@ -1,5 +1,6 @@
 // Package core_test guards the dependency rule: the core and the ports
-// never reach a database, HTTP, queue or adapter package.
+// never reach a database, HTTP, queue or adapter package, and no adapter
+// imports another.
 package core_test
 
 import (
@@ -52,6 +53,45 @@ func TestCoreIsPure(t *testing.T) {
 	}
 	if len(seen) < 10 {
 		t.Fatalf("walked only %d packages", len(seen))
+	}
+}
+
+// TestAdaptersImportNoOtherAdapter guards the adapters' side of the rule:
+// an adapter is made of core, ports, the standard library and third-party
+// packages, never of another adapter or an app, so that each can be
+// replaced or dropped alone; what adapters share belongs in ports or the
+// core. Only the code an adapter ships counts: its tests may compose it
+// with others (httpapi's run over a SQLite store).
+func TestAdaptersImportNoOtherAdapter(t *testing.T) {
+	const adapters = "github.com/credence-dev/credence/adapters/"
+	out, err := exec.Command("go", "list", "-f", "{{.ImportPath}}\t{{join .Imports \" \"}}", adapters+"...").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go list: %v\n%s", err, out)
+	}
+	// adapterOf names the adapter path belongs to (its first element
+	// under adapters/), or "" outside adapters.
+	adapterOf := func(path string) string {
+		rest, ok := strings.CutPrefix(path, adapters)
+		if !ok {
+			return ""
+		}
+		name, _, _ := strings.Cut(rest, "/")
+		return name
+	}
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	for _, line := range lines {
+		pkg, deps, _ := strings.Cut(line, "\t")
+		for _, dep := range strings.Fields(deps) {
+			if other := adapterOf(dep); other != "" && other != adapterOf(pkg) {
+				t.Errorf("%s imports %s: an adapter must not import another adapter", pkg, dep)
+			}
+			if strings.HasPrefix(dep, "github.com/credence-dev/credence/apps") {
+				t.Errorf("%s imports %s: an adapter must not import an app", pkg, dep)
+			}
+		}
+	}
+	if len(lines) < 5 {
+		t.Fatalf("listed only %d adapter packages", len(lines))
 	}
 }
 

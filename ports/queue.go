@@ -3,6 +3,10 @@ package ports
 import (
 	"context"
 	"errors"
+	"fmt"
+	"math/rand/v2"
+	"runtime/debug"
+	"time"
 )
 
 // Task is a unit of background work: a kind naming its handler and an
@@ -28,6 +32,49 @@ type Queue interface {
 // limit; a panic counts as an error. An error wrapping ErrPermanent is not
 // retried.
 type TaskHandler func(ctx context.Context, t Task) error
+
+// Call runs h on t and returns a panic of h as a *PanicError, so that the
+// panic counts as an error (retried) and never takes the worker down.
+// Every Worker calls its handlers through it.
+func (h TaskHandler) Call(ctx context.Context, t Task) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = &PanicError{Value: r, Stack: debug.Stack()}
+		}
+	}()
+	return h(ctx, t)
+}
+
+// PanicError is the error TaskHandler.Call returns for a handler that
+// panicked.
+type PanicError struct {
+	Value any    // what the handler panicked with
+	Stack []byte // the panicking goroutine's stack, for the log
+}
+
+func (e *PanicError) Error() string { return fmt.Sprintf("task handler panicked: %v", e.Value) }
+
+// Bounds of DefaultRetryDelay before jitter.
+const (
+	firstRetryDelay = time.Second
+	maxRetryDelay   = 10 * time.Minute
+)
+
+// DefaultRetryDelay is the exponential backoff of TaskHandler, which a
+// Worker applies unless configured otherwise: the delay before retrying a
+// task that failed attempt times (attempt ≥ 1) is 1s·2^(attempt-1), capped
+// at 10 minutes, then spread by ±20% jitter so tasks that failed together
+// do not retry together.
+func DefaultRetryDelay(attempt int) time.Duration {
+	d := maxRetryDelay
+	if attempt < 1 {
+		attempt = 1
+	}
+	if attempt <= 20 { // 2^20 s is far past the cap; larger shifts could overflow
+		d = min(firstRetryDelay<<(attempt-1), maxRetryDelay)
+	}
+	return time.Duration(float64(d) * (0.8 + 0.4*rand.Float64()))
+}
 
 // ErrPermanent marks a handler error that retrying cannot fix.
 var ErrPermanent = errors.New("permanent task failure")

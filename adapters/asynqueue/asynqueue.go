@@ -26,7 +26,6 @@ import (
 	"github.com/hibiken/asynq"
 	"github.com/redis/go-redis/v9"
 
-	"github.com/credence-dev/credence/adapters/queueutil"
 	"github.com/credence-dev/credence/ports"
 )
 
@@ -52,7 +51,7 @@ type Options struct {
 	// stored with each task when enqueued.
 	MaxRetry int
 	// RetryDelay is the wait before the next try of a task that failed
-	// attempt times (default queueutil.DefaultRetryDelay: exponential from
+	// attempt times (default ports.DefaultRetryDelay: exponential from
 	// 1s, capped at 10 minutes, ±20% jitter). asynq adds up to a second.
 	RetryDelay func(attempt int) time.Duration
 	// ShutdownTimeout is how long Run waits for running handlers once its
@@ -82,7 +81,7 @@ func (o Options) withDefaults() Options {
 		o.MaxRetry = 0
 	}
 	if o.RetryDelay == nil {
-		o.RetryDelay = queueutil.DefaultRetryDelay
+		o.RetryDelay = ports.DefaultRetryDelay
 	}
 	if o.ShutdownTimeout <= 0 {
 		o.ShutdownTimeout = DefaultShutdownTimeout
@@ -241,7 +240,7 @@ func (w *Worker) Handle(kind string, h ports.TaskHandler) {
 			}
 			w.running.Add(-1)
 		}()
-		err := queueutil.Call(ctx, h, ports.Task{Kind: t.Type(), Payload: t.Payload()})
+		err := h.Call(ctx, ports.Task{Kind: t.Type(), Payload: t.Payload()})
 		if errors.Is(err, ports.ErrPermanent) {
 			return fmt.Errorf("%w (%w)", err, asynq.SkipRetry)
 		}
@@ -288,7 +287,7 @@ func (w *Worker) logFailure(ctx context.Context, t *asynq.Task, err error) {
 	retried, _ := asynq.GetRetryCount(ctx)
 	maxRetry, _ := asynq.GetMaxRetry(ctx)
 	log := w.log.With("kind", t.Type(), "attempt", retried+1)
-	if pe, ok := errors.AsType[*queueutil.PanicError](err); ok {
+	if pe, ok := errors.AsType[*ports.PanicError](err); ok {
 		log.Error("asynqueue: task handler panicked", "panic", pe.Value, "stack", string(pe.Stack))
 	}
 	switch {

@@ -14,7 +14,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/credence-dev/credence/adapters/queueutil"
 	"github.com/credence-dev/credence/ports"
 )
 
@@ -36,7 +35,7 @@ type Options struct {
 	// negative: never), so a task gets MaxRetry+1 attempts in all.
 	MaxRetry int
 	// RetryDelay is the wait before the next try of a task that failed
-	// attempt times (default queueutil.DefaultRetryDelay: exponential from
+	// attempt times (default ports.DefaultRetryDelay: exponential from
 	// 1s, capped at 10 minutes, ±20% jitter).
 	RetryDelay func(attempt int) time.Duration
 	// ShutdownTimeout is how long Run waits for running handlers once its
@@ -86,7 +85,7 @@ func New(o Options) *Queue {
 		o.MaxRetry = 0
 	}
 	if o.RetryDelay == nil {
-		o.RetryDelay = queueutil.DefaultRetryDelay
+		o.RetryDelay = ports.DefaultRetryDelay
 	}
 	if o.ShutdownTimeout <= 0 {
 		o.ShutdownTimeout = DefaultShutdownTimeout
@@ -237,13 +236,13 @@ func (q *Queue) handle(ctx context.Context, it item, h ports.TaskHandler) {
 		return
 	}
 	q.running.Add(1)
-	err := queueutil.Call(ctx, h, it.task)
+	err := h.Call(ctx, it.task)
 	q.running.Add(-1)
 	if err == nil {
 		return
 	}
 	log := q.log.With("kind", it.task.Kind, "attempt", it.attempts)
-	if pe, ok := errors.AsType[*queueutil.PanicError](err); ok {
+	if pe, ok := errors.AsType[*ports.PanicError](err); ok {
 		log.Error("memqueue: task handler panicked", "panic", pe.Value, "stack", string(pe.Stack))
 	}
 	switch {

@@ -171,7 +171,7 @@ func (r *BulkJobs) Acquire(ctx context.Context, id, owner string, now, leaseUnti
 	n, err := affected(r.s.idb(ctx).NewUpdate().Model((*bulkJobRow)(nil)).
 		Set("owner = ?", owner).Set("lease_until = ?", leaseUntil.UTC()).
 		Set("status = ?", string(domain.JobProcessing)).Set("started_at = COALESCE(started_at, ?)", now.UTC()).
-		Where("id = ?", id).Where("status IN (?)", bun.In([]string{string(domain.JobPending), string(domain.JobProcessing)})).
+		Where("id = ?", id).Where("status IN (?)", bun.List([]string{string(domain.JobPending), string(domain.JobProcessing)})).
 		Where("(owner IS NULL OR lease_until < ?)", now.UTC()).Exec(ctx))
 	if err != nil {
 		return domain.BulkJob{}, false, fmt.Errorf("acquire bulk job %s: %w", id, err)
@@ -335,7 +335,7 @@ func (r *BulkJobs) Stale(ctx context.Context, now, leaseUntil time.Time, n int) 
 	err := r.s.WithinTx(ctx, func(ctx context.Context) error {
 		db := r.s.idb(ctx)
 		q := db.NewSelect().Model((*bulkJobRow)(nil)).Column("id").
-			Where("status IN (?)", bun.In([]string{string(domain.JobPending), string(domain.JobProcessing)})).
+			Where("status IN (?)", bun.List([]string{string(domain.JobPending), string(domain.JobProcessing)})).
 			Where("lease_until < ?", now.UTC()).Order("lease_until").Limit(int64(n))
 		if r.s.dialect == DialectPostgres {
 			q = q.For("UPDATE SKIP LOCKED")
@@ -347,7 +347,7 @@ func (r *BulkJobs) Stale(ctx context.Context, now, leaseUntil time.Time, n int) 
 			return nil
 		}
 		_, err := db.NewUpdate().Model((*bulkJobRow)(nil)).Set("owner = NULL").Set("lease_until = ?", leaseUntil.UTC()).
-			Where("id IN (?)", bun.In(ids)).Exec(ctx)
+			Where("id IN (?)", bun.List(ids)).Exec(ctx)
 		return err
 	})
 	if err != nil {

@@ -440,7 +440,7 @@ func nullString(s string) *string {
 // emails (at most rowBatch), their JWS left out.
 func (r *Credentials) headsQuery(ctx context.Context, rows *[]credentialRow, badgeID string, test bool, emails []string, lock bool) *bun.SelectQuery {
 	q := r.s.idb(ctx).NewSelect().Model(rows).ExcludeColumn("jws").Where("badge_id = ?", badgeID).
-		Where("recipient_email IN (?)", bun.In(emails)).Where("test = ?", test).Where("superseded_by_id IS NULL")
+		Where("recipient_email IN (?)", bun.List(emails)).Where("test = ?", test).Where("superseded_by_id IS NULL")
 	if lock {
 		q = r.s.forUpdate(q)
 	}

@@ -227,7 +227,7 @@ func (r *APIKeys) RevokeMany(ctx context.Context, orgID string, ids []string, at
 	}
 	n, err := affected(r.s.idb(ctx).NewUpdate().Model((*apiKeyRow)(nil)).
 		Set("revoked_at = ?", at.UTC()).Set("revoked_for = ?", string(reason)).
-		Where("org_id = ?", orgID).Where("id IN (?)", bun.In(ids)).Where("revoked_at IS NULL").Exec(ctx))
+		Where("org_id = ?", orgID).Where("id IN (?)", bun.List(ids)).Where("revoked_at IS NULL").Exec(ctx))
 	if err != nil {
 		return 0, fmt.Errorf("revoke API keys of organization %s: %w", orgID, err)
 	}

@@ -117,7 +117,7 @@ func (r *Mails) Get(ctx context.Context, id string) (domain.Mail, error) {
 	return row.toDomain(), nil
 }
 
-var unsent = bun.In([]string{string(domain.MailQueued), string(domain.MailSending)})
+var unsent = bun.List([]string{string(domain.MailQueued), string(domain.MailSending)})
 
 // Due claims mails due for an attempt.
 func (r *Mails) Due(ctx context.Context, now, leaseUntil time.Time, n int) ([]string, error) {
@@ -136,7 +136,7 @@ func (r *Mails) Due(ctx context.Context, now, leaseUntil time.Time, n int) ([]st
 		// or Claim would take the mark for a live lease and refuse it.
 		_, err := db.NewUpdate().Model((*mailRow)(nil)).Set("next_attempt_at = ?", leaseUntil.UTC()).
 			Set("status = ?", string(domain.MailQueued)).
-			Where("id IN (?)", bun.In(ids)).Exec(ctx)
+			Where("id IN (?)", bun.List(ids)).Exec(ctx)
 		return err
 	})
 	if err != nil {
@@ -157,7 +157,7 @@ func (r *Mails) Claim(ctx context.Context, ids []string, now, leaseUntil time.Ti
 	err := r.s.idb(ctx).NewUpdate().Model((*mailRow)(nil)).
 		Set("status = ?", string(domain.MailSending)).Set("attempts = attempts + 1").
 		Set("next_attempt_at = ?", leaseUntil.UTC()).
-		Where("id IN (?)", bun.In(ids)).
+		Where("id IN (?)", bun.List(ids)).
 		Where("(status = ? OR (status = ? AND next_attempt_at <= ?))", string(domain.MailQueued), string(domain.MailSending), now.UTC()).
 		Returning("*").Scan(ctx, &rows)
 	if err != nil && !isNoRows(err) {
@@ -177,7 +177,7 @@ func (r *Mails) Sent(ctx context.Context, ids []string, at time.Time) error {
 	}
 	_, err := r.s.idb(ctx).NewUpdate().Model((*mailRow)(nil)).
 		Set("status = ?", string(domain.MailSent)).Set("sent_at = ?", at.UTC()).Set("last_error = ''").
-		Where("id IN (?)", bun.In(ids)).Exec(ctx)
+		Where("id IN (?)", bun.List(ids)).Exec(ctx)
 	if err != nil {
 		return fmt.Errorf("mark %d mails sent: %w", len(ids), err)
 	}

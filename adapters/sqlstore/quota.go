@@ -317,7 +317,7 @@ func (r *Quota) ConsumeMany(ctx context.Context, orgID string, month time.Time, 
 			return nil
 		}
 		_, err := db.NewDelete().Model((*quotaRecipientRow)(nil)).Where("org_id = ?", orgID).Where("month = ?", key).
-			Where("email IN (?)", bun.In(late)).Exec(ctx)
+			Where("email IN (?)", bun.List(late)).Exec(ctx)
 		return err
 	})
 	if err != nil {
@@ -333,7 +333,7 @@ func (r *Quota) CountedMany(ctx context.Context, orgID string, month time.Time, 
 		var found []string
 		err := r.s.idb(ctx).NewSelect().Model((*quotaRecipientRow)(nil)).Column("email").
 			Where("org_id = ?", orgID).Where("month = ?", domain.MonthKey(month)).
-			Where("email IN (?)", bun.In(emails[start:min(start+rowBatch, len(emails))])).Scan(ctx, &found)
+			Where("email IN (?)", bun.List(emails[start:min(start+rowBatch, len(emails))])).Scan(ctx, &found)
 		if err != nil {
 			return nil, fmt.Errorf("quota counted for organization %s: %w", orgID, err)
 		}

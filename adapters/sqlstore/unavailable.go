@@ -157,6 +157,7 @@ func (c *conn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, e
 	} else if opts.Isolation != 0 || opts.ReadOnly {
 		return nil, errors.New("sqlstore: the driver supports neither isolation levels nor read-only transactions")
 	} else {
+		//lint:ignore SA1019 a wrapper forwards to a driver without BeginTx as database/sql does
 		tx, err = c.Conn.Begin()
 	}
 	if err != nil {
@@ -273,11 +274,13 @@ var (
 func (s *stmt) Close() error { return unavailable(s.Stmt.Close()) }
 
 func (s *stmt) Exec(args []driver.Value) (driver.Result, error) {
+	//lint:ignore SA1019 a wrapper forwards to a driver without ExecContext as database/sql does
 	res, err := s.Stmt.Exec(args)
 	return res, unavailable(err)
 }
 
 func (s *stmt) Query(args []driver.Value) (driver.Rows, error) {
+	//lint:ignore SA1019 a wrapper forwards to a driver without QueryContext as database/sql does
 	rs, err := s.Stmt.Query(args)
 	if err != nil {
 		return nil, unavailable(err)

@@ -335,9 +335,9 @@ func runFault(t *testing.T, store string, workers int, opts []serverOption) {
 		t.Logf("a kill came when mail may have been on its way: waiting up to %s for mail", mailWait)
 	}
 	mailStart := time.Now()
-	byCredential := e.awaitCredentialMails(t, ids, mailWait)
+	e.awaitCredentialMails(t, ids, mailWait)
 	time.Sleep(500 * time.Millisecond) // let a repeated send land
-	byCredential = e.credentialMails(t)
+	byCredential := e.credentialMails(t)
 	dups := 0
 	for _, id := range ids {
 		dups += len(byCredential[id]) - 1

@@ -4,9 +4,11 @@
 package store
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -189,6 +191,35 @@ func show(v any) string {
 
 func ptr[T any](v T) *T { return &v }
 
+// argsUnchanged fails when a store call changed the values the caller
+// passed: a store must not write through the pointers of its arguments
+// (not even a time's location).
+func argsUnchanged[T any](t *testing.T, call string, got, before []T) {
+	t.Helper()
+	for i := range got {
+		if !reflect.DeepEqual(got[i], before[i]) {
+			t.Fatalf("%s changed its argument %d:\n got %#v\nwas %#v", call, i, got[i], before[i])
+		}
+	}
+}
+
+func sortedIDs(ids ...string) []string {
+	out := slices.Clone(ids)
+	slices.Sort(out)
+	if out == nil {
+		out = []string{}
+	}
+	return out
+}
+
+func equalIDs(t *testing.T, what string, got, want []string) {
+	t.Helper()
+	got, want = sortedIDs(got...), sortedIDs(want...)
+	if !slices.Equal(got, want) {
+		t.Fatalf("%s: got %v, want %v", what, got, want)
+	}
+}
+
 // ---- fixtures ----
 
 func uniq() string { return domain.NewID()[:8] }
@@ -277,6 +308,21 @@ func race(n int, fn func(i int) error) []error {
 	close(start)
 	wg.Wait()
 	return errs
+}
+
+// warmPool opens n connections of the store's pool at once, so that n
+// racers started next overlap instead of waiting in turn for a new
+// connection (with a cold pool a race can pass by running serially).
+func warmPool(t *testing.T, s ports.Store, n int) {
+	t.Helper()
+	for _, err := range race(n, func(int) error {
+		return s.WithinTx(t.Context(), func(context.Context) error {
+			time.Sleep(20 * time.Millisecond) // holding a connection
+			return nil
+		})
+	}) {
+		must(t, err)
+	}
 }
 
 // ---- cases that span repositories ----

@@ -1,4 +1,4 @@
-package queueutil
+package ports_test
 
 import (
 	"context"
@@ -20,7 +20,7 @@ func TestDefaultRetryDelay(t *testing.T) {
 		{64, 10 * time.Minute}, {1 << 30, 10 * time.Minute},
 	} {
 		for range 100 {
-			d := DefaultRetryDelay(c.attempt)
+			d := ports.DefaultRetryDelay(c.attempt)
 			if lo, hi := c.base*8/10, c.base*12/10; d < lo || d > hi {
 				t.Fatalf("DefaultRetryDelay(%d) = %v, want within [%v, %v]", c.attempt, d, lo, hi)
 			}
@@ -28,14 +28,14 @@ func TestDefaultRetryDelay(t *testing.T) {
 	}
 }
 
-func TestCall(t *testing.T) {
+func TestTaskHandlerCall(t *testing.T) {
 	boom := errors.New("boom")
-	if err := Call(t.Context(), func(context.Context, ports.Task) error { return boom }, ports.Task{}); err != boom {
+	if err := ports.TaskHandler(func(context.Context, ports.Task) error { return boom }).Call(t.Context(), ports.Task{}); err != boom {
 		t.Fatalf("error: got %v, want %v", err, boom)
 	}
-	err := Call(t.Context(), func(context.Context, ports.Task) error { panic("oops") }, ports.Task{})
-	var pe *PanicError
-	if !errors.As(err, &pe) || pe.Value != "oops" || !strings.Contains(string(pe.Stack), "queueutil") {
+	err := ports.TaskHandler(func(context.Context, ports.Task) error { panic("oops") }).Call(t.Context(), ports.Task{})
+	var pe *ports.PanicError
+	if !errors.As(err, &pe) || pe.Value != "oops" || !strings.Contains(string(pe.Stack), "TestTaskHandlerCall") {
 		t.Fatalf("panic: got %v", err)
 	}
 }
