@@ -154,10 +154,11 @@ var transientCodes = map[string]bool{
 // up so a retry runs afresh.
 //
 // Keys are scoped by the Authorization header, so one caller's keys never
-// meet another's; anonymous requests share one scope (see
-// docs/idempotency.md). The wrapper runs after the per-address rate limit
-// and the body cap (edge.go) but before the API's authentication: it
-// checks a bearer token itself (see caller).
+// meet another's; anonymous requests are scoped by the request itself
+// (see docs/idempotency.md). The wrapper runs after the per-address rate
+// limit, the body cap and authenticate (edge.go), which tell it whether
+// the bearer token authenticates (see scope), and before admit and the
+// operation.
 func idempotent(next http.Handler, d idempotencyDeps, cfg idempotencyConfig) http.Handler {
 	if d.log == nil {
 		d.log = slog.New(slog.DiscardHandler)
@@ -174,9 +175,6 @@ type idempotencyDeps struct {
 	store ports.Idempotency
 	clock ports.Clock
 	log   *slog.Logger
-	// authenticate checks a bearer token before a large body is read; nil:
-	// every token counts as valid.
-	authenticate func(ctx context.Context, token string) error
 	// sealer encrypts the responses kept for replay: they may carry
 	// secrets (session tokens from sign-in, API key secrets), which the
 	// store must never hold in the clear.
@@ -205,10 +203,10 @@ func (h *idempotency) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	key := keys[0]
-	scope, maxBody, err := h.caller(r)
+	scope, maxBody, err := h.scope(r)
 	if err != nil {
 		if r.Context().Err() == nil {
-			writeProblem(w, asProblem(h.problems.from(r.Context(), err)))
+			h.problems.write(r.Context(), w, err)
 		}
 		return
 	}
@@ -240,7 +238,7 @@ func (h *idempotency) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		switch {
 		case err != nil:
 			if ctx.Err() == nil {
-				writeProblem(w, asProblem(h.problems.from(ctx, err)))
+				h.problems.write(ctx, w, err)
 			}
 			return
 		case started:
@@ -248,8 +246,8 @@ func (h *idempotency) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			h.run(w, r, claim)
 			return
 		case !bytes.Equal(rec.RequestHash, claim.RequestHash):
-			writeProblem(w, asProblem(h.problems.from(ctx, domain.Errorf(domain.CodeIdempotencyKeyReused,
-				"this Idempotency-Key was sent with another request; use a new key for a new request"))))
+			h.problems.write(ctx, w, domain.Errorf(domain.CodeIdempotencyKeyReused,
+				"this Idempotency-Key was sent with another request; use a new key for a new request"))
 			return
 		case rec.Finished():
 			resp, err := h.open(claim, *rec.Response)
@@ -277,38 +275,28 @@ func (h *idempotency) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// caller is the scope of r's keys and the largest body read for it. A
-// bearer token that authenticates gets maxBody; a request without one, or
-// with one that does not authenticate (expired, revoked, forged), gets
-// maxAnonBody. A token that no longer authenticates gets a scope of its
-// own, apart from the one it had while it did: a signed-out session
-// replays none of its responses, while a public operation (sign-in, a
-// code, a link) retried with a stale token still gets its first answer
-// again. A failure to look the token up is an error: better no answer
-// than a request run unguarded.
-func (h *idempotency) caller(r *http.Request) (scope string, maxBody int64, err error) {
+// scope is the scope of r's keys and the largest body read for it, from
+// what authenticate found of its bearer token. A token that authenticates
+// gets maxBody; a request without one, or with one that does not
+// authenticate (expired, revoked, forged), gets maxAnonBody. A token that
+// no longer authenticates gets a scope of its own, apart from the one it
+// had while it did: a signed-out session replays none of its responses,
+// while a public operation (sign-in, a code, a link) retried with a stale
+// token still gets its first answer again. A failure to look the token up
+// is an error: better no answer than a request run unguarded.
+func (h *idempotency) scope(r *http.Request) (scope string, maxBody int64, err error) {
 	scope = idempotencyScope(r)
-	token, has := bearer(r.Header.Get("Authorization"))
-	if !has {
+	c := callerOf(r.Context())
+	switch {
+	case !c.token:
 		return scope, h.cfg.maxAnonBody, nil
-	}
-	switch err := h.check(r.Context(), token); {
-	case err == nil:
+	case c.authErr == nil:
 		return scope, h.cfg.maxBody, nil
-	case errors.Is(err, domain.ErrUnauthenticated):
+	case errors.Is(c.authErr, domain.ErrUnauthenticated):
 		return "unauth:" + scope, h.cfg.maxAnonBody, nil
 	default:
-		return "", 0, fmt.Errorf("authenticate an Idempotency-Key request: %w", err)
+		return "", 0, fmt.Errorf("authenticate an Idempotency-Key request: %w", c.authErr)
 	}
-}
-
-// check authenticates token; without an authenticate function every
-// token counts as valid.
-func (h *idempotency) check(ctx context.Context, token string) error {
-	if h.authenticate == nil {
-		return nil
-	}
-	return h.authenticate(ctx, token)
 }
 
 // run serves the request that claimed the key and stores its response, or
