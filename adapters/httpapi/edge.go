@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync/atomic"
 
@@ -163,6 +164,11 @@ func capBodies(next http.Handler, mux *http.ServeMux, limits bodyLimits) http.Ha
 		cw := &cappedWriter{ResponseWriter: w, body: body, limit: limit, outer: w.Header().Clone()}
 		next.ServeHTTP(cw, r)
 	})
+}
+
+func bodyTooLarge(limit int64) *Problem {
+	return &Problem{Status: http.StatusRequestEntityTooLarge, Code: codeOfStatus[http.StatusRequestEntityTooLarge],
+		Detail: "the request body is larger than " + strconv.FormatInt(limit>>20, 10) + " MiB"}
 }
 
 // cappedBody notes when a read went past the bound.
