@@ -51,6 +51,8 @@ type Deps struct {
 	HSTS bool
 }
 
+// server holds what the routes and the edge's layers share: the Deps and
+// the mapping of errors to problems.
 type server struct {
 	Deps
 	problems
@@ -59,8 +61,13 @@ type server struct {
 func newServer(d Deps) *server { return &server{Deps: d, problems: problems{log: d.Log}} }
 
 // NewAPI registers every operation on mux and returns the huma API (whose
-// OpenAPI() is the spec).
-func NewAPI(mux *http.ServeMux, d Deps) huma.API {
+// OpenAPI() is the spec). Served alone, without the edge (New), its
+// operations see every caller as anonymous.
+func NewAPI(mux *http.ServeMux, d Deps) huma.API { return newServer(d).register(mux) }
+
+// register registers every route on mux, the API's operations per
+// resource behind admit, then the documents, pages and probes.
+func (s *server) register(mux *http.ServeMux) huma.API {
 	useProblems()
 	cfg := huma.DefaultConfig("Credence API", Version)
 	cfg.Info.Description = "Issue, manage and verify digital credentials (Open Badges 3.0, VC-JWT)."
@@ -69,7 +76,6 @@ func NewAPI(mux *http.ServeMux, d Deps) huma.API {
 	}
 	cfg.CreateHooks = nil // no $schema links in bodies
 	api := humago.New(mux, cfg)
-	s := newServer(d)
 	api.UseMiddleware(s.admit)
 	for _, register := range []func(huma.API){s.registerAccounts, s.registerOrgs, s.registerMembers, s.registerActivity,
 		s.registerKeys, s.registerBadges, s.registerCredentials, s.registerBulk, s.registerVerification} {

@@ -38,8 +38,8 @@ import (
 // through its NewError hook; every 429 by limit (ratelimit.go).
 func New(d Deps) http.Handler {
 	mux := http.NewServeMux()
-	api := NewAPI(mux, d)
 	s := newServer(d)
+	api := s.register(mux)
 	h := notFoundAsProblem(mux)
 	if d.Idempotency != nil {
 		if d.Sealer == nil {

@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -146,4 +147,17 @@ func TestEdgeAuthenticatesOnce(t *testing.T) {
 		t.Fatalf("the key's second request that runs: %d %v", w.Code, w.Header())
 	}
 	wantProblem(t, s.do(http.MethodGet, issue, key, nil), http.StatusTooManyRequests, "RATE_LIMITED")
+}
+
+// The API served without the edge (NewAPI alone) knows no caller: an
+// operation that needs one answers 401, whatever token is sent.
+func TestAPIWithoutTheEdgeIsAnonymous(t *testing.T) {
+	t.Parallel()
+	mux := http.NewServeMux()
+	NewAPI(mux, Deps{Log: slog.New(slog.DiscardHandler)})
+	req := httptest.NewRequest(http.MethodGet, "/api/v1/me", nil)
+	req.Header.Set("Authorization", "Bearer crs_a-session-token")
+	w := httptest.NewRecorder()
+	mux.ServeHTTP(w, req)
+	wantProblem(t, w, http.StatusUnauthorized, "UNAUTHENTICATED")
 }
