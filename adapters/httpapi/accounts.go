@@ -122,8 +122,6 @@ type invitationWire struct {
 	ExpiresAt time.Time `json:"expiresAt"`
 }
 
-type emptyOut struct{}
-
 type resetConfirmIn struct {
 	Body struct {
 		Token    string `json:"token" maxLength:"512" doc:"the token from the emailed reset link"`
@@ -314,8 +312,4 @@ func (s *server) registerAccounts(api huma.API) {
 			}
 			return &listOut[credentialWire]{Body: listOf(cs, in.Limit, s.credentialWire, credCursor)}, nil
 		})
-}
-
-type listOut[T any] struct {
-	Body List[T]
 }

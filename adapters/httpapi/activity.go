@@ -79,6 +79,8 @@ func (q ActivityQuery) filter() ports.ActivityFilter {
 
 func activityCursor(a domain.Activity) string { return a.ID }
 
+// registerActivity registers the activity logs, an organization's and the
+// platform's, a page at a time and as CSV exports (activity_export.go).
 func (s *server) registerActivity(api huma.API) {
 	huma.Register(api, op(http.MethodGet, "/api/v1/orgs/{orgId}/activity", "list-activity",
 		"The organization's activity log, newest first (owners and admins)", "Organizations"),
@@ -106,4 +108,5 @@ func (s *server) registerActivity(api huma.API) {
 			}
 			return &listOut[activityWire]{Body: listOf(as, in.Limit, activityOf, activityCursor)}, nil
 		})
+	s.registerActivityExport(api)
 }

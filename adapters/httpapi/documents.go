@@ -33,12 +33,14 @@ func (s *server) document(contentType string, load func(context.Context, string)
 }
 
 // credentialDocument serves /credentials/CRD-….jwt (the exact signed bytes)
-// and /credentials/CRD-… (the signed credential as JSON).
+// and /credentials/CRD-… (the signed credential as JSON). A private one
+// shows to its recipient and issuer: the actor the edge authenticated (a
+// token that does not authenticate is ignored, as on every public
+// document).
 func (s *server) credentialDocument(w http.ResponseWriter, r *http.Request) {
 	file := r.PathValue("file")
 	id, isJWT := strings.CutSuffix(file, ".jwt")
-	actor := s.optionalActor(r)
-	v, err := s.Credentials.View(r.Context(), actor, domain.CredentialID(id))
+	v, err := s.Credentials.View(r.Context(), actorFrom(r.Context()), domain.CredentialID(id))
 	if err != nil {
 		s.writeDocument(w, r, "", nil, err)
 		return
@@ -50,20 +52,6 @@ func (s *server) credentialDocument(w http.ResponseWriter, r *http.Request) {
 	}
 	_, payload, err := signing.Parse([]byte(v.Credential.JWS))
 	s.writeDocument(w, r, "application/vc+ld+json", payload, err)
-}
-
-// optionalActor authenticates a bearer token when one is sent; a bad one
-// is ignored, as on every public document.
-func (s *server) optionalActor(r *http.Request) domain.Actor {
-	token, ok := bearer(r.Header.Get("Authorization"))
-	if !ok {
-		return domain.Actor{}
-	}
-	a, err := s.Accounts.Authenticate(r.Context(), token)
-	if err != nil {
-		return domain.Actor{}
-	}
-	return a
 }
 
 func (s *server) writeDocument(w http.ResponseWriter, r *http.Request, contentType string, body []byte, err error) {

@@ -1,23 +1,86 @@
 package httpapi
 
 import (
+	"context"
 	"errors"
 	"io"
-	"math"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync/atomic"
 
 	"github.com/danielgtaylor/huma/v2"
 
 	"github.com/credence-dev/credence/core/domain"
-	"github.com/credence-dev/credence/ports"
 )
 
-// The edge is what every request passes before any route sees it, in
-// this order: security headers on every response, the per-address rate
-// limit, the body cap. One place each, so that no route — an API
-// operation, a public document, an HTML page — can be without them.
+// New returns the HTTP handler serving the whole API: every route behind
+// one edge, a chain of layers each request passes in this order,
+// outermost first:
+//
+//  1. retryAfter503 (unavailable.go): Retry-After on every 503;
+//  2. secureHeaders: the security headers of every response;
+//  3. identify (caller.go): the client's address, found once;
+//  4. limitAddresses (ratelimit.go): the per-address rate limit, before
+//     any token is looked at;
+//  5. capBodies: the body bound of the route;
+//  6. refuseControls (controls.go): control characters in the path, the
+//     query or a JSON body;
+//  7. authenticate (caller.go): the bearer token looked up once, the
+//     actor set for everything after;
+//  8. idempotent (idempotency.go): replays of POSTs sent with an
+//     Idempotency-Key (when Deps.Idempotency is set);
+//  9. the routes: the API's operations, each behind admit (caller.go:
+//     the per-operation limits and the need for an actor), the public
+//     documents, the pages, unknown paths answered as problems.
+//
+// Every problem body is written by writeProblem (problem.go), huma's own
+// through its NewError hook; every 429 by limit (ratelimit.go).
+func New(d Deps) http.Handler {
+	mux := http.NewServeMux()
+	s := newServer(d)
+	api := s.register(mux)
+	h := notFoundAsProblem(mux)
+	if d.Idempotency != nil {
+		if d.Sealer == nil {
+			panic("httpapi: Deps.Idempotency needs Deps.Sealer: stored responses may carry secrets")
+		}
+		h = idempotent(h, idempotencyDeps{store: d.Idempotency, clock: d.Clock, log: d.Log, sealer: d.Sealer}, defaultIdempotency)
+	}
+	h = authenticate(h, func(ctx context.Context, token string) (domain.Actor, error) {
+		return d.Accounts.Authenticate(ctx, token)
+	})
+	h = refuseControls(mux, h)
+	h = capBodies(h, mux, operationBodyLimits(api))
+	h = s.limitAddresses(h)
+	h = identify(h, d.TrustedProxies)
+	return retryAfter503(secureHeaders(h, d.HSTS))
+}
+
+// notFoundAsProblem answers unknown paths and methods with problems
+// (404 NOT_FOUND, 405 METHOD_NOT_ALLOWED) instead of ServeMux's plain text.
+func notFoundAsProblem(mux *http.ServeMux) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, pattern := mux.Handler(r); pattern != "" {
+			mux.ServeHTTP(w, r)
+			return
+		}
+		var allowed []string
+		for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
+			probe := r.Clone(r.Context())
+			probe.Method = m
+			if _, p := mux.Handler(probe); p != "" {
+				allowed = append(allowed, m)
+			}
+		}
+		p := &Problem{Status: http.StatusNotFound, Code: string(domain.CodeNotFound), Detail: "no such resource: " + r.URL.Path}
+		if len(allowed) > 0 {
+			p = &Problem{Status: http.StatusMethodNotAllowed, Code: "METHOD_NOT_ALLOWED", Detail: r.Method + " is not allowed here"}
+			w.Header().Set("Allow", strings.Join(allowed, ", "))
+		}
+		writeProblem(w, p)
+	})
+}
 
 // pageCSP is the Content-Security-Policy of the HTML pages: nothing but
 // their own inline styles and forms posting back here, and no framing
@@ -46,65 +109,6 @@ func secureHeaders(next http.Handler, hsts bool) http.Handler {
 		}
 		next.ServeHTTP(w, r)
 	})
-}
-
-// unlimitedPaths are not counted against the per-address limit: load
-// balancers and orchestrators poll them from one address.
-var unlimitedPaths = map[string]bool{"/healthz": true, "/readyz": true}
-
-// limitAddresses counts every request against its client address's limit
-// (Limits.IP) before any route runs or any token is looked at, so that
-// guessing tokens, replaying Idempotency-Key answers and fetching public
-// documents and pages are limited alike. Its X-RateLimit-* headers tell
-// the address's limit; an API key's own limit, counted once the key is
-// known, replaces them. An unreachable limiter lets the request through
-// (logged): limits protect the service, they must not take it down.
-func (s *server) limitAddresses(next http.Handler) http.Handler {
-	if s.Limiter == nil || s.Limits.IP.Rate <= 0 {
-		return next
-	}
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if unlimitedPaths[r.URL.Path] {
-			next.ServeHTTP(w, r)
-			return
-		}
-		res, err := s.Limiter.Allow(r.Context(), "ip:"+domain.LimitSubject(s.clientIP(r)), s.Limits.IP)
-		if err != nil {
-			if r.Context().Err() != nil {
-				return // the client left
-			}
-			s.Log.WarnContext(r.Context(), "rate limiter unavailable: request let through", "err", err)
-			next.ServeHTTP(w, r)
-			return
-		}
-		s.setLimitHeaders(w.Header(), res)
-		if !res.Allowed {
-			s.write(r.Context(), w, s.limitError(res))
-			return
-		}
-		next.ServeHTTP(w, r)
-	})
-}
-
-// clientIP is the address a request comes from (see clientAddr).
-func (s *server) clientIP(r *http.Request) string {
-	var forwarded []string // read only behind a trusted proxy
-	if len(s.TrustedProxies) > 0 {
-		forwarded = r.Header.Values("X-Forwarded-For")
-	}
-	return clientAddr(r.RemoteAddr, forwarded, s.TrustedProxies)
-}
-
-// setLimitHeaders writes res as X-RateLimit-Limit, -Remaining and -Reset
-// (Unix seconds).
-func (s *server) setLimitHeaders(h http.Header, res ports.LimitResult) {
-	if res.Limit <= 0 {
-		return
-	}
-	h.Set("X-RateLimit-Limit", strconv.Itoa(res.Limit))
-	h.Set("X-RateLimit-Remaining", strconv.Itoa(res.Remaining))
-	reset := s.Clock.Now().Add(res.ResetAfter)
-	h.Set("X-RateLimit-Reset", strconv.FormatInt(int64(math.Ceil(float64(reset.UnixNano())/1e9)), 10))
 }
 
 // defaultMaxBody bounds the body of every route that sets no bound of its
@@ -160,6 +164,11 @@ func capBodies(next http.Handler, mux *http.ServeMux, limits bodyLimits) http.Ha
 		cw := &cappedWriter{ResponseWriter: w, body: body, limit: limit, outer: w.Header().Clone()}
 		next.ServeHTTP(cw, r)
 	})
+}
+
+func bodyTooLarge(limit int64) *Problem {
+	return &Problem{Status: http.StatusRequestEntityTooLarge, Code: codeOfStatus[http.StatusRequestEntityTooLarge],
+		Detail: "the request body is larger than " + strconv.FormatInt(limit>>20, 10) + " MiB"}
 }
 
 // cappedBody notes when a read went past the bound.

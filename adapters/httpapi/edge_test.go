@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -99,4 +100,64 @@ func TestSecureHeaders(t *testing.T) {
 			t.Errorf("%s: %v", path, got)
 		}
 	}
+}
+
+// One edge: a POST sent with an Idempotency-Key looks its token up once,
+// for the Idempotency-Key wrapper and the operation alike, and so does
+// its replay; a replay is counted against the address's limit only, not
+// against the API key's, which counts the requests that run.
+func TestEdgeAuthenticatesOnce(t *testing.T) {
+	t.Parallel()
+	s := newTestServer(t)
+	owner, o := s.newIssuer("enterprise")
+	b := s.createBadge(owner.Token, o.ID, 0)
+	issue := "/api/v1/orgs/" + o.ID + "/credentials"
+	body := issueBody(b.ID, uniqueEmail("once"))
+	for i, replay := range []string{"", "true"} {
+		before := s.lookups.Load()
+		w := s.do(http.MethodPost, issue, owner.Token, body, "Idempotency-Key", "k-once")
+		if w.Code != http.StatusCreated || w.Header().Get("Idempotent-Replayed") != replay {
+			t.Fatalf("request %d: %d %v %s", i+1, w.Code, w.Header(), w.Body)
+		}
+		if n := s.lookups.Load() - before; n != 1 {
+			t.Errorf("request %d looked the token up %d times, want once", i+1, n)
+		}
+	}
+	var list struct {
+		Items []testCredential `json:"items"`
+	}
+	s.expect(http.StatusOK, http.MethodGet, issue+"?email="+body["recipient"].(map[string]string)["email"], owner.Token, nil, &list)
+	if len(list.Items) != 1 {
+		t.Fatalf("%d credentials issued for one keyed request and its retry", len(list.Items))
+	}
+
+	keyID, key := s.apiKey(owner.Token, o.ID, "live")
+	s.expect(http.StatusOK, http.MethodPut, "/api/v1/admin/api-keys/"+keyID+"/rate-limit", s.admin(), map[string]int{"perMinute": 2}, nil)
+	keyed := issueBody(b.ID, uniqueEmail("keyed"))
+	if w := s.do(http.MethodPost, issue, key, keyed, "Idempotency-Key", "k-key"); w.Code != http.StatusCreated || w.Header().Get("X-RateLimit-Remaining") != "1" {
+		t.Fatalf("the key's first request: %d %v", w.Code, w.Header())
+	}
+	for range 3 {
+		w := s.do(http.MethodPost, issue, key, keyed, "Idempotency-Key", "k-key")
+		if w.Code != http.StatusCreated || w.Header().Get("Idempotent-Replayed") != "true" || w.Header().Get("X-RateLimit-Limit") != "100000" {
+			t.Fatalf("a replay to the key: %d %v", w.Code, w.Header())
+		}
+	}
+	if w := s.do(http.MethodGet, issue, key, nil); w.Code != http.StatusOK || w.Header().Get("X-RateLimit-Remaining") != "0" {
+		t.Fatalf("the key's second request that runs: %d %v", w.Code, w.Header())
+	}
+	wantProblem(t, s.do(http.MethodGet, issue, key, nil), http.StatusTooManyRequests, "RATE_LIMITED")
+}
+
+// The API served without the edge (NewAPI alone) knows no caller: an
+// operation that needs one answers 401, whatever token is sent.
+func TestAPIWithoutTheEdgeIsAnonymous(t *testing.T) {
+	t.Parallel()
+	mux := http.NewServeMux()
+	NewAPI(mux, Deps{Log: slog.New(slog.DiscardHandler)})
+	req := httptest.NewRequest(http.MethodGet, "/api/v1/me", nil)
+	req.Header.Set("Authorization", "Bearer crs_a-session-token")
+	w := httptest.NewRecorder()
+	mux.ServeHTTP(w, req)
+	wantProblem(t, w, http.StatusUnauthorized, "UNAUTHENTICATED")
 }

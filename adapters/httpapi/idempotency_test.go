@@ -23,7 +23,9 @@ import (
 )
 
 // idemFixture is the wrapper over a real SQLite store and a handler that
-// counts its runs and answers what answer says.
+// counts its runs and answers what answer says, behind the edge's
+// identify and authenticate, whose token lookup is check (nil: every
+// token authenticates).
 type idemFixture struct {
 	t      *testing.T
 	h      http.Handler
@@ -31,6 +33,7 @@ type idemFixture struct {
 	clock  *fakeClock
 	runs   atomic.Int64
 	answer func(w http.ResponseWriter, r *http.Request, run int64)
+	check  func(ctx context.Context, token string) error
 }
 
 func newIdemFixture(t *testing.T, cfg idempotencyConfig) *idemFixture {
@@ -57,7 +60,15 @@ func newIdemFixture(t *testing.T, cfg idempotencyConfig) *idemFixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.h = idempotent(next, idempotencyDeps{store: f.store, clock: f.clock, sealer: sealer}, cfg)
+	lookup := func(ctx context.Context, token string) (domain.Actor, error) {
+		if f.check != nil {
+			if err := f.check(ctx, token); err != nil {
+				return domain.Actor{}, err
+			}
+		}
+		return domain.Actor{UserID: "user-" + token}, nil
+	}
+	f.h = identify(authenticate(idempotent(next, idempotencyDeps{store: f.store, clock: f.clock, sealer: sealer}, cfg), lookup), nil)
 	return f
 }
 
@@ -274,7 +285,7 @@ func TestIdempotencyBody(t *testing.T) {
 	cfg := defaultIdempotency
 	cfg.maxBody, cfg.maxAnonBody = 1<<20, 1<<10
 	f := newIdemFixture(t, cfg)
-	f.h.(*idempotency).authenticate = func(_ context.Context, token string) error {
+	f.check = func(_ context.Context, token string) error {
 		if token != "valid" {
 			return domain.ErrUnauthenticated
 		}
@@ -326,7 +337,7 @@ func TestIdempotencyTokenScopes(t *testing.T) {
 	t.Parallel()
 	f := newIdemFixture(t, defaultIdempotency)
 	var signedOut, broken atomic.Bool
-	f.h.(*idempotency).authenticate = func(context.Context, string) error {
+	f.check = func(context.Context, string) error {
 		switch {
 		case broken.Load():
 			return errors.New("connection refused")

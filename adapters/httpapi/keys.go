@@ -65,6 +65,8 @@ type APIKeyPath struct {
 	KeyID string `path:"keyId" maxLength:"36"`
 }
 
+// registerKeys registers an organization's keys: its signing keys, its
+// API keys, and a platform admin's rate for one API key.
 func (s *server) registerKeys(api huma.API) {
 	tag := "Signing keys"
 	huma.Register(api, withStatus(op(http.MethodPost, "/api/v1/orgs/{orgId}/signing-keys", "generate-signing-keys", "Generate the organization's signing key (once; owners)", tag), 201),
@@ -157,6 +159,28 @@ func (s *server) registerKeys(api huma.API) {
 			w := apiKeyWireOf(k.Key)
 			w.Secret = k.Secret
 			return &struct{ Body apiKeyWire }{w}, nil
+		})
+	s.registerAdminKeys(api)
+}
+
+type apiKeyOut struct {
+	Body apiKeyWire
+}
+
+func (s *server) registerAdminKeys(api huma.API) {
+	huma.Register(api, op(http.MethodPut, "/api/v1/admin/api-keys/{keyId}/rate-limit", "set-api-key-rate-limit",
+		"Give an API key its own request rate per minute (0 restores CREDENCE_RATE_LIMIT_KEY)", "Platform administration"),
+		func(ctx context.Context, in *struct {
+			KeyID string `path:"keyId" maxLength:"64"`
+			Body  struct {
+				PerMinute int `json:"perMinute" minimum:"0" maximum:"100000" doc:"requests per minute; 0: the default"`
+			}
+		}) (*apiKeyOut, error) {
+			k, err := s.Orgs.SetAPIKeyRateLimit(ctx, actorFrom(ctx), in.KeyID, in.Body.PerMinute)
+			if err != nil {
+				return nil, s.from(ctx, err)
+			}
+			return &apiKeyOut{Body: apiKeyWireOf(k)}, nil
 		})
 }
 

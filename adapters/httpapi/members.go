@@ -27,6 +27,14 @@ func orgInvitationOf(i domain.Invitation) orgInvitationWire {
 		CreatedAt: i.CreatedAt, ExpiresAt: i.ExpiresAt}
 }
 
+type memberWire struct {
+	UserID   string    `json:"userId"`
+	Email    string    `json:"email"`
+	Name     string    `json:"name"`
+	Role     string    `json:"role"`
+	JoinedAt time.Time `json:"joinedAt"`
+}
+
 // MemberPath names one member of an organization.
 type MemberPath struct {
 	OrgPath

@@ -72,14 +72,6 @@ type usageOut struct {
 	}
 }
 
-type memberWire struct {
-	UserID   string    `json:"userId"`
-	Email    string    `json:"email"`
-	Name     string    `json:"name"`
-	Role     string    `json:"role"`
-	JoinedAt time.Time `json:"joinedAt"`
-}
-
 func (s *server) registerOrgs(api huma.API) {
 	tag := "Organizations"
 	huma.Register(api, withStatus(op(http.MethodPost, "/api/v1/orgs", "create-org", "Create an organization (pending review; you are its owner)", tag), 201),
@@ -199,27 +191,6 @@ func (s *server) registerOrgs(api huma.API) {
 				return nil, s.from(ctx, err)
 			}
 			return &orgOut{Body: s.orgWire(o, "")}, nil
-		})
-}
-
-type apiKeyOut struct {
-	Body apiKeyWire
-}
-
-func (s *server) registerAdminKeys(api huma.API) {
-	huma.Register(api, op(http.MethodPut, "/api/v1/admin/api-keys/{keyId}/rate-limit", "set-api-key-rate-limit",
-		"Give an API key its own request rate per minute (0 restores CREDENCE_RATE_LIMIT_KEY)", "Platform administration"),
-		func(ctx context.Context, in *struct {
-			KeyID string `path:"keyId" maxLength:"64"`
-			Body  struct {
-				PerMinute int `json:"perMinute" minimum:"0" maximum:"100000" doc:"requests per minute; 0: the default"`
-			}
-		}) (*apiKeyOut, error) {
-			k, err := s.Orgs.SetAPIKeyRateLimit(ctx, actorFrom(ctx), in.KeyID, in.Body.PerMinute)
-			if err != nil {
-				return nil, s.from(ctx, err)
-			}
-			return &apiKeyOut{Body: apiKeyWireOf(k)}, nil
 		})
 }
 

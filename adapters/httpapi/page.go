@@ -29,3 +29,11 @@ func listOf[C any, T any](in []C, limit int, conv func(C) T, cursor func(C) stri
 	}
 	return out
 }
+
+// listOut answers a list.
+type listOut[T any] struct {
+	Body List[T]
+}
+
+// emptyOut answers nothing (204).
+type emptyOut struct{}

@@ -23,6 +23,8 @@ var verifyEmailPage = template.Must(template.New("verify").Parse(`<!doctype html
 <p>Confirm the email address of your Credence account.</p><button type="submit">Verify my email</button></form>
 {{end}}</body></html>`))
 
+// registerPages serves the pages the links of account mails open: email
+// verification and password reset.
 func (s *server) registerPages(mux *http.ServeMux) {
 	mux.HandleFunc("GET /verify-email", func(w http.ResponseWriter, r *http.Request) {
 		s.renderVerify(w, http.StatusOK, map[string]any{"Token": r.URL.Query().Get("token")})
@@ -40,6 +42,7 @@ func (s *server) registerPages(mux *http.ServeMux) {
 		}
 		s.renderVerify(w, http.StatusOK, map[string]any{"Done": true, "Message": "Your email is verified. You can sign in now."})
 	})
+	s.registerResetPage(mux)
 }
 
 // The reset link of password-reset mails opens this page: a GET shows the

@@ -2,7 +2,6 @@ package httpapi
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -132,18 +131,21 @@ func useProblems() {
 	})
 }
 
-// writeProblem writes p as application/problem+json, outside huma (the
-// edge, the Idempotency-Key wrapper, unknown routes).
+// writeProblem is the one writer of problem bodies outside huma (the
+// edge, the Idempotency-Key wrapper, admit, the documents, unknown
+// routes): p as application/problem+json, encoded as huma encodes the
+// problems of the operations (useProblems), so that a problem reads the
+// same whoever answers.
 func writeProblem(w http.ResponseWriter, p *Problem) {
 	if p.Title == "" {
 		p.Title = http.StatusText(p.Status)
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(p.Status)
-	_ = json.NewEncoder(w).Encode(p)
+	_ = huma.DefaultJSONFormat.Marshal(w, p)
 }
 
-// write writes err, mapped by the one table (from), outside huma, with
+// write writes err, mapped by the one table (from), with writeProblem and
 // the headers the mapped error carries (Retry-After).
 func (ps problems) write(ctx context.Context, w http.ResponseWriter, err error) {
 	e := ps.from(ctx, err)
@@ -178,9 +180,14 @@ func (ps problems) from(ctx context.Context, err error) error {
 	}
 	// The detail is the coded error's own message, without the wrapping
 	// context added on the way up (which may name internals).
-	var coded interface{ ErrorCode() domain.Code }
-	errors.As(err, &coded)
-	p = &Problem{Status: status, Title: http.StatusText(status), Code: string(code), Detail: coded.(error).Error()}
+	detail := http.StatusText(status)
+	if coded, ok := errors.AsType[interface {
+		error
+		ErrorCode() domain.Code
+	}](err); ok {
+		detail = coded.Error()
+	}
+	p = &Problem{Status: status, Title: http.StatusText(status), Code: string(code), Detail: detail}
 	var ve *domain.ValidationError
 	if errors.As(err, &ve) {
 		p.Detail = "validation failed"

@@ -91,7 +91,10 @@ type PublicCredentialPath struct {
 	CredentialID string `path:"credentialId" maxLength:"12" example:"CRD-ZBUYQMTA"`
 }
 
-func (s *server) registerPublicAPI(api huma.API) {
+// registerVerification registers what anyone may ask of a credential:
+// its public view, its verification by ID or as a presented file; and
+// its claim by its recipient.
+func (s *server) registerVerification(api huma.API) {
 	tag := "Verification"
 	huma.Register(api, publicOp(op(http.MethodGet, "/api/v1/credentials/{credentialId}", "view-credential", "A credential's public view (private ones: recipient and issuer only)", tag)),
 		func(ctx context.Context, in *PublicCredentialPath) (*struct{ Body *publicCredential }, error) {

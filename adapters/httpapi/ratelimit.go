@@ -2,10 +2,8 @@ package httpapi
 
 import (
 	"math"
-	"net"
 	"net/http"
-	"net/netip"
-	"strings"
+	"strconv"
 	"time"
 
 	"github.com/danielgtaylor/huma/v2"
@@ -38,62 +36,77 @@ func authLimited(o huma.Operation) huma.Operation {
 	return o
 }
 
-// limitAuth counts an operation marked authLimited (sign-up and the ones
-// that mail an address) against its client address's Limits.AuthIP; every
-// request was counted against Limits.IP already (limitAddresses). limitKey
-// counts an API key's requests against the key's limit. Either answers
-// 429 and returns false when a limit refuses. The X-RateLimit-* headers
-// tell the caller's limit: its API key's, else its address's. An
-// unreachable limiter lets requests through (logged).
-func (s *server) limitAuth(api huma.API, ctx huma.Context, ip string) bool {
-	if ctx.Operation() == nil || ctx.Operation().Metadata[authLimitedMeta] != true {
-		return true
+// unlimitedPaths are not counted against the per-address limit: load
+// balancers and orchestrators poll them from one address.
+var unlimitedPaths = map[string]bool{"/healthz": true, "/readyz": true}
+
+// limitAddresses counts every request against its client address's limit
+// (Limits.IP) before any route runs or any token is looked at, so that
+// guessing tokens, replaying Idempotency-Key answers and fetching public
+// documents and pages are limited alike. Its X-RateLimit-* headers tell
+// the address's limit; an API key's own limit, counted once the key is
+// known (admit), replaces them.
+func (s *server) limitAddresses(next http.Handler) http.Handler {
+	if s.Limiter == nil || s.Limits.IP.Rate <= 0 {
+		return next
 	}
-	res, ok := s.count(ctx, "auth-ip:"+domain.LimitSubject(ip), s.Limits.AuthIP)
-	if ok {
-		return true // the headers stay the address's general limit
-	}
-	return s.answer(api, ctx, res, ok)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if unlimitedPaths[r.URL.Path] || s.limit(w, r, "ip:"+domain.LimitSubject(clientFrom(r.Context()).IP), s.Limits.IP, true) {
+			next.ServeHTTP(w, r)
+		}
+	})
 }
 
-func (s *server) limitKey(api huma.API, ctx huma.Context, actor domain.Actor) bool {
-	if !actor.IsAPIKey() {
-		return true
-	}
+// limitKey counts an API key's request against the key's limit: its own
+// rate per minute when a platform admin set one, Limits.Key otherwise.
+func (s *server) limitKey(w http.ResponseWriter, r *http.Request, actor domain.Actor) bool {
 	l := s.Limits.Key
 	if actor.APIKeyRateLimit > 0 {
 		l = ports.Limit{Rate: actor.APIKeyRateLimit, Period: time.Minute}
 	}
-	res, ok := s.count(ctx, "key:"+actor.APIKeyID, l)
-	return s.answer(api, ctx, res, ok)
+	return s.limit(w, r, "key:"+actor.APIKeyID, l, true)
 }
 
-func (s *server) count(ctx huma.Context, key string, l ports.Limit) (ports.LimitResult, bool) {
+// limit counts r against l under key, and is the one place a limit
+// answers: a refused request gets 429 RATE_LIMITED with Retry-After and
+// the limit's X-RateLimit-* headers, and limit returns false; an allowed
+// one goes on (true), its answer telling this limit in X-RateLimit-*
+// when tell (else it keeps the headers of the limit counted before). An
+// unreachable limiter lets the request through (logged): limits protect
+// the service, they must not take it down. A client that left gets
+// nothing.
+func (s *server) limit(w http.ResponseWriter, r *http.Request, key string, l ports.Limit, tell bool) bool {
 	if s.Limiter == nil {
-		return ports.LimitResult{Allowed: true}, true
-	}
-	res, err := s.Limiter.Allow(ctx.Context(), key, l)
-	if err != nil {
-		s.Log.WarnContext(ctx.Context(), "rate limiter unavailable: request let through", "err", err)
-		return ports.LimitResult{Allowed: true}, true
-	}
-	return res, res.Allowed
-}
-
-// answer sets the headers of res and, when refused, answers 429.
-func (s *server) answer(api huma.API, ctx huma.Context, res ports.LimitResult, ok bool) bool {
-	if res.Limit > 0 {
-		h := http.Header{}
-		s.setLimitHeaders(h, res)
-		for k, v := range h {
-			ctx.SetHeader(k, v[0])
-		}
-	}
-	if ok {
 		return true
 	}
-	s.writeErr(api, ctx, s.limitError(res))
-	return false
+	res, err := s.Limiter.Allow(r.Context(), key, l)
+	if err != nil {
+		if r.Context().Err() != nil {
+			return false // the client left
+		}
+		s.Log.WarnContext(r.Context(), "rate limiter unavailable: request let through", "err", err)
+		return true
+	}
+	if tell || !res.Allowed {
+		s.setLimitHeaders(w.Header(), res)
+	}
+	if !res.Allowed {
+		s.write(r.Context(), w, s.limitError(res))
+		return false
+	}
+	return true
+}
+
+// setLimitHeaders writes res as X-RateLimit-Limit, -Remaining and -Reset
+// (Unix seconds).
+func (s *server) setLimitHeaders(h http.Header, res ports.LimitResult) {
+	if res.Limit <= 0 {
+		return
+	}
+	h.Set("X-RateLimit-Limit", strconv.Itoa(res.Limit))
+	h.Set("X-RateLimit-Remaining", strconv.Itoa(res.Remaining))
+	reset := s.Clock.Now().Add(res.ResetAfter)
+	h.Set("X-RateLimit-Reset", strconv.FormatInt(int64(math.Ceil(float64(reset.UnixNano())/1e9)), 10))
 }
 
 // limitError is the RATE_LIMITED error of a refused res.
@@ -101,52 +114,4 @@ func (s *server) limitError(res ports.LimitResult) error {
 	wait := time.Duration(math.Ceil(res.RetryAfter.Seconds())) * time.Second
 	return &domain.RateLimitError{Detail: "too many requests: retry after the seconds in Retry-After",
 		RetryAt: s.Clock.Now().Add(max(wait, time.Second))}
-}
-
-// clientAddr is the client's address: the socket's peer, or, when the peer
-// is a trusted proxy, the nearest address in X-Forwarded-For that is not a
-// trusted proxy (the ones further left could be forged by the client).
-func clientAddr(remote string, forwarded []string, trusted []netip.Prefix) string {
-	peer := remote
-	if host, _, err := net.SplitHostPort(remote); err == nil && host != "" {
-		peer = host
-	}
-	if !isTrusted(peer, trusted) {
-		return peer
-	}
-	var hops []string
-	for _, h := range forwarded {
-		for _, part := range strings.Split(h, ",") {
-			if part = strings.TrimSpace(part); part != "" {
-				hops = append(hops, part)
-			}
-		}
-	}
-	for i := len(hops) - 1; i >= 0; i-- {
-		addr, err := netip.ParseAddr(hops[i])
-		if err != nil {
-			return peer // a hop that is no address: trust nothing beyond it
-		}
-		if !isTrusted(addr.String(), trusted) {
-			return addr.Unmap().String()
-		}
-	}
-	if len(hops) > 0 {
-		return hops[0]
-	}
-	return peer
-}
-
-func isTrusted(ip string, trusted []netip.Prefix) bool {
-	addr, err := netip.ParseAddr(ip)
-	if err != nil {
-		return false
-	}
-	addr = addr.Unmap()
-	for _, p := range trusted {
-		if p.Contains(addr) {
-			return true
-		}
-	}
-	return false
 }

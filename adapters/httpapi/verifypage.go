@@ -107,7 +107,7 @@ func (s *server) registerVerifyPages(mux *http.ServeMux) {
 		s.renderVerification(w, v)
 	})
 	mux.HandleFunc("GET /verify/{credentialId}", func(w http.ResponseWriter, r *http.Request) {
-		v, err := s.Credentials.Verify(r.Context(), s.optionalActor(r), domain.CredentialID(r.PathValue("credentialId")))
+		v, err := s.Credentials.Verify(r.Context(), actorFrom(r.Context()), domain.CredentialID(r.PathValue("credentialId")))
 		switch {
 		case errors.Is(err, domain.ErrCredentialPrivate):
 			s.renderVerifyPage(w, http.StatusForbidden, verifyPageData{Title: "Private credential", Private: true})
