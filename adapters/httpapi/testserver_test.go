@@ -31,14 +31,9 @@ import (
 	"github.com/credence-dev/credence/adapters/sysclock"
 	"github.com/credence-dev/credence/contract-tests/harness"
 	"github.com/credence-dev/credence/contract-tests/mailer"
-	"github.com/credence-dev/credence/core/accounts"
-	"github.com/credence-dev/credence/core/badges"
-	"github.com/credence-dev/credence/core/bulk"
-	"github.com/credence-dev/credence/core/credentials"
 	"github.com/credence-dev/credence/core/domain"
-	"github.com/credence-dev/credence/core/orgs"
+	"github.com/credence-dev/credence/core/platform"
 	"github.com/credence-dev/credence/core/signing"
-	"github.com/credence-dev/credence/core/work"
 	"github.com/credence-dev/credence/ports"
 )
 
@@ -64,10 +59,9 @@ type testServer struct {
 	adminToken string
 }
 
-// newTestServer wires the services by hand, as apps/internal/app.Open
-// does: SQLite, memqueue running the work, memlimit, filemail into a
-// temporary folder. It is the one place of the package's tests that
-// assembles the core.
+// newTestServer assembles the core with core/platform, as
+// apps/internal/app.Open does: SQLite, memqueue running the work,
+// memlimit, filemail into a temporary folder.
 func newTestServer(t *testing.T) *testServer {
 	t.Helper()
 	ctx := t.Context()
@@ -100,25 +94,18 @@ func newTestServer(t *testing.T) *testServer {
 	plans[testPlan] = domain.Plan{MonthlyRecipients: 2, BadgeTemplates: 2, Owners: 1}
 	public, _ := url.Parse("https://credence.test")
 
-	opts := work.Options{}
-	dispatcher := work.NewDispatcher(counted, queue, clock, log, opts)
-	delivery := work.NewDelivery(counted, mailer, cipher, clock, log, opts)
-	outbox := work.NewOutbox(counted, cipher, dispatcher, clock)
-	accts := accounts.New(counted, clock, outbox, log, accounts.Config{PublicURL: public.String(), AdminEmails: []string{testAdminEmail}})
-	for kind, compose := range accts.Composers() {
-		delivery.Compose(kind, compose)
+	p, err := platform.New(platform.Deps{Store: counted, Queue: queue, Mailer: mailer, Cipher: cipher, Clock: clock, Log: log},
+		platform.Options{PublicURL: public, AdminEmails: []string{testAdminEmail}, Plans: plans})
+	if err != nil {
+		t.Fatal(err)
 	}
-	org := orgs.New(counted, clock, outbox, cipher, plans, log)
-	creds := credentials.New(counted, clock, dispatcher, cipher, plans, credentials.URLs{Base: public}, log)
-	jobs := bulk.New(counted, clock, creds, dispatcher, plans, log, bulk.Options{})
-	queue.Handle(work.KindMail, delivery.Handle)
-	queue.Handle(work.KindBulkJob, jobs.Process)
+	p.Register(queue)
 	runCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
 	done := make(chan struct{})
 	go func() { defer close(done); _ = queue.Run(runCtx) }()
 	t.Cleanup(func() { stop(); <-done })
 
-	h := New(Deps{Accounts: accts, Orgs: org, Badges: badges.New(counted, clock, plans), Credentials: creds, Bulk: jobs,
+	h := New(Deps{Accounts: p.Accounts, Orgs: p.Orgs, Badges: p.Badges, Credentials: p.Credentials, Bulk: p.Bulk,
 		Clock: clock, Ready: store.Ping, Log: log, Limiter: limiter,
 		Limits: Limits{IP: ports.Limit{Rate: 100000, Period: time.Minute}, Key: ports.Limit{Rate: 1000, Period: time.Minute},
 			AuthIP: ports.Limit{Rate: 1000, Period: 15 * time.Minute}},
