@@ -213,3 +213,109 @@ func (u URLs) Mismatches(signed Document, c domain.Credential, org domain.Organi
 	check("achievement.tag", slices.Equal(sa.Tag, wa.Tag))
 	return out
 }
+
+// Claims is what a signed document says of itself, read by
+// Document.Claims without the issuer's record.
+type Claims struct {
+	ID         domain.CredentialID
+	URLs       URLs   // the public URLs of the platform that issued it
+	IssuerDID  string // the issuer it names (issuer.id)
+	OrgSlug    string // the issuer's slug on that platform
+	ValidFrom  time.Time
+	ValidUntil *time.Time // nil: it never expires
+	Test       bool       // signed as a test credential (its name says so)
+}
+
+// Claims reads a signed document on its own, as a verifier holding only
+// the issuer's published keys can, and names every field that is not as
+// Credence writes it: an Open Badges 3.0 credential whose credential,
+// issuer and achievement identifiers are those one platform gives one
+// issuer (URLs), with RFC 3339 dates, validUntil after validFrom, and the
+// recipient as one salted sha256 email hash. Whether the issuer is the one
+// whose key signed is the caller's to check (Claims.IssuerDID).
+func (d Document) Claims() (Claims, []string) {
+	var out Claims
+	var bad []string
+	check := func(field string, ok bool) {
+		if !ok {
+			bad = append(bad, field)
+		}
+	}
+	check("@context", len(d.Context) >= 2 && d.Context[0] == documentContext[0] &&
+		slices.ContainsFunc(d.Context[1:], func(c string) bool {
+			return strings.HasPrefix(c, "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0")
+		}))
+	check("type", slices.Equal(d.Type, []string{"VerifiableCredential", "OpenBadgeCredential"}))
+
+	// The credential's URL gives the platform's base URL, and from it the
+	// issuer's DID and the achievement's URL.
+	base, id, ok := credentialURL(d.ID)
+	check("id", ok)
+	if ok {
+		out.ID, out.URLs = id, URLs{Base: base}
+		slug, found := strings.CutPrefix(d.Issuer.ID, out.URLs.DID(""))
+		check("issuer.id", found && domain.ValidSlug(slug))
+		if found && domain.ValidSlug(slug) {
+			out.OrgSlug = slug
+			badge, found := strings.CutPrefix(d.CredentialSubject.Achievement.ID, out.URLs.Achievement(slug, ""))
+			check("achievement.id", found && domain.ValidSlug(badge))
+		}
+	}
+	out.IssuerDID = d.Issuer.ID
+	check("issuer.type", slices.Equal(d.Issuer.Type, []string{"Profile"}))
+	check("issuer.name", d.Issuer.Name != "")
+
+	from, err := time.Parse(time.RFC3339, d.ValidFrom)
+	check("validFrom", err == nil)
+	out.ValidFrom = from
+	if d.ValidUntil != "" {
+		until, err := time.Parse(time.RFC3339, d.ValidUntil)
+		check("validUntil", err == nil && until.After(from))
+		out.ValidUntil = &until
+	}
+	check("name", d.Name != "")
+	out.Test = strings.HasPrefix(d.Name, TestNamePrefix)
+
+	s := d.CredentialSubject
+	check("credentialSubject.type", slices.Equal(s.Type, []string{"AchievementSubject"}))
+	check("credentialSubject.name", s.Name != "")
+	check("credentialSubject.identifier", len(s.Identifier) == 1 && s.Identifier[0].Type == "IdentityObject" &&
+		s.Identifier[0].IdentityType == "emailAddress" && s.Identifier[0].Hashed && s.Identifier[0].Salt != "" &&
+		validHash(s.Identifier[0].IdentityHash))
+	a := s.Achievement
+	check("achievement.type", slices.Equal(a.Type, []string{"Achievement"}))
+	check("achievement.name", a.Name != "")
+	return out, bad
+}
+
+// credentialURL splits https://…/credentials/CRD-… into the base URL and
+// the ID, when it is exactly what URLs.Credential writes.
+func credentialURL(s string) (*url.URL, domain.CredentialID, bool) {
+	i := strings.LastIndex(s, "/credentials/")
+	if i < 0 {
+		return nil, "", false
+	}
+	prefix, idStr := s[:i], s[i+len("/credentials/"):]
+	id, err := domain.ParseCredentialID(idStr)
+	if err != nil {
+		return nil, "", false
+	}
+	base, err := url.Parse(prefix)
+	if err != nil || base.Host == "" || (base.Scheme != "https" && base.Scheme != "http") {
+		return nil, "", false
+	}
+	if (URLs{Base: base}).Credential(id) != s {
+		return nil, "", false
+	}
+	return base, id, true
+}
+
+// validHash reports whether h is "sha256$" and 64 lowercase hex digits.
+func validHash(h string) bool {
+	hexPart, ok := strings.CutPrefix(h, "sha256$")
+	if !ok || len(hexPart) != 64 {
+		return false
+	}
+	_, err := hex.DecodeString(hexPart)
+	return err == nil && strings.ToLower(hexPart) == hexPart
+}

@@ -78,13 +78,13 @@ func (s *Service) Verify(ctx context.Context, actor domain.Actor, id domain.Cred
 	if err != nil {
 		return Verification{}, err
 	}
-	return s.check(ctx, []byte(v.Credential.JWS), v.Org, v.Badge, &v.Credential)
+	return s.check(ctx, []byte(v.Credential.JWS), nil, v.Org, v.Badge, &v.Credential)
 }
 
 // VerifyPresented checks a presented compact JWS with only the published
 // keys, then the current state of the credential it names.
 func (s *Service) VerifyPresented(ctx context.Context, compact []byte) (Verification, error) {
-	hdr, _, err := signing.Parse(compact)
+	tok, err := signing.ParseToken(compact)
 	if err != nil {
 		return Verification{}, &domain.ValidationError{Fields: []domain.FieldError{{Location: "body.credential", Message: "credential must be a compact JWS (header.payload.signature) of at most 64 KiB"}}}
 	}
@@ -92,10 +92,10 @@ func (s *Service) VerifyPresented(ctx context.Context, compact []byte) (Verifica
 		checks := []domain.Check{{Name: domain.CheckSignature, OK: false, Detail: detail}}
 		return Verification{Result: domain.Verdict(checks, false), Checks: checks}
 	}
-	did, _, ok := signing.SplitKeyID(hdr.KID)
+	did, _, ok := signing.SplitKeyID(tok.Header.KID)
 	slug, found := strings.CutPrefix(did, s.urls.DID(""))
 	if !ok || !found || !domain.ValidSlug(slug) {
-		return fail(fmt.Sprintf("the key %q is not an issuer key published here", hdr.KID)), nil
+		return fail(fmt.Sprintf("the key %q is not an issuer key published here", tok.Header.KID)), nil
 	}
 	org, err := s.store.Orgs().GetBySlug(ctx, slug)
 	if errors.Is(err, domain.ErrNotFound) {
@@ -106,8 +106,7 @@ func (s *Service) VerifyPresented(ctx context.Context, compact []byte) (Verifica
 	}
 	var stored *domain.Credential
 	var badge domain.Badge
-	_, payload, _ := signing.Parse(compact)
-	if doc, err := ParseDocument(payload); err == nil {
+	if doc, err := ParseDocument(tok.Payload); err == nil {
 		idStr, _ := strings.CutPrefix(doc.ID, s.urls.Credential(""))
 		if id, err := domain.ParseCredentialID(idStr); err == nil {
 			c, err := s.store.Credentials().Get(ctx, id)
@@ -122,16 +121,22 @@ func (s *Service) VerifyPresented(ctx context.Context, compact []byte) (Verifica
 			}
 		}
 	}
-	return s.check(ctx, compact, org, badge, stored)
+	return s.check(ctx, compact, &tok, org, badge, stored)
 }
 
 // check runs the five checks of compact against the stored record (nil
-// when the document names no credential of this issuer). An error means
-// no verdict: a key that could not be read is not a bad signature.
-func (s *Service) check(ctx context.Context, compact []byte, org domain.Organization, badge domain.Badge, stored *domain.Credential) (Verification, error) {
+// when the document names no credential of this issuer). tok is compact
+// read, or nil to read it here. An error means no verdict: a key that
+// could not be read is not a bad signature.
+func (s *Service) check(ctx context.Context, compact []byte, tok *signing.Token, org domain.Organization, badge domain.Badge, stored *domain.Credential) (Verification, error) {
 	now := s.clock.Now()
 	out := Verification{Credential: stored, Badge: badge, Org: org}
-	payload, sigCheck, err := s.checkSignature(ctx, compact, org)
+	if tok == nil {
+		if t, err := signing.ParseToken(compact); err == nil {
+			tok = &t
+		}
+	}
+	payload, sigCheck, err := s.checkSignature(ctx, tok, org)
 	if err != nil {
 		return Verification{}, err
 	}
@@ -160,7 +165,7 @@ func (s *Service) check(ctx context.Context, compact []byte, org domain.Organiza
 	claimed := false
 	if stored != nil {
 		claimed = stored.ClaimedAt != nil
-		checks = append(checks, expiryCheck(*stored, now), revocationCheck(*stored))
+		checks = append(checks, ExpiryCheck(stored.ExpiresAt, now), revocationCheck(*stored))
 	} else {
 		checks = append(checks,
 			domain.Check{Name: domain.CheckExpiry, Detail: "unknown: the issuer has no record of this credential"},
@@ -175,44 +180,75 @@ func (s *Service) check(ctx context.Context, compact []byte, org domain.Organiza
 	return out, nil
 }
 
-func (s *Service) checkSignature(ctx context.Context, compact []byte, org domain.Organization) ([]byte, domain.Check, error) {
+// checkSignature finds the org's key named by tok's kid in the store and
+// checks the signature with it (tok nil: the credential could not be read).
+func (s *Service) checkSignature(ctx context.Context, tok *signing.Token, org domain.Organization) ([]byte, domain.Check, error) {
 	fail := func(detail string) ([]byte, domain.Check, error) {
 		return nil, domain.Check{Name: domain.CheckSignature, Detail: detail}, nil
 	}
-	hdr, _, err := signing.Parse(compact)
-	if err != nil {
+	if tok == nil {
 		return fail("the credential is not a readable compact JWS")
 	}
-	did, fragment, ok := signing.SplitKeyID(hdr.KID)
+	kid := tok.Header.KID
+	did, fragment, ok := signing.SplitKeyID(kid)
 	if !ok || did != s.urls.DID(org.Slug) || !domain.ControlFree(fragment, false) {
-		return fail(fmt.Sprintf("the key %q is not one of %s's keys", hdr.KID, org.Name))
+		return fail(fmt.Sprintf("the key %q is not one of %s's keys", kid, org.Name))
 	}
 	key, err := s.store.SigningKeys().GetByFragment(ctx, org.ID, fragment)
 	if errors.Is(err, domain.ErrNotFound) {
-		return fail(fmt.Sprintf("the key %q is not published by %s", hdr.KID, org.Name))
+		return fail(fmt.Sprintf("the key %q is not published by %s", kid, org.Name))
 	}
 	if err != nil {
 		return nil, domain.Check{}, err
 	}
-	payload, err := signing.Verify(compact, key.PublicJWK, key.Algorithm)
+	// The store says which key the kid names; the parsed form is cached
+	// by its bytes.
+	pub, err := signing.ParsePublicKey(key.PublicJWK, key.Algorithm)
 	if err != nil {
-		return fail(fmt.Sprintf("the signature does not verify with %s", hdr.KID))
+		return fail(fmt.Sprintf("the signature does not verify with %s", kid))
 	}
-	state := "active"
-	if key.Status == domain.KeyRetired {
-		state = "retired"
-	}
-	return payload, domain.Check{Name: domain.CheckSignature, OK: true, Detail: fmt.Sprintf("signed by %s (%s, %s key)", hdr.KID, key.Algorithm, state)}, nil
+	payload, check := SignatureCheck(*tok, IssuerKey{KID: kid, Key: pub, Status: key.Status})
+	return payload, check, nil
 }
 
-func expiryCheck(c domain.Credential, now time.Time) domain.Check {
+// IssuerKey is the public key a token's kid names, as its issuer publishes
+// it: found in the store when Credence verifies, in the issuer's JWKS or
+// did.json when core/verifier does.
+type IssuerKey struct {
+	KID    string
+	Key    *signing.PublicKey
+	Status domain.KeyStatus // active or retired; empty when the publication does not say
+}
+
+// SignatureCheck verifies tok with key and reports the signature check,
+// with the signed payload when it passes. The online and the offline
+// verification both check signatures here.
+func SignatureCheck(tok signing.Token, key IssuerKey) ([]byte, domain.Check) {
+	payload, err := key.Key.Verify(tok)
+	if err != nil {
+		return nil, domain.Check{Name: domain.CheckSignature, Detail: fmt.Sprintf("the signature does not verify with %s", key.KID)}
+	}
+	detail := fmt.Sprintf("signed by %s (%s key published by the issuer)", key.KID, key.Key.Algorithm())
+	switch key.Status {
+	case domain.KeyActive:
+		detail = fmt.Sprintf("signed by %s (%s, active key)", key.KID, key.Key.Algorithm())
+	case domain.KeyRetired:
+		detail = fmt.Sprintf("signed by %s (%s, retired key)", key.KID, key.Key.Algorithm())
+	}
+	return payload, domain.Check{Name: domain.CheckSignature, OK: true, Detail: detail}
+}
+
+// ExpiryCheck is the expiry check at now of a credential valid until
+// expires (nil: it never expires): the stored expiry online, the signed
+// validUntil offline.
+func ExpiryCheck(expires *time.Time, now time.Time) domain.Check {
 	switch {
-	case c.ExpiresAt == nil:
+	case expires == nil:
 		return domain.Check{Name: domain.CheckExpiry, OK: true, Detail: "never expires"}
-	case now.Before(*c.ExpiresAt):
-		return domain.Check{Name: domain.CheckExpiry, OK: true, Detail: "valid until " + c.ExpiresAt.Format(time.RFC3339)}
+	case now.Before(*expires):
+		return domain.Check{Name: domain.CheckExpiry, OK: true, Detail: "valid until " + expires.Format(time.RFC3339)}
 	default:
-		return domain.Check{Name: domain.CheckExpiry, Detail: "expired on " + c.ExpiresAt.Format(time.RFC3339)}
+		return domain.Check{Name: domain.CheckExpiry, Detail: "expired on " + expires.Format(time.RFC3339)}
 	}
 }
 
