@@ -1,7 +1,8 @@
 // Command embed shows Credence's core embedded in another Go program: a
 // SQLite store and an in-process queue, the core assembled by
 // core/platform, and one credential issued, mailed and verified without any
-// HTTP and without writing to the store behind the core's back.
+// HTTP and without writing to the store behind the core's back; then the
+// same file verified offline by core/verifier, as another program would.
 //
 //	go run ./docs/examples/embed
 package main
@@ -25,6 +26,7 @@ import (
 	"github.com/credence-dev/credence/core/orgs"
 	"github.com/credence-dev/credence/core/platform"
 	"github.com/credence-dev/credence/core/signing"
+	"github.com/credence-dev/credence/core/verifier"
 	"github.com/credence-dev/credence/ports"
 )
 
@@ -123,6 +125,22 @@ func run(ctx context.Context, dbPath string, out io.Writer) error {
 	for _, c := range v.Checks {
 		fmt.Fprintf(out, "  %-10s ok=%-5v %s\n", c.Name, c.OK, c.Detail)
 	}
+
+	// Anyone else verifies the file offline, with the keys the issuer
+	// publishes at /issuers/{slug}/did.json (or jwks.json): no database.
+	didJSON, err := p.Credentials.DIDDocument(ctx, org.Slug)
+	if err != nil {
+		return err
+	}
+	offline, err := verifier.New(didJSON)
+	if err != nil {
+		return err
+	}
+	res, err := offline.Verify([]byte(issued.Credential.JWS))
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "offline verification: %s\n", res.Result)
 
 	// Mail goes through the queue, in the background; wait for the
 	// recipient's.
