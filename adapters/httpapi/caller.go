@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/netip"
 	"strings"
+	"sync"
 
 	"github.com/danielgtaylor/huma/v2"
 	"github.com/danielgtaylor/huma/v2/adapters/humago"
@@ -16,14 +17,20 @@ import (
 
 // caller is who sends a request, as the edge finds it once: identify
 // sets the client (its address and user agent) before anything else looks
-// at the request; authenticate sets the actor its bearer token stands
-// for. Every layer after them — the rate limits, the Idempotency-Key
-// wrapper, admit, the API's operations, the documents and pages — reads
-// it from the request's context (callerOf), none works it out again.
+// at the request; authenticate notes its bearer token, which is looked up
+// the first time a layer asks who the caller is (who), and never again.
+// Every layer after them — the rate limits, the Idempotency-Key wrapper,
+// admit, the API's operations, the documents and pages — reads it from
+// the request's context (callerOf), none works it out again. A request
+// nobody asks about (a health probe, one refused by a rate limit) costs no
+// lookup.
 type caller struct {
 	client accounts.Client
 	// token: the request carries an Authorization header.
 	token bool
+	// lookup finds who the token stands for (nil without a token).
+	lookup func() (domain.Actor, error)
+	once   sync.Once
 	// actor is who the token authenticates, with the client's address;
 	// anonymous without a token, or with one that does not authenticate.
 	actor domain.Actor
@@ -31,6 +38,24 @@ type caller struct {
 	// domain.ErrUnauthenticated (expired, revoked, forged), or the failure
 	// of the lookup (the database is down).
 	authErr error
+}
+
+// who returns the actor the request acts as and, when its token does not
+// authenticate, why; the first call looks the token up.
+func (c *caller) who() (domain.Actor, error) {
+	c.once.Do(func() {
+		if c.lookup == nil {
+			return
+		}
+		a, err := c.lookup()
+		if err != nil {
+			c.authErr = err
+			return
+		}
+		a.IP = c.client.IP
+		c.actor = a
+	})
+	return c.actor, c.authErr
 }
 
 type callerKey struct{}
@@ -46,7 +71,10 @@ func callerOf(ctx context.Context) *caller {
 }
 
 // actorFrom returns who the request acts as.
-func actorFrom(ctx context.Context) domain.Actor { return callerOf(ctx).actor }
+func actorFrom(ctx context.Context) domain.Actor {
+	a, _ := callerOf(ctx).who()
+	return a
+}
 
 // clientFrom returns where the request came from.
 func clientFrom(ctx context.Context) accounts.Client { return callerOf(ctx).client }
@@ -66,24 +94,19 @@ func identify(next http.Handler, trusted []netip.Prefix) http.Handler {
 	})
 }
 
-// authenticate looks the bearer token up, once per request, and sets the
-// caller's actor, or authErr when the token does not authenticate. It
-// answers nothing itself: what a token that does not authenticate means
-// depends on who reads it — admit refuses it for operations that need an
-// actor and ignores it for public ones, the Idempotency-Key wrapper scopes
-// its keys apart, a public document shows what anyone sees.
+// authenticate notes the bearer token, to be looked up once, when a
+// layer first asks who the caller is (caller.who), and sets nothing else.
+// It answers nothing itself: what a token that does not authenticate
+// means depends on who reads it — admit refuses it for operations that
+// need an actor and ignores it for public ones, the Idempotency-Key
+// wrapper scopes its keys apart, a public document shows what anyone sees.
 func authenticate(next http.Handler, auth func(ctx context.Context, token string) (domain.Actor, error)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c := callerOf(r.Context())
 		if token, ok := bearer(r.Header.Get("Authorization")); ok {
+			ctx := r.Context()
 			c.token = true
-			a, err := auth(r.Context(), token)
-			if err != nil {
-				c.authErr = err
-			} else {
-				a.IP = c.client.IP
-				c.actor = a
-			}
+			c.lookup = func() (domain.Actor, error) { return auth(ctx, token) }
 		}
 		next.ServeHTTP(w, r)
 	})
@@ -125,17 +148,18 @@ func (s *server) admit(ctx huma.Context, next func(huma.Context)) {
 	if meta[authLimitedMeta] == true && !s.limit(w, r, "auth-ip:"+domain.LimitSubject(c.client.IP), s.Limits.AuthIP, false) {
 		return
 	}
+	actor, authErr := c.who()
 	if meta[publicMeta] != true {
 		switch {
-		case c.authErr != nil:
-			s.write(r.Context(), w, c.authErr)
+		case authErr != nil:
+			s.write(r.Context(), w, authErr)
 			return
-		case c.actor.Anonymous():
+		case actor.Anonymous():
 			s.write(r.Context(), w, domain.Errorf(domain.CodeUnauthenticated, "send Authorization: Bearer <session token or API key>"))
 			return
 		}
 	}
-	if c.actor.IsAPIKey() && !s.limitKey(w, r, c.actor) {
+	if actor.IsAPIKey() && !s.limitKey(w, r, actor) {
 		return
 	}
 	next(ctx)

@@ -7,6 +7,9 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/credence-dev/credence/ports"
 )
 
 // capBodies answers 413 for a body over its route's bound, whatever the
@@ -160,4 +163,43 @@ func TestAPIWithoutTheEdgeIsAnonymous(t *testing.T) {
 	w := httptest.NewRecorder()
 	mux.ServeHTTP(w, req)
 	wantProblem(t, w, http.StatusUnauthorized, "UNAUTHENTICATED")
+}
+
+// A token is looked up only when something asks who sends the request: a
+// health probe never does, so probes, which no rate limit counts, cost no
+// lookup whatever they carry; a request the sign-up and mail limit refuses
+// costs none either.
+func TestEdgeLooksTokensUpOnlyWhenAsked(t *testing.T) {
+	t.Parallel()
+	s := newTestServerWith(t, Limits{IP: ports.Limit{Rate: 2, Period: time.Minute}, AuthIP: ports.Limit{Rate: 1, Period: time.Minute}})
+	before := s.lookups.Load()
+	for range 10 {
+		for _, path := range []string{"/healthz", "/readyz"} {
+			if w := s.do(http.MethodGet, path, "crs_guess", nil); w.Code != http.StatusOK {
+				t.Fatalf("%s: %d %s", path, w.Code, w.Body)
+			}
+		}
+	}
+	if n := s.lookups.Load() - before; n != 0 {
+		t.Errorf("20 health probes with a bearer token made %d token lookups, want none", n)
+	}
+
+	s = newTestServerWith(t, Limits{IP: ports.Limit{Rate: 1000, Period: time.Minute}, AuthIP: ports.Limit{Rate: 1, Period: time.Minute}})
+	reset := map[string]string{"email": uniqueEmail("reset")}
+	if w := s.do(http.MethodPost, "/api/v1/auth/password-reset", "", reset); w.Code != http.StatusAccepted {
+		t.Fatalf("first reset request: %d %s", w.Code, w.Body)
+	}
+	before = s.lookups.Load()
+	for range 5 {
+		wantProblem(t, s.do(http.MethodPost, "/api/v1/auth/password-reset", "crs_guess", reset), http.StatusTooManyRequests, "RATE_LIMITED")
+	}
+	if n := s.lookups.Load() - before; n != 0 {
+		t.Errorf("5 requests refused by the sign-up and mail limit made %d token lookups, want none", n)
+	}
+	// Asked, it is looked up: once.
+	before = s.lookups.Load()
+	wantProblem(t, s.do(http.MethodGet, "/api/v1/me", "crs_guess", nil), http.StatusUnauthorized, "UNAUTHENTICATED")
+	if n := s.lookups.Load() - before; n != 1 {
+		t.Errorf("a request needing an actor made %d token lookups, want 1", n)
+	}
 }

@@ -27,15 +27,17 @@ import (
 func (h *idempotency) scope(r *http.Request) (scope string, maxBody int64, err error) {
 	scope = idempotencyScope(r)
 	c := callerOf(r.Context())
-	switch {
-	case !c.token:
+	if !c.token {
 		return scope, h.cfg.maxAnonBody, nil
-	case c.authErr == nil:
+	}
+	_, authErr := c.who()
+	switch {
+	case authErr == nil:
 		return scope, h.cfg.maxBody, nil
-	case errors.Is(c.authErr, domain.ErrUnauthenticated):
+	case errors.Is(authErr, domain.ErrUnauthenticated):
 		return "unauth:" + scope, h.cfg.maxAnonBody, nil
 	default:
-		return "", 0, fmt.Errorf("authenticate an Idempotency-Key request: %w", c.authErr)
+		return "", 0, fmt.Errorf("authenticate an Idempotency-Key request: %w", authErr)
 	}
 }
 

@@ -64,6 +64,13 @@ type testServer struct {
 // memlimit, filemail into a temporary folder.
 func newTestServer(t *testing.T) *testServer {
 	t.Helper()
+	return newTestServerWith(t, Limits{IP: ports.Limit{Rate: 100000, Period: time.Minute}, Key: ports.Limit{Rate: 1000, Period: time.Minute},
+		AuthIP: ports.Limit{Rate: 1000, Period: 15 * time.Minute}})
+}
+
+// newTestServerWith is newTestServer with limits.
+func newTestServerWith(t *testing.T, limits Limits) *testServer {
+	t.Helper()
 	ctx := t.Context()
 	log := slog.New(slog.DiscardHandler)
 	clock := sysclock.Clock{}
@@ -107,8 +114,7 @@ func newTestServer(t *testing.T) *testServer {
 
 	h := New(Deps{Accounts: p.Accounts, Orgs: p.Orgs, Badges: p.Badges, Credentials: p.Credentials, Bulk: p.Bulk,
 		Clock: clock, Ready: store.Ping, Log: log, Limiter: limiter,
-		Limits: Limits{IP: ports.Limit{Rate: 100000, Period: time.Minute}, Key: ports.Limit{Rate: 1000, Period: time.Minute},
-			AuthIP: ports.Limit{Rate: 1000, Period: 15 * time.Minute}},
+		Limits: limits,
 		Idempotency: store.Idempotency(), Sealer: sealer})
 	return &testServer{t: t, h: h, mailDir: mailDir, lookups: lookups}
 }

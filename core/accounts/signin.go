@@ -85,10 +85,12 @@ func (s *Service) Login(ctx context.Context, in LoginInput, from Client) (Sessio
 	var ok bool
 	switch {
 	case len(in.Password) > MaxPasswordLen*4:
-	case known:
+	case known && u.PasswordHash != "":
 		ok = CheckPassword(u.PasswordHash, in.Password)
 	default:
-		CheckPassword(dummyHash, in.Password) // as slow as a real check
+		// As slow as a real check: no account has the email, or it has
+		// no password (Provision) and the timing must not tell.
+		CheckPassword(dummyHash, in.Password)
 	}
 	if !ok {
 		attempt.failed = true
