@@ -5,6 +5,7 @@ import (
 	"crypto/ed25519"
 	"crypto/elliptic"
 	"crypto/rsa"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"sync"
@@ -43,12 +44,16 @@ func (k *PublicKey) Verify(t Token) ([]byte, error) {
 	return t.Payload, nil
 }
 
+// maxRSABits is the largest RSA modulus a key may have.
+const maxRSABits = 8192
+
 // keyCacheSize bounds the parsed keys kept per process: far more than the
 // keys one server verifies with in a while.
 const keyCacheSize = 1024
 
 // keyCache memoizes ParsePublicKey. An entry is found by the algorithm and
-// the very bytes of the JWK it was parsed from, never by a kid, a slug or
+// the SHA-256 of the very bytes of the JWK it was parsed from (so a large
+// JWK costs the cache 32 bytes, not its size), never by a kid, a slug or
 // an organization: it can only ever answer for the key material the caller
 // holds, so no issuer's kid can be made to resolve to another's key, and a
 // key that changed (or a JWK spelled differently) is simply another entry.
@@ -58,17 +63,18 @@ const keyCacheSize = 1024
 // the record no longer holds is never asked for again and ages out.
 var keyCache = struct {
 	sync.RWMutex
-	byAlg map[domain.Algorithm]map[string]*PublicKey
+	byAlg map[domain.Algorithm]map[[sha256.Size]byte]*PublicKey
 	n     int
-}{byAlg: map[domain.Algorithm]map[string]*PublicKey{}}
+}{byAlg: map[domain.Algorithm]map[[sha256.Size]byte]*PublicKey{}}
 
 // ParsePublicKey parses a public JWK (JSON, as Generate returns; a private
 // JWK gives its public half) to verify with alg: a P-256 key for ES256, an
 // Ed25519 key for EdDSA, an RSA key for RS256. Parsed keys are memoized by
 // alg and the JWK's bytes, up to keyCacheSize keys.
 func ParsePublicKey(public []byte, alg domain.Algorithm) (*PublicKey, error) {
+	sum := sha256.Sum256(public)
 	keyCache.RLock()
-	k := keyCache.byAlg[alg][string(public)]
+	k := keyCache.byAlg[alg][sum]
 	keyCache.RUnlock()
 	if k != nil {
 		return k, nil
@@ -79,7 +85,7 @@ func ParsePublicKey(public []byte, alg domain.Algorithm) (*PublicKey, error) {
 	}
 	keyCache.Lock()
 	defer keyCache.Unlock()
-	if hit := keyCache.byAlg[alg][string(public)]; hit != nil {
+	if hit := keyCache.byAlg[alg][sum]; hit != nil {
 		return hit, nil
 	}
 	if keyCache.n >= keyCacheSize {
@@ -96,10 +102,10 @@ func ParsePublicKey(public []byte, alg domain.Algorithm) (*PublicKey, error) {
 	}
 	m := keyCache.byAlg[alg]
 	if m == nil {
-		m = map[string]*PublicKey{}
+		m = map[[sha256.Size]byte]*PublicKey{}
 		keyCache.byAlg[alg] = m
 	}
-	m[string(public)] = k
+	m[sum] = k
 	keyCache.n++
 	return k, nil
 }
@@ -123,7 +129,9 @@ func parsePublicKey(public []byte, alg domain.Algorithm) (*PublicKey, error) {
 	case ed25519.PublicKey:
 		ok = alg == domain.AlgEdDSA && len(k) == ed25519.PublicKeySize
 	case *rsa.PublicKey:
-		ok = alg == domain.AlgRS256
+		// Bounded: a published key set is anyone's input, and an RSA
+		// check costs with the square of the modulus.
+		ok = alg == domain.AlgRS256 && k.N.BitLen() >= 2048 && k.N.BitLen() <= maxRSABits
 	}
 	if !ok {
 		return nil, fmt.Errorf("parse public key: a %T is not a %s key", raw, alg)

@@ -19,7 +19,9 @@ func Example() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	v, err := verifier.New(keys)
+	// NewFor: these must be Acme's keys, not keys of anyone who copied
+	// its name.
+	v, err := verifier.NewFor(keys, "did:web:credentials.example.com:issuers:acme")
 	if err != nil {
 		log.Fatal(err)
 	}

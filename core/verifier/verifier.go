@@ -22,6 +22,11 @@
 // claimed the credential: a genuine credential is valid here, never
 // pending. Ask the issuer (GET /api/v1/credentials/{id}/verify) for those.
 //
+// A verifier believes the key document it is given: its results say
+// "signed by whoever published these keys". Take the document from the
+// issuer's own address (DIDDocumentURL turns its DID into it), or use
+// NewFor, which refuses the keys of any other DID than the one expected.
+//
 // The signature and expiry checks are core/credentials' own, shared with
 // the online verification.
 package verifier
