@@ -115,8 +115,11 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	}
 	store, err := sqlstore.Open(ctx, cfg.DatabaseURL)
 	if err != nil {
-		a.Queue.Close()
-		return nil, fmt.Errorf("open database: %w", err)
+		var limiter error
+		if a.limiterClient != nil {
+			limiter = a.limiterClient.Close()
+		}
+		return nil, errors.Join(fmt.Errorf("open database: %w", err), a.Queue.Close(), limiter)
 	}
 	a.Store, a.Idempotency = store, store.Idempotency()
 
@@ -130,7 +133,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		Bulk: bulk.Options{ChunkSize: cfg.BulkChunk, JobLease: cfg.JobLease},
 	})
 	if err != nil {
-		return nil, errors.Join(err, a.Queue.Close(), store.Close())
+		return nil, errors.Join(err, a.Close())
 	}
 	if a.Local != nil {
 		a.Register(a.Local)
