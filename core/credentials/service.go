@@ -143,9 +143,6 @@ func (s *Service) IssueWith(ctx context.Context, actor domain.Actor, orgID strin
 	if err := domain.JoinValidation(err, v.Err()); err != nil {
 		return Issued{}, err
 	}
-	if err := access.Check(actor, orgID); err != nil {
-		return Issued{}, err
-	}
 	var out issued
 	for attempt := 1; ; attempt++ {
 		out, err = s.issueOnce(ctx, actor, orgID, in, rcpt, attempt > 1, within)
@@ -179,32 +176,11 @@ type issued struct {
 // lost race (locked) the recipient lock makes issues to that recipient take
 // turns, each seeing the one before.
 func (s *Service) issueOnce(ctx context.Context, actor domain.Actor, orgID string, in IssueInput, rcpt domain.Recipient, locked bool, within func(context.Context, Issued) error) (issued, error) {
-	// One read for the permission, the organization, the badge and the key.
-	ic, err := s.store.Credentials().IssueContext(ctx, orgID, in.BadgeID, actor.UserID)
+	g, err := s.Gate(ctx, actor, orgID, in.BadgeID, nil)
 	if err != nil {
 		return issued{}, err
 	}
-	org, err := s.guard.Decide(actor, ic.Org, domain.PermIssue)
-	if err != nil {
-		return issued{}, err
-	}
-	if err := org.CanIssue(); err != nil {
-		return issued{}, err
-	}
-	if ic.Badge == nil {
-		return issued{}, fmt.Errorf("badge %s: %w", in.BadgeID, domain.ErrNotFound)
-	}
-	badge := *ic.Badge
-	if err := badge.CanIssue(); err != nil {
-		return issued{}, err
-	}
-	if ic.Key == nil {
-		return issued{}, domain.ErrSigningKeysMissing
-	}
-	signer, err := s.signer(*ic.Key, org.Slug)
-	if err != nil {
-		return issued{}, err
-	}
+	org, badge, signer := g.Org, g.Badge, g.Signer
 	now := s.now()
 	c := domain.Credential{
 		ID: domain.NewCredentialID(), OrgID: org.ID, BadgeID: badge.ID,
