@@ -21,14 +21,15 @@ type Credentials interface {
 	// transaction too (the transaction stays usable). When c.ID is taken it
 	// returns ErrIDTaken.
 	Insert(ctx context.Context, c domain.Credential) error
-	// InsertFirst stores c as the first credential of its chain and, unless
-	// c.Test, counts its recipient in the month's quota as Quota.Consume
-	// would with limit, and queues mail when it is not nil, as one atomic
-	// step: the common issue, made cheap. handled is false, and nothing is
+	// InsertFirst stores f.Credential as the first credential of its chain
+	// and, unless it is a test credential, counts its recipient in the
+	// month's quota as Quota.Consume would with f.Limit; it queues f.Mail
+	// and logs f.Activity when they are not nil; all as one atomic step:
+	// the common issue, made cheap. handled is false, and nothing is
 	// written, when the chain already has a head or the quota cannot simply
 	// be counted (the caller then applies the full rules in a transaction);
 	// errors are failures only.
-	InsertFirst(ctx context.Context, c domain.Credential, month time.Time, limit int, mail *domain.Mail) (handled bool, err error)
+	InsertFirst(ctx context.Context, f FirstIssue) (handled bool, err error)
 	// InsertMany stores cs, each at the head of its chain, provided none
 	// of their chains has a head and no ID is taken: else it writes nothing
 	// and returns an error matching ErrBatchConflict. Call it in a
@@ -66,6 +67,15 @@ type Credentials interface {
 	List(ctx context.Context, f CredentialFilter) ([]domain.Credential, error)
 	// ListByEmail returns every credential issued to email, newest first.
 	ListByEmail(ctx context.Context, email string, page Page) ([]domain.Credential, error)
+}
+
+// FirstIssue is what Credentials.InsertFirst writes.
+type FirstIssue struct {
+	Credential domain.Credential
+	Month      time.Time        // the start of the quota's month
+	Limit      int              // the month's quota (domain.Unlimited for none)
+	Mail       *domain.Mail     // the recipient's mail, or nil
+	Activity   *domain.Activity // the issue's activity entry, or nil
 }
 
 // IssueContext is what Credentials.IssueContext reads.

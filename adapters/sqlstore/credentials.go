@@ -2,7 +2,6 @@ package sqlstore
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"math"
@@ -105,26 +104,33 @@ func (r *Credentials) Insert(ctx context.Context, c domain.Credential) error {
 // InsertFirst stores a chain's first credential and counts its recipient.
 // On PostgreSQL outside a transaction it is one statement (autocommit):
 // take a slot in a random quota shard unless the email was counted this
-// month, record the email, insert the credential. A unique violation (a
-// chain head, a concurrent first count of the email, an ID collision) fails
-// the whole statement, and a full shard inserts nothing: both decline.
-// Elsewhere it is Consume and Insert in a transaction.
-func (r *Credentials) InsertFirst(ctx context.Context, c domain.Credential, month time.Time, limit int, mail *domain.Mail) (bool, error) {
-	if r.s.dialect == DialectPostgres && !r.s.inTx(ctx) && (mail == nil || !c.Test) {
-		return r.insertFirstPostgres(ctx, c, domain.MonthKey(month), limit, mail)
+// month, record the email, insert the credential, queue its mail, log the
+// activity. A unique violation (a chain head, a concurrent first count of
+// the email, an ID collision) fails the whole statement, and a full shard
+// inserts nothing: both decline. Elsewhere it is Consume, Insert, the mail
+// and the activity in a transaction.
+func (r *Credentials) InsertFirst(ctx context.Context, f ports.FirstIssue) (bool, error) {
+	if r.s.dialect == DialectPostgres && !r.s.inTx(ctx) {
+		return r.insertFirstPostgres(ctx, f)
 	}
+	c := f.Credential
 	var handled bool
 	err := r.s.WithinTx(ctx, func(ctx context.Context) error {
 		if !c.Test {
-			if _, err := r.s.Quota().Consume(ctx, c.OrgID, month, c.RecipientEmail, limit); err != nil {
+			if _, err := r.s.Quota().Consume(ctx, c.OrgID, f.Month, c.RecipientEmail, f.Limit); err != nil {
 				return err
 			}
 		}
 		if err := r.Insert(ctx, c); err != nil {
 			return err
 		}
-		if mail != nil {
-			if err := r.s.Mails().Create(ctx, *mail); err != nil {
+		if f.Mail != nil {
+			if err := r.s.Mails().Create(ctx, *f.Mail); err != nil {
+				return err
+			}
+		}
+		if f.Activity != nil {
+			if err := r.s.Activity().Record(ctx, *f.Activity); err != nil {
 				return err
 			}
 		}
@@ -141,11 +147,11 @@ func (r *Credentials) InsertFirst(ctx context.Context, c domain.Credential, mont
 const insertCredentialColumns = `id, org_id, badge_id, recipient_name, recipient_email, issued_at, expires_at,
 	public, test, revocation_reason, key_id, jws, created_by`
 
-// insertFirstQuery takes a quota slot (u), records the email (r) and
-// inserts the credential (c); $ placeholders in order: org, month, shard,
+// insertFirstQuota takes a quota slot (u), records the email (r) and
+// inserts the credential (c); ? placeholders in order: org, month, shard,
 // shard cap, org, month, email (u); org, month, email (r); the credential's
 // columns, org, month, email (c).
-var insertFirstQuery = `WITH u AS (
+const insertFirstQuota = `WITH u AS (
 	UPDATE quota_usage SET used = used + 1
 	WHERE org_id = ? AND month = ? AND shard = ? AND used < ?
 		AND NOT EXISTS (SELECT 1 FROM quota_recipients WHERE org_id = ? AND month = ? AND email = ?)
@@ -158,17 +164,40 @@ var insertFirstQuery = `WITH u AS (
 	SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?
 	WHERE EXISTS (SELECT 1 FROM u) OR EXISTS (SELECT 1 FROM quota_recipients WHERE org_id = ? AND month = ? AND email = ?)
 	RETURNING 1
-)
-SELECT count(*) FROM c`
+)`
 
-// insertFirstMailQuery is insertFirstQuery queuing the credential's mail
-// too (m); its placeholders follow insertFirstQuery's: the mail's columns.
-var insertFirstMailQuery = strings.Replace(insertFirstQuery, "\nSELECT count(*) FROM c", `, m AS (
-	INSERT INTO mails (`+insertMailColumns+`)
-	SELECT ?, ?, ?, ?, ?, ?, ?, 'queued', ?, ? WHERE EXISTS (SELECT 1 FROM c)
+// insertFirstTest inserts a test credential (c), which the quota ignores;
+// its placeholders are the credential's columns.
+const insertFirstTest = `WITH c AS (
+	INSERT INTO credentials (` + insertCredentialColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 	RETURNING 1
+)`
+
+// The arms InsertFirst adds when c inserted its row: the mail (m; its
+// placeholders are mailValues) and the activity entry (a; activityValues).
+const (
+	insertFirstMail = `, m AS (
+	INSERT INTO mails (` + insertMailColumns + `)
+	SELECT ?, ?, ?, ?, ?, ?, ?, 'queued', ?, ? WHERE EXISTS (SELECT 1 FROM c)
+)`
+	insertFirstActivity = `, a AS (
+	INSERT INTO activity (` + insertActivityColumns + `)
+	SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM c)
+)`
 )
-SELECT count(*) FROM c`, 1)
+
+// insertFirstQueries holds InsertFirst's statement for each combination
+// of test credential, mail and activity entry (indexes 0 or 1 each).
+var insertFirstQueries = func() (q [2][2][2]string) {
+	for test, head := range []string{insertFirstQuota, insertFirstTest} {
+		for mail, m := range []string{"", insertFirstMail} {
+			for act, a := range []string{"", insertFirstActivity} {
+				q[test][mail][act] = head + m + a + "\nSELECT count(*) FROM c"
+			}
+		}
+	}
+	return q
+}()
 
 const insertMailColumns = `id, org_id, credential_id, kind, to_addr, subject, body, status, created_at, next_attempt_at`
 
@@ -176,38 +205,47 @@ func mailValues(m *domain.Mail) []any {
 	return []any{m.ID, m.OrgID, string(m.CredentialID), string(m.Kind), m.To, m.Subject, m.Text, m.CreatedAt.UTC(), m.NextAttempt.UTC()}
 }
 
-var insertTestQuery = `INSERT INTO credentials (` + insertCredentialColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+const insertActivityColumns = `id, org_id, actor_user, actor_key, actor_email, ip, action, target_type, target, detail, created_at`
 
-func (r *Credentials) insertFirstPostgres(ctx context.Context, c domain.Credential, month string, limit int, mail *domain.Mail) (bool, error) {
-	values := []any{string(c.ID), c.OrgID, c.BadgeID, c.RecipientName, c.RecipientEmail, c.IssuedAt.UTC(), utcPtr(c.ExpiresAt),
-		c.Public, c.Test, c.RevocationReason, c.KeyID, c.JWS, c.CreatedBy}
-	var n int64
-	var err error
+func activityValues(a *domain.Activity) []any {
+	return []any{a.ID, a.OrgID, a.ActorUser, a.ActorKey, a.ActorEmail, a.IP, string(a.Action), a.TargetType, a.Target, a.Detail, a.CreatedAt.UTC()}
+}
+
+func (r *Credentials) insertFirstPostgres(ctx context.Context, f ports.FirstIssue) (bool, error) {
+	c := f.Credential
+	args := make([]any, 0, 56)
+	test, mail, act := 0, 0, 0
 	if c.Test {
-		var st *sql.Stmt
-		if st, err = r.s.prepared(ctx, insertTestQuery); err == nil {
-			n, err = affected(st.ExecContext(ctx, values...))
-		}
+		test = 1
 	} else {
+		month := domain.MonthKey(f.Month)
 		shard, shardLimit := rand.IntN(quotaShards), math.MaxInt32
-		if limit != domain.Unlimited {
-			if limit <= 0 {
+		if f.Limit != domain.Unlimited {
+			if f.Limit <= 0 {
 				return false, nil
 			}
-			shard = rand.IntN(min(limit, quotaShards)) // shards below limit have a share
-			shardLimit = shardCap(limit, shard)
+			shard = rand.IntN(min(f.Limit, quotaShards)) // shards below limit have a share
+			shardLimit = shardCap(f.Limit, shard)
 		}
-		args := append([]any{c.OrgID, month, shard, shardLimit, c.OrgID, month, c.RecipientEmail, c.OrgID, month, c.RecipientEmail}, values...)
-		args = append(args, c.OrgID, month, c.RecipientEmail)
-		query := insertFirstQuery
-		if mail != nil {
-			query = insertFirstMailQuery
-			args = append(args, mailValues(mail)...)
-		}
-		var st *sql.Stmt
-		if st, err = r.s.prepared(ctx, query); err == nil {
-			err = st.QueryRowContext(ctx, args...).Scan(&n)
-		}
+		args = append(args, c.OrgID, month, shard, shardLimit, c.OrgID, month, c.RecipientEmail, c.OrgID, month, c.RecipientEmail)
+	}
+	args = append(args, string(c.ID), c.OrgID, c.BadgeID, c.RecipientName, c.RecipientEmail, c.IssuedAt.UTC(), utcPtr(c.ExpiresAt),
+		c.Public, c.Test, c.RevocationReason, c.KeyID, c.JWS, c.CreatedBy)
+	if !c.Test {
+		args = append(args, c.OrgID, domain.MonthKey(f.Month), c.RecipientEmail)
+	}
+	if f.Mail != nil {
+		mail = 1
+		args = append(args, mailValues(f.Mail)...)
+	}
+	if f.Activity != nil {
+		act = 1
+		args = append(args, activityValues(f.Activity)...)
+	}
+	var n int64
+	st, err := r.s.prepared(ctx, insertFirstQueries[test][mail][act])
+	if err == nil {
+		err = st.QueryRowContext(ctx, args...).Scan(&n)
 	}
 	switch {
 	case isUniqueViolation(err):

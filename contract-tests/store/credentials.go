@@ -106,7 +106,7 @@ func testCredentialTestChainApart(t *testing.T, s ports.Store) {
 	must(t, s.Credentials().Insert(ctx, firstLive))
 	firstTest := is.credential(other, t0.Add(time.Minute))
 	firstTest.Test = true
-	handled, err := s.Credentials().InsertFirst(ctx, firstTest, domain.MonthStart(t0), 10, nil)
+	handled, err := s.Credentials().InsertFirst(ctx, ports.FirstIssue{Credential: firstTest, Month: domain.MonthStart(t0), Limit: 10})
 	must(t, err)
 	if !handled {
 		t.Errorf("InsertFirst of a test credential beside a live head declined")
@@ -566,7 +566,7 @@ func testCredentialInsertFirst(t *testing.T, s ports.Store) {
 	for i := 0; i < 20 && !handled; i++ { // a random shard may be full only at the limit
 		var err error
 		c = is.credential(e2, t0)
-		handled, err = s.Credentials().InsertFirst(ctx, c, month, 10, nil)
+		handled, err = s.Credentials().InsertFirst(ctx, ports.FirstIssue{Credential: c, Month: month, Limit: 10})
 		must(t, err)
 	}
 	if !handled {
@@ -584,7 +584,7 @@ func testCredentialInsertFirst(t *testing.T, s ports.Store) {
 
 	// A second credential of the chain: declined, nothing written.
 	dup := is.credential(e2, t0.Add(time.Minute))
-	handled, err = s.Credentials().InsertFirst(ctx, dup, month, 10, nil)
+	handled, err = s.Credentials().InsertFirst(ctx, ports.FirstIssue{Credential: dup, Month: month, Limit: 10})
 	must(t, err)
 	if handled {
 		t.Fatal("InsertFirst stored a second head of a chain")
@@ -596,12 +596,12 @@ func testCredentialInsertFirst(t *testing.T, s ports.Store) {
 	// An email counted already costs nothing; test credentials never count.
 	other := newBadge(t, s, is.org.ID)
 	again := makeCredential(is.org.ID, other.ID, e2, t0)
-	if handled, err = s.Credentials().InsertFirst(ctx, again, month, 10, nil); err != nil || !handled {
+	if handled, err = s.Credentials().InsertFirst(ctx, ports.FirstIssue{Credential: again, Month: month, Limit: 10}); err != nil || !handled {
 		t.Fatalf("InsertFirst for a counted email: handled %v, %v", handled, err)
 	}
 	test := is.credential(newEmail(), t0)
 	test.Test = true
-	if handled, err = s.Credentials().InsertFirst(ctx, test, month, 10, nil); err != nil || !handled {
+	if handled, err = s.Credentials().InsertFirst(ctx, ports.FirstIssue{Credential: test, Month: month, Limit: 10}); err != nil || !handled {
 		t.Fatalf("InsertFirst of a test credential: handled %v, %v", handled, err)
 	}
 	equal(t, used(), 2)
@@ -613,7 +613,7 @@ func testCredentialInsertFirst(t *testing.T, s ports.Store) {
 		return err
 	}))
 	over := full.credential(newEmail(), t0)
-	handled, err = s.Credentials().InsertFirst(ctx, over, month, 1, nil)
+	handled, err = s.Credentials().InsertFirst(ctx, ports.FirstIssue{Credential: over, Month: month, Limit: 1})
 	must(t, err)
 	if handled {
 		t.Fatal("InsertFirst went past the quota")
@@ -644,7 +644,7 @@ func testCredentialInsertFirstQuotaRace(t *testing.T, s ports.Store) {
 	handled := make([]bool, len(creds))
 	errs := race(len(creds), func(i int) error {
 		var err error
-		handled[i], err = s.Credentials().InsertFirst(ctx, creds[i], month, limit, nil)
+		handled[i], err = s.Credentials().InsertFirst(ctx, ports.FirstIssue{Credential: creds[i], Month: month, Limit: limit})
 		return err
 	})
 	stored := 0

@@ -104,7 +104,7 @@ func Run(t *testing.T, newStore Factory) {
 		{"credential_insert_many_stores_heads", testCredentialInsertMany},
 		{"credential_insert_many_conflict_writes_nothing", testCredentialInsertManyConflict},
 		{"credential_heads_and_lock", testCredentialHeads},
-		{"credential_insert_first_with_mail", testCredentialInsertFirstMail},
+		{"credential_insert_first_with_mail_and_activity", testCredentialInsertFirstMailActivity},
 
 		{"bulk_create_get_rows", testBulkCreate},
 		{"bulk_list_newest_first_cursor", testBulkList},

@@ -117,26 +117,37 @@ type Issued struct {
 const maxIssueAttempts = 8
 
 // Issue signs and stores a credential, applying the rules of issuing again
-// and the monthly quota in one transaction. The signature is made before
-// the transaction so the transaction stays short.
+// and the monthly quota, and logs the issue in the activity log, all in
+// one atomic step. The signature is made before it so that the step stays
+// short. The common issue, a recipient's first credential of a badge that
+// has issued before, is one statement on PostgreSQL (see issueOnce).
 func (s *Service) Issue(ctx context.Context, actor domain.Actor, orgID string, in IssueInput) (Issued, error) {
-	return s.IssueWith(ctx, actor, orgID, in, func(ctx context.Context, is Issued) error {
-		c := is.Credential
-		return s.record(ctx, actor, orgID, domain.ActCredentialIssued, c.ID, fmt.Sprintf("%s to %s (%s)", c.BadgeID, c.RecipientEmail, is.State))
-	})
+	return s.issue(ctx, actor, orgID, in, true, nil)
 }
 
 // record logs actor's action on a credential of orgID (joining ctx's
-// transaction). Bulk jobs log their submission, not each row.
+// transaction).
 func (s *Service) record(ctx context.Context, actor domain.Actor, orgID string, action domain.Action, id domain.CredentialID, detail string) error {
 	return s.store.Activity().Record(ctx, domain.NewActivity(actor, orgID, action, "credential", string(id), detail, s.now()))
+}
+
+// issuedActivity is the activity entry of an issue.
+func issuedActivity(actor domain.Actor, is Issued, now time.Time) domain.Activity {
+	c := is.Credential
+	return domain.NewActivity(actor, c.OrgID, domain.ActCredentialIssued, "credential", string(c.ID),
+		fmt.Sprintf("%s to %s (%s)", c.BadgeID, c.RecipientEmail, is.State), now)
 }
 
 // IssueWith is Issue running within(ctx, issued) inside the issuing
 // transaction, so that what it writes commits with the credential or not
 // at all (bulk issuance records the row's outcome there). An error from
-// within rolls the issue back and is returned as it is.
+// within rolls the issue back and is returned as it is. Unlike Issue it
+// logs no activity: bulk jobs log their submission, not each row.
 func (s *Service) IssueWith(ctx context.Context, actor domain.Actor, orgID string, in IssueInput, within func(ctx context.Context, is Issued) error) (Issued, error) {
+	return s.issue(ctx, actor, orgID, in, false, within)
+}
+
+func (s *Service) issue(ctx context.Context, actor domain.Actor, orgID string, in IssueInput, logged bool, within func(ctx context.Context, is Issued) error) (Issued, error) {
 	rcpt, err := domain.NormalizeRecipient(in.Recipient)
 	var v domain.Validator
 	v.Check(domain.IsID(in.BadgeID), "body.badgeId", "badgeId must be a badge ID", in.BadgeID)
@@ -145,7 +156,7 @@ func (s *Service) IssueWith(ctx context.Context, actor domain.Actor, orgID strin
 	}
 	var out issued
 	for attempt := 1; ; attempt++ {
-		out, err = s.issueOnce(ctx, actor, orgID, in, rcpt, attempt > 1, within)
+		out, err = s.issueOnce(ctx, actor, orgID, in, rcpt, attempt > 1, logged, within)
 		if err == nil || !errors.Is(err, errRetry) {
 			break
 		}
@@ -171,11 +182,11 @@ type issued struct {
 	mail *domain.Mail
 }
 
-// issueOnce signs and stores one credential. Most issues meet no
-// concurrent issue to the same recipient and run without a lock; after a
-// lost race (locked) the recipient lock makes issues to that recipient take
-// turns, each seeing the one before.
-func (s *Service) issueOnce(ctx context.Context, actor domain.Actor, orgID string, in IssueInput, rcpt domain.Recipient, locked bool, within func(context.Context, Issued) error) (issued, error) {
+// issueOnce signs and stores one credential, logging the activity when
+// logged. Most issues meet no concurrent issue to the same recipient and
+// run without a lock; after a lost race (locked) the recipient lock makes
+// issues to that recipient take turns, each seeing the one before.
+func (s *Service) issueOnce(ctx context.Context, actor domain.Actor, orgID string, in IssueInput, rcpt domain.Recipient, locked, logged bool, within func(context.Context, Issued) error) (issued, error) {
 	g, err := s.Gate(ctx, actor, orgID, in.BadgeID, nil)
 	if err != nil {
 		return issued{}, err
@@ -193,17 +204,23 @@ func (s *Service) issueOnce(ctx context.Context, actor domain.Actor, orgID strin
 	}
 	plan := s.plans.Get(org.Plan)
 	// Most issues start a recipient's chain of an already-used badge: one
-	// atomic store step does them. The full rules run in a transaction
-	// when it declines, and on retries.
+	// atomic store step does them, activity entry and mail included (one
+	// statement on PostgreSQL). The full rules run in a transaction when
+	// it declines, on retries, and when within must join the transaction.
 	if badge.Locked && !locked && within == nil {
 		is := Issued{Credential: c, State: domain.StateNew}
-		mail := s.credentialMail(org, badge, is, now)
-		ok, err := s.store.Credentials().InsertFirst(ctx, c, domain.MonthStart(now), plan.MonthlyRecipients, mail)
+		f := ports.FirstIssue{Credential: c, Month: domain.MonthStart(now), Limit: plan.MonthlyRecipients,
+			Mail: s.credentialMail(org, badge, is, now)}
+		if logged {
+			a := issuedActivity(actor, is, now)
+			f.Activity = &a
+		}
+		ok, err := s.store.Credentials().InsertFirst(ctx, f)
 		if err != nil {
 			return issued{}, fmt.Errorf("issue %s: %w", c.ID, err)
 		}
 		if ok {
-			return issued{is, mail}, nil
+			return issued{is, f.Mail}, nil
 		}
 	}
 	var out issued
@@ -235,6 +252,11 @@ func (s *Service) issueOnce(ctx context.Context, actor domain.Actor, orgID strin
 		out.Issued = Issued{Credential: c, State: is.State, Previous: is.Previous}
 		if out.mail = s.credentialMail(org, badge, out.Issued, now); out.mail != nil {
 			if err := s.store.Mails().Create(ctx, *out.mail); err != nil {
+				return err
+			}
+		}
+		if logged {
+			if err := s.store.Activity().Record(ctx, issuedActivity(actor, out.Issued, s.now())); err != nil {
 				return err
 			}
 		}
