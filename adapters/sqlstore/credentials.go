@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"math/rand/v2"
 	"strings"
 	"time"
 
@@ -219,12 +218,16 @@ func (r *Credentials) insertFirstPostgres(ctx context.Context, f ports.FirstIssu
 		test = 1
 	} else {
 		month := domain.MonthKey(f.Month)
-		shard, shardLimit := rand.IntN(quotaShards), math.MaxInt32
+		shards, shardLimit := quotaShards, math.MaxInt32
 		if f.Limit != domain.Unlimited {
 			if f.Limit <= 0 {
 				return false, nil
 			}
-			shard = rand.IntN(min(f.Limit, quotaShards)) // shards below limit have a share
+			shards = min(f.Limit, quotaShards) // shards below limit have a share
+		}
+		shard, put := r.s.shards.take(shards)
+		defer put()
+		if f.Limit != domain.Unlimited {
 			shardLimit = shardCap(f.Limit, shard)
 		}
 		args = append(args, c.OrgID, month, shard, shardLimit, c.OrgID, month, c.RecipientEmail, c.OrgID, month, c.RecipientEmail)
