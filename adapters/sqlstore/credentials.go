@@ -299,7 +299,7 @@ var issueContextQuery = func() string {
 // the active signing key in one query.
 func (r *Credentials) IssueContext(ctx context.Context, orgID, badgeID, userID string) (ports.IssueContext, error) {
 	var row issueContextRow
-	if err := r.s.scanIssueContext(ctx, &row, userID, badgeID, orgID); err != nil {
+	if err := r.s.scanHot(ctx, issueContextQuery, &row, userID, badgeID, orgID); err != nil {
 		return ports.IssueContext{}, notFound(err, "issue context of organization "+orgID)
 	}
 	out := ports.IssueContext{Org: ports.OrgWithRole{Org: row.Org.toDomain(), Role: domain.Role(row.Role)}}
