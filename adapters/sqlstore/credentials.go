@@ -2,6 +2,9 @@ package sqlstore
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -115,6 +118,15 @@ func (r *Credentials) InsertFirst(ctx context.Context, f ports.FirstIssue) (bool
 	c := f.Credential
 	var handled bool
 	err := r.s.WithinTx(ctx, func(ctx context.Context) error {
+		if f.Version != "" {
+			ic, err := r.IssueContext(ctx, c.OrgID, c.BadgeID, f.UserID)
+			if err != nil && !errors.Is(err, domain.ErrNotFound) {
+				return err
+			}
+			if err != nil || ic.Version != f.Version {
+				return fmt.Errorf("insert first credential %s: %w", c.ID, ports.ErrContextChanged)
+			}
+		}
 		if !c.Test {
 			if _, err := r.s.Quota().Consume(ctx, c.OrgID, f.Month, c.RecipientEmail, f.Limit); err != nil {
 				return err
@@ -146,13 +158,22 @@ func (r *Credentials) InsertFirst(ctx context.Context, f ports.FirstIssue) (bool
 const insertCredentialColumns = `id, org_id, badge_id, recipient_name, recipient_email, issued_at, expires_at,
 	public, test, revocation_reason, key_id, jws, created_by`
 
+// InsertFirst's statement is made of arms (data-modifying CTEs). The
+// guard (g) holds one row when the issue context is still the one the
+// issue was decided on (or no Version was given: insertFirstUnguarded);
+// every write depends on it. Its placeholders: user, badge, organization,
+// version.
+var insertFirstGuard = `g AS (SELECT 1` + issueContextFrom + ` AND ` + issueContextVersion + ` = ?)`
+
+const insertFirstUnguarded = `g AS (SELECT 1)`
+
 // insertFirstQuota takes a quota slot (u), records the email (r) and
 // inserts the credential (c); ? placeholders in order: org, month, shard,
 // shard cap, org, month, email (u); org, month, email (r); the credential's
 // columns, org, month, email (c).
-const insertFirstQuota = `WITH u AS (
+const insertFirstQuota = `u AS (
 	UPDATE quota_usage SET used = used + 1
-	WHERE org_id = ? AND month = ? AND shard = ? AND used < ?
+	WHERE org_id = ? AND month = ? AND shard = ? AND used < ? AND EXISTS (SELECT 1 FROM g)
 		AND NOT EXISTS (SELECT 1 FROM quota_recipients WHERE org_id = ? AND month = ? AND email = ?)
 	RETURNING 1
 ), r AS (
@@ -161,14 +182,16 @@ const insertFirstQuota = `WITH u AS (
 ), c AS (
 	INSERT INTO credentials (` + insertCredentialColumns + `)
 	SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?
-	WHERE EXISTS (SELECT 1 FROM u) OR EXISTS (SELECT 1 FROM quota_recipients WHERE org_id = ? AND month = ? AND email = ?)
+	WHERE EXISTS (SELECT 1 FROM g) AND (EXISTS (SELECT 1 FROM u)
+		OR EXISTS (SELECT 1 FROM quota_recipients WHERE org_id = ? AND month = ? AND email = ?))
 	RETURNING 1
 )`
 
 // insertFirstTest inserts a test credential (c), which the quota ignores;
 // its placeholders are the credential's columns.
-const insertFirstTest = `WITH c AS (
-	INSERT INTO credentials (` + insertCredentialColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+const insertFirstTest = `c AS (
+	INSERT INTO credentials (` + insertCredentialColumns + `)
+	SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM g)
 	RETURNING 1
 )`
 
@@ -186,12 +209,17 @@ const (
 )
 
 // insertFirstQueries holds InsertFirst's statement for each combination
-// of test credential, mail and activity entry (indexes 0 or 1 each).
-var insertFirstQueries = func() (q [2][2][2]string) {
-	for test, head := range []string{insertFirstQuota, insertFirstTest} {
-		for mail, m := range []string{"", insertFirstMail} {
-			for act, a := range []string{"", insertFirstActivity} {
-				q[test][mail][act] = head + m + a + "\nSELECT count(*) FROM c"
+// of guard, test credential, mail and activity entry (indexes 0 or 1
+// each). It answers how many credentials it inserted and whether the
+// guard held.
+var insertFirstQueries = func() (q [2][2][2][2]string) {
+	for guard, g := range []string{insertFirstUnguarded, insertFirstGuard} {
+		for test, head := range []string{insertFirstQuota, insertFirstTest} {
+			for mail, m := range []string{"", insertFirstMail} {
+				for act, a := range []string{"", insertFirstActivity} {
+					q[guard][test][mail][act] = "WITH " + g + ", " + head + m + a +
+						"\nSELECT (SELECT count(*) FROM c), (SELECT count(*) FROM g)"
+				}
 			}
 		}
 	}
@@ -212,8 +240,12 @@ func activityValues(a *domain.Activity) []any {
 
 func (r *Credentials) insertFirstPostgres(ctx context.Context, f ports.FirstIssue) (bool, error) {
 	c := f.Credential
-	args := make([]any, 0, 56)
-	test, mail, act := 0, 0, 0
+	args := make([]any, 0, 64)
+	guard, test, mail, act := 0, 0, 0, 0
+	if f.Version != "" {
+		guard = 1
+		args = append(args, f.UserID, c.BadgeID, c.OrgID, f.Version)
+	}
 	if c.Test {
 		test = 1
 	} else {
@@ -245,16 +277,18 @@ func (r *Credentials) insertFirstPostgres(ctx context.Context, f ports.FirstIssu
 		act = 1
 		args = append(args, activityValues(f.Activity)...)
 	}
-	var n int64
-	st, err := r.s.prepared(ctx, insertFirstQueries[test][mail][act])
+	var n, held int64
+	st, err := r.s.prepared(ctx, insertFirstQueries[guard][test][mail][act])
 	if err == nil {
-		err = st.QueryRowContext(ctx, args...).Scan(&n)
+		err = st.QueryRowContext(ctx, args...).Scan(&n, &held)
 	}
 	switch {
 	case isUniqueViolation(err):
 		return false, nil
 	case err != nil:
 		return false, fmt.Errorf("insert first credential %s: %w", c.ID, err)
+	case held == 0:
+		return false, fmt.Errorf("insert first credential %s: %w", c.ID, ports.ErrContextChanged)
 	}
 	return n == 1, nil
 }
@@ -269,40 +303,76 @@ func (r *Credentials) Get(ctx context.Context, id domain.CredentialID) (domain.C
 }
 
 type issueContextRow struct {
-	Org   orgRow        `bun:"embed:o_"`
-	Role  string        `bun:"role"`
-	Badge badgeRow      `bun:"embed:b_"`
-	Key   signingKeyRow `bun:"embed:k_"`
+	Org     orgRow        `bun:"embed:o_"`
+	Role    string        `bun:"role"`
+	Badge   badgeRow      `bun:"embed:b_"`
+	Key     signingKeyRow `bun:"embed:k_"`
+	Version string        `bun:"version"`
 }
 
-// issueContextQuery joins the organization, the member's role, the badge
-// and the active key, each column aliased with its embed prefix.
-var issueContextQuery = func() string {
-	cols := func(alias string, names ...string) string {
-		out := make([]string, len(names))
-		for i, n := range names {
-			out[i] = alias + "." + n + " AS " + alias + "_" + n
+// issueContextColumns are the columns the issue context reads: the
+// organization's, the member's role, the badge's and the active key's,
+// each named with its embed prefix.
+var issueContextColumns = func() (exprs, names []string) {
+	add := func(alias string, cols ...string) {
+		for _, c := range cols {
+			exprs, names = append(exprs, alias+"."+c), append(names, alias+"_"+c)
 		}
-		return strings.Join(out, ", ")
 	}
-	return "SELECT " + cols("o", orgColumns...) + ", COALESCE(m.role, '') AS role, " +
-		cols("b", "id", "org_id", "name", "slug", "description", "criteria", "image_url", "tags", "expires_in_days", "active", "locked", "created_at", "updated_at") + ", " +
-		cols("k", "id", "org_id", "fragment", "algorithm", "status", "public_jwk", "private_enc", "created_at", "retired_at") +
-		` FROM organizations AS o
-		LEFT JOIN memberships AS m ON m.org_id = o.id AND m.user_id = ?
-		LEFT JOIN badges AS b ON b.id = ? AND b.org_id = o.id
-		LEFT JOIN signing_keys AS k ON k.org_id = o.id AND k.status = 'active'
-		WHERE o.id = ?`
+	add("o", orgColumns...)
+	exprs, names = append(exprs, "COALESCE(m.role, '')"), append(names, "role")
+	add("b", "id", "org_id", "name", "slug", "description", "criteria", "image_url", "tags", "expires_in_days", "active", "locked", "created_at", "updated_at")
+	add("k", "id", "org_id", "fragment", "algorithm", "status", "public_jwk", "private_enc", "created_at", "retired_at")
+	return exprs, names
+}
+
+// issueContextFrom joins the organization, the user's membership, the
+// badge and the active key; its placeholders: user, badge, organization.
+const issueContextFrom = ` FROM organizations AS o
+	LEFT JOIN memberships AS m ON m.org_id = o.id AND m.user_id = ?
+	LEFT JOIN badges AS b ON b.id = ? AND b.org_id = o.id
+	LEFT JOIN signing_keys AS k ON k.org_id = o.id AND k.status = 'active'
+	WHERE o.id = ?`
+
+// issueContextVersion is, on PostgreSQL, the version of an issue context:
+// a digest of every column it reads, so that InsertFirst's guard can
+// compare it in the statement. (SQLite's is computed from the row read:
+// see contextVersion.)
+var issueContextVersion = func() string {
+	exprs, _ := issueContextColumns()
+	return "md5(ROW(" + strings.Join(exprs, ", ") + ")::text)"
+}()
+
+// issueContextQueries are the issue-context reads of PostgreSQL and of
+// SQLite (whose version column is left empty).
+var issueContextQueries = func() map[string]string {
+	exprs, names := issueContextColumns()
+	cols := make([]string, len(exprs))
+	for i := range exprs {
+		cols[i] = exprs[i] + " AS " + names[i]
+	}
+	sel := "SELECT " + strings.Join(cols, ", ")
+	return map[string]string{
+		DialectPostgres: sel + ", " + issueContextVersion + " AS version" + issueContextFrom,
+		DialectSQLite:   sel + ", '' AS version" + issueContextFrom,
+	}
 }()
 
 // IssueContext reads the organization with the user's role, the badge and
 // the active signing key in one query.
 func (r *Credentials) IssueContext(ctx context.Context, orgID, badgeID, userID string) (ports.IssueContext, error) {
 	var row issueContextRow
-	if err := r.s.scanHot(ctx, issueContextQuery, &row, userID, badgeID, orgID); err != nil {
+	if err := r.s.scanHot(ctx, issueContextQueries[r.s.dialect], &row, userID, badgeID, orgID); err != nil {
 		return ports.IssueContext{}, notFound(err, "issue context of organization "+orgID)
 	}
-	out := ports.IssueContext{Org: ports.OrgWithRole{Org: row.Org.toDomain(), Role: domain.Role(row.Role)}}
+	if row.Version == "" {
+		v, err := contextVersion(&row)
+		if err != nil {
+			return ports.IssueContext{}, err
+		}
+		row.Version = v
+	}
+	out := ports.IssueContext{Org: ports.OrgWithRole{Org: row.Org.toDomain(), Role: domain.Role(row.Role)}, Version: row.Version}
 	if row.Badge.ID != "" {
 		b, err := row.Badge.toDomain()
 		if err != nil {
@@ -315,6 +385,17 @@ func (r *Credentials) IssueContext(ctx context.Context, orgID, badgeID, userID s
 		out.Key = &k
 	}
 	return out, nil
+}
+
+// contextVersion is the version of an issue context read from SQLite: a
+// digest of the row as read.
+func contextVersion(row *issueContextRow) (string, error) {
+	raw, err := json.Marshal(row)
+	if err != nil {
+		return "", fmt.Errorf("issue context version: %w", err)
+	}
+	sum := sha256.Sum256(raw)
+	return hex.EncodeToString(sum[:]), nil
 }
 
 // LockRecipient takes a transaction-scoped advisory lock on the (badge,

@@ -665,3 +665,103 @@ func testCredentialInsertFirstQuotaRace(t *testing.T, s ports.Store) {
 		t.Fatalf("used %d (limit %d), stored %d: want used = stored + 1 <= limit", used, limit, stored)
 	}
 }
+
+// Credentials.InsertFirst: "When f.Version is not empty, that step also
+// checks that the issue context the issue was decided and signed on is
+// still what IssueContext would read (f.Version is its Version): when it
+// is not, nothing is written and the error matches ErrContextChanged";
+// IssueContext: "a Version of all of it". Each change that may change a
+// decision or a signed document — the organization's fields (even with
+// its UpdatedAt as it was), the user's role, the badge, the active key —
+// makes the version read before stale; an unchanged context keeps its
+// version.
+func testCredentialInsertFirstChecksContext(t *testing.T, s ports.Store) {
+	ctx := t.Context()
+	is := newIssuer(t, s)
+	month := domain.MonthStart(t0)
+	member := newUser(t, s)
+	must(t, s.Members().Add(ctx, domain.Membership{OrgID: is.org.ID, UserID: member.ID, Role: domain.RoleIssuer, CreatedAt: t0}))
+	key := domain.SigningKey{ID: domain.NewID(), OrgID: is.org.ID, Fragment: "key-1", Algorithm: domain.AlgES256,
+		Status: domain.KeyActive, PublicJWK: []byte(`{"kty":"EC"}`), PrivateEnc: []byte{1, 2, 3}, CreatedAt: t0}
+	must(t, s.SigningKeys().Create(ctx, key))
+	must(t, s.WithinTx(ctx, func(ctx context.Context) error { // the month's quota rows
+		_, err := s.Quota().Consume(ctx, is.org.ID, month, newEmail(), domain.Unlimited)
+		return err
+	}))
+	version := func() string {
+		t.Helper()
+		ic, err := s.Credentials().IssueContext(ctx, is.org.ID, is.badge.ID, member.ID)
+		must(t, err)
+		if ic.Version == "" {
+			t.Fatal("IssueContext returned no version")
+		}
+		return ic.Version
+	}
+	insert := func(version string, test bool) (domain.Credential, bool, error) {
+		t.Helper()
+		c := is.credential(newEmail(), t0)
+		c.Test = test
+		f := first(c, month, domain.Unlimited)
+		f.Version, f.UserID = version, member.ID
+		handled, err := s.Credentials().InsertFirst(ctx, f)
+		return c, handled, err
+	}
+	stale := func(what, old string) {
+		t.Helper()
+		for _, test := range []bool{false, true} {
+			c, handled, err := insert(old, test)
+			wantErr(t, err, ports.ErrContextChanged)
+			if handled {
+				t.Errorf("%s: InsertFirst on a stale context (test %v) handled it", what, test)
+			}
+			_, err = s.Credentials().Get(ctx, c.ID)
+			wantErr(t, err, domain.ErrNotFound)
+			wantActivity(t, s, c, nil)
+			wantNoMail(t, s, credentialMail(c).ID)
+			counted, err := s.Quota().Counted(ctx, is.org.ID, month, c.RecipientEmail)
+			must(t, err)
+			if counted {
+				t.Errorf("%s: a stale InsertFirst counted its recipient", what)
+			}
+		}
+		fresh := version()
+		if fresh == old {
+			t.Fatalf("%s: the version did not change", what)
+		}
+		if _, handled, err := insert(fresh, false); err != nil || !handled {
+			t.Fatalf("%s: InsertFirst on the context read again: handled %v, %v", what, handled, err)
+		}
+	}
+
+	v := version()
+	equal(t, version(), v)
+	for _, test := range []bool{false, true} {
+		if _, handled, err := insert(v, test); err != nil || !handled {
+			t.Fatalf("InsertFirst on the context as read (test %v): handled %v, %v", test, handled, err)
+		}
+	}
+	equal(t, version(), v) // issuing changes no part of it
+
+	v = version()
+	org := is.org
+	org.Name += " renamed" // UpdatedAt left as it was
+	must(t, s.Orgs().Update(ctx, org))
+	stale("organization renamed", v)
+
+	v = version()
+	must(t, s.Members().SetRole(ctx, is.org.ID, member.ID, domain.RoleViewer))
+	stale("role changed", v)
+
+	v = version()
+	badge := is.badge
+	badge.Active = false
+	must(t, s.Badges().Update(ctx, badge))
+	stale("badge deactivated", v)
+
+	v = version()
+	must(t, s.SigningKeys().Retire(ctx, key.ID, t0.Add(time.Minute)))
+	next := key
+	next.ID, next.Fragment = domain.NewID(), "key-2"
+	must(t, s.SigningKeys().Create(ctx, next))
+	stale("key rotated", v)
+}

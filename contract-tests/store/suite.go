@@ -91,6 +91,7 @@ func Run(t *testing.T, newStore Factory) {
 		{"credential_issue_context_in_one_read", testCredentialIssueContext},
 		{"credential_insert_first_is_atomic", testCredentialInsertFirst},
 		{"credential_insert_first_concurrent_quota", testCredentialInsertFirstQuotaRace},
+		{"credential_insert_first_checks_context", testCredentialInsertFirstChecksContext},
 		{"credential_revoke_and_supersede_free_the_slot", testCredentialChain},
 		{"credential_list_filters", testCredentialListFilters},
 		{"credential_list_cursor", testCredentialListCursor},

@@ -3,10 +3,12 @@ package credentials
 import (
 	"context"
 	"fmt"
+	"sync"
 
 	"github.com/credence-dev/credence/core/access"
 	"github.com/credence-dev/credence/core/domain"
 	"github.com/credence-dev/credence/core/signing"
+	"github.com/credence-dev/credence/ports"
 )
 
 // Gate is what issuing a badge takes, read and checked by Service.Gate:
@@ -32,17 +34,30 @@ type Gate struct {
 //   - NOT_FOUND for a badge the organization does not have; BADGE_INACTIVE;
 //   - SIGNING_KEYS_MISSING.
 //
-// Nothing it reads is cached (only the decrypted signer of a key, by key
-// ID): a suspended organization, a deactivated badge or a rotated key holds
-// from the next call on.
+// It reads the store every time (only the decrypted signer of a key is
+// kept, by key ID): a suspended organization, a deactivated badge or a
+// rotated key holds from the next call on.
 func (s *Service) Gate(ctx context.Context, actor domain.Actor, orgID, badgeID string, require func(domain.Organization) error) (Gate, error) {
+	g, _, err := s.gate(ctx, actor, orgID, badgeID, require)
+	return g, err
+}
+
+// gate is Gate, also returning the issue context it decided on.
+func (s *Service) gate(ctx context.Context, actor domain.Actor, orgID, badgeID string, require func(domain.Organization) error) (Gate, ports.IssueContext, error) {
 	if err := access.Check(actor, orgID); err != nil {
-		return Gate{}, err
+		return Gate{}, ports.IssueContext{}, err
 	}
 	ic, err := s.store.Credentials().IssueContext(ctx, orgID, badgeID, actor.UserID)
 	if err != nil {
-		return Gate{}, err
+		return Gate{}, ports.IssueContext{}, err
 	}
+	g, err := s.decide(actor, badgeID, ic, require)
+	return g, ic, err
+}
+
+// decide is Gate's decision on an issue context read for actor (after
+// access.Check passed).
+func (s *Service) decide(actor domain.Actor, badgeID string, ic ports.IssueContext, require func(domain.Organization) error) (Gate, error) {
 	org, err := s.guard.Decide(actor, ic.Org, domain.PermIssue)
 	if err != nil {
 		return Gate{}, err
@@ -73,4 +88,42 @@ func (s *Service) Gate(ctx context.Context, actor domain.Actor, orgID, badgeID s
 		return Gate{}, err
 	}
 	return Gate{Org: org, Badge: badge, Signer: signer}, nil
+}
+
+// contexts remembers, per organization, badge and user, the issue context
+// of the last issue that took the one-step path (Credentials.InsertFirst),
+// so that the next one decides and signs without reading first. It is
+// never trusted: InsertFirst writes only if the context's Version is still
+// the store's, in the same step, and a context that changed sends the
+// issue back to a fresh read; nor does it ever refuse: an issue it would
+// refuse reads afresh. A process holds at most maxContexts of them.
+type contexts struct {
+	mu sync.Mutex
+	m  map[contextKey]ports.IssueContext
+}
+
+type contextKey struct{ org, badge, user string }
+
+const maxContexts = 4096
+
+func (c *contexts) get(k contextKey) (ports.IssueContext, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	ic, ok := c.m[k]
+	return ic, ok
+}
+
+func (c *contexts) put(k contextKey, ic ports.IssueContext) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil || len(c.m) >= maxContexts {
+		c.m = make(map[contextKey]ports.IssueContext)
+	}
+	c.m[k] = ic
+}
+
+func (c *contexts) drop(k contextKey) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.m, k)
 }

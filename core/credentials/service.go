@@ -34,6 +34,9 @@ type Service struct {
 	guard   access.Guard
 	log     *slog.Logger
 	signers sync.Map // signing key ID → *signing.Signer
+	// contexts are the issue contexts the one-step path decides on
+	// without reading (each checked as it is written).
+	contexts contexts
 }
 
 // New returns a credential service publishing under urls. Recipient mail
@@ -187,11 +190,31 @@ type issued struct {
 // run without a lock; after a lost race (locked) the recipient lock makes
 // issues to that recipient take turns, each seeing the one before.
 func (s *Service) issueOnce(ctx context.Context, actor domain.Actor, orgID string, in IssueInput, rcpt domain.Recipient, locked, logged bool, within func(context.Context, Issued) error) (issued, error) {
-	g, err := s.Gate(ctx, actor, orgID, in.BadgeID, nil)
-	if err != nil {
-		return issued{}, err
+	// The one-step path may decide on the context of the last issue that
+	// took it: InsertFirst checks it is still the store's as it writes.
+	fast := !locked && within == nil
+	key := contextKey{orgID, in.BadgeID, actor.UserID}
+	var g Gate
+	ic, cached := ports.IssueContext{}, false
+	if fast {
+		if err := access.Check(actor, orgID); err != nil {
+			return issued{}, err
+		}
+		if ic, cached = s.contexts.get(key); cached {
+			var err error
+			if g, err = s.decide(actor, in.BadgeID, ic, nil); err != nil || !g.Badge.Locked {
+				cached = false // refusals and the full path read afresh
+			}
+		}
+	}
+	if !cached {
+		var err error
+		if g, ic, err = s.gate(ctx, actor, orgID, in.BadgeID, nil); err != nil {
+			return issued{}, err
+		}
 	}
 	org, badge, signer := g.Org, g.Badge, g.Signer
+	var err error
 	now := s.now()
 	c := domain.Credential{
 		ID: domain.NewCredentialID(), OrgID: org.ID, BadgeID: badge.ID,
@@ -204,23 +227,32 @@ func (s *Service) issueOnce(ctx context.Context, actor domain.Actor, orgID strin
 	}
 	plan := s.plans.Get(org.Plan)
 	// Most issues start a recipient's chain of an already-used badge: one
-	// atomic store step does them, activity entry and mail included (one
-	// statement on PostgreSQL). The full rules run in a transaction when
-	// it declines, on retries, and when within must join the transaction.
-	if badge.Locked && !locked && within == nil {
+	// atomic store step does them, activity entry and mail included, and
+	// checks that the context decided on still holds (one statement on
+	// PostgreSQL). The full rules run in a transaction when it declines,
+	// on retries, and when within must join the transaction.
+	if badge.Locked && fast {
 		is := Issued{Credential: c, State: domain.StateNew}
 		f := ports.FirstIssue{Credential: c, Month: domain.MonthStart(now), Limit: plan.MonthlyRecipients,
-			Mail: s.credentialMail(org, badge, is, now)}
+			Mail: s.credentialMail(org, badge, is, now), Version: ic.Version, UserID: actor.UserID}
 		if logged {
 			a := issuedActivity(actor, is, now)
 			f.Activity = &a
 		}
 		ok, err := s.store.Credentials().InsertFirst(ctx, f)
-		if err != nil {
+		switch {
+		case errors.Is(err, ports.ErrContextChanged):
+			s.contexts.drop(key)
+			return issued{}, errRetry // decide again on what the store holds now
+		case err != nil:
 			return issued{}, fmt.Errorf("issue %s: %w", c.ID, err)
-		}
-		if ok {
+		case ok:
+			s.contexts.put(key, ic)
 			return issued{is, f.Mail}, nil
+		case cached:
+			// Declined, and the context was not read for this issue: the
+			// full rules decide on a fresh read.
+			return issued{}, errRetry
 		}
 	}
 	var out issued
