@@ -334,14 +334,26 @@ const issueContextFrom = ` FROM organizations AS o
 	LEFT JOIN signing_keys AS k ON k.org_id = o.id AND k.status = 'active'
 	WHERE o.id = ?`
 
-// issueContextVersion is, on PostgreSQL, the version of an issue context:
-// a digest of every column it reads, so that InsertFirst's guard can
-// compare it in the statement. (SQLite's is computed from the row read:
-// see contextVersion.)
-var issueContextVersion = func() string {
-	exprs, _ := issueContextColumns()
-	return "md5(ROW(" + strings.Join(exprs, ", ") + ")::text)"
-}()
+// issueContextVersion is, on PostgreSQL, the version of an issue context,
+// cheap enough for InsertFirst's guard to compare in its statement: a
+// digest of every organization column read (not the row's xmin: counting
+// a verification writes the row), and for the membership, the badge and
+// the active key, which key it is and the transaction that last wrote each
+// row (their xmin: an UPDATE writes a new row version, a deleted or added
+// row changes what is joined). A transaction ID comes round again only
+// after 2^32 others, far beyond how long a version is kept (see
+// core/credentials). SQLite's version is a digest of the row read (see
+// contextVersion).
+var issueContextVersion = `concat(md5(ROW(` + strings.Join(prefixed("o.", orgColumns), ", ") + `)::text), ':', m.xmin, ':', b.xmin, ':', k.xmin, ':', k.id)`
+
+// prefixed returns names with prefix before each.
+func prefixed(prefix string, names []string) []string {
+	out := make([]string, len(names))
+	for i, n := range names {
+		out[i] = prefix + n
+	}
+	return out
+}
 
 // issueContextQueries are the issue-context reads of PostgreSQL and of
 // SQLite (whose version column is left empty).

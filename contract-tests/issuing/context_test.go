@@ -30,9 +30,14 @@ func TestRememberedContextIsNeverStale(t *testing.T) {
 			t.Fatal(err)
 		}
 		issuer := w.member(t, domain.RoleIssuer)
-		issue := func(actor domain.Actor) (credentials.Issued, error) {
+		var last string // the recipient of the last issue
+		issueTo := func(actor domain.Actor, email string) (credentials.Issued, error) {
+			last = email
 			return w.creds.Issue(ctx, actor, w.orgID, credentials.IssueInput{BadgeID: w.badge.ID,
-				Recipient: domain.Recipient{Name: "Rae Recipient", Email: "r-" + domain.NewID() + "@issuing.example"}})
+				Recipient: domain.Recipient{Name: "Rae Recipient", Email: email}})
+		}
+		issue := func(actor domain.Actor) (credentials.Issued, error) {
+			return issueTo(actor, "r-"+domain.NewID()+"@issuing.example")
 		}
 		issued := func(what string, actor domain.Actor) credentials.Issued {
 			t.Helper()
@@ -99,13 +104,23 @@ func TestRememberedContextIsNeverStale(t *testing.T) {
 		}
 		refused("deactivated badge", w.owner, domain.CodeBadgeInactive)
 
-		// A suspended organization, and issuing again once it is lifted.
+		// A suspended organization refuses, a recipient who holds a
+		// credential of the badge too; once the suspension is lifted,
+		// issuing goes on, and for that holder the full rules (which run
+		// on the remembered context after the one step declines) answer.
 		w.badge = w.newBadge(t)
 		warm(w.owner)
+		holder := last
 		w.decide(t, orgs.Suspend)
+		if _, err := issueTo(w.owner, holder); domain.CodeOf(err) != domain.CodeOrgNotApproved {
+			t.Errorf("suspended, to a holder: issue answered %v, want ORG_NOT_APPROVED", err)
+		}
 		refused("suspended", w.owner, domain.CodeOrgNotApproved)
 		w.decide(t, orgs.Approve)
 		issued("after the suspension is lifted", w.owner)
+		if _, err := issueTo(w.owner, holder); domain.CodeOf(err) != domain.CodeDuplicateCredential {
+			t.Errorf("to a holder of an active non-expiring credential: issue answered %v, want DUPLICATE_CREDENTIAL", err)
+		}
 	})
 }
 

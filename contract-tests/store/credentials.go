@@ -674,7 +674,8 @@ func testCredentialInsertFirstQuotaRace(t *testing.T, s ports.Store) {
 // decision or a signed document — the organization's fields (even with
 // its UpdatedAt as it was), the user's role, the badge, the active key —
 // makes the version read before stale; an unchanged context keeps its
-// version.
+// version, whatever else is written (issues, the organization's count of
+// verifications).
 func testCredentialInsertFirstChecksContext(t *testing.T, s ports.Store) {
 	ctx := t.Context()
 	is := newIssuer(t, s)
@@ -741,6 +742,8 @@ func testCredentialInsertFirstChecksContext(t *testing.T, s ports.Store) {
 		}
 	}
 	equal(t, version(), v) // issuing changes no part of it
+	must(t, s.Orgs().CountVerification(ctx, is.org.ID))
+	equal(t, version(), v) // nor does counting a verification of the organization's credentials
 
 	v = version()
 	org := is.org

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/credence-dev/credence/core/access"
 	"github.com/credence-dev/credence/core/domain"
@@ -96,30 +97,46 @@ func (s *Service) decide(actor domain.Actor, badgeID string, ic ports.IssueConte
 // never trusted: InsertFirst writes only if the context's Version is still
 // the store's, in the same step, and a context that changed sends the
 // issue back to a fresh read; nor does it ever refuse: an issue it would
-// refuse reads afresh. A process holds at most maxContexts of them.
+// refuse reads afresh. A context is kept at most maxContextAge (so a
+// version compared is always recent), and a process keeps at most
+// maxContexts.
 type contexts struct {
 	mu sync.Mutex
-	m  map[contextKey]ports.IssueContext
+	m  map[contextKey]remembered
 }
 
 type contextKey struct{ org, badge, user string }
 
-const maxContexts = 4096
-
-func (c *contexts) get(k contextKey) (ports.IssueContext, bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	ic, ok := c.m[k]
-	return ic, ok
+type remembered struct {
+	ic ports.IssueContext
+	at time.Time
 }
 
-func (c *contexts) put(k contextKey, ic ports.IssueContext) {
+const (
+	maxContexts   = 4096
+	maxContextAge = time.Minute
+)
+
+func (c *contexts) get(k contextKey, now time.Time) (ports.IssueContext, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.m == nil || len(c.m) >= maxContexts {
-		c.m = make(map[contextKey]ports.IssueContext)
+	r, ok := c.m[k]
+	if !ok || now.Sub(r.at) > maxContextAge || now.Before(r.at) {
+		return ports.IssueContext{}, false
 	}
-	c.m[k] = ic
+	return r.ic, true
+}
+
+func (c *contexts) put(k contextKey, ic ports.IssueContext, now time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if r, ok := c.m[k]; ok && r.ic.Version == ic.Version {
+		return // remembered since it was read
+	}
+	if c.m == nil || len(c.m) >= maxContexts {
+		c.m = make(map[contextKey]remembered)
+	}
+	c.m[k] = remembered{ic, now}
 }
 
 func (c *contexts) drop(k contextKey) {

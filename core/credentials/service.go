@@ -200,7 +200,7 @@ func (s *Service) issueOnce(ctx context.Context, actor domain.Actor, orgID strin
 		if err := access.Check(actor, orgID); err != nil {
 			return issued{}, err
 		}
-		if ic, cached = s.contexts.get(key); cached {
+		if ic, cached = s.contexts.get(key, s.clock.Now()); cached {
 			var err error
 			if g, err = s.decide(actor, in.BadgeID, ic, nil); err != nil || !g.Badge.Locked {
 				cached = false // refusals and the full path read afresh
@@ -247,16 +247,22 @@ func (s *Service) issueOnce(ctx context.Context, actor domain.Actor, orgID strin
 		case err != nil:
 			return issued{}, fmt.Errorf("issue %s: %w", c.ID, err)
 		case ok:
-			s.contexts.put(key, ic)
+			s.contexts.put(key, ic, s.clock.Now())
 			return issued{is, f.Mail}, nil
-		case cached:
-			// Declined, and the context was not read for this issue: the
-			// full rules decide on a fresh read.
-			return issued{}, errRetry
 		}
 	}
 	var out issued
 	err = s.store.WithinTx(ctx, func(ctx context.Context) error {
+		if cached {
+			// Decided on a remembered context: it must still hold.
+			held, err := s.store.Credentials().IssueContext(ctx, orgID, in.BadgeID, actor.UserID)
+			if err != nil {
+				return err
+			}
+			if held.Version != ic.Version {
+				return ports.ErrContextChanged
+			}
+		}
 		if locked {
 			if err := s.store.Credentials().LockRecipient(ctx, badge.ID, rcpt.Email); err != nil {
 				return err
@@ -299,6 +305,9 @@ func (s *Service) issueOnce(ctx context.Context, actor domain.Actor, orgID strin
 	})
 	var dup *domain.DuplicateError
 	switch {
+	case errors.Is(err, ports.ErrContextChanged):
+		s.contexts.drop(key)
+		return issued{}, errRetry // decide again on what the store holds now
 	case errors.As(err, &dup) && dup.Existing != "" && (c.SupersedesID == "" || dup.Existing != c.SupersedesID):
 		// A concurrent issuer won the recipient's slot: decide again
 		// against its credential unless that one is active non-expiring.
