@@ -21,14 +21,19 @@ type Credentials interface {
 	// transaction too (the transaction stays usable). When c.ID is taken it
 	// returns ErrIDTaken.
 	Insert(ctx context.Context, c domain.Credential) error
-	// InsertFirst stores c as the first credential of its chain and, unless
-	// c.Test, counts its recipient in the month's quota as Quota.Consume
-	// would with limit, and queues mail when it is not nil, as one atomic
-	// step: the common issue, made cheap. handled is false, and nothing is
+	// InsertFirst stores f.Credential as the first credential of its chain
+	// and, unless it is a test credential, counts its recipient in the
+	// month's quota as Quota.Consume would with f.Limit; it queues f.Mail
+	// and logs f.Activity when they are not nil; all as one atomic step:
+	// the common issue, made cheap. handled is false, and nothing is
 	// written, when the chain already has a head or the quota cannot simply
-	// be counted (the caller then applies the full rules in a transaction);
-	// errors are failures only.
-	InsertFirst(ctx context.Context, c domain.Credential, month time.Time, limit int, mail *domain.Mail) (handled bool, err error)
+	// be counted (the caller then applies the full rules in a transaction).
+	// When f.Version is not empty, that step also checks that the issue
+	// context the issue was decided and signed on is still what
+	// IssueContext would read (f.Version is its Version): when it is not,
+	// nothing is written and the error matches ErrContextChanged. Other
+	// errors are failures.
+	InsertFirst(ctx context.Context, f FirstIssue) (handled bool, err error)
 	// InsertMany stores cs, each at the head of its chain, provided none
 	// of their chains has a head and no ID is taken: else it writes nothing
 	// and returns an error matching ErrBatchConflict. Call it in a
@@ -45,8 +50,8 @@ type Credentials interface {
 	// IssueContext reads in one query what issuing needs: the organization
 	// with userID's role in it ("" for none), the badge (nil when the
 	// organization has no badge badgeID) and the organization's active
-	// signing key (nil when it has none). ErrNotFound when there is no
-	// organization orgID.
+	// signing key (nil when it has none), and a Version of all of it.
+	// ErrNotFound when there is no organization orgID.
 	IssueContext(ctx context.Context, orgID, badgeID, userID string) (IssueContext, error)
 	// LockRecipient holds, until the transaction ends, a lock that
 	// serializes issues of the badge to the email: statements after it see
@@ -68,12 +73,35 @@ type Credentials interface {
 	ListByEmail(ctx context.Context, email string, page Page) ([]domain.Credential, error)
 }
 
+// FirstIssue is what Credentials.InsertFirst writes.
+type FirstIssue struct {
+	Credential domain.Credential
+	Month      time.Time        // the start of the quota's month
+	Limit      int              // the month's quota (domain.Unlimited for none)
+	Mail       *domain.Mail     // the recipient's mail, or nil
+	Activity   *domain.Activity // the issue's activity entry, or nil
+	// Version is the IssueContext.Version the issue was decided on (its
+	// organization, role, badge and key), checked as it is written; ""
+	// checks nothing.
+	Version string
+	// UserID is the user whose role the issue context holds ("" for API
+	// keys and for no check).
+	UserID string
+}
+
 // IssueContext is what Credentials.IssueContext reads.
 type IssueContext struct {
 	Org   OrgWithRole
 	Badge *domain.Badge
 	Key   *domain.SigningKey
+	// Version changes whenever anything above does (an opaque string that
+	// only the store that read it compares).
+	Version string
 }
+
+// ErrContextChanged is returned by Credentials.InsertFirst when the issue
+// context it was given the Version of has changed since it was read.
+var ErrContextChanged = &domain.Error{Code: "ISSUE_CONTEXT_CHANGED", Detail: "the organization, badge, key or role changed while issuing"}
 
 // ErrBatchConflict is returned by Credentials.InsertMany when a chain of
 // the batch has a head or an ID is taken.

@@ -2,11 +2,12 @@ package sqlstore
 
 import (
 	"context"
-	"database/sql"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
-	"math/rand/v2"
 	"strings"
 	"time"
 
@@ -105,26 +106,42 @@ func (r *Credentials) Insert(ctx context.Context, c domain.Credential) error {
 // InsertFirst stores a chain's first credential and counts its recipient.
 // On PostgreSQL outside a transaction it is one statement (autocommit):
 // take a slot in a random quota shard unless the email was counted this
-// month, record the email, insert the credential. A unique violation (a
-// chain head, a concurrent first count of the email, an ID collision) fails
-// the whole statement, and a full shard inserts nothing: both decline.
-// Elsewhere it is Consume and Insert in a transaction.
-func (r *Credentials) InsertFirst(ctx context.Context, c domain.Credential, month time.Time, limit int, mail *domain.Mail) (bool, error) {
-	if r.s.dialect == DialectPostgres && !r.s.inTx(ctx) && (mail == nil || !c.Test) {
-		return r.insertFirstPostgres(ctx, c, domain.MonthKey(month), limit, mail)
+// month, record the email, insert the credential, queue its mail, log the
+// activity. A unique violation (a chain head, a concurrent first count of
+// the email, an ID collision) fails the whole statement, and a full shard
+// inserts nothing: both decline. Elsewhere it is Consume, Insert, the mail
+// and the activity in a transaction.
+func (r *Credentials) InsertFirst(ctx context.Context, f ports.FirstIssue) (bool, error) {
+	if r.s.dialect == DialectPostgres && !r.s.inTx(ctx) {
+		return r.insertFirstPostgres(ctx, f)
 	}
+	c := f.Credential
 	var handled bool
 	err := r.s.WithinTx(ctx, func(ctx context.Context) error {
+		if f.Version != "" {
+			ic, err := r.IssueContext(ctx, c.OrgID, c.BadgeID, f.UserID)
+			if err != nil && !errors.Is(err, domain.ErrNotFound) {
+				return err
+			}
+			if err != nil || ic.Version != f.Version {
+				return fmt.Errorf("insert first credential %s: %w", c.ID, ports.ErrContextChanged)
+			}
+		}
 		if !c.Test {
-			if _, err := r.s.Quota().Consume(ctx, c.OrgID, month, c.RecipientEmail, limit); err != nil {
+			if _, err := r.s.Quota().Consume(ctx, c.OrgID, f.Month, c.RecipientEmail, f.Limit); err != nil {
 				return err
 			}
 		}
 		if err := r.Insert(ctx, c); err != nil {
 			return err
 		}
-		if mail != nil {
-			if err := r.s.Mails().Create(ctx, *mail); err != nil {
+		if f.Mail != nil {
+			if err := r.s.Mails().Create(ctx, *f.Mail); err != nil {
+				return err
+			}
+		}
+		if f.Activity != nil {
+			if err := r.s.Activity().Record(ctx, *f.Activity); err != nil {
 				return err
 			}
 		}
@@ -141,13 +158,22 @@ func (r *Credentials) InsertFirst(ctx context.Context, c domain.Credential, mont
 const insertCredentialColumns = `id, org_id, badge_id, recipient_name, recipient_email, issued_at, expires_at,
 	public, test, revocation_reason, key_id, jws, created_by`
 
-// insertFirstQuery takes a quota slot (u), records the email (r) and
-// inserts the credential (c); $ placeholders in order: org, month, shard,
+// InsertFirst's statement is made of arms (data-modifying CTEs). The
+// guard (g) holds one row when the issue context is still the one the
+// issue was decided on (or no Version was given: insertFirstUnguarded);
+// every write depends on it. Its placeholders: user, badge, organization,
+// version.
+var insertFirstGuard = `g AS (SELECT 1` + issueContextFrom + ` AND ` + issueContextVersion + ` = ?)`
+
+const insertFirstUnguarded = `g AS (SELECT 1)`
+
+// insertFirstQuota takes a quota slot (u), records the email (r) and
+// inserts the credential (c); ? placeholders in order: org, month, shard,
 // shard cap, org, month, email (u); org, month, email (r); the credential's
 // columns, org, month, email (c).
-var insertFirstQuery = `WITH u AS (
+const insertFirstQuota = `u AS (
 	UPDATE quota_usage SET used = used + 1
-	WHERE org_id = ? AND month = ? AND shard = ? AND used < ?
+	WHERE org_id = ? AND month = ? AND shard = ? AND used < ? AND EXISTS (SELECT 1 FROM g)
 		AND NOT EXISTS (SELECT 1 FROM quota_recipients WHERE org_id = ? AND month = ? AND email = ?)
 	RETURNING 1
 ), r AS (
@@ -156,19 +182,49 @@ var insertFirstQuery = `WITH u AS (
 ), c AS (
 	INSERT INTO credentials (` + insertCredentialColumns + `)
 	SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?
-	WHERE EXISTS (SELECT 1 FROM u) OR EXISTS (SELECT 1 FROM quota_recipients WHERE org_id = ? AND month = ? AND email = ?)
+	WHERE EXISTS (SELECT 1 FROM g) AND (EXISTS (SELECT 1 FROM u)
+		OR EXISTS (SELECT 1 FROM quota_recipients WHERE org_id = ? AND month = ? AND email = ?))
 	RETURNING 1
-)
-SELECT count(*) FROM c`
+)`
 
-// insertFirstMailQuery is insertFirstQuery queuing the credential's mail
-// too (m); its placeholders follow insertFirstQuery's: the mail's columns.
-var insertFirstMailQuery = strings.Replace(insertFirstQuery, "\nSELECT count(*) FROM c", `, m AS (
-	INSERT INTO mails (`+insertMailColumns+`)
-	SELECT ?, ?, ?, ?, ?, ?, ?, 'queued', ?, ? WHERE EXISTS (SELECT 1 FROM c)
+// insertFirstTest inserts a test credential (c), which the quota ignores;
+// its placeholders are the credential's columns.
+const insertFirstTest = `c AS (
+	INSERT INTO credentials (` + insertCredentialColumns + `)
+	SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM g)
 	RETURNING 1
+)`
+
+// The arms InsertFirst adds when c inserted its row: the mail (m; its
+// placeholders are mailValues) and the activity entry (a; activityValues).
+const (
+	insertFirstMail = `, m AS (
+	INSERT INTO mails (` + insertMailColumns + `)
+	SELECT ?, ?, ?, ?, ?, ?, ?, 'queued', ?, ? WHERE EXISTS (SELECT 1 FROM c)
+)`
+	insertFirstActivity = `, a AS (
+	INSERT INTO activity (` + insertActivityColumns + `)
+	SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM c)
+)`
 )
-SELECT count(*) FROM c`, 1)
+
+// insertFirstQueries holds InsertFirst's statement for each combination
+// of guard, test credential, mail and activity entry (indexes 0 or 1
+// each). It answers how many credentials it inserted and whether the
+// guard held.
+var insertFirstQueries = func() (q [2][2][2][2]string) {
+	for guard, g := range []string{insertFirstUnguarded, insertFirstGuard} {
+		for test, head := range []string{insertFirstQuota, insertFirstTest} {
+			for mail, m := range []string{"", insertFirstMail} {
+				for act, a := range []string{"", insertFirstActivity} {
+					q[guard][test][mail][act] = "WITH " + g + ", " + head + m + a +
+						"\nSELECT (SELECT count(*) FROM c), (SELECT count(*) FROM g)"
+				}
+			}
+		}
+	}
+	return q
+}()
 
 const insertMailColumns = `id, org_id, credential_id, kind, to_addr, subject, body, status, created_at, next_attempt_at`
 
@@ -176,44 +232,63 @@ func mailValues(m *domain.Mail) []any {
 	return []any{m.ID, m.OrgID, string(m.CredentialID), string(m.Kind), m.To, m.Subject, m.Text, m.CreatedAt.UTC(), m.NextAttempt.UTC()}
 }
 
-var insertTestQuery = `INSERT INTO credentials (` + insertCredentialColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+const insertActivityColumns = `id, org_id, actor_user, actor_key, actor_email, ip, action, target_type, target, detail, created_at`
 
-func (r *Credentials) insertFirstPostgres(ctx context.Context, c domain.Credential, month string, limit int, mail *domain.Mail) (bool, error) {
-	values := []any{string(c.ID), c.OrgID, c.BadgeID, c.RecipientName, c.RecipientEmail, c.IssuedAt.UTC(), utcPtr(c.ExpiresAt),
-		c.Public, c.Test, c.RevocationReason, c.KeyID, c.JWS, c.CreatedBy}
-	var n int64
-	var err error
+func activityValues(a *domain.Activity) []any {
+	return []any{a.ID, a.OrgID, a.ActorUser, a.ActorKey, a.ActorEmail, a.IP, string(a.Action), a.TargetType, a.Target, a.Detail, a.CreatedAt.UTC()}
+}
+
+func (r *Credentials) insertFirstPostgres(ctx context.Context, f ports.FirstIssue) (bool, error) {
+	c := f.Credential
+	args := make([]any, 0, 64)
+	guard, test, mail, act := 0, 0, 0, 0
+	if f.Version != "" {
+		guard = 1
+		args = append(args, f.UserID, c.BadgeID, c.OrgID, f.Version)
+	}
 	if c.Test {
-		var st *sql.Stmt
-		if st, err = r.s.prepared(ctx, insertTestQuery); err == nil {
-			n, err = affected(st.ExecContext(ctx, values...))
-		}
+		test = 1
 	} else {
-		shard, shardLimit := rand.IntN(quotaShards), math.MaxInt32
-		if limit != domain.Unlimited {
-			if limit <= 0 {
+		month := domain.MonthKey(f.Month)
+		shards, shardLimit := quotaShards, math.MaxInt32
+		if f.Limit != domain.Unlimited {
+			if f.Limit <= 0 {
 				return false, nil
 			}
-			shard = rand.IntN(min(limit, quotaShards)) // shards below limit have a share
-			shardLimit = shardCap(limit, shard)
+			shards = min(f.Limit, quotaShards) // shards below limit have a share
 		}
-		args := append([]any{c.OrgID, month, shard, shardLimit, c.OrgID, month, c.RecipientEmail, c.OrgID, month, c.RecipientEmail}, values...)
-		args = append(args, c.OrgID, month, c.RecipientEmail)
-		query := insertFirstQuery
-		if mail != nil {
-			query = insertFirstMailQuery
-			args = append(args, mailValues(mail)...)
+		shard, put := r.s.shards.take(shards)
+		defer put()
+		if f.Limit != domain.Unlimited {
+			shardLimit = shardCap(f.Limit, shard)
 		}
-		var st *sql.Stmt
-		if st, err = r.s.prepared(ctx, query); err == nil {
-			err = st.QueryRowContext(ctx, args...).Scan(&n)
-		}
+		args = append(args, c.OrgID, month, shard, shardLimit, c.OrgID, month, c.RecipientEmail, c.OrgID, month, c.RecipientEmail)
+	}
+	args = append(args, string(c.ID), c.OrgID, c.BadgeID, c.RecipientName, c.RecipientEmail, c.IssuedAt.UTC(), utcPtr(c.ExpiresAt),
+		c.Public, c.Test, c.RevocationReason, c.KeyID, c.JWS, c.CreatedBy)
+	if !c.Test {
+		args = append(args, c.OrgID, domain.MonthKey(f.Month), c.RecipientEmail)
+	}
+	if f.Mail != nil {
+		mail = 1
+		args = append(args, mailValues(f.Mail)...)
+	}
+	if f.Activity != nil {
+		act = 1
+		args = append(args, activityValues(f.Activity)...)
+	}
+	var n, held int64
+	st, err := r.s.prepared(ctx, insertFirstQueries[guard][test][mail][act])
+	if err == nil {
+		err = st.QueryRowContext(ctx, args...).Scan(&n, &held)
 	}
 	switch {
 	case isUniqueViolation(err):
 		return false, nil
 	case err != nil:
 		return false, fmt.Errorf("insert first credential %s: %w", c.ID, err)
+	case held == 0:
+		return false, fmt.Errorf("insert first credential %s: %w", c.ID, ports.ErrContextChanged)
 	}
 	return n == 1, nil
 }
@@ -228,40 +303,88 @@ func (r *Credentials) Get(ctx context.Context, id domain.CredentialID) (domain.C
 }
 
 type issueContextRow struct {
-	Org   orgRow        `bun:"embed:o_"`
-	Role  string        `bun:"role"`
-	Badge badgeRow      `bun:"embed:b_"`
-	Key   signingKeyRow `bun:"embed:k_"`
+	Org     orgRow        `bun:"embed:o_"`
+	Role    string        `bun:"role"`
+	Badge   badgeRow      `bun:"embed:b_"`
+	Key     signingKeyRow `bun:"embed:k_"`
+	Version string        `bun:"version"`
 }
 
-// issueContextQuery joins the organization, the member's role, the badge
-// and the active key, each column aliased with its embed prefix.
-var issueContextQuery = func() string {
-	cols := func(alias string, names ...string) string {
-		out := make([]string, len(names))
-		for i, n := range names {
-			out[i] = alias + "." + n + " AS " + alias + "_" + n
+// issueContextColumns are the columns the issue context reads: the
+// organization's, the member's role, the badge's and the active key's,
+// each named with its embed prefix.
+var issueContextColumns = func() (exprs, names []string) {
+	add := func(alias string, cols ...string) {
+		for _, c := range cols {
+			exprs, names = append(exprs, alias+"."+c), append(names, alias+"_"+c)
 		}
-		return strings.Join(out, ", ")
 	}
-	return "SELECT " + cols("o", orgColumns...) + ", COALESCE(m.role, '') AS role, " +
-		cols("b", "id", "org_id", "name", "slug", "description", "criteria", "image_url", "tags", "expires_in_days", "active", "locked", "created_at", "updated_at") + ", " +
-		cols("k", "id", "org_id", "fragment", "algorithm", "status", "public_jwk", "private_enc", "created_at", "retired_at") +
-		` FROM organizations AS o
-		LEFT JOIN memberships AS m ON m.org_id = o.id AND m.user_id = ?
-		LEFT JOIN badges AS b ON b.id = ? AND b.org_id = o.id
-		LEFT JOIN signing_keys AS k ON k.org_id = o.id AND k.status = 'active'
-		WHERE o.id = ?`
+	add("o", orgColumns...)
+	exprs, names = append(exprs, "COALESCE(m.role, '')"), append(names, "role")
+	add("b", "id", "org_id", "name", "slug", "description", "criteria", "image_url", "tags", "expires_in_days", "active", "locked", "created_at", "updated_at")
+	add("k", "id", "org_id", "fragment", "algorithm", "status", "public_jwk", "private_enc", "created_at", "retired_at")
+	return exprs, names
+}
+
+// issueContextFrom joins the organization, the user's membership, the
+// badge and the active key; its placeholders: user, badge, organization.
+const issueContextFrom = ` FROM organizations AS o
+	LEFT JOIN memberships AS m ON m.org_id = o.id AND m.user_id = ?
+	LEFT JOIN badges AS b ON b.id = ? AND b.org_id = o.id
+	LEFT JOIN signing_keys AS k ON k.org_id = o.id AND k.status = 'active'
+	WHERE o.id = ?`
+
+// issueContextVersion is, on PostgreSQL, the version of an issue context,
+// cheap enough for InsertFirst's guard to compare in its statement: a
+// digest of every organization column read (not the row's xmin: counting
+// a verification writes the row), and for the membership, the badge and
+// the active key, which key it is and the transaction that last wrote each
+// row (their xmin: an UPDATE writes a new row version, a deleted or added
+// row changes what is joined). A transaction ID comes round again only
+// after 2^32 others, far beyond how long a version is kept (see
+// core/credentials). SQLite's version is a digest of the row read (see
+// contextVersion).
+var issueContextVersion = `concat(md5(ROW(` + strings.Join(prefixed("o.", orgColumns), ", ") + `)::text), ':', m.xmin, ':', b.xmin, ':', k.xmin, ':', k.id)`
+
+// prefixed returns names with prefix before each.
+func prefixed(prefix string, names []string) []string {
+	out := make([]string, len(names))
+	for i, n := range names {
+		out[i] = prefix + n
+	}
+	return out
+}
+
+// issueContextQueries are the issue-context reads of PostgreSQL and of
+// SQLite (whose version column is left empty).
+var issueContextQueries = func() map[string]string {
+	exprs, names := issueContextColumns()
+	cols := make([]string, len(exprs))
+	for i := range exprs {
+		cols[i] = exprs[i] + " AS " + names[i]
+	}
+	sel := "SELECT " + strings.Join(cols, ", ")
+	return map[string]string{
+		DialectPostgres: sel + ", " + issueContextVersion + " AS version" + issueContextFrom,
+		DialectSQLite:   sel + ", '' AS version" + issueContextFrom,
+	}
 }()
 
 // IssueContext reads the organization with the user's role, the badge and
 // the active signing key in one query.
 func (r *Credentials) IssueContext(ctx context.Context, orgID, badgeID, userID string) (ports.IssueContext, error) {
 	var row issueContextRow
-	if err := r.s.scanIssueContext(ctx, &row, userID, badgeID, orgID); err != nil {
+	if err := r.s.scanHot(ctx, issueContextQueries[r.s.dialect], &row, userID, badgeID, orgID); err != nil {
 		return ports.IssueContext{}, notFound(err, "issue context of organization "+orgID)
 	}
-	out := ports.IssueContext{Org: ports.OrgWithRole{Org: row.Org.toDomain(), Role: domain.Role(row.Role)}}
+	if row.Version == "" {
+		v, err := contextVersion(&row)
+		if err != nil {
+			return ports.IssueContext{}, err
+		}
+		row.Version = v
+	}
+	out := ports.IssueContext{Org: ports.OrgWithRole{Org: row.Org.toDomain(), Role: domain.Role(row.Role)}, Version: row.Version}
 	if row.Badge.ID != "" {
 		b, err := row.Badge.toDomain()
 		if err != nil {
@@ -274,6 +397,17 @@ func (r *Credentials) IssueContext(ctx context.Context, orgID, badgeID, userID s
 		out.Key = &k
 	}
 	return out, nil
+}
+
+// contextVersion is the version of an issue context read from SQLite: a
+// digest of the row as read.
+func contextVersion(row *issueContextRow) (string, error) {
+	raw, err := json.Marshal(row)
+	if err != nil {
+		return "", fmt.Errorf("issue context version: %w", err)
+	}
+	sum := sha256.Sum256(raw)
+	return hex.EncodeToString(sum[:]), nil
 }
 
 // LockRecipient takes a transaction-scoped advisory lock on the (badge,

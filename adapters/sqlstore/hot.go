@@ -61,13 +61,14 @@ func dollarPlaceholders(q string) string {
 	return b.String()
 }
 
-// scanIssueContext runs the issue-context read: prepared on PostgreSQL
-// outside a transaction, through bun otherwise.
-func (s *Store) scanIssueContext(ctx context.Context, row *issueContextRow, args ...any) error {
+// scanHot runs a query of the hot path that returns one row into dest (a
+// row struct whose columns the query names): prepared on PostgreSQL
+// outside a transaction, through bun otherwise. No row is sql.ErrNoRows.
+func (s *Store) scanHot(ctx context.Context, query string, dest any, args ...any) error {
 	if s.dialect != DialectPostgres || s.inTx(ctx) {
-		return s.idb(ctx).NewRaw(issueContextQuery, args...).Scan(ctx, row)
+		return s.idb(ctx).NewRaw(query, args...).Scan(ctx, dest)
 	}
-	st, err := s.prepared(ctx, issueContextQuery)
+	st, err := s.prepared(ctx, query)
 	if err != nil {
 		return err
 	}
@@ -82,7 +83,7 @@ func (s *Store) scanIssueContext(ctx context.Context, row *issueContextRow, args
 		}
 		return sql.ErrNoRows
 	}
-	if err := s.db.ScanRow(ctx, rows, row); err != nil {
+	if err := s.db.ScanRow(ctx, rows, dest); err != nil {
 		return err
 	}
 	return rows.Close()

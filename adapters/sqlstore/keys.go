@@ -171,10 +171,15 @@ func (r *APIKeys) Get(ctx context.Context, orgID, id string) (domain.APIKey, err
 	return row.toDomain(), nil
 }
 
+// apiKeyByHashQuery reads an API key by the hash of its secret: every
+// request made with a key does, so it is a prepared statement.
+const apiKeyByHashQuery = `SELECT id, org_id, name, mode, prefix, last4, secret_hash, created_by, created_at, expires_at,
+	revoked_at, revoked_for, last_used_at, rate_limit, regenerated_at FROM api_keys WHERE secret_hash = ?`
+
 // GetByHash returns the key whose SecretHash equals hash.
 func (r *APIKeys) GetByHash(ctx context.Context, hash []byte) (domain.APIKey, error) {
 	var row apiKeyRow
-	if err := r.s.idb(ctx).NewSelect().Model(&row).Where("secret_hash = ?", hash).Scan(ctx); err != nil {
+	if err := r.s.scanHot(ctx, apiKeyByHashQuery, &row, hash); err != nil {
 		return domain.APIKey{}, notFound(err, "get API key by hash")
 	}
 	return row.toDomain(), nil

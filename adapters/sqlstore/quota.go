@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"sort"
+	"sync"
 	"time"
 
 	"github.com/uptrace/bun"
@@ -33,6 +34,35 @@ func shardCap(limit, i int) int {
 		c++
 	}
 	return c
+}
+
+// shardTokens hands out quota shards to the one-statement first issues of
+// this process (Credentials.InsertFirst), so that concurrent ones take a
+// shard each instead of queueing on the row lock of a shard another holds
+// until it commits: with random picks most of 16 concurrent issuers share
+// a shard with another. Which shard an issue counts in changes nothing
+// else (each shard caps its own share of the limit); when every token is
+// out (more concurrent issues than shards), a random shard it is.
+type shardTokens struct {
+	once sync.Once
+	free chan int
+}
+
+// take returns a shard below n (n <= quotaShards) and the function that
+// gives it back once the statement has committed.
+func (t *shardTokens) take(n int) (shard int, put func()) {
+	t.once.Do(func() {
+		t.free = make(chan int, quotaShards)
+		for i := range quotaShards {
+			t.free <- i
+		}
+	})
+	select {
+	case token := <-t.free:
+		return token % n, func() { t.free <- token }
+	default:
+		return rand.IntN(n), func() {}
+	}
 }
 
 type quotaRecipientRow struct {

@@ -41,6 +41,7 @@ type Store struct {
 	db      *bun.DB
 	dialect string
 	hot     hotStatements
+	shards  shardTokens
 }
 
 var _ ports.Store = (*Store)(nil)

@@ -1,8 +1,18 @@
-// Command bench times a bulk issuance end to end against a running
-// Credence: it uploads a CSV of -rows recipients, follows the job until it
-// is completed, and reports rows per second next to a raw ES256 signing
-// loop on every core of this machine, measured in the same run (the
-// machines are shared and noisy: compare ratios, not absolute numbers).
+// Command bench times issuance end to end against a running Credence.
+//
+// -mode bulk (the default) uploads a CSV of -rows recipients, follows the
+// job until it is completed, and reports rows per second next to a raw
+// ES256 signing loop on every core of this machine, measured in the same
+// run (the machines are shared and noisy: compare ratios, not absolute
+// numbers).
+//
+// -mode issue has -clients concurrent clients POST single credentials
+// (/api/v1/orgs/{orgId}/credentials, each to a new recipient) with an API
+// key, and reports issues per second. With -inprocess-db (the server's
+// PostgreSQL or SQLite database) it also issues through the core in this
+// process, on an organization of its own in that database, alternating
+// slices of both (-slices of -slice each) so that the ratio of the two
+// rates is measured under the same load; see issue.go.
 //
 // Against a local server whose mail goes to files (the embedded default, or
 // any server with CREDENCE_DATA_DIR on this machine) it sets everything up
@@ -12,6 +22,9 @@
 // quota of at least -rows (e.g. CREDENCE_PLANS='{"professional":{"monthlyRecipients":-1}}').
 //
 //	go run ./apps/bench -url http://127.0.0.1:8080 -mail-dir credence-data/mail -rows 25000 -pid-of credence-worker
+//	go run ./apps/bench -mode issue -url http://127.0.0.1:8080 -mail-dir credence-data/mail -inprocess-db postgres://…
+//
+// (apps/bench/bulk.sh and apps/bench/issue.sh start a server and run them.)
 //
 // -pid N (or -pid-of a process name) samples that process's resident
 // memory while the job runs and reports its peak.
@@ -57,6 +70,11 @@ func main() {
 	flag.DurationVar(&o.timeout, "timeout", 20*time.Minute, "give up after this long")
 	flag.BoolVar(&o.noMail, "no-mail", false, "switch the bench organization's recipient emails off (time the issuance alone)")
 	flag.DurationVar(&o.signFor, "sign-for", 5*time.Second, "how long the raw signing loop runs")
+	flag.StringVar(&o.mode, "mode", "bulk", "bulk: one bulk job; issue: single issues by concurrent clients")
+	flag.IntVar(&o.clients, "clients", 16, "-mode issue: concurrent clients (and in-process issuers)")
+	flag.DurationVar(&o.slice, "slice", 3*time.Second, "-mode issue: how long each slice of issuing runs")
+	flag.IntVar(&o.slices, "slices", 4, "-mode issue: slices of each kind")
+	flag.StringVar(&o.inprocessDB, "inprocess-db", "", "-mode issue: the server's database, to issue through the core in this process too")
 	flag.Parse()
 	ctx, cancel := context.WithTimeout(context.Background(), o.timeout)
 	defer cancel()
@@ -71,9 +89,19 @@ type options struct {
 	rows, pid                  int
 	noMail                     bool
 	timeout, signFor           time.Duration
+	mode, inprocessDB          string
+	clients, slices            int
+	slice                      time.Duration
 }
 
 func run(ctx context.Context, o options) error {
+	switch o.mode {
+	case "bulk":
+	case "issue":
+		return runIssue(ctx, o)
+	default:
+		return fmt.Errorf("-mode %q: want bulk or issue", o.mode)
+	}
 	// The raw loop first, while the server is idle.
 	signRate, err := rawSignRate(o.signFor)
 	if err != nil {

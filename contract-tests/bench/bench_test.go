@@ -18,8 +18,10 @@ import (
 	"os/exec"
 	"regexp"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/lestrrat-go/jwx/v2/jwa"
 	"github.com/lestrrat-go/jwx/v2/jwk"
@@ -56,6 +58,7 @@ type issuer struct {
 	badge string
 	store ports.Store
 	plans domain.Plans
+	next  atomic.Int64 // recipients issued to by issueFor
 }
 
 func newIssuer(b *testing.B, dsn string) *issuer {
@@ -170,15 +173,28 @@ func pgbench(b *testing.B, mode string) {
 	if _, err := exec.LookPath("pgbench"); err != nil {
 		b.Skip("pgbench not on PATH")
 	}
-	dsn := harness.FreshPostgresDB(b)
+	dsn := pgbenchDB(b)
 	seconds := os.Getenv("CREDENCE_BENCH_PGBENCH_SECONDS")
 	if seconds == "" {
 		seconds = "10"
 	}
+	b.ResetTimer()
+	b.ReportMetric(pgbenchTPS(b, dsn, mode, seconds), "tps")
+	b.ReportMetric(0, "ns/op")
+}
+
+// pgbenchDB is a fresh database initialized for pgbench at scale 16.
+func pgbenchDB(b *testing.B) string {
+	dsn := harness.FreshPostgresDB(b)
 	if out, err := exec.Command("pgbench", "-i", "-q", "-s", "16", dsn).CombinedOutput(); err != nil {
 		b.Fatalf("pgbench -i: %v\n%s", err, out)
 	}
-	b.ResetTimer()
+	return dsn
+}
+
+// pgbenchTPS runs pgbench -N with 16 clients for seconds and returns its
+// tps (without connection time).
+func pgbenchTPS(b *testing.B, dsn, mode, seconds string) float64 {
 	out, err := exec.Command("pgbench", "-N", "-M", mode, "-c", strconv.Itoa(concurrency), "-j", "2", "-T", seconds, dsn).CombinedOutput()
 	if err != nil {
 		b.Fatalf("pgbench -N: %v\n%s", err, out)
@@ -188,6 +204,73 @@ func pgbench(b *testing.B, mode string) {
 		b.Fatalf("no tps in pgbench output:\n%s", out)
 	}
 	tps, _ := strconv.ParseFloat(string(m[1]), 64)
-	b.ReportMetric(tps, "tps")
+	return tps
+}
+
+// BenchmarkIssueVsPgbenchN measures the ratio the issue path is held to:
+// issues per second through the core with 16 concurrent issuers, against
+// pgbench -N with 16 clients on the same server. On a machine shared with
+// other work the load changes within seconds, so it alternates slices of
+// both (pgbench simple and prepared by turns, CREDENCE_BENCH_SLICES pairs
+// of CREDENCE_BENCH_SLICE_SECONDS each, default 6 of 3 s, made even) and reports
+// each rate over its slices and their ratio; b.N is not used.
+func BenchmarkIssueVsPgbenchN(b *testing.B) {
+	if _, err := exec.LookPath("pgbench"); err != nil {
+		b.Skip("pgbench not on PATH")
+	}
+	slices, seconds := 6, 3
+	if v, err := strconv.Atoi(os.Getenv("CREDENCE_BENCH_SLICES")); err == nil && v > 0 {
+		slices = 2 * ((v + 1) / 2) // as many of each mode
+	}
+	if v, err := strconv.Atoi(os.Getenv("CREDENCE_BENCH_SLICE_SECONDS")); err == nil && v > 0 {
+		seconds = v
+	}
+	is := newIssuer(b, harness.FreshPostgresDB(b))
+	dsn := pgbenchDB(b)
+	is.issueFor(b, time.Second) // the badge's first issue, connections, prepared statements
+	var issued int64
+	var issuing time.Duration
+	var txns [2]float64 // simple, prepared
+	for i := range slices {
+		mode := []string{"simple", "prepared"}[i%2]
+		txns[i%2] += pgbenchTPS(b, dsn, mode, strconv.Itoa(seconds)) * float64(seconds)
+		n, d := is.issueFor(b, time.Duration(seconds)*time.Second)
+		issued += n
+		issuing += d
+	}
+	rate := float64(issued) / issuing.Seconds()
+	span := float64(seconds * slices / 2) // of each mode
+	simple, prepared := txns[0]/span, txns[1]/span
+	b.ReportMetric(rate, "issues/s")
+	b.ReportMetric(simple, "simple-tps")
+	b.ReportMetric(prepared, "prepared-tps")
+	b.ReportMetric(100*rate/simple, "%simple")
+	b.ReportMetric(100*rate/prepared, "%prepared")
 	b.ReportMetric(0, "ns/op")
+}
+
+// issueFor issues to distinct recipients from 16 goroutines for d and
+// returns how many it issued and how long it took.
+func (is *issuer) issueFor(b *testing.B, d time.Duration) (int64, time.Duration) {
+	var n atomic.Int64
+	var wg sync.WaitGroup
+	start := time.Now()
+	deadline := start.Add(d)
+	for range concurrency {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for time.Now().Before(deadline) {
+				_, err := is.svc.Issue(context.Background(), is.actor, is.orgID, credentials.IssueInput{BadgeID: is.badge,
+					Recipient: domain.Recipient{Name: "Rae Recipient", Email: fmt.Sprintf("s%d@bench.example", is.next.Add(1))}})
+				if err != nil {
+					b.Error(err)
+					return
+				}
+				n.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	return n.Load(), time.Since(start)
 }

@@ -106,7 +106,7 @@ func testCredentialTestChainApart(t *testing.T, s ports.Store) {
 	must(t, s.Credentials().Insert(ctx, firstLive))
 	firstTest := is.credential(other, t0.Add(time.Minute))
 	firstTest.Test = true
-	handled, err := s.Credentials().InsertFirst(ctx, firstTest, domain.MonthStart(t0), 10, nil)
+	handled, err := s.Credentials().InsertFirst(ctx, ports.FirstIssue{Credential: firstTest, Month: domain.MonthStart(t0), Limit: 10})
 	must(t, err)
 	if !handled {
 		t.Errorf("InsertFirst of a test credential beside a live head declined")
@@ -566,7 +566,7 @@ func testCredentialInsertFirst(t *testing.T, s ports.Store) {
 	for i := 0; i < 20 && !handled; i++ { // a random shard may be full only at the limit
 		var err error
 		c = is.credential(e2, t0)
-		handled, err = s.Credentials().InsertFirst(ctx, c, month, 10, nil)
+		handled, err = s.Credentials().InsertFirst(ctx, ports.FirstIssue{Credential: c, Month: month, Limit: 10})
 		must(t, err)
 	}
 	if !handled {
@@ -584,7 +584,7 @@ func testCredentialInsertFirst(t *testing.T, s ports.Store) {
 
 	// A second credential of the chain: declined, nothing written.
 	dup := is.credential(e2, t0.Add(time.Minute))
-	handled, err = s.Credentials().InsertFirst(ctx, dup, month, 10, nil)
+	handled, err = s.Credentials().InsertFirst(ctx, ports.FirstIssue{Credential: dup, Month: month, Limit: 10})
 	must(t, err)
 	if handled {
 		t.Fatal("InsertFirst stored a second head of a chain")
@@ -596,12 +596,12 @@ func testCredentialInsertFirst(t *testing.T, s ports.Store) {
 	// An email counted already costs nothing; test credentials never count.
 	other := newBadge(t, s, is.org.ID)
 	again := makeCredential(is.org.ID, other.ID, e2, t0)
-	if handled, err = s.Credentials().InsertFirst(ctx, again, month, 10, nil); err != nil || !handled {
+	if handled, err = s.Credentials().InsertFirst(ctx, ports.FirstIssue{Credential: again, Month: month, Limit: 10}); err != nil || !handled {
 		t.Fatalf("InsertFirst for a counted email: handled %v, %v", handled, err)
 	}
 	test := is.credential(newEmail(), t0)
 	test.Test = true
-	if handled, err = s.Credentials().InsertFirst(ctx, test, month, 10, nil); err != nil || !handled {
+	if handled, err = s.Credentials().InsertFirst(ctx, ports.FirstIssue{Credential: test, Month: month, Limit: 10}); err != nil || !handled {
 		t.Fatalf("InsertFirst of a test credential: handled %v, %v", handled, err)
 	}
 	equal(t, used(), 2)
@@ -613,7 +613,7 @@ func testCredentialInsertFirst(t *testing.T, s ports.Store) {
 		return err
 	}))
 	over := full.credential(newEmail(), t0)
-	handled, err = s.Credentials().InsertFirst(ctx, over, month, 1, nil)
+	handled, err = s.Credentials().InsertFirst(ctx, ports.FirstIssue{Credential: over, Month: month, Limit: 1})
 	must(t, err)
 	if handled {
 		t.Fatal("InsertFirst went past the quota")
@@ -644,7 +644,7 @@ func testCredentialInsertFirstQuotaRace(t *testing.T, s ports.Store) {
 	handled := make([]bool, len(creds))
 	errs := race(len(creds), func(i int) error {
 		var err error
-		handled[i], err = s.Credentials().InsertFirst(ctx, creds[i], month, limit, nil)
+		handled[i], err = s.Credentials().InsertFirst(ctx, ports.FirstIssue{Credential: creds[i], Month: month, Limit: limit})
 		return err
 	})
 	stored := 0
@@ -664,4 +664,107 @@ func testCredentialInsertFirstQuotaRace(t *testing.T, s ports.Store) {
 	if used > limit || used != stored+1 {
 		t.Fatalf("used %d (limit %d), stored %d: want used = stored + 1 <= limit", used, limit, stored)
 	}
+}
+
+// Credentials.InsertFirst: "When f.Version is not empty, that step also
+// checks that the issue context the issue was decided and signed on is
+// still what IssueContext would read (f.Version is its Version): when it
+// is not, nothing is written and the error matches ErrContextChanged";
+// IssueContext: "a Version of all of it". Each change that may change a
+// decision or a signed document — the organization's fields (even with
+// its UpdatedAt as it was), the user's role, the badge, the active key —
+// makes the version read before stale; an unchanged context keeps its
+// version, whatever else is written (issues, the organization's count of
+// verifications).
+func testCredentialInsertFirstChecksContext(t *testing.T, s ports.Store) {
+	ctx := t.Context()
+	is := newIssuer(t, s)
+	month := domain.MonthStart(t0)
+	member := newUser(t, s)
+	must(t, s.Members().Add(ctx, domain.Membership{OrgID: is.org.ID, UserID: member.ID, Role: domain.RoleIssuer, CreatedAt: t0}))
+	key := domain.SigningKey{ID: domain.NewID(), OrgID: is.org.ID, Fragment: "key-1", Algorithm: domain.AlgES256,
+		Status: domain.KeyActive, PublicJWK: []byte(`{"kty":"EC"}`), PrivateEnc: []byte{1, 2, 3}, CreatedAt: t0}
+	must(t, s.SigningKeys().Create(ctx, key))
+	must(t, s.WithinTx(ctx, func(ctx context.Context) error { // the month's quota rows
+		_, err := s.Quota().Consume(ctx, is.org.ID, month, newEmail(), domain.Unlimited)
+		return err
+	}))
+	version := func() string {
+		t.Helper()
+		ic, err := s.Credentials().IssueContext(ctx, is.org.ID, is.badge.ID, member.ID)
+		must(t, err)
+		if ic.Version == "" {
+			t.Fatal("IssueContext returned no version")
+		}
+		return ic.Version
+	}
+	insert := func(version string, test bool) (domain.Credential, bool, error) {
+		t.Helper()
+		c := is.credential(newEmail(), t0)
+		c.Test = test
+		f := first(c, month, domain.Unlimited)
+		f.Version, f.UserID = version, member.ID
+		handled, err := s.Credentials().InsertFirst(ctx, f)
+		return c, handled, err
+	}
+	stale := func(what, old string) {
+		t.Helper()
+		for _, test := range []bool{false, true} {
+			c, handled, err := insert(old, test)
+			wantErr(t, err, ports.ErrContextChanged)
+			if handled {
+				t.Errorf("%s: InsertFirst on a stale context (test %v) handled it", what, test)
+			}
+			_, err = s.Credentials().Get(ctx, c.ID)
+			wantErr(t, err, domain.ErrNotFound)
+			wantActivity(t, s, c, nil)
+			wantNoMail(t, s, credentialMail(c).ID)
+			counted, err := s.Quota().Counted(ctx, is.org.ID, month, c.RecipientEmail)
+			must(t, err)
+			if counted {
+				t.Errorf("%s: a stale InsertFirst counted its recipient", what)
+			}
+		}
+		fresh := version()
+		if fresh == old {
+			t.Fatalf("%s: the version did not change", what)
+		}
+		if _, handled, err := insert(fresh, false); err != nil || !handled {
+			t.Fatalf("%s: InsertFirst on the context read again: handled %v, %v", what, handled, err)
+		}
+	}
+
+	v := version()
+	equal(t, version(), v)
+	for _, test := range []bool{false, true} {
+		if _, handled, err := insert(v, test); err != nil || !handled {
+			t.Fatalf("InsertFirst on the context as read (test %v): handled %v, %v", test, handled, err)
+		}
+	}
+	equal(t, version(), v) // issuing changes no part of it
+	must(t, s.Orgs().CountVerification(ctx, is.org.ID))
+	equal(t, version(), v) // nor does counting a verification of the organization's credentials
+
+	v = version()
+	org := is.org
+	org.Name += " renamed" // UpdatedAt left as it was
+	must(t, s.Orgs().Update(ctx, org))
+	stale("organization renamed", v)
+
+	v = version()
+	must(t, s.Members().SetRole(ctx, is.org.ID, member.ID, domain.RoleViewer))
+	stale("role changed", v)
+
+	v = version()
+	badge := is.badge
+	badge.Active = false
+	must(t, s.Badges().Update(ctx, badge))
+	stale("badge deactivated", v)
+
+	v = version()
+	must(t, s.SigningKeys().Retire(ctx, key.ID, t0.Add(time.Minute)))
+	next := key
+	next.ID, next.Fragment = domain.NewID(), "key-2"
+	must(t, s.SigningKeys().Create(ctx, next))
+	stale("key rotated", v)
 }

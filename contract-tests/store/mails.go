@@ -391,7 +391,7 @@ func testMailLatest(t *testing.T, s ports.Store) {
 	equal(t, got.Status, domain.MailSent)
 }
 
-// ---- Credentials.InsertFirst with a mail ----
+// ---- Credentials.InsertFirst with a mail and an activity entry ----
 
 // credentialMail is the issued mail of c (not inserted).
 func credentialMail(c domain.Credential) *domain.Mail {
@@ -400,11 +400,41 @@ func credentialMail(c domain.Credential) *domain.Mail {
 	return &m
 }
 
-// Credentials.InsertFirst: "queues mail when it is not nil, as one atomic
-// step"; "handled is false, and nothing is written" — no mail either —
-// "when the chain already has a head or the quota cannot simply be
-// counted". In a transaction the mail goes and comes with it.
-func testCredentialInsertFirstMail(t *testing.T, s ports.Store) {
+// issuedActivity is the activity entry of c's issue (not inserted).
+func issuedActivity(c domain.Credential) *domain.Activity {
+	a := domain.Activity{ID: domain.NewID(), OrgID: c.OrgID, ActorUser: c.CreatedBy, IP: "192.0.2.7",
+		Action: domain.ActCredentialIssued, TargetType: "credential", Target: string(c.ID), Detail: "to " + c.RecipientEmail, CreatedAt: t0}
+	return &a
+}
+
+// first is the FirstIssue of c with its mail and activity entry.
+func first(c domain.Credential, month time.Time, limit int) ports.FirstIssue {
+	return ports.FirstIssue{Credential: c, Month: month, Limit: limit, Mail: credentialMail(c), Activity: issuedActivity(c)}
+}
+
+// wantActivity fails unless the log holds exactly the entries of want
+// about c (none when want is nil).
+func wantActivity(t *testing.T, s ports.Store, c domain.Credential, want *domain.Activity) {
+	t.Helper()
+	got, err := s.Activity().List(t.Context(), ports.ActivityFilter{OrgID: c.OrgID, Target: string(c.ID)})
+	must(t, err)
+	switch {
+	case want == nil && len(got) != 0:
+		t.Errorf("activity of credential %s: %+v, want none", c.ID, got)
+	case want != nil:
+		if len(got) != 1 {
+			t.Fatalf("activity of credential %s: %+v, want one entry", c.ID, got)
+		}
+		equal(t, got[0], *want)
+	}
+}
+
+// Credentials.InsertFirst: "it queues f.Mail and logs f.Activity when they
+// are not nil; all as one atomic step"; "handled is false, and nothing is
+// written" — no mail, no entry either — "when the chain already has a head
+// or the quota cannot simply be counted". In a transaction they go and
+// come with it.
+func testCredentialInsertFirstMailActivity(t *testing.T, s ports.Store) {
 	ctx := t.Context()
 	is := newIssuer(t, s)
 	month := domain.MonthStart(t0)
@@ -416,17 +446,20 @@ func testCredentialInsertFirstMail(t *testing.T, s ports.Store) {
 	email := newEmail()
 	var (
 		c       domain.Credential
+		f       ports.FirstIssue
 		mail    *domain.Mail
 		handled bool
 	)
 	for i := 0; i < 20 && !handled; i++ { // a random shard may be full only at the limit
 		c = is.credential(email, t0)
-		mail = credentialMail(c)
+		f = first(c, month, 10)
+		mail = f.Mail
 		var err error
-		handled, err = s.Credentials().InsertFirst(ctx, c, month, 10, mail)
+		handled, err = s.Credentials().InsertFirst(ctx, f)
 		must(t, err)
 		if !handled {
 			wantNoMail(t, s, mail.ID)
+			wantActivity(t, s, c, nil)
 		}
 	}
 	if !handled {
@@ -439,16 +472,19 @@ func testCredentialInsertFirstMail(t *testing.T, s ports.Store) {
 	latest, err := s.Mails().Latest(ctx, c.ID)
 	must(t, err)
 	equal(t, latest, *mail)
+	wantActivity(t, s, c, f.Activity)
 
 	// Declined, the chain has a head: no mail.
 	dup := is.credential(email, t0.Add(time.Minute))
-	dupMail := credentialMail(dup)
-	handled, err = s.Credentials().InsertFirst(ctx, dup, month, 10, dupMail)
+	f = first(dup, month, 10)
+	dupMail := f.Mail
+	handled, err = s.Credentials().InsertFirst(ctx, f)
 	must(t, err)
 	if handled {
 		t.Fatal("InsertFirst stored a second head of a chain")
 	}
 	wantNoMail(t, s, dupMail.ID)
+	wantActivity(t, s, dup, nil)
 	_, err = s.Mails().Latest(ctx, dup.ID)
 	wantErr(t, err, domain.ErrNotFound)
 
@@ -459,32 +495,37 @@ func testCredentialInsertFirstMail(t *testing.T, s ports.Store) {
 		return err
 	}))
 	over := full.credential(newEmail(), t0)
-	overMail := credentialMail(over)
-	handled, err = s.Credentials().InsertFirst(ctx, over, month, 1, overMail)
+	f = first(over, month, 1)
+	overMail := f.Mail
+	handled, err = s.Credentials().InsertFirst(ctx, f)
 	must(t, err)
 	if handled {
 		t.Fatal("InsertFirst went past the quota")
 	}
 	wantNoMail(t, s, overMail.ID)
+	wantActivity(t, s, over, nil)
 	_, err = s.Credentials().Get(ctx, over.ID)
 	wantErr(t, err, domain.ErrNotFound)
 
 	// A test credential (never counted) with a mail: both stored.
 	test := is.credential(newEmail(), t0)
 	test.Test = true
-	testMail := credentialMail(test)
-	handled, err = s.Credentials().InsertFirst(ctx, test, month, 10, testMail)
+	f = first(test, month, 10)
+	testMail := f.Mail
+	handled, err = s.Credentials().InsertFirst(ctx, f)
 	must(t, err)
 	if !handled {
 		t.Fatal("InsertFirst declined a test credential")
 	}
 	equal(t, getMail(t, s, testMail.ID), *testMail)
+	wantActivity(t, s, test, f.Activity)
 
 	// Inside a transaction that fails, credential, count and mail go back.
 	in := is.credential(newEmail(), t0)
-	inMail := credentialMail(in)
+	inFirst := first(in, month, 10)
+	inMail := inFirst.Mail
 	err = s.WithinTx(ctx, func(ctx context.Context) error {
-		handled, err := s.Credentials().InsertFirst(ctx, in, month, 10, inMail)
+		handled, err := s.Credentials().InsertFirst(ctx, inFirst)
 		if err != nil {
 			return err
 		}
@@ -494,10 +535,14 @@ func testCredentialInsertFirstMail(t *testing.T, s ports.Store) {
 		if _, err := s.Mails().Get(ctx, inMail.ID); err != nil {
 			return fmt.Errorf("the mail is not visible in the transaction: %w", err)
 		}
+		if got, err := s.Activity().List(ctx, ports.ActivityFilter{OrgID: in.OrgID, Target: string(in.ID)}); err != nil || len(got) != 1 {
+			return fmt.Errorf("the activity entry is not visible in the transaction: %v, %w", got, err)
+		}
 		return errBoom
 	})
 	wantErr(t, err, errBoom)
 	wantNoMail(t, s, inMail.ID)
+	wantActivity(t, s, in, nil)
 	_, err = s.Credentials().Get(ctx, in.ID)
 	wantErr(t, err, domain.ErrNotFound)
 	counted, err := s.Quota().Counted(ctx, is.org.ID, month, in.RecipientEmail)

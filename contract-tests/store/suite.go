@@ -93,6 +93,7 @@ func Run(t *testing.T, newStore Factory) {
 		{"credential_issue_context_in_one_read", testCredentialIssueContext},
 		{"credential_insert_first_is_atomic", testCredentialInsertFirst},
 		{"credential_insert_first_concurrent_quota", testCredentialInsertFirstQuotaRace},
+		{"credential_insert_first_checks_context", testCredentialInsertFirstChecksContext},
 		{"credential_revoke_and_supersede_free_the_slot", testCredentialChain},
 		{"credential_list_filters", testCredentialListFilters},
 		{"credential_list_cursor", testCredentialListCursor},
@@ -106,7 +107,7 @@ func Run(t *testing.T, newStore Factory) {
 		{"credential_insert_many_stores_heads", testCredentialInsertMany},
 		{"credential_insert_many_conflict_writes_nothing", testCredentialInsertManyConflict},
 		{"credential_heads_and_lock", testCredentialHeads},
-		{"credential_insert_first_with_mail", testCredentialInsertFirstMail},
+		{"credential_insert_first_with_mail_and_activity", testCredentialInsertFirstMailActivity},
 
 		{"bulk_create_get_rows", testBulkCreate},
 		{"bulk_list_newest_first_cursor", testBulkList},

@@ -81,10 +81,8 @@ func (s *Service) Validate(ctx context.Context, actor domain.Actor, orgID, badge
 // start checks what every bulk operation needs: the permission to issue
 // and a badge of the organization.
 func (s *Service) start(ctx context.Context, actor domain.Actor, orgID, badgeID string) (domain.Organization, error) {
-	if !domain.IsID(badgeID) {
-		var v domain.Validator
-		v.Add("body.badgeId", "badgeId must be a badge ID", badgeID)
-		return domain.Organization{}, v.Err()
+	if err := checkBadgeID(badgeID); err != nil {
+		return domain.Organization{}, err
 	}
 	org, err := s.guard.Org(ctx, actor, orgID, domain.PermIssue)
 	if err != nil {
@@ -94,6 +92,15 @@ func (s *Service) start(ctx context.Context, actor domain.Actor, orgID, badgeID 
 		return domain.Organization{}, err
 	}
 	return org, nil
+}
+
+func checkBadgeID(badgeID string) error {
+	if !domain.IsID(badgeID) {
+		var v domain.Validator
+		v.Add("body.badgeId", "badgeId must be a badge ID", badgeID)
+		return v.Err()
+	}
+	return nil
 }
 
 func (s *Service) preview(ctx context.Context, actor domain.Actor, org domain.Organization, badgeID string, f File) (Validation, error) {
@@ -152,26 +159,19 @@ func distinctEmails(rows []domain.CSVRow) []string {
 // once with their reason; the others are issued by the workers, which
 // check each again.
 func (s *Service) Submit(ctx context.Context, actor domain.Actor, orgID, badgeID string, f File) (domain.BulkJob, error) {
-	org, err := s.start(ctx, actor, orgID, badgeID)
+	if err := checkBadgeID(badgeID); err != nil {
+		return domain.BulkJob{}, err
+	}
+	g, err := s.creds.Gate(ctx, actor, orgID, badgeID, func(org domain.Organization) error {
+		if !s.plans.Get(org.Plan).BulkIssuance {
+			return domain.Errorf(domain.CodePlanRequired, "Bulk issuance requires Professional plan (this organization is on %s)", org.Plan)
+		}
+		return nil
+	})
 	if err != nil {
 		return domain.BulkJob{}, err
 	}
-	if !s.plans.Get(org.Plan).BulkIssuance {
-		return domain.BulkJob{}, domain.Errorf(domain.CodePlanRequired, "Bulk issuance requires Professional plan (this organization is on %s)", org.Plan)
-	}
-	if err := org.CanIssue(); err != nil {
-		return domain.BulkJob{}, err
-	}
-	badge, err := s.store.Badges().Get(ctx, orgID, badgeID)
-	if err != nil {
-		return domain.BulkJob{}, err
-	}
-	if err := badge.CanIssue(); err != nil {
-		return domain.BulkJob{}, err
-	}
-	if _, err := s.store.SigningKeys().Active(ctx, orgID); err != nil {
-		return domain.BulkJob{}, err
-	}
+	org := g.Org
 	p, err := s.preview(ctx, actor, org, badgeID, f)
 	if err != nil {
 		return domain.BulkJob{}, err

@@ -72,31 +72,11 @@ type Batch struct {
 // PrepareBatch does the first half of IssueBatch: the checks, the read of
 // the chains, the plan and the signatures. It writes nothing.
 func (s *Service) PrepareBatch(ctx context.Context, actor domain.Actor, orgID, badgeID string, rcpts []domain.Recipient) (*Batch, error) {
-	ic, err := s.store.Credentials().IssueContext(ctx, orgID, badgeID, actor.UserID)
+	g, err := s.Gate(ctx, actor, orgID, badgeID, nil)
 	if err != nil {
 		return nil, err
 	}
-	org, err := s.guard.Decide(actor, ic.Org, domain.PermIssue)
-	if err != nil {
-		return nil, err
-	}
-	if err := org.CanIssue(); err != nil {
-		return nil, err
-	}
-	if ic.Badge == nil {
-		return nil, fmt.Errorf("badge %s: %w", badgeID, domain.ErrNotFound)
-	}
-	badge := *ic.Badge
-	if err := badge.CanIssue(); err != nil {
-		return nil, err
-	}
-	if ic.Key == nil {
-		return nil, domain.ErrSigningKeysMissing
-	}
-	signer, err := s.signer(*ic.Key, org.Slug)
-	if err != nil {
-		return nil, err
-	}
+	org, badge, signer := g.Org, g.Badge, g.Signer
 	emails := make([]string, len(rcpts))
 	for i, r := range rcpts {
 		emails[i] = r.Email

@@ -34,6 +34,9 @@ type Service struct {
 	guard   access.Guard
 	log     *slog.Logger
 	signers sync.Map // signing key ID → *signing.Signer
+	// contexts are the issue contexts the one-step path decides on
+	// without reading (each checked as it is written).
+	contexts contexts
 }
 
 // New returns a credential service publishing under urls. Recipient mail
@@ -117,38 +120,46 @@ type Issued struct {
 const maxIssueAttempts = 8
 
 // Issue signs and stores a credential, applying the rules of issuing again
-// and the monthly quota in one transaction. The signature is made before
-// the transaction so the transaction stays short.
+// and the monthly quota, and logs the issue in the activity log, all in
+// one atomic step. The signature is made before it so that the step stays
+// short. The common issue, a recipient's first credential of a badge that
+// has issued before, is one statement on PostgreSQL (see issueOnce).
 func (s *Service) Issue(ctx context.Context, actor domain.Actor, orgID string, in IssueInput) (Issued, error) {
-	return s.IssueWith(ctx, actor, orgID, in, func(ctx context.Context, is Issued) error {
-		c := is.Credential
-		return s.record(ctx, actor, orgID, domain.ActCredentialIssued, c.ID, fmt.Sprintf("%s to %s (%s)", c.BadgeID, c.RecipientEmail, is.State))
-	})
+	return s.issue(ctx, actor, orgID, in, true, nil)
 }
 
 // record logs actor's action on a credential of orgID (joining ctx's
-// transaction). Bulk jobs log their submission, not each row.
+// transaction).
 func (s *Service) record(ctx context.Context, actor domain.Actor, orgID string, action domain.Action, id domain.CredentialID, detail string) error {
 	return s.store.Activity().Record(ctx, domain.NewActivity(actor, orgID, action, "credential", string(id), detail, s.now()))
+}
+
+// issuedActivity is the activity entry of an issue.
+func issuedActivity(actor domain.Actor, is Issued, now time.Time) domain.Activity {
+	c := is.Credential
+	return domain.NewActivity(actor, c.OrgID, domain.ActCredentialIssued, "credential", string(c.ID),
+		fmt.Sprintf("%s to %s (%s)", c.BadgeID, c.RecipientEmail, is.State), now)
 }
 
 // IssueWith is Issue running within(ctx, issued) inside the issuing
 // transaction, so that what it writes commits with the credential or not
 // at all (bulk issuance records the row's outcome there). An error from
-// within rolls the issue back and is returned as it is.
+// within rolls the issue back and is returned as it is. Unlike Issue it
+// logs no activity: bulk jobs log their submission, not each row.
 func (s *Service) IssueWith(ctx context.Context, actor domain.Actor, orgID string, in IssueInput, within func(ctx context.Context, is Issued) error) (Issued, error) {
+	return s.issue(ctx, actor, orgID, in, false, within)
+}
+
+func (s *Service) issue(ctx context.Context, actor domain.Actor, orgID string, in IssueInput, logged bool, within func(ctx context.Context, is Issued) error) (Issued, error) {
 	rcpt, err := domain.NormalizeRecipient(in.Recipient)
 	var v domain.Validator
 	v.Check(domain.IsID(in.BadgeID), "body.badgeId", "badgeId must be a badge ID", in.BadgeID)
 	if err := domain.JoinValidation(err, v.Err()); err != nil {
 		return Issued{}, err
 	}
-	if err := access.Check(actor, orgID); err != nil {
-		return Issued{}, err
-	}
 	var out issued
 	for attempt := 1; ; attempt++ {
-		out, err = s.issueOnce(ctx, actor, orgID, in, rcpt, attempt > 1, within)
+		out, err = s.issueOnce(ctx, actor, orgID, in, rcpt, attempt > 1, logged, within)
 		if err == nil || !errors.Is(err, errRetry) {
 			break
 		}
@@ -174,37 +185,36 @@ type issued struct {
 	mail *domain.Mail
 }
 
-// issueOnce signs and stores one credential. Most issues meet no
-// concurrent issue to the same recipient and run without a lock; after a
-// lost race (locked) the recipient lock makes issues to that recipient take
-// turns, each seeing the one before.
-func (s *Service) issueOnce(ctx context.Context, actor domain.Actor, orgID string, in IssueInput, rcpt domain.Recipient, locked bool, within func(context.Context, Issued) error) (issued, error) {
-	// One read for the permission, the organization, the badge and the key.
-	ic, err := s.store.Credentials().IssueContext(ctx, orgID, in.BadgeID, actor.UserID)
-	if err != nil {
-		return issued{}, err
+// issueOnce signs and stores one credential, logging the activity when
+// logged. Most issues meet no concurrent issue to the same recipient and
+// run without a lock; after a lost race (locked) the recipient lock makes
+// issues to that recipient take turns, each seeing the one before.
+func (s *Service) issueOnce(ctx context.Context, actor domain.Actor, orgID string, in IssueInput, rcpt domain.Recipient, locked, logged bool, within func(context.Context, Issued) error) (issued, error) {
+	// The one-step path may decide on the context of the last issue that
+	// took it: InsertFirst checks it is still the store's as it writes.
+	fast := !locked && within == nil
+	key := contextKey{orgID, in.BadgeID, actor.UserID}
+	var g Gate
+	ic, cached := ports.IssueContext{}, false
+	if fast {
+		if err := access.Check(actor, orgID); err != nil {
+			return issued{}, err
+		}
+		if ic, cached = s.contexts.get(key, s.clock.Now()); cached {
+			var err error
+			if g, err = s.decide(actor, in.BadgeID, ic, nil); err != nil || !g.Badge.Locked {
+				cached = false // refusals and the full path read afresh
+			}
+		}
 	}
-	org, err := s.guard.Decide(actor, ic.Org, domain.PermIssue)
-	if err != nil {
-		return issued{}, err
+	if !cached {
+		var err error
+		if g, ic, err = s.gate(ctx, actor, orgID, in.BadgeID, nil); err != nil {
+			return issued{}, err
+		}
 	}
-	if err := org.CanIssue(); err != nil {
-		return issued{}, err
-	}
-	if ic.Badge == nil {
-		return issued{}, fmt.Errorf("badge %s: %w", in.BadgeID, domain.ErrNotFound)
-	}
-	badge := *ic.Badge
-	if err := badge.CanIssue(); err != nil {
-		return issued{}, err
-	}
-	if ic.Key == nil {
-		return issued{}, domain.ErrSigningKeysMissing
-	}
-	signer, err := s.signer(*ic.Key, org.Slug)
-	if err != nil {
-		return issued{}, err
-	}
+	org, badge, signer := g.Org, g.Badge, g.Signer
+	var err error
 	now := s.now()
 	c := domain.Credential{
 		ID: domain.NewCredentialID(), OrgID: org.ID, BadgeID: badge.ID,
@@ -217,21 +227,42 @@ func (s *Service) issueOnce(ctx context.Context, actor domain.Actor, orgID strin
 	}
 	plan := s.plans.Get(org.Plan)
 	// Most issues start a recipient's chain of an already-used badge: one
-	// atomic store step does them. The full rules run in a transaction
-	// when it declines, and on retries.
-	if badge.Locked && !locked && within == nil {
+	// atomic store step does them, activity entry and mail included, and
+	// checks that the context decided on still holds (one statement on
+	// PostgreSQL). The full rules run in a transaction when it declines,
+	// on retries, and when within must join the transaction.
+	if badge.Locked && fast {
 		is := Issued{Credential: c, State: domain.StateNew}
-		mail := s.credentialMail(org, badge, is, now)
-		ok, err := s.store.Credentials().InsertFirst(ctx, c, domain.MonthStart(now), plan.MonthlyRecipients, mail)
-		if err != nil {
-			return issued{}, fmt.Errorf("issue %s: %w", c.ID, err)
+		f := ports.FirstIssue{Credential: c, Month: domain.MonthStart(now), Limit: plan.MonthlyRecipients,
+			Mail: s.credentialMail(org, badge, is, now), Version: ic.Version, UserID: actor.UserID}
+		if logged {
+			a := issuedActivity(actor, is, now)
+			f.Activity = &a
 		}
-		if ok {
-			return issued{is, mail}, nil
+		ok, err := s.store.Credentials().InsertFirst(ctx, f)
+		switch {
+		case errors.Is(err, ports.ErrContextChanged):
+			s.contexts.drop(key)
+			return issued{}, errRetry // decide again on what the store holds now
+		case err != nil:
+			return issued{}, fmt.Errorf("issue %s: %w", c.ID, err)
+		case ok:
+			s.contexts.put(key, ic, s.clock.Now())
+			return issued{is, f.Mail}, nil
 		}
 	}
 	var out issued
 	err = s.store.WithinTx(ctx, func(ctx context.Context) error {
+		if cached {
+			// Decided on a remembered context: it must still hold.
+			held, err := s.store.Credentials().IssueContext(ctx, orgID, in.BadgeID, actor.UserID)
+			if err != nil {
+				return err
+			}
+			if held.Version != ic.Version {
+				return ports.ErrContextChanged
+			}
+		}
 		if locked {
 			if err := s.store.Credentials().LockRecipient(ctx, badge.ID, rcpt.Email); err != nil {
 				return err
@@ -262,6 +293,11 @@ func (s *Service) issueOnce(ctx context.Context, actor domain.Actor, orgID strin
 				return err
 			}
 		}
+		if logged {
+			if err := s.store.Activity().Record(ctx, issuedActivity(actor, out.Issued, s.now())); err != nil {
+				return err
+			}
+		}
 		if within != nil {
 			return within(ctx, out.Issued)
 		}
@@ -269,6 +305,9 @@ func (s *Service) issueOnce(ctx context.Context, actor domain.Actor, orgID strin
 	})
 	var dup *domain.DuplicateError
 	switch {
+	case errors.Is(err, ports.ErrContextChanged):
+		s.contexts.drop(key)
+		return issued{}, errRetry // decide again on what the store holds now
 	case errors.As(err, &dup) && dup.Existing != "" && (c.SupersedesID == "" || dup.Existing != c.SupersedesID):
 		// A concurrent issuer won the recipient's slot: decide again
 		// against its credential unless that one is active non-expiring.
