@@ -6,7 +6,6 @@ import (
 	"crypto/rand"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -15,13 +14,13 @@ import (
 	"time"
 
 	"github.com/credence-dev/credence/adapters/sqlstore"
-	"github.com/credence-dev/credence/adapters/sysclock"
-	"github.com/credence-dev/credence/core/badges"
+	"github.com/credence-dev/credence/core/accounts"
 	"github.com/credence-dev/credence/core/credentials"
 	"github.com/credence-dev/credence/core/domain"
 	"github.com/credence-dev/credence/core/orgs"
+	"github.com/credence-dev/credence/core/platform"
 	"github.com/credence-dev/credence/core/signing"
-	"github.com/credence-dev/credence/core/work"
+	"github.com/credence-dev/credence/ports"
 )
 
 // runIssue is -mode issue: o.clients clients issue single credentials over
@@ -185,37 +184,36 @@ func setupLocal(ctx context.Context, store *sqlstore.Store, noMail bool) (*local
 	if err != nil {
 		return nil, err
 	}
-	clock := sysclock.Clock{}
-	log := slog.New(slog.DiscardHandler)
-	now := domain.Truncate(clock.Now())
-	user := domain.User{ID: domain.NewID(), Email: "bench-local-" + domain.NewID() + "@example.com", Name: "Bench", PasswordHash: "x",
-		EmailVerifiedAt: &now, CreatedAt: now}
-	if err := store.Users().Create(ctx, user); err != nil {
+	email := "bench-local-" + domain.NewID() + "@example.com"
+	p, err := platform.New(platform.Deps{Store: store, Queue: noQueue{}, Mailer: noMailer{}, Cipher: cipher},
+		platform.Options{PublicURL: benchBase, Plans: plans, AdminEmails: []string{email}})
+	if err != nil {
 		return nil, err
 	}
-	owner := domain.Actor{UserID: user.ID, UserEmail: user.Email}
-	orgSvc := orgs.New(store, clock, work.NewOutbox(store, cipher, noRelay{}, clock), cipher, plans, log)
+	owner, err := p.Accounts.Provision(ctx, accounts.ProvisionInput{Email: email, Name: "Bench"})
+	if err != nil {
+		return nil, err
+	}
+	orgSvc := p.Orgs
 	name := "Bench local " + domain.NewID()[:8]
 	emails := !noMail
 	org, err := orgSvc.Create(ctx, owner, domain.OrgInput{Name: &name, EmailsEnabled: &emails})
 	if err != nil {
 		return nil, err
 	}
-	if _, err := orgSvc.Decide(ctx, domain.Actor{UserID: user.ID, Admin: true}, org.ID, orgs.Approve, ""); err != nil {
+	if _, err := orgSvc.Decide(ctx, owner, org.ID, orgs.Approve, ""); err != nil {
 		return nil, err
 	}
 	if _, err := orgSvc.GenerateKeys(ctx, owner, org.ID, domain.AlgES256); err != nil {
 		return nil, err
 	}
 	text := func(s string) *string { return &s }
-	badge, err := badges.New(store, clock, plans).Create(ctx, owner, org.ID, domain.BadgeInput{Name: text("Bench badge"),
+	badge, err := p.Badges.Create(ctx, owner, org.ID, domain.BadgeInput{Name: text("Bench badge"),
 		Description: text("Benchmarks"), Criteria: text("Being counted"), ImageURL: text("https://bench.example/b.png")})
 	if err != nil {
 		return nil, err
 	}
-	base, _ := url.Parse("https://bench.example")
-	svc := credentials.New(store, clock, noRelay{}, cipher, plans, credentials.URLs{Base: base}, log)
-	return &localIssuer{store: store, svc: svc, actor: owner, org: org.ID, badge: badge.ID}, nil
+	return &localIssuer{store: store, svc: p.Credentials, actor: owner, org: org.ID, badge: badge.ID}, nil
 }
 
 func (l *localIssuer) issue(ctx context.Context, email string) error {
@@ -224,10 +222,17 @@ func (l *localIssuer) issue(ctx context.Context, email string) error {
 	return err
 }
 
-// noRelay leaves the in-process issuer's queued mail in the outbox (the
+// benchBase is the public URL the in-process issuer signs under.
+var benchBase, _ = url.Parse("https://bench.example")
+
+// noQueue leaves the in-process issuer's queued mail in the outbox (the
 // server's sweep sends it, if recipient mail is on).
-type noRelay struct{}
+type noQueue struct{}
 
-func (noRelay) MailsQueued(context.Context, ...string) {}
+func (noQueue) Enqueue(context.Context, ports.Task) error { return nil }
+func (noQueue) Close() error                              { return nil }
 
-func (noRelay) JobSubmitted(context.Context, string) {}
+// noMailer sends nothing: this process registers no worker.
+type noMailer struct{}
+
+func (noMailer) Send(context.Context, ports.Message) error { return nil }
