@@ -12,7 +12,6 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"fmt"
-	"log/slog"
 	"net/url"
 	"os"
 	"os/exec"
@@ -28,30 +27,35 @@ import (
 	"github.com/lestrrat-go/jwx/v2/jws"
 
 	"github.com/credence-dev/credence/adapters/sqlstore"
-	"github.com/credence-dev/credence/adapters/sysclock"
 	"github.com/credence-dev/credence/contract-tests/harness"
-	"github.com/credence-dev/credence/core/badges"
+	"github.com/credence-dev/credence/core/accounts"
+	"github.com/credence-dev/credence/core/bulk"
 	"github.com/credence-dev/credence/core/credentials"
 	"github.com/credence-dev/credence/core/domain"
 	"github.com/credence-dev/credence/core/orgs"
+	"github.com/credence-dev/credence/core/platform"
 	"github.com/credence-dev/credence/core/signing"
-	"github.com/credence-dev/credence/core/work"
 	"github.com/credence-dev/credence/ports"
 )
 
 // concurrency is the number of concurrent issuers (and pgbench clients).
 const concurrency = 16
 
-// noRelay leaves queued mail in the outbox: writing it is part of an
-// issue, sending it is not.
-type noRelay struct{}
+// noQueue leaves queued mail in the outbox and submitted jobs to the
+// benchmark: writing mail is part of an issue, sending it is not.
+type noQueue struct{}
 
-func (noRelay) MailsQueued(context.Context, ...string) {}
+func (noQueue) Enqueue(context.Context, ports.Task) error { return nil }
+func (noQueue) Close() error                              { return nil }
 
-func (noRelay) JobSubmitted(context.Context, string) {}
+// noMailer sends nothing: no worker runs.
+type noMailer struct{}
+
+func (noMailer) Send(context.Context, ports.Message) error { return nil }
 
 // issuer is a ready-to-issue organization on a fresh store.
 type issuer struct {
+	p     *platform.Platform
 	svc   *credentials.Service
 	actor domain.Actor
 	orgID string
@@ -75,35 +79,37 @@ func newIssuer(b *testing.B, dsn string) *issuer {
 	key := make([]byte, signing.MasterKeySize)
 	_, _ = rand.Read(key)
 	cipher, _ := signing.NewCipher(key)
-	clock := sysclock.Clock{}
-	log := slog.New(slog.DiscardHandler)
 	base, _ := url.Parse("https://credence.example")
-
-	now := domain.Truncate(clock.Now())
-	user := domain.User{ID: domain.NewID(), Email: "owner-" + domain.NewID() + "@bench.example", Name: "Owner", PasswordHash: "x", EmailVerifiedAt: &now, CreatedAt: now}
-	if err := store.Users().Create(ctx, user); err != nil {
+	chunk, _ := strconv.Atoi(os.Getenv("CREDENCE_BULK_CHUNK"))
+	email := "owner-" + domain.NewID() + "@bench.example"
+	p, err := platform.New(platform.Deps{Store: store, Queue: noQueue{}, Mailer: noMailer{}, Cipher: cipher},
+		platform.Options{PublicURL: base, Plans: plans, AdminEmails: []string{email}, Bulk: bulk.Options{ChunkSize: chunk}})
+	if err != nil {
 		b.Fatal(err)
 	}
-	owner := domain.Actor{UserID: user.ID, UserEmail: user.Email}
-	orgSvc := orgs.New(store, clock, work.NewOutbox(store, cipher, noRelay{}, clock), cipher, plans, log)
+	owner, err := p.Accounts.Provision(ctx, accounts.ProvisionInput{Email: email, Name: "Owner"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	orgSvc := p.Orgs
 	name := "Bench " + domain.NewID()[:8]
 	org, err := orgSvc.Create(ctx, owner, domain.OrgInput{Name: &name})
 	if err != nil {
 		b.Fatal(err)
 	}
-	if _, err := orgSvc.Decide(ctx, domain.Actor{UserID: user.ID, Admin: true}, org.ID, orgs.Approve, ""); err != nil {
+	if _, err := orgSvc.Decide(ctx, owner, org.ID, orgs.Approve, ""); err != nil {
 		b.Fatal(err)
 	}
 	if _, err := orgSvc.GenerateKeys(ctx, owner, org.ID, domain.AlgES256); err != nil {
 		b.Fatal(err)
 	}
 	text := func(s string) *string { return &s }
-	badge, err := badges.New(store, clock, plans).Create(ctx, owner, org.ID, domain.BadgeInput{
+	badge, err := p.Badges.Create(ctx, owner, org.ID, domain.BadgeInput{
 		Name: text("Go Expert"), Description: text("Knows Go"), Criteria: text("Passed the exam"), ImageURL: text("https://credence.example/go.png")})
 	if err != nil {
 		b.Fatal(err)
 	}
-	return &issuer{svc: credentials.New(store, clock, noRelay{}, cipher, plans, credentials.URLs{Base: base}, log),
+	return &issuer{p: p, svc: p.Credentials,
 		actor: owner, orgID: org.ID, badge: badge.ID, store: store, plans: plans}
 }
 

@@ -5,13 +5,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"log/slog"
-	"os"
-	"strconv"
 	"testing"
 	"time"
 
-	"github.com/credence-dev/credence/adapters/sysclock"
 	"github.com/credence-dev/credence/contract-tests/harness"
 	"github.com/credence-dev/credence/core/bulk"
 	"github.com/credence-dev/credence/core/work"
@@ -31,9 +27,7 @@ func BenchmarkBulkProcessPostgres(b *testing.B) { benchBulk(b, harness.FreshPost
 
 func benchBulk(b *testing.B, dsn string) {
 	is := newIssuer(b, dsn)
-	log := slog.New(slog.DiscardHandler)
-	chunk, _ := strconv.Atoi(os.Getenv("CREDENCE_BULK_CHUNK"))
-	svc := bulk.New(is.store, sysclock.Clock{}, is.svc, noRelay{}, is.plans, log, bulk.Options{ChunkSize: chunk})
+	svc := is.p.Bulk
 	ctx := context.Background()
 	var rows int
 	var took time.Duration
