@@ -114,7 +114,7 @@ func newTestServerWith(t *testing.T, limits Limits) *testServer {
 
 	h := New(Deps{Accounts: p.Accounts, Orgs: p.Orgs, Badges: p.Badges, Credentials: p.Credentials, Bulk: p.Bulk,
 		Clock: clock, Ready: store.Ping, Log: log, Limiter: limiter,
-		Limits: limits,
+		Limits:      limits,
 		Idempotency: store.Idempotency(), Sealer: sealer})
 	return &testServer{t: t, h: h, mailDir: mailDir, lookups: lookups}
 }
