@@ -45,7 +45,7 @@ func DIDDocumentURL(did string) (string, error) {
 			if err != nil || seg == "" || seg == "." || seg == ".." || strings.Contains(seg, "/") {
 				return "", fmt.Errorf("%q is not a did:web DID: bad path segment %q", did, p)
 			}
-			segs = append(segs, url.PathEscape(seg))
+			segs = append(segs, seg) // url.URL escapes Path
 		}
 		path = "/" + strings.Join(segs, "/")
 	}

@@ -27,6 +27,7 @@ func TestDIDDocumentURL(t *testing.T) {
 		"did:web:credentials.example.com:issuers:acme": "https://credentials.example.com/issuers/acme/did.json",
 		"did:web:example.com":                          "https://example.com/.well-known/did.json",
 		"did:web:localhost%3A8080:issuers:acme":        "https://localhost:8080/issuers/acme/did.json",
+		"did:web:example.com:issuers:caf%C3%A9":        "https://example.com/issuers/caf%C3%A9/did.json",
 	} {
 		if got, err := verifier.DIDDocumentURL(did); err != nil || got != want {
 			t.Errorf("DIDDocumentURL(%q) = %q, %v; want %q", did, got, err, want)
