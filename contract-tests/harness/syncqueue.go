@@ -14,12 +14,11 @@ import (
 // assembles the core with it (core/platform) sees mail delivered and jobs
 // processed as soon as the call that wrote them returns. A handler's error
 // fails t (when t is not nil) and is returned by Enqueue; a task of a kind
-// with no handler is kept, for Pending.
+// with no handler is dropped (the sweep would find its work again).
 type SyncQueue struct {
 	t        testing.TB
 	mu       sync.Mutex
 	handlers map[string]ports.TaskHandler
-	pending  []ports.Task
 }
 
 // NewSyncQueue returns an empty queue whose handler errors fail t.
@@ -34,13 +33,10 @@ func (q *SyncQueue) Handle(kind string, h ports.TaskHandler) {
 	q.handlers[kind] = h
 }
 
-// Enqueue runs t's handler now, or keeps t when its kind has none.
+// Enqueue runs t's handler now, or drops t when its kind has none.
 func (q *SyncQueue) Enqueue(ctx context.Context, t ports.Task) error {
 	q.mu.Lock()
 	h := q.handlers[t.Kind]
-	if h == nil {
-		q.pending = append(q.pending, t)
-	}
 	q.mu.Unlock()
 	if h == nil {
 		return nil
@@ -53,13 +49,6 @@ func (q *SyncQueue) Enqueue(ctx context.Context, t ports.Task) error {
 		return err
 	}
 	return nil
-}
-
-// Pending returns the tasks kept for want of a handler.
-func (q *SyncQueue) Pending() []ports.Task {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	return append([]ports.Task(nil), q.pending...)
 }
 
 // Run returns when ctx is done: Enqueue does the work.
