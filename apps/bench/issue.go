@@ -67,25 +67,32 @@ func runIssue(ctx context.Context, o options) error {
 			return err
 		}
 	}
+	server := o.pid
+	if server == 0 && o.pidOf != "" {
+		if server, err = pgrep(o.pidOf); err != nil {
+			return err
+		}
+	}
 	fmt.Printf("issue: %d clients, %d slices of %v each\n", o.clients, o.slices, o.slice)
 	var httpN, localN int64
 	var httpT, localT time.Duration
 	for i := range o.slices {
+		before := cpuNow(server)
 		n, d, err := issueFor(ctx, o.clients, o.slice, httpIssue)
 		if err != nil {
 			return fmt.Errorf("HTTP: %w", err)
 		}
 		httpN, httpT = httpN+n, httpT+d
-		line := fmt.Sprintf("slice %d: HTTP %.0f issues/s", i+1, float64(n)/d.Seconds())
+		fmt.Printf("slice %d: HTTP %.0f issues/s (%s)\n", i+1, float64(n)/d.Seconds(), cpuNow(server).perIssue(before, n))
 		if local != nil {
+			before := cpuNow(server)
 			n, d, err := issueFor(ctx, o.clients, o.slice, local)
 			if err != nil {
 				return fmt.Errorf("in-process: %w", err)
 			}
 			localN, localT = localN+n, localT+d
-			line += fmt.Sprintf(", in-process %.0f issues/s", float64(n)/d.Seconds())
+			fmt.Printf("slice %d: in-process %.0f issues/s (%s)\n", i+1, float64(n)/d.Seconds(), cpuNow(server).perIssue(before, n))
 		}
-		fmt.Println(line)
 	}
 	httpRate := float64(httpN) / httpT.Seconds()
 	fmt.Printf("HTTP: %d credentials in %v: %.0f issues/s\n", httpN, httpT.Round(time.Millisecond), httpRate)

@@ -26,9 +26,9 @@ export CREDENCE_DATA_DIR="$work/data" CREDENCE_HTTP_ADDR="127.0.0.1:$PORT" CREDE
   CREDENCE_RATE_LIMIT_IP=1000000 CREDENCE_RATE_LIMIT_KEY=1000000 \
   CREDENCE_ADMIN_EMAILS=admin@example.com CREDENCE_PLANS='{"professional":{"monthlyRecipients":-1}}' \
   CREDENCE_DATABASE_URL="$db" CREDENCE_MASTER_KEY=$(head -c 32 /dev/urandom | base64)
-"$work/api" > "$work/api.log" 2>&1 &
+"$work/api" > "$work/api.log" 2>&1 & api_pid=$!
 for _ in $(seq 100); do curl -sf "http://127.0.0.1:$PORT/readyz" >/dev/null && break; sleep 0.1; done
 echo "issue over HTTP vs in process, $(nproc) cores"
-"$work/bench" -mode issue -url "http://127.0.0.1:$PORT" -mail-dir "$work/data/mail" -inprocess-db "$db" \
+"$work/bench" -mode issue -pid "$api_pid" -url "http://127.0.0.1:$PORT" -mail-dir "$work/data/mail" -inprocess-db "$db" \
   -clients "${CLIENTS:-16}" -slices "${SLICES:-4}" -slice "${SLICE:-3s}" ${BENCHFLAGS--no-mail} || { tail -20 "$work/api.log"; exit 1; }
 psql "$PG/postgres" -qc "DROP DATABASE IF EXISTS credence_issue_bench WITH (FORCE)" >/dev/null 2>&1 || true
