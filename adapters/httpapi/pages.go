@@ -9,25 +9,14 @@ import (
 	"github.com/credence-dev/credence/core/domain"
 )
 
-// The verification link in sign-up mails opens this page. A GET only shows
-// a button, so mail scanners that prefetch links do not use the token up;
-// the button's POST verifies.
-var verifyEmailPage = template.Must(template.New("verify").Parse(`<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
-<title>Verify your email · Credence</title>
-<style>body{font-family:system-ui,sans-serif;max-width:32rem;margin:4rem auto;padding:0 1rem}button{font-size:1rem;padding:.6rem 1.2rem}</style>
-</head><body>
-<h1>Verify your email</h1>
-{{if .Done}}<p>{{.Message}}</p>
-{{else}}<form method="post" action="/verify-email"><input type="hidden" name="token" value="{{.Token}}">
-<p>Confirm the email address of your Credence account.</p><button type="submit">Verify my email</button></form>
-{{end}}</body></html>`))
-
 // registerPages serves the pages the links of account mails open: email
-// verification and password reset.
+// verification and password reset. The verification link's GET only
+// shows a button, so mail scanners that prefetch links do not use the
+// token up; the button's POST verifies.
 func (s *server) registerPages(mux *http.ServeMux) {
 	mux.HandleFunc("GET /verify-email", func(w http.ResponseWriter, r *http.Request) {
-		s.renderVerify(w, http.StatusOK, map[string]any{"Token": r.URL.Query().Get("token")})
+		s.renderWeb(w, r, http.StatusOK, "verify-email", webView{Title: "Verify your email",
+			Data: map[string]any{"Token": r.URL.Query().Get("token")}})
 	})
 	mux.HandleFunc("POST /verify-email", func(w http.ResponseWriter, r *http.Request) {
 		r.Body = http.MaxBytesReader(w, r.Body, 4096)
@@ -37,10 +26,11 @@ func (s *server) registerPages(mux *http.ServeMux) {
 			if p.Status == http.StatusServiceUnavailable { // the link still works
 				msg = unavailablePage
 			}
-			s.renderVerify(w, p.Status, map[string]any{"Done": true, "Message": msg})
+			s.renderWeb(w, r, p.Status, "verify-email", webView{Title: "Verify your email", Data: map[string]any{"Done": true, "Message": msg}})
 			return
 		}
-		s.renderVerify(w, http.StatusOK, map[string]any{"Done": true, "Message": "Your email is verified. You can sign in now."})
+		s.renderWeb(w, r, http.StatusOK, "verify-email", webView{Title: "Verify your email",
+			Data: map[string]any{"Done": true, "Verified": true, "Message": "Your email is verified. You can sign in now."}})
 	})
 	s.registerResetPage(mux)
 }
@@ -108,8 +98,4 @@ func (s *server) renderPage(w http.ResponseWriter, page *template.Template, stat
 	w.Header().Set("Referrer-Policy", "no-referrer")
 	w.WriteHeader(status)
 	_ = page.Execute(w, data)
-}
-
-func (s *server) renderVerify(w http.ResponseWriter, status int, data map[string]any) {
-	s.renderPage(w, verifyEmailPage, status, data)
 }

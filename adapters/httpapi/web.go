@@ -1,0 +1,177 @@
+package httpapi
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"embed"
+	"encoding/hex"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"net/http"
+	"path"
+	"strings"
+	"time"
+
+	"github.com/credence-dev/credence/core/domain"
+)
+
+// The browser pages are html/template files under web/: layout.html frames
+// every page (head, site navigation, footer), web/pages/<name>.html
+// defines its "content" (and, when it needs one, "head") template, and
+// web/static holds the assets, served under /assets/<hash>/<file> so that
+// a browser may keep them for a year. Nothing is loaded from elsewhere.
+//
+//go:embed web
+var webFS embed.FS
+
+// webCSP is the Content-Security-Policy of the pages rendered from web/:
+// the site's own stylesheet and images (https images too: a badge image
+// may live on the issuer's site), forms that post back here, no script
+// unless a page sets its own policy, no framing.
+const webCSP = "default-src 'none'; style-src 'self'; img-src 'self' https: data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+
+// webAsset is one embedded static file.
+type webAsset struct {
+	body        []byte
+	contentType string
+	url         string // /assets/<hash>/<name>
+}
+
+// webAssets are the files of web/static by name, and the pages of
+// web/pages by name, parsed once at start-up.
+var webAssets, webPages = loadWeb()
+
+func loadWeb() (map[string]webAsset, map[string]*template.Template) {
+	assets := map[string]webAsset{}
+	static, err := fs.Sub(webFS, "web/static")
+	if err != nil {
+		panic(err)
+	}
+	err = fs.WalkDir(static, ".", func(name string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		body, err := fs.ReadFile(static, name)
+		if err != nil {
+			return err
+		}
+		sum := sha256.Sum256(body)
+		assets[name] = webAsset{body: body, contentType: assetType(name),
+			url: "/assets/" + hex.EncodeToString(sum[:6]) + "/" + name}
+		return nil
+	})
+	if err != nil {
+		panic(err)
+	}
+	funcs := template.FuncMap{
+		"asset": func(name string) (string, error) {
+			a, ok := assets[name]
+			if !ok {
+				return "", fmt.Errorf("no asset %q under web/static", name)
+			}
+			return a.url, nil
+		},
+		"date": func(v any) string {
+			switch t := v.(type) {
+			case time.Time:
+				return t.UTC().Format("2 January 2006")
+			case *time.Time:
+				if t != nil {
+					return t.UTC().Format("2 January 2006")
+				}
+			}
+			return ""
+		},
+	}
+	layout := template.Must(template.New("layout").Funcs(funcs).ParseFS(webFS, "web/layout.html"))
+	names, err := fs.Glob(webFS, "web/pages/*.html")
+	if err != nil {
+		panic(err)
+	}
+	pages := map[string]*template.Template{}
+	for _, file := range names {
+		t := template.Must(template.Must(layout.Clone()).ParseFS(webFS, file))
+		pages[strings.TrimSuffix(path.Base(file), ".html")] = t
+	}
+	return assets, pages
+}
+
+func assetType(name string) string {
+	switch path.Ext(name) {
+	case ".css":
+		return "text/css; charset=utf-8"
+	case ".js":
+		return "text/javascript; charset=utf-8"
+	case ".svg":
+		return "image/svg+xml"
+	case ".png":
+		return "image/png"
+	}
+	return "application/octet-stream"
+}
+
+// webView is what every page's templates see: the layout reads Title,
+// Description and the signed-in user; the page's own "content" template
+// reads Data.
+type webView struct {
+	Title       string
+	Description string
+	// User is the signed-in person's email, empty for a visitor.
+	User string
+	// CSRF is the token every form of the page posts back in its "csrf"
+	// field.
+	CSRF string
+	// CSP replaces webCSP for a page that needs more (a script of its own).
+	CSP  string
+	Data any
+}
+
+// renderWeb answers a page of web/pages with status. The page is rendered
+// into a buffer first, so that a template error gives a clean 500 rather
+// than half a page.
+func (s *server) renderWeb(w http.ResponseWriter, r *http.Request, status int, page string, v webView) {
+	t, ok := webPages[page]
+	if !ok {
+		panic("httpapi: no page web/pages/" + page + ".html")
+	}
+	if a := actorFrom(r.Context()); a.UserID != "" {
+		v.User = a.UserEmail
+	}
+	var buf bytes.Buffer
+	if err := t.ExecuteTemplate(&buf, "layout", v); err != nil {
+		s.log.ErrorContext(r.Context(), "render page", "page", page, "err", err)
+		http.Error(w, "The page could not be shown.", http.StatusInternalServerError)
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Content-Security-Policy", webCSP)
+	if v.CSP != "" {
+		h.Set("Content-Security-Policy", v.CSP)
+	}
+	h.Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_, _ = w.Write(buf.Bytes())
+}
+
+// registerAssets serves web/static under content-hash URLs: a changed
+// file gets a new URL, so every answer may be cached for a year.
+func (s *server) registerAssets(mux *http.ServeMux) {
+	mux.HandleFunc("GET /assets/{hash}/{name}", func(w http.ResponseWriter, r *http.Request) {
+		a, ok := webAssets[r.PathValue("name")]
+		if !ok || a.url != r.URL.Path {
+			writeProblem(w, &Problem{Status: http.StatusNotFound, Code: string(domain.CodeNotFound), Detail: "no such asset: " + r.URL.Path})
+			return
+		}
+		h := w.Header()
+		h.Set("Content-Type", a.contentType)
+		h.Set("Cache-Control", "public, max-age=31536000, immutable")
+		h.Set("ETag", `"`+r.PathValue("hash")+`"`)
+		if r.Header.Get("If-None-Match") == h.Get("ETag") {
+			w.WriteHeader(http.StatusNotModified)
+			return
+		}
+		_, _ = w.Write(a.body)
+	})
+}
