@@ -138,7 +138,8 @@ func newPlatform(t *testing.T, s ports.Store, c ports.Clock, m ports.Mailer, cfg
 	}
 	q := harness.NewSyncQueue(tb)
 	p, err := platform.New(platform.Deps{Store: s, Queue: q, Mailer: m, Cipher: cipher, Clock: c, Limiter: cfg.Limiter},
-		platform.Options{PublicURL: base, AdminEmails: cfg.AdminEmails, EmailLimit: cfg.EmailLimit, SignInLimit: cfg.SignInLimit})
+		platform.Options{PublicURL: base, AdminEmails: cfg.AdminEmails, EmailLimit: cfg.EmailLimit, SignInLimit: cfg.SignInLimit,
+			APIKeyCacheTTL: cfg.APIKeyCacheTTL})
 	if err != nil {
 		panic(err)
 	}

@@ -44,6 +44,11 @@ type Config struct {
 	// (wrong passwords and codes, whatever the email), counted by Limiter
 	// under the address's domain.LimitSubject (Rate 0: no budget).
 	SignInLimit ports.Limit
+	// APIKeyCacheTTL is how long Authenticate may use an API key it
+	// looked up without reading it again (0: every request reads it). A
+	// key revoked through another process keeps working that long there;
+	// through this one, it stops at once (ForgetAPIKeys).
+	APIKeyCacheTTL time.Duration
 }
 
 // Service runs the account use cases.
@@ -54,6 +59,7 @@ type Service struct {
 	log    *slog.Logger
 	cfg    Config
 	admins map[string]bool
+	keys   *keyCache
 }
 
 // New returns an account service.
@@ -66,5 +72,5 @@ func New(store Store, clock ports.Clock, outbox *work.Outbox, log *slog.Logger, 
 		}
 	}
 	cfg.PublicURL = strings.TrimRight(cfg.PublicURL, "/")
-	return &Service{store: store, clock: clock, outbox: outbox, log: log, cfg: cfg, admins: admins}
+	return &Service{store: store, clock: clock, outbox: outbox, log: log, cfg: cfg, admins: admins, keys: newKeyCache(cfg.APIKeyCacheTTL)}
 }

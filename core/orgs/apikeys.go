@@ -47,6 +47,7 @@ func (s *Service) CreateAPIKey(ctx context.Context, actor domain.Actor, orgID st
 	if err := v.Err(); err != nil {
 		return NewAPIKey{}, err
 	}
+	defer s.apiKeysChanged() // after the transaction commits
 	var out NewAPIKey
 	err := s.store.WithinTx(ctx, func(ctx context.Context) error {
 		org, err := s.keyOrg(ctx, actor, orgID)
@@ -95,6 +96,7 @@ func (s *Service) SetAPIKeyRateLimit(ctx context.Context, actor domain.Actor, ke
 	if !domain.IsID(keyID) {
 		return domain.APIKey{}, domain.ErrNotFound
 	}
+	defer s.apiKeysChanged() // after the transaction commits
 	var k domain.APIKey
 	err := s.store.WithinTx(ctx, func(ctx context.Context) error {
 		var err error
@@ -114,6 +116,7 @@ func (s *Service) RevokeAPIKey(ctx context.Context, actor domain.Actor, orgID, k
 	if !domain.IsID(keyID) {
 		return domain.ErrNotFound
 	}
+	defer s.apiKeysChanged() // after the transaction commits
 	return s.store.WithinTx(ctx, func(ctx context.Context) error {
 		if err := s.store.APIKeys().Revoke(ctx, orgID, keyID, s.now()); err != nil {
 			return err
@@ -170,6 +173,7 @@ func (s *Service) RegenerateAPIKey(ctx context.Context, actor domain.Actor, orgI
 			return NewAPIKey{}, err
 		}
 	}
+	defer s.apiKeysChanged() // after the transaction commits
 	var out NewAPIKey
 	err := s.store.WithinTx(ctx, func(ctx context.Context) error {
 		org, err := s.keyOrg(ctx, actor, orgID)

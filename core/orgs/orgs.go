@@ -24,6 +24,22 @@ type Service struct {
 	plans  domain.Plans
 	guard  access.Guard
 	log    *slog.Logger
+	// keysChanged runs after a transaction that revoked, regenerated or
+	// re-limited API keys commits (OnAPIKeysChanged).
+	keysChanged func()
+}
+
+// OnAPIKeysChanged sets f to run after every committed change to API
+// keys (revocation, regeneration, rate limit, a plan change that revokes
+// keys beyond its cap), and after a failed attempt at one: the account
+// service's ForgetAPIKeys, so that its cache of looked-up keys holds
+// nothing older than the change.
+func (s *Service) OnAPIKeysChanged(f func()) { s.keysChanged = f }
+
+func (s *Service) apiKeysChanged() {
+	if s.keysChanged != nil {
+		s.keysChanged()
+	}
 }
 
 // New returns an organization service.
@@ -241,6 +257,7 @@ func (s *Service) SetPlan(ctx context.Context, actor domain.Actor, orgID string,
 	if _, ok := s.plans[plan]; !ok {
 		return domain.Organization{}, &domain.ValidationError{Fields: []domain.FieldError{{Location: "body.plan", Message: fmt.Sprintf("plan must be one of %v", s.plans.Names()), Value: plan}}}
 	}
+	defer s.apiKeysChanged() // after the transaction: capAPIKeys may revoke keys
 	var out domain.Organization
 	err := s.store.WithinTx(ctx, func(ctx context.Context) error {
 		var err error

@@ -64,6 +64,11 @@ type Options struct {
 	// count with Deps.Limiter (Rate 0: no limit).
 	EmailLimit  ports.Limit
 	SignInLimit ports.Limit
+	// APIKeyCacheTTL is how long an API key looked up for a request may
+	// serve the next ones without a database read (0: none). A key
+	// revoked or regenerated through this Platform stops working at once;
+	// one revoked through another process works here up to that long.
+	APIKeyCacheTTL time.Duration
 	// Work tunes the dispatcher, mail delivery and housekeeping.
 	Work work.Options
 	// Bulk tunes bulk issuance (its JobLease defaults to Work.JobLease).
@@ -123,7 +128,8 @@ func New(d Deps, o Options) (*Platform, error) {
 	p.Delivery = work.NewDelivery(d.Store, d.Mailer, d.Cipher, d.Clock, d.Log, o.Work)
 	outbox := work.NewOutbox(d.Store, d.Cipher, p.Dispatcher, d.Clock)
 	p.Accounts = accounts.New(d.Store, d.Clock, outbox, d.Log, accounts.Config{PublicURL: o.PublicURL.String(),
-		AdminEmails: o.AdminEmails, Limiter: d.Limiter, EmailLimit: o.EmailLimit, SignInLimit: o.SignInLimit})
+		AdminEmails: o.AdminEmails, Limiter: d.Limiter, EmailLimit: o.EmailLimit, SignInLimit: o.SignInLimit,
+		APIKeyCacheTTL: o.APIKeyCacheTTL})
 	// Account mail that must not tell whether an address has an account
 	// is written at delivery (accounts.Service.Composers): every process
 	// that delivers mail composes it.
@@ -131,6 +137,7 @@ func New(d Deps, o Options) (*Platform, error) {
 		p.Delivery.Compose(kind, compose)
 	}
 	p.Orgs = orgs.New(d.Store, d.Clock, outbox, d.Cipher, o.Plans, d.Log)
+	p.Orgs.OnAPIKeysChanged(p.Accounts.ForgetAPIKeys)
 	p.Badges = badges.New(d.Store, d.Clock, o.Plans)
 	p.Credentials = credentials.New(d.Store, d.Clock, p.Dispatcher, d.Cipher, o.Plans, credentials.URLs{Base: o.PublicURL}, d.Log)
 	p.Bulk = bulk.New(d.Store, d.Clock, p.Credentials, p.Dispatcher, o.Plans, d.Log, o.Bulk)

@@ -127,7 +127,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	a.Platform, err = platform.New(platform.Deps{Store: a.Store, Queue: a.Queue, Mailer: mailer, Cipher: cipher,
 		Clock: a.Clock, Limiter: a.Limiter, Log: log}, platform.Options{
 		PublicURL: cfg.PublicURL, AdminEmails: cfg.AdminEmails, Plans: cfg.Plans,
-		EmailLimit: emailLimit, SignInLimit: cfg.SignInLimit(),
+		EmailLimit: emailLimit, SignInLimit: cfg.SignInLimit(), APIKeyCacheTTL: cfg.APIKeyCache,
 		Work: work.Options{SweepEvery: cfg.SweepEvery, JobLease: cfg.JobLease, MailBackoff: cfg.MailBackoff,
 			ActivityRetention: cfg.ActivityRetention, PruneEvery: cfg.PruneEvery},
 		Bulk: bulk.Options{ChunkSize: cfg.BulkChunk, JobLease: cfg.JobLease},

@@ -47,6 +47,9 @@ type Config struct {
 	// sign-ins (wrong passwords and codes, whatever the email) per 15
 	// minutes (0 switches it off).
 	RateLimitSignInIP int
+	// APIKeyCache is how long a replica may reuse an API key it looked up
+	// without reading it again (0: never).
+	APIKeyCache time.Duration
 	// TrustedProxies are the proxies whose X-Forwarded-For is believed.
 	TrustedProxies []netip.Prefix
 
@@ -105,6 +108,9 @@ func Load(getenv func(string) string) (Config, error) {
 		return Config{}, err
 	}
 	if cfg.JobLease, err = durationSetting(getenv, "CREDENCE_JOB_LEASE", 30*time.Second); err != nil {
+		return Config{}, err
+	}
+	if cfg.APIKeyCache, err = boundedDuration(getenv, "CREDENCE_API_KEY_CACHE", time.Second, time.Minute); err != nil {
 		return Config{}, err
 	}
 	if cfg.ActivityRetention, err = retentionSetting(getenv, "CREDENCE_ACTIVITY_RETENTION", 365*24*time.Hour); err != nil {
@@ -188,6 +194,22 @@ func durationSetting(getenv func(string) string, name string, def time.Duration)
 	d, err := time.ParseDuration(raw)
 	if err != nil || d <= 0 {
 		return 0, fmt.Errorf("%s must be a positive duration such as 5s or 1m, got %q", name, raw)
+	}
+	return d, nil
+}
+
+// boundedDuration reads a duration variable from 0 to max.
+func boundedDuration(getenv func(string) string, name string, def, max time.Duration) (time.Duration, error) {
+	raw := strings.TrimSpace(getenv(name))
+	if raw == "" {
+		return def, nil
+	}
+	d, err := time.ParseDuration(raw)
+	if raw == "0" {
+		d, err = 0, nil
+	}
+	if err != nil || d < 0 || d > max {
+		return 0, fmt.Errorf("%s must be a duration from 0 to %v such as 500ms or 2s, got %q", name, max, raw)
 	}
 	return d, nil
 }

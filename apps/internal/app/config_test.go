@@ -47,6 +47,13 @@ func TestConfigDefaults(t *testing.T) {
 	if len(cfg.TrustedProxies) != 0 {
 		t.Errorf("trusted proxies by default: %v", cfg.TrustedProxies)
 	}
+	if cfg.APIKeyCache != time.Second {
+		t.Errorf("API key cache: %v, want 1s", cfg.APIKeyCache)
+	}
+	off, err := Load(env(map[string]string{"CREDENCE_API_KEY_CACHE": "0"}))
+	if err != nil || off.APIKeyCache != 0 {
+		t.Errorf("CREDENCE_API_KEY_CACHE=0: %v, %v (want off)", off.APIKeyCache, err)
+	}
 }
 
 func TestConfigLimitsAndProxies(t *testing.T) {
@@ -83,6 +90,8 @@ func TestConfigRefusesBadSettings(t *testing.T) {
 		"trusted_proxy_host_name":     {map[string]string{"CREDENCE_TRUSTED_PROXIES": "proxy.internal"}, "CREDENCE_TRUSTED_PROXIES"},
 		"mail_retry_zero":             {map[string]string{"CREDENCE_MAIL_RETRY": "0s"}, "CREDENCE_MAIL_RETRY"},
 		"mail_retry_no_unit":          {map[string]string{"CREDENCE_MAIL_RETRY": "30"}, "CREDENCE_MAIL_RETRY"},
+		"api_key_cache_negative":      {map[string]string{"CREDENCE_API_KEY_CACHE": "-1s"}, "CREDENCE_API_KEY_CACHE"},
+		"api_key_cache_too_long":      {map[string]string{"CREDENCE_API_KEY_CACHE": "2m"}, "CREDENCE_API_KEY_CACHE"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			_, err := Load(env(tc.env))
