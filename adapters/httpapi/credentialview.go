@@ -99,6 +99,9 @@ func (s *server) credentialView(v credentials.Verification, presented bool) *cre
 		d.Differences = append(d.Differences, pageDifference{Label: fieldLabel(diff.Field), Field: diff.Field,
 			Signed: orNone(diff.Signed), Record: orNone(diff.Record)})
 	}
+	if len(d.Differences) > 0 && v.Result == domain.ResultInvalid {
+		d.Banner.Text = "The issuer's record was changed after it was signed (see what was signed below). Rely only on the signed values."
+	}
 	if presented {
 		return d
 	}
