@@ -130,7 +130,7 @@ func statusBanner(result domain.VerifyResult, c *publicCredential) banner {
 	case domain.ResultValid:
 		return banner{Class: "valid", Label: "Valid", Text: "Genuine and current: issued by " + c.Issuer.Name + " and claimed by its recipient."}
 	case domain.ResultPending:
-		return banner{Class: "pending", Label: "Valid, not yet claimed", Text: "Genuine and current: issued by " + c.Issuer.Name + "; its recipient has not claimed it yet."}
+		return banner{Class: "pending", Label: "Pending", Text: "Genuine and current: issued by " + c.Issuer.Name + ", not yet claimed by its recipient."}
 	case domain.ResultExpired:
 		text := "This credential has expired."
 		if c.ExpiresAt != nil {
