@@ -638,3 +638,21 @@ func FuzzPrefersHTML(f *testing.F) {
 		}
 	})
 }
+
+// An issuer that may not issue says so on its pages: a suspended one
+// issues nothing new, and what it issued stays valid.
+func TestIssuerPageNotice(t *testing.T) {
+	t.Parallel()
+	s := newTestServer(t)
+	owner, o := s.newIssuer("")
+	b := s.createBadge(owner.Token, o.ID, 0)
+	if element(wantHTML(t, s.page("/issuers/"+o.Slug, ""), http.StatusOK), "notice") != "" {
+		t.Errorf("an approved issuer's page carries a notice")
+	}
+	s.expect(http.StatusOK, http.MethodPost, "/api/v1/admin/orgs/"+o.ID+"/suspend", s.admin(), map[string]string{"reason": "unpaid"}, nil)
+	for _, path := range []string{"/issuers/" + o.Slug, "/achievements/" + o.Slug + "/" + b.Slug} {
+		if notice := textOf(wantHTML(t, s.page(path, ""), http.StatusOK), "notice"); !strings.Contains(notice, "suspended") {
+			t.Errorf("%s of a suspended issuer: notice %q", path, notice)
+		}
+	}
+}
