@@ -82,7 +82,7 @@ func (s *server) register(mux *http.ServeMux) huma.API {
 		register(api)
 	}
 	documentIdempotency(api.OpenAPI())
-	for _, register := range []func(*http.ServeMux){s.registerAssets, s.registerDocuments, s.registerPages, s.registerVerifyPages, s.registerHealth} {
+	for _, register := range []func(*http.ServeMux){s.registerAssets, s.registerDocuments, s.registerPages, s.registerVerifyPages, s.registerQR, s.registerHealth} {
 		register(mux)
 	}
 	return api

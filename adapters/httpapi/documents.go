@@ -12,17 +12,19 @@ import (
 
 // registerDocuments serves the public, standard documents outside /api/v1:
 // credentials as signed files and JSON, issuer profiles, keys and
-// achievements. They are what other verifiers fetch.
+// achievements. They are what other verifiers fetch; a browser asking for
+// HTML gets the pages of credentials, issuers and badges at the same
+// addresses (publicpages.go).
 func (s *server) registerDocuments(mux *http.ServeMux) {
-	mux.HandleFunc("GET /credentials/{file}", s.credentialDocument)
-	mux.HandleFunc("GET /issuers/{slug}", s.document("application/ld+json", s.Credentials.IssuerProfile))
+	mux.HandleFunc("GET /credentials/{file}", s.credentialResource)
+	mux.HandleFunc("GET /issuers/{slug}", negotiated(s.issuerPage, s.document("application/ld+json", s.Credentials.IssuerProfile)))
 	mux.HandleFunc("GET /issuers/{slug}/jwks.json", s.document("application/jwk-set+json", s.Credentials.JWKS))
 	mux.HandleFunc("GET /issuers/{slug}/did.json", s.document("application/did+json", s.Credentials.DIDDocument))
 	mux.HandleFunc("GET /issuers/{slug}/achievements", s.document("application/ld+json", s.Credentials.Achievements))
-	mux.HandleFunc("GET /achievements/{org}/{badge}", func(w http.ResponseWriter, r *http.Request) {
+	mux.HandleFunc("GET /achievements/{org}/{badge}", negotiated(s.badgePage, func(w http.ResponseWriter, r *http.Request) {
 		body, err := s.Credentials.Achievement(r.Context(), r.PathValue("org"), r.PathValue("badge"))
 		s.writeDocument(w, r, "application/ld+json", body, err)
-	})
+	}))
 }
 
 func (s *server) document(contentType string, load func(context.Context, string) ([]byte, error)) http.HandlerFunc {

@@ -150,7 +150,7 @@ func TestVerification(t *testing.T) {
 	}
 	s.expectProblem(http.StatusUnprocessableEntity, "VALIDATION_FAILED", http.MethodPost, "/api/v1/verify", "", map[string]string{"credential": "hello"})
 	s.expectProblem(http.StatusNotFound, "NOT_FOUND", http.MethodGet, "/api/v1/credentials/CRD-NOSUCH00/verify", "", nil)
-	if w := s.do(http.MethodGet, "/verify/"+c.ID, "", nil); w.Code != http.StatusOK || w.Header().Get("Content-Security-Policy") != pageCSP ||
+	if w := s.do(http.MethodGet, "/verify/"+c.ID, "", nil); w.Code != http.StatusOK || w.Header().Get("Content-Security-Policy") != credentialCSP ||
 		!strings.Contains(w.Body.String(), c.ID) {
 		t.Fatalf("verification page: %d %v", w.Code, w.Header())
 	}

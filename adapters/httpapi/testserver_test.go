@@ -51,6 +51,9 @@ type testServer struct {
 	t       *testing.T
 	h       http.Handler
 	mailDir string
+	// store is the server's store, for tests that tamper with a record
+	// behind the API's back.
+	store *sqlstore.Store
 	// lookups counts the bearer tokens looked up (sessions and API keys by
 	// hash).
 	lookups *atomic.Int64
@@ -71,9 +74,14 @@ func newTestServer(t *testing.T) *testServer {
 // newTestServerWith is newTestServer with limits.
 func newTestServerWith(t *testing.T, limits Limits) *testServer {
 	t.Helper()
+	return newTestServerAt(t, limits, sysclock.Clock{})
+}
+
+// newTestServerAt is newTestServerWith on clock (a fakeClock moves time on).
+func newTestServerAt(t *testing.T, limits Limits, clock ports.Clock) *testServer {
+	t.Helper()
 	ctx := t.Context()
 	log := slog.New(slog.DiscardHandler)
-	clock := sysclock.Clock{}
 	store, err := sqlstore.Open(ctx, harness.FreshSQLitePath(t))
 	if err != nil {
 		t.Fatal(err)
@@ -116,7 +124,7 @@ func newTestServerWith(t *testing.T, limits Limits) *testServer {
 		Clock: clock, Ready: store.Ping, Log: log, Limiter: limiter,
 		Limits:      limits,
 		Idempotency: store.Idempotency(), Sealer: sealer})
-	return &testServer{t: t, h: h, mailDir: mailDir, lookups: lookups}
+	return &testServer{t: t, h: h, mailDir: mailDir, lookups: lookups, store: store}
 }
 
 func randomKey(t *testing.T) []byte {

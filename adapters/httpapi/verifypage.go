@@ -1,86 +1,41 @@
 package httpapi
 
 import (
+	"bytes"
 	"errors"
-	"html/template"
+	"io"
+	"mime"
 	"net/http"
 	"strings"
-	"time"
 
 	"github.com/credence-dev/credence/core/credentials"
 	"github.com/credence-dev/credence/core/domain"
 )
 
-// The human verification pages: /verify (look up an ID or paste a signed
-// file) and /verify/{credentialId} (the result with every check). They
-// show the same verification as the API.
-var verifyPages = template.Must(template.New("layout").Funcs(template.FuncMap{
-	"date": func(v any) string {
-		switch t := v.(type) {
-		case time.Time:
-			return t.UTC().Format("2 January 2006")
-		case *time.Time:
-			if t != nil {
-				return t.UTC().Format("2 January 2006")
-			}
-		}
-		return ""
-	},
-}).Parse(`<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
-<title>{{.Title}} · Credence</title>
-<style>
-body{font-family:system-ui,sans-serif;max-width:44rem;margin:2rem auto;padding:0 1rem;color:#1d2329}
-.result{display:inline-block;padding:.3rem .8rem;border-radius:1rem;font-weight:600;color:#fff}
-.valid{background:#1a7f37}.pending{background:#0969da}.expired,.revoked{background:#9a6700}.invalid{background:#cf222e}
-ul.checks{list-style:none;padding:0}ul.checks li{margin:.4rem 0}.ok{color:#1a7f37}.bad{color:#cf222e}
-dl{display:grid;grid-template-columns:max-content 1fr;gap:.3rem 1rem}dt{font-weight:600}
-textarea{width:100%;min-height:8rem;font-family:monospace}input[type=text]{width:16rem;font-size:1rem;padding:.3rem}
-.notice{background:#fff8c5;padding:.8rem;border-radius:.4rem}
-.test{background:#cf222e;color:#fff;padding:.8rem;border-radius:.4rem;font-weight:600}
-</style></head><body>
-{{if .Lookup}}
-<h1>Verify a credential</h1>
-{{if .Error}}<p class="notice">{{.Error}}</p>{{end}}
-<form method="get" action="/verify"><p><label>Credential ID <input type="text" name="id" placeholder="CRD-XXXXXXXX" pattern="CRD-[A-Za-z0-9]{8}" required></label>
-<button type="submit">Verify</button></p></form>
-<h2>Or check a signed credential file</h2>
-<form method="post" action="/verify"><p><textarea name="credential" placeholder="eyJhbGciOi…" required></textarea></p><button type="submit">Check the file</button></form>
-{{else if .Private}}
-<h1>Private credential</h1>
-<p class="notice">This credential is private: only its recipient and its issuer can see it.</p>
-{{else}}{{with .V}}
-<h1>{{if .Credential}}{{if .Credential.Test}}TEST: {{end}}{{.Credential.Badge.Name}}{{else}}Signed credential{{end}}</h1>
-<p><span class="result {{.Result}}">{{.Result}}</span></p>
-{{if and .Credential .Credential.Test}}<p class="test" id="test-credential">TEST credential: issued with a test API key to try out an integration. It is not a real award and proves nothing about its recipient.</p>{{end}}
-{{with .Credential}}
-<dl>
-<dt>Recipient</dt><dd>{{.Recipient.Name}} ({{.Recipient.Email}})</dd>
-<dt>Issuer</dt><dd><a href="{{.Issuer.Profile}}">{{.Issuer.Name}}</a> ({{.Issuer.Status}})</dd>
-<dt>Credential ID</dt><dd>{{.ID}}{{if .Test}} — TEST{{end}}</dd>
-<dt>Issued</dt><dd>{{date .IssuedAt}}</dd>
-{{if .ExpiresAt}}<dt>Expires</dt><dd>{{date .ExpiresAt}}</dd>{{end}}
-{{if .ClaimedAt}}<dt>Claimed</dt><dd>{{date .ClaimedAt}}</dd>{{end}}
-{{if .RevokedAt}}<dt>Revoked</dt><dd>{{date .RevokedAt}}: {{.RevocationReason}}</dd>{{end}}
-{{if .SupersedesCredentialID}}<dt>Supersedes</dt><dd><a href="/verify/{{.SupersedesCredentialID}}">{{.SupersedesCredentialID}}</a></dd>{{end}}
-{{if .SupersededByCredentialID}}<dt>Superseded by</dt><dd><a href="/verify/{{.SupersededByCredentialID}}">{{.SupersededByCredentialID}}</a></dd>{{end}}
-<dt>Description</dt><dd>{{.Badge.Description}}</dd>
-<dt>Criteria</dt><dd>{{.Badge.Criteria}}</dd>
-</dl>
-<p><a href="/credentials/{{.ID}}.jwt">Download the signed file (.jwt)</a> · <a href="/credentials/{{.ID}}">JSON</a></p>
-{{end}}
-<h2>Checks</h2>
-<ul class="checks">{{range .Checks}}<li><span class="{{if .OK}}ok{{else}}bad{{end}}">{{if .OK}}✓{{else}}✗{{end}} {{.Name}}</span> — {{.Detail}}</li>{{end}}</ul>
-{{end}}{{end}}
-<p><a href="/verify">Verify another credential</a></p>
-</body></html>`))
+// The credential pages: /verify looks a credential up (by ID, pasted
+// signed file or uploaded file), /verify/{credentialId} is a credential's
+// page (what it is, whether it holds, and how to share it; also served at
+// /credentials/{credentialId} to browsers), /verify/{credentialId}/card
+// the small card other sites embed. They show the same verification as
+// the API.
 
-type verifyPageData struct {
-	Title   string
-	Lookup  bool
-	Private bool
-	Error   string
-	V       *verificationWire
+// credentialCSP is webCSP with the page's one script (copy.js, the copy
+// buttons) allowed.
+const credentialCSP = webCSP + "; script-src 'self'"
+
+// cardCSP lets any site frame the embeddable card, and nothing else: the
+// card has no form and no script, and links open outside the frame.
+const cardCSP = "default-src 'none'; style-src 'self'; img-src 'self' https: data:; form-action 'none'; frame-ancestors *; base-uri 'none'"
+
+// maxPresentedFile bounds an uploaded or pasted credential file: a baked
+// PNG of a badge image (at most 1 MB) with its signed credential; the
+// edge's body bound caps the whole form at 1 MiB in any case.
+const maxPresentedFile = 1 << 20
+
+// lookupData is what the look-up page (web/pages/verify.html) shows.
+type lookupData struct {
+	Error string
+	ID    string
 }
 
 func (s *server) registerVerifyPages(mux *http.ServeMux) {
@@ -89,59 +44,170 @@ func (s *server) registerVerifyPages(mux *http.ServeMux) {
 			http.Redirect(w, r, "/verify/"+id, http.StatusSeeOther)
 			return
 		}
-		s.renderVerifyPage(w, http.StatusOK, verifyPageData{Title: "Verify a credential", Lookup: true})
+		s.renderLookup(w, r, http.StatusOK, lookupData{})
 	})
-	mux.HandleFunc("POST /verify", func(w http.ResponseWriter, r *http.Request) {
-		r.Body = http.MaxBytesReader(w, r.Body, 80<<10)
-		v, err := s.Credentials.VerifyPresented(r.Context(), []byte(r.PostFormValue("credential")))
-		if err != nil {
-			p := s.problemOf(r.Context(), err)
-			d := verifyPageData{Title: "Verify a credential", Lookup: true,
-				Error: "That is not a signed credential file: paste the whole contents of the .jwt file."}
-			if p.Status == http.StatusServiceUnavailable {
-				d.Error = unavailablePage
-			}
-			s.renderVerifyPage(w, p.Status, d)
-			return
-		}
-		s.renderVerification(w, v)
-	})
+	mux.HandleFunc("POST /verify", s.verifyPresentedPage)
 	mux.HandleFunc("GET /verify/{credentialId}", func(w http.ResponseWriter, r *http.Request) {
-		v, err := s.Credentials.Verify(r.Context(), actorFrom(r.Context()), domain.CredentialID(r.PathValue("credentialId")))
+		s.credentialPage(w, r, r.PathValue("credentialId"))
+	})
+	mux.HandleFunc("GET /verify/{credentialId}/card", s.credentialCard)
+}
+
+func (s *server) renderLookup(w http.ResponseWriter, r *http.Request, status int, d lookupData) {
+	title := "Verify a credential"
+	if status == http.StatusNotFound {
+		title = "Credential not found"
+	}
+	s.renderWeb(w, r, status, "verify", webView{Title: title,
+		Description: "Check a credential issued with Credence: by its ID, or from its signed file.", Data: d})
+}
+
+// verifyPresentedPage checks a credential file posted by the look-up
+// page: the pasted contents of a .jwt file (credential), or an uploaded
+// file (file: a .jwt, or a baked PNG that carries one).
+func (s *server) verifyPresentedPage(w http.ResponseWriter, r *http.Request) {
+	file, status, msg := presentedFile(r)
+	if msg != "" {
+		s.renderLookup(w, r, status, lookupData{Error: msg})
+		return
+	}
+	v, err := s.Credentials.VerifyPresented(r.Context(), file)
+	if err != nil {
+		p := s.problemOf(r.Context(), err)
+		msg := "That is not a signed credential file: paste the whole contents of the .jwt file, or upload the .jwt file or the badge's baked PNG."
+		if p.Status == http.StatusServiceUnavailable {
+			msg = unavailablePage
+		} else if p.Status >= 500 {
+			msg = "The file could not be checked: try again later."
+		}
+		s.renderLookup(w, r, p.Status, lookupData{Error: msg})
+		return
+	}
+	s.renderCredential(w, r, v, true)
+}
+
+// presentedFile reads the credential file of a look-up form, url-encoded
+// (credential) or multipart (file, or credential). A refusal comes back
+// as a status and a message for the page.
+func presentedFile(r *http.Request) ([]byte, int, string) {
+	mediaType, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	tooLarge := func(err error) bool { _, ok := errors.AsType[*http.MaxBytesError](err); return ok }
+	var data []byte
+	switch mediaType {
+	case "multipart/form-data":
+		if err := r.ParseMultipartForm(maxPresentedFile); err != nil {
+			if tooLarge(err) {
+				return nil, http.StatusRequestEntityTooLarge, "The file is too large: a credential file is at most 1 MiB."
+			}
+			return nil, http.StatusBadRequest, "The form could not be read: choose the file again and resend it."
+		}
+		if f, _, err := r.FormFile("file"); err == nil {
+			defer func() { _ = f.Close() }()
+			b, err := io.ReadAll(io.LimitReader(f, maxPresentedFile+1))
+			switch {
+			case err != nil:
+				return nil, http.StatusBadRequest, "The file could not be read: choose it again and resend it."
+			case len(b) > maxPresentedFile:
+				return nil, http.StatusRequestEntityTooLarge, "The file is too large: a credential file is at most 1 MiB."
+			}
+			data = b
+		}
+		if len(data) == 0 {
+			data = []byte(r.FormValue("credential"))
+		}
+	case "application/x-www-form-urlencoded":
+		if err := r.ParseForm(); err != nil {
+			if tooLarge(err) {
+				return nil, http.StatusRequestEntityTooLarge, "The text is too large: a credential file is at most 1 MiB."
+			}
+			return nil, http.StatusBadRequest, "The form could not be read: paste the file's contents again."
+		}
+		data = []byte(r.PostFormValue("credential"))
+	default:
+		return nil, http.StatusUnsupportedMediaType, "Send the look-up form: paste the signed file's contents, or upload the file."
+	}
+	// A pasted or saved .jwt often ends with a line break that is not
+	// part of what was signed; a PNG's bytes are kept as they are.
+	if !bytes.HasPrefix(data, []byte("\x89PNG")) {
+		data = bytes.TrimSpace(data)
+	}
+	if len(data) == 0 {
+		return nil, http.StatusUnprocessableEntity, "Paste the contents of a .jwt file, or choose a .jwt file or a baked badge PNG to upload."
+	}
+	return data, 0, ""
+}
+
+// credentialPage answers a credential's page by its ID: the page, or a
+// page saying why there is none (private, unknown, unavailable).
+func (s *server) credentialPage(w http.ResponseWriter, r *http.Request, id string) {
+	v, err := s.Credentials.Verify(r.Context(), actorFrom(r.Context()), domain.CredentialID(id))
+	if err != nil {
+		s.credentialPageError(w, r, id, err)
+		return
+	}
+	s.renderCredential(w, r, v, false)
+}
+
+// privateData is what the page of a private credential shows to a
+// visitor who may not see it.
+type privateData struct {
+	SignIn string // the sign-in page, returning here
+}
+
+func (s *server) credentialPageError(w http.ResponseWriter, r *http.Request, id string, err error) {
+	if errors.Is(err, domain.ErrCredentialPrivate) {
+		s.renderWeb(w, r, http.StatusForbidden, "credential-private", webView{Title: "Private credential",
+			Data: privateData{SignIn: "/signin?next=/verify/" + id}})
+		return
+	}
+	p := s.problemOf(r.Context(), err)
+	d := lookupData{Error: p.Detail, ID: id}
+	switch {
+	case p.Status == http.StatusNotFound:
+		d.Error = "No credential has the ID " + id + ". Check it: IDs look like CRD-ZBUYQMTA."
+	case p.Status == http.StatusServiceUnavailable:
+		d.Error = unavailablePage
+	case p.Status >= 500:
+		d.Error = "The credential could not be checked: try again later."
+	}
+	s.renderLookup(w, r, p.Status, d)
+}
+
+// renderCredential answers the page of a verification: by ID, or of a
+// presented file.
+func (s *server) renderCredential(w http.ResponseWriter, r *http.Request, v credentials.Verification, presented bool) {
+	d := s.credentialView(v, presented)
+	s.renderWeb(w, r, http.StatusOK, "credential", webView{Title: d.Title, Description: d.Summary, CSP: credentialCSP, Data: d})
+}
+
+// credentialCard answers the card other sites frame: the badge, its
+// recipient and issuer, and whether it holds, linking to the full page.
+// It alone may be framed, by anyone (frame-ancestors *, no
+// X-Frame-Options).
+func (s *server) credentialCard(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("credentialId")
+	w.Header().Del("X-Frame-Options")
+	v, err := s.Credentials.Verify(r.Context(), actorFrom(r.Context()), domain.CredentialID(id))
+	if err != nil {
+		p := s.problemOf(r.Context(), err)
+		msg := "No credential has this ID."
 		switch {
 		case errors.Is(err, domain.ErrCredentialPrivate):
-			s.renderVerifyPage(w, http.StatusForbidden, verifyPageData{Title: "Private credential", Private: true})
-		case err != nil:
-			p := s.problemOf(r.Context(), err)
-			d := verifyPageData{Title: "Not found", Lookup: true,
-				Error: "No credential has the ID " + r.PathValue("credentialId") + ". Check it: IDs look like CRD-ZBUYQMTA."}
-			if p.Status == http.StatusServiceUnavailable {
-				d.Title, d.Error = "Unavailable", unavailablePage
-			}
-			s.renderVerifyPage(w, p.Status, d)
-		default:
-			s.renderVerification(w, v)
+			msg = "This credential is private."
+		case p.Status == http.StatusServiceUnavailable:
+			msg = unavailablePage
+		case p.Status != http.StatusNotFound:
+			msg = "The credential could not be checked."
 		}
-	})
+		s.renderWeb(w, r, p.Status, "credential-card", webView{Title: "Credential", CSP: cardCSP, Data: cardData{Message: msg}})
+		return
+	}
+	d := s.credentialView(v, false)
+	s.renderWeb(w, r, http.StatusOK, "credential-card", webView{Title: d.Title, CSP: cardCSP, Data: cardData{Page: d}})
 }
 
-func (s *server) renderVerification(w http.ResponseWriter, v credentials.Verification) {
-	wire := s.verificationWire(v)
-	d := verifyPageData{Title: "Verification", V: &wire}
-	if v.Credential != nil {
-		d.Title = v.Badge.Name
-		if v.Credential.Test {
-			d.Title = credentials.TestNamePrefix + d.Title
-		}
-	}
-	s.renderVerifyPage(w, http.StatusOK, d)
-}
-
-func (s *server) renderVerifyPage(w http.ResponseWriter, status int, d verifyPageData) {
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.Header().Set("Content-Security-Policy", pageCSP)
-	w.WriteHeader(status)
-	if err := verifyPages.Execute(w, d); err != nil {
-		s.log.Error("render verification page", "err", err)
-	}
+// cardData is what the embeddable card shows: a credential, or why not.
+type cardData struct {
+	Page    *credentialData
+	Message string
 }

@@ -6,7 +6,6 @@ import (
 
 	"github.com/credence-dev/credence/core/domain"
 	"github.com/credence-dev/credence/core/signing"
-	"github.com/credence-dev/credence/ports"
 )
 
 // IssuerKeys returns an issuer and its published keys, active and retired.
@@ -87,22 +86,13 @@ func (s *Service) Achievements(ctx context.Context, slug string) ([]byte, error)
 	if err != nil {
 		return nil, err
 	}
-	out := []Achievement{}
-	after := ""
-	for {
-		page, err := s.store.Badges().List(ctx, org.ID, ports.Page{After: after, Limit: 100})
-		if err != nil {
-			return nil, err
-		}
-		for _, b := range page {
-			if b.Active {
-				out = append(out, s.achievement(org, b))
-			}
-		}
-		if len(page) < 100 {
-			break
-		}
-		after = page[len(page)-1].ID
+	badges, err := s.activeBadges(ctx, org.ID)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Achievement, 0, len(badges))
+	for _, b := range badges {
+		out = append(out, s.achievement(org, b))
 	}
 	return json.Marshal(map[string]any{"@context": documentContext, "id": s.urls.Issuer(org.Slug) + "/achievements", "achievements": out})
 }
