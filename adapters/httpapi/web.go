@@ -120,7 +120,7 @@ type webView struct {
 	// User is the signed-in person's email, empty for a visitor.
 	User string
 	// CSRF is the token every form of the page posts back in its "csrf"
-	// field.
+	// field; renderWeb sets it (formToken).
 	CSRF string
 	// CSP replaces webCSP for a page that needs more (a script of its own).
 	CSP  string
@@ -135,9 +135,13 @@ func (s *server) renderWeb(w http.ResponseWriter, r *http.Request, status int, p
 	if !ok {
 		panic("httpapi: no page web/pages/" + page + ".html")
 	}
-	if a := actorFrom(r.Context()); a.UserID != "" {
+	if a := actorFrom(r.Context()); a.UserID != "" && a.SessionID != "" {
 		v.User = a.UserEmail
+		if v.User == "" {
+			v.User = "you" // signed in, email not verified yet
+		}
 	}
+	v.CSRF = s.formToken(w, r)
 	var buf bytes.Buffer
 	if err := t.ExecuteTemplate(&buf, "layout", v); err != nil {
 		s.log.ErrorContext(r.Context(), "render page", "page", page, "err", err)
