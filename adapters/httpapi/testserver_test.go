@@ -68,8 +68,9 @@ func newTestServer(t *testing.T) *testServer {
 		AuthIP: ports.Limit{Rate: 1000, Period: 15 * time.Minute}})
 }
 
-// newTestServerWith is newTestServer with limits.
-func newTestServerWith(t *testing.T, limits Limits) *testServer {
+// newTestServerWith is newTestServer with limits, and the Deps changed
+// by each of more.
+func newTestServerWith(t *testing.T, limits Limits, more ...func(*Deps)) *testServer {
 	t.Helper()
 	ctx := t.Context()
 	log := slog.New(slog.DiscardHandler)
@@ -112,10 +113,14 @@ func newTestServerWith(t *testing.T, limits Limits) *testServer {
 	go func() { defer close(done); _ = queue.Run(runCtx) }()
 	t.Cleanup(func() { stop(); <-done })
 
-	h := New(Deps{Accounts: p.Accounts, Orgs: p.Orgs, Badges: p.Badges, Credentials: p.Credentials, Bulk: p.Bulk,
+	deps := Deps{Accounts: p.Accounts, Orgs: p.Orgs, Badges: p.Badges, Credentials: p.Credentials, Bulk: p.Bulk,
 		Clock: clock, Ready: store.Ping, Log: log, Limiter: limiter,
 		Limits:      limits,
-		Idempotency: store.Idempotency(), Sealer: sealer})
+		Idempotency: store.Idempotency(), Sealer: sealer, PublicURL: public}
+	for _, f := range more {
+		f(&deps)
+	}
+	h := New(deps)
 	return &testServer{t: t, h: h, mailDir: mailDir, lookups: lookups}
 }
 
