@@ -178,6 +178,15 @@ func TestFormsRefuseCrossSiteRequests(t *testing.T) {
 		}
 		wantPage(t, b.get("/me"), http.StatusOK, u.Email) // still signed in
 	}
+	// A form cookie and token an attacker got for themselves and planted
+	// in the victim's browser (a sibling subdomain can set cookies) do
+	// not work with the victim's session: the token is bound to it.
+	planted := *other.cookies[formCookie]
+	own := b.cookies[formCookie]
+	b.cookies[formCookie] = &planted
+	wantPage(t, b.post("/signout", url.Values{"csrf": {other.csrf}}), http.StatusForbidden, "Form refused")
+	b.cookies[formCookie] = own
+	b.get("/me")
 	// Every form of the pages is guarded, signed in or not.
 	anon := s.browser()
 	for _, path := range []string{"/signin", "/signin/code", "/signup", "/forgot-password", "/retrieve", "/reset-password", "/verify-email", "/me/claim", "/signout"} {

@@ -197,14 +197,21 @@ func (s *server) handleForm(mux *http.ServeMux, path string, h http.HandlerFunc)
 			return
 		}
 		if why := s.formRefusal(r); why != "" {
+			page := path
+			if p, ok := formPages[path]; ok {
+				page = p
+			}
 			s.renderWeb(w, r, http.StatusForbidden, "message", webView{Title: "Form refused",
 				Data: messageView{Heading: "Form refused", Message: why + " Go back, reload the page and send it again.", Error: true,
-					Link: path, LinkText: "Open the page again"}})
+					Link: page, LinkText: "Open the page again"}})
 			return
 		}
 		h(w, r)
 	})
 }
+
+// formPages are the pages of the forms whose path shows none.
+var formPages = map[string]string{"/signout": "/me", "/me/claim": "/me", "/signin/code": "/signin"}
 
 // messageView is the data of web/pages/message.html: a heading, a
 // message and, optionally, a link onwards.
