@@ -467,3 +467,46 @@ func (s *testServer) mailCount(address string) int {
 	}
 	return n
 }
+
+// A person signs up, verifies the email, forgets the password and sets a
+// new one through the pages alone; a refused field is shown beside it
+// with the API's 422; every page is framed by the layout.
+func TestPagesSignUpVerifyAndReset(t *testing.T) {
+	s := newTestServer(t)
+	email := uniqueEmail("pages")
+	b := s.browser()
+	b.get("/signup")
+	w := b.post("/signup", url.Values{"name": {"Page Person"}, "email": {email}, "password": {"password1234"}})
+	wantPage(t, w, http.StatusUnprocessableEntity, "common password")
+	if !strings.Contains(w.Body.String(), `value="`+email+`"`) {
+		t.Errorf("the refused sign-up form lost the email")
+	}
+	wantPage(t, b.post("/signup", url.Values{"name": {"Page Person"}, "email": {email}, "password": {testPassphrase}}), http.StatusCreated, "Check your inbox")
+
+	token := verifyTokenRE.FindStringSubmatch(s.mail(email, "Verify your email").Text)[1]
+	wantPage(t, b.get("/verify-email?token="+token), http.StatusOK, "Verify my email")
+	wantPage(t, b.post("/verify-email", url.Values{"token": {token}}), http.StatusOK, "Your email is verified")
+
+	b.get("/forgot-password")
+	wantPage(t, b.post("/forgot-password", url.Values{"email": {email}}), http.StatusAccepted, "a link to choose a new password is on its way")
+	reset := regexp.MustCompile(`/reset-password\?token=([A-Za-z0-9_-]+)`).FindStringSubmatch(s.mail(email, "Reset your Credence password").Text)
+	page := b.get("/reset-password?token=" + reset[1])
+	wantPage(t, page, http.StatusOK, `name="password"`)
+	if !strings.Contains(page.Body.String(), `<header class="site">`) {
+		t.Errorf("the reset page is not in the layout")
+	}
+	wantPage(t, b.post("/reset-password", url.Values{"token": {reset[1]}, "password": {"password1234"}}), http.StatusUnprocessableEntity, "common password")
+	const fresh = "a fresh page passphrase"
+	wantPage(t, b.post("/reset-password", url.Values{"token": {reset[1]}, "password": {fresh}}), http.StatusOK, "Your password is changed")
+	wantPage(t, b.post("/reset-password", url.Values{"token": {reset[1]}, "password": {fresh + "!"}}), http.StatusBadRequest, "This link cannot be used")
+
+	b.get("/signin")
+	if w := b.post("/signin", url.Values{"email": {email}, "password": {fresh}, "next": {"/me"}}); w.Code != http.StatusSeeOther {
+		t.Fatalf("sign-in with the new password: %d %s", w.Code, w.Body)
+	}
+	me := b.get("/me")
+	wantPage(t, me, http.StatusOK, "No credential was issued to "+email)
+	if !strings.Contains(me.Body.String(), `action="/signout"`) {
+		t.Errorf("signed in, the navigation offers no sign-out")
+	}
+}
