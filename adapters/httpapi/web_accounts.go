@@ -216,3 +216,13 @@ func (s *server) mailForm(mux *http.ServeMux, path, page, title string, request 
 
 // signInPath is the sign-in page returning to next.
 func signInPath(next string) string { return "/signin?next=" + url.QueryEscape(next) }
+
+// toSignIn sends a visitor to sign in and come back to next; a session
+// cookie that no longer authenticates (expired, signed out elsewhere) is
+// deleted on the way.
+func (s *server) toSignIn(w http.ResponseWriter, r *http.Request, next string) {
+	if callerOf(r.Context()).cookie {
+		http.SetCookie(w, s.cookie(sessionCookie, "", -1))
+	}
+	http.Redirect(w, r, signInPath(next), http.StatusSeeOther)
+}

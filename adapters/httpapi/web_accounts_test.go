@@ -139,6 +139,12 @@ func TestBrowserSessionCookies(t *testing.T) {
 			t.Fatalf("sign-out: %d, cookies %v", w.Code, b.cookies)
 		}
 		s.expectProblem(http.StatusUnauthorized, "UNAUTHENTICATED", http.MethodGet, "/api/v1/me", session, nil)
+		// A cookie whose session ended elsewhere is dropped on the way to
+		// sign in.
+		b.cookies[sessionCookie] = &http.Cookie{Name: sessionCookie, Value: session}
+		if w := b.get("/me"); w.Code != http.StatusSeeOther || b.cookies[sessionCookie] != nil {
+			t.Fatalf("/me with an ended session: %d, cookies %v", w.Code, b.cookies)
+		}
 		if w := b.get("/me"); w.Code != http.StatusSeeOther || w.Header().Get("Location") != "/signin?next=%2Fme" {
 			t.Fatalf("/me signed out: %d %v", w.Code, w.Header())
 		}

@@ -59,7 +59,7 @@ func (s *server) registerMyPages(mux *http.ServeMux) {
 	s.handleForm(mux, "/me/claim", func(w http.ResponseWriter, r *http.Request) {
 		actor := actorFrom(r.Context())
 		if actor.SessionID == "" {
-			http.Redirect(w, r, signInPath("/me"), http.StatusSeeOther)
+			s.toSignIn(w, r, "/me")
 			return
 		}
 		id := domain.CredentialID(r.PostForm.Get("credential"))
@@ -73,7 +73,7 @@ func (s *server) registerMyPages(mux *http.ServeMux) {
 	mux.HandleFunc("GET /me/credentials.zip", func(w http.ResponseWriter, r *http.Request) {
 		actor := actorFrom(r.Context())
 		if actor.SessionID == "" {
-			http.Redirect(w, r, signInPath("/me"), http.StatusSeeOther)
+			s.toSignIn(w, r, "/me")
 			return
 		}
 		body, err := s.credentialsZip(r, actor)
@@ -95,7 +95,7 @@ func (s *server) registerMyPages(mux *http.ServeMux) {
 func (s *server) myPage(w http.ResponseWriter, r *http.Request, status int, msg string, bad bool) {
 	actor := actorFrom(r.Context())
 	if actor.SessionID == "" {
-		http.Redirect(w, r, signInPath("/me"), http.StatusSeeOther)
+		s.toSignIn(w, r, "/me")
 		return
 	}
 	view := myView{Email: actor.UserEmail, Message: msg, Error: bad}
