@@ -83,7 +83,7 @@ func (s *server) cookie(name, value string, maxAge time.Duration) *http.Cookie {
 // device token for its next one), and a new form cookie: a form token
 // obtained before the sign-in (by anyone) is no good after it.
 func (s *server) startSession(w http.ResponseWriter, tok accounts.SessionToken) {
-	http.SetCookie(w, s.cookie(sessionCookie, tok.Token, time.Until(tok.ExpiresAt)))
+	http.SetCookie(w, s.cookie(sessionCookie, tok.Token, tok.ExpiresAt.Sub(s.Clock.Now())))
 	if tok.DeviceToken != "" {
 		http.SetCookie(w, s.cookie(deviceCookie, tok.DeviceToken, deviceCookieAge))
 	}
