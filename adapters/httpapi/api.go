@@ -6,9 +6,11 @@ package httpapi
 
 import (
 	"context"
+	"crypto/rand"
 	"log/slog"
 	"net/http"
 	"net/netip"
+	"net/url"
 
 	"github.com/danielgtaylor/huma/v2"
 	"github.com/danielgtaylor/huma/v2/adapters/humago"
@@ -49,6 +51,16 @@ type Deps struct {
 	// HSTS sends Strict-Transport-Security: set it when the public URL is
 	// https.
 	HSTS bool
+	// SecureCookies marks the browser pages' cookies Secure: set it when
+	// the public URL is https.
+	SecureCookies bool
+	// FormKey signs the CSRF tokens of the pages' forms (web_session.go):
+	// the same on every replica (nil: a random key, for one process).
+	FormKey []byte
+	// PublicURL is where browsers reach the service: a form posted from
+	// its origin (or the request's own host) is same-origin (nil: the
+	// request's host alone).
+	PublicURL *url.URL
 }
 
 // server holds what the routes and the edge's layers share: the Deps and
@@ -56,9 +68,21 @@ type Deps struct {
 type server struct {
 	Deps
 	problems
+	// forms are the paths of the pages' forms (handleForm), where the
+	// session cookie counts.
+	forms map[string]bool
+	// formKey signs the forms' CSRF tokens: Deps.FormKey, or a random key.
+	formKey []byte
 }
 
-func newServer(d Deps) *server { return &server{Deps: d, problems: problems{log: d.Log}} }
+func newServer(d Deps) *server {
+	key := d.FormKey
+	if len(key) == 0 {
+		key = make([]byte, 32)
+		_, _ = rand.Read(key) // never fails (crypto/rand)
+	}
+	return &server{Deps: d, problems: problems{log: d.Log}, forms: map[string]bool{}, formKey: key}
+}
 
 // NewAPI registers every operation on mux and returns the huma API (whose
 // OpenAPI() is the spec). Served alone, without the edge (New), its
@@ -78,7 +102,7 @@ func (s *server) register(mux *http.ServeMux) huma.API {
 	api := humago.New(mux, cfg)
 	api.UseMiddleware(s.admit)
 	for _, register := range []func(huma.API){s.registerAccounts, s.registerOrgs, s.registerMembers, s.registerActivity,
-		s.registerKeys, s.registerBadges, s.registerCredentials, s.registerBulk, s.registerVerification} {
+		s.registerKeys, s.registerBadges, s.registerCredentials, s.registerBulk, s.registerVerification, s.registerRecipients} {
 		register(api)
 	}
 	documentIdempotency(api.OpenAPI())

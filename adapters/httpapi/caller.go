@@ -28,6 +28,9 @@ type caller struct {
 	client accounts.Client
 	// token: the request carries an Authorization header.
 	token bool
+	// cookie: the request carries no Authorization header but a session
+	// cookie, taken as its token (authenticate says where).
+	cookie bool
 	// lookup finds who the token stands for (nil without a token).
 	lookup func() (domain.Actor, error)
 	once   sync.Once
@@ -100,12 +103,21 @@ func identify(next http.Handler, trusted []netip.Prefix) http.Handler {
 // means depends on who reads it — admit refuses it for operations that
 // need an actor and ignores it for public ones, the Idempotency-Key
 // wrapper scopes its keys apart, a public document shows what anyone sees.
-func authenticate(next http.Handler, auth func(ctx context.Context, token string) (domain.Actor, error)) http.Handler {
+//
+// Without an Authorization header, the browser's session cookie stands
+// for the token where sessionCookieCounts allows it: the pages and public
+// documents, never /api/v1, whose operations stay bearer-only — a
+// browser never adds an Authorization header to a request another site
+// makes it send, so the JSON API needs no CSRF defence.
+func authenticate(next http.Handler, auth func(ctx context.Context, token string) (domain.Actor, error), forms map[string]bool) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c := callerOf(r.Context())
+		ctx := r.Context()
 		if token, ok := bearer(r.Header.Get("Authorization")); ok {
-			ctx := r.Context()
 			c.token = true
+			c.lookup = func() (domain.Actor, error) { return auth(ctx, token) }
+		} else if token, ok := sessionCookieOf(r); ok && sessionCookieCounts(r, forms) {
+			c.cookie = true
 			c.lookup = func() (domain.Actor, error) { return auth(ctx, token) }
 		}
 		next.ServeHTTP(w, r)

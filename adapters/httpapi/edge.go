@@ -27,7 +27,10 @@ import (
 //  6. refuseControls (controls.go): control characters in the path, the
 //     query or a JSON body;
 //  7. authenticate (caller.go): the bearer token looked up once, the
-//     actor set for everything after;
+//     actor set for everything after; without one, the browser's session
+//     cookie, on the pages and public documents only (never /api/v1,
+//     which stays bearer-only and so out of reach of CSRF;
+//     web_session.go);
 //  8. idempotent (idempotency.go): replays of POSTs sent with an
 //     Idempotency-Key (when Deps.Idempotency is set);
 //  9. the routes: the API's operations, each behind admit (caller.go:
@@ -49,7 +52,7 @@ func New(d Deps) http.Handler {
 	}
 	h = authenticate(h, func(ctx context.Context, token string) (domain.Actor, error) {
 		return d.Accounts.Authenticate(ctx, token)
-	})
+	}, s.forms)
 	h = refuseControls(mux, h)
 	h = capBodies(h, mux, operationBodyLimits(api))
 	h = s.limitAddresses(h)

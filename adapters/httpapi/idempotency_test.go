@@ -68,7 +68,7 @@ func newIdemFixture(t *testing.T, cfg idempotencyConfig) *idemFixture {
 		}
 		return domain.Actor{UserID: "user-" + token}, nil
 	}
-	f.h = identify(authenticate(idempotent(next, idempotencyDeps{store: f.store, clock: f.clock, sealer: sealer}, cfg), lookup), nil)
+	f.h = identify(authenticate(idempotent(next, idempotencyDeps{store: f.store, clock: f.clock, sealer: sealer}, cfg), lookup, nil), nil)
 	return f
 }
 

@@ -162,5 +162,6 @@ func (s *server) publicPageError(w http.ResponseWriter, r *http.Request, what st
 	case p.Status != http.StatusNotFound:
 		title, msg = "Error", "The "+what+" could not be shown: try again later."
 	}
-	s.renderWeb(w, r, p.Status, "message", webView{Title: title, Data: map[string]string{"Heading": title, "Message": msg}})
+	s.renderWeb(w, r, p.Status, "message", webView{Title: title, Data: messageView{Heading: title, Message: msg, Error: true,
+		Link: "/verify", LinkText: "Verify a credential"}})
 }

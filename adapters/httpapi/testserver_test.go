@@ -71,14 +71,15 @@ func newTestServer(t *testing.T) *testServer {
 		AuthIP: ports.Limit{Rate: 1000, Period: 15 * time.Minute}})
 }
 
-// newTestServerWith is newTestServer with limits.
-func newTestServerWith(t *testing.T, limits Limits) *testServer {
+// newTestServerWith is newTestServer with limits, and the Deps changed
+// by each of more.
+func newTestServerWith(t *testing.T, limits Limits, more ...func(*Deps)) *testServer {
 	t.Helper()
-	return newTestServerAt(t, limits, sysclock.Clock{})
+	return newTestServerAt(t, limits, sysclock.Clock{}, more...)
 }
 
 // newTestServerAt is newTestServerWith on clock (a fakeClock moves time on).
-func newTestServerAt(t *testing.T, limits Limits, clock ports.Clock) *testServer {
+func newTestServerAt(t *testing.T, limits Limits, clock ports.Clock, more ...func(*Deps)) *testServer {
 	t.Helper()
 	ctx := t.Context()
 	log := slog.New(slog.DiscardHandler)
@@ -120,10 +121,14 @@ func newTestServerAt(t *testing.T, limits Limits, clock ports.Clock) *testServer
 	go func() { defer close(done); _ = queue.Run(runCtx) }()
 	t.Cleanup(func() { stop(); <-done })
 
-	h := New(Deps{Accounts: p.Accounts, Orgs: p.Orgs, Badges: p.Badges, Credentials: p.Credentials, Bulk: p.Bulk,
+	deps := Deps{Accounts: p.Accounts, Orgs: p.Orgs, Badges: p.Badges, Credentials: p.Credentials, Bulk: p.Bulk,
 		Clock: clock, Ready: store.Ping, Log: log, Limiter: limiter,
 		Limits:      limits,
-		Idempotency: store.Idempotency(), Sealer: sealer})
+		Idempotency: store.Idempotency(), Sealer: sealer, PublicURL: public}
+	for _, f := range more {
+		f(&deps)
+	}
+	h := New(deps)
 	return &testServer{t: t, h: h, mailDir: mailDir, lookups: lookups, store: store}
 }
 
@@ -272,6 +277,20 @@ func uniqueName(prefix string) string {
 // uniqueEmail is an address no other test uses.
 func uniqueEmail(prefix string) string {
 	return fmt.Sprintf("%s-%s-%d@example.com", prefix, testRunID, testSeq.Add(1))
+}
+
+// codeLine is a mailed sign-in code: six digits on a line of their own
+// (a greeting may hold six digits too: testRunID can be all decimal).
+var codeLine = regexp.MustCompile(`(?m)^\s+(\d{6})\s*$`)
+
+// mailedCode returns the code of a sign-in code mail's text.
+func mailedCode(t *testing.T, text string) string {
+	t.Helper()
+	m := codeLine.FindStringSubmatch(text)
+	if m == nil {
+		t.Fatalf("no code in the mail:\n%s", text)
+	}
+	return m[1]
 }
 
 // mail waits for the newest mail to address whose subject holds subject.

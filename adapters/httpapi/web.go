@@ -40,9 +40,11 @@ type webAsset struct {
 
 // webAssets are the files of web/static by name, and the pages of
 // web/pages by name, parsed once at start-up.
-var webAssets, webPages = loadWeb()
+var webAssets, webPages, webForms = loadWeb()
 
-func loadWeb() (map[string]webAsset, map[string]*template.Template) {
+// loadWeb parses web/: the assets, the pages, and which pages hold a form
+// that posts a CSRF token (they name .CSRF).
+func loadWeb() (map[string]webAsset, map[string]*template.Template, map[string]bool) {
 	assets := map[string]webAsset{}
 	static, err := fs.Sub(webFS, "web/static")
 	if err != nil {
@@ -89,12 +91,18 @@ func loadWeb() (map[string]webAsset, map[string]*template.Template) {
 	if err != nil {
 		panic(err)
 	}
-	pages := map[string]*template.Template{}
+	pages, forms := map[string]*template.Template{}, map[string]bool{}
 	for _, file := range names {
 		t := template.Must(template.Must(layout.Clone()).ParseFS(webFS, file))
-		pages[strings.TrimSuffix(path.Base(file), ".html")] = t
+		name := strings.TrimSuffix(path.Base(file), ".html")
+		pages[name] = t
+		src, err := fs.ReadFile(webFS, file)
+		if err != nil {
+			panic(err)
+		}
+		forms[name] = bytes.Contains(src, []byte(".CSRF"))
 	}
-	return assets, pages
+	return assets, pages, forms
 }
 
 func assetType(name string) string {
@@ -120,7 +128,7 @@ type webView struct {
 	// User is the signed-in person's email, empty for a visitor.
 	User string
 	// CSRF is the token every form of the page posts back in its "csrf"
-	// field.
+	// field; renderWeb sets it (formToken).
 	CSRF string
 	// CSP replaces webCSP for a page that needs more (a script of its own).
 	CSP  string
@@ -135,8 +143,17 @@ func (s *server) renderWeb(w http.ResponseWriter, r *http.Request, status int, p
 	if !ok {
 		panic("httpapi: no page web/pages/" + page + ".html")
 	}
-	if a := actorFrom(r.Context()); a.UserID != "" {
+	if a := actorFrom(r.Context()); a.UserID != "" && a.SessionID != "" {
 		v.User = a.UserEmail
+		if v.User == "" {
+			v.User = "you" // signed in, email not verified yet
+		}
+	}
+	// Only a page with a form that posts a token (the sign-out form of
+	// the layout, for a signed-in person) makes one: a credential's page
+	// for a visitor costs no HMAC and sets no cookie.
+	if v.User != "" || webForms[page] {
+		v.CSRF = s.formToken(w, r)
 	}
 	var buf bytes.Buffer
 	if err := t.ExecuteTemplate(&buf, "layout", v); err != nil {

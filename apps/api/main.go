@@ -69,7 +69,8 @@ func serve(ctx context.Context, cfg app.Config, log *slog.Logger) error {
 	handler := httpapi.New(httpapi.Deps{Accounts: a.Accounts, Orgs: a.Orgs, Badges: a.Badges, Credentials: a.Credentials,
 		Bulk: a.Bulk, Clock: a.Clock, Ready: a.Ready, Log: log, Limiter: a.Limiter,
 		Limits: httpapi.Limits{IP: ipLimit, Key: keyLimit, AuthIP: authLimit}, TrustedProxies: cfg.TrustedProxies,
-		Idempotency: a.Idempotency, Sealer: a.ResponseSealer, HSTS: cfg.PublicURL.Scheme == "https"})
+		Idempotency: a.Idempotency, Sealer: a.ResponseSealer, HSTS: cfg.PublicURL.Scheme == "https",
+		SecureCookies: cfg.PublicURL.Scheme == "https", FormKey: a.FormKey, PublicURL: cfg.PublicURL})
 
 	ln, err := net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {

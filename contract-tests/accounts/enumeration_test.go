@@ -73,8 +73,9 @@ func (r *relayed) take() []string {
 // Every account request that mails an address named by its caller does
 // the same store work for a registered and an unregistered address, so
 // that its latency tells nobody which emails have accounts: sign-up (a
-// new and a taken email), verification resends, password resets, and the
-// lock-out by failed sign-ins (whose notice only a registered owner
+// new and a taken email), verification resends, password resets,
+// "retrieve my credentials" (an address holding a credential and one
+// holding none), and the lock-out by failed sign-ins (whose notice only a registered owner
 // receives). Each writes one mail, relayed alike; whether it is sent is
 // decided at delivery.
 func TestAccountRequestsWorkAlikeForEveryEmail(t *testing.T) {
@@ -97,6 +98,7 @@ func TestAccountRequestsWorkAlikeForEveryEmail(t *testing.T) {
 		if err := e.svc.SignUp(ctx, accounts.SignUpInput{Email: unverified, Password: password, Name: "Pending"}); err != nil {
 			t.Fatal(err)
 		}
+		holder := e.credentialHolder(t)
 		ghost := func() string { return "ghost-" + domain.NewID()[:6] + "@example.com" }
 		for _, c := range []struct {
 			name        string
@@ -108,6 +110,7 @@ func TestAccountRequestsWorkAlikeForEveryEmail(t *testing.T) {
 			}},
 			{"resend verification", unverified, ghost(), func(email string) error { return svc.ResendVerification(ctx, email) }},
 			{"password reset", registered, ghost(), func(email string) error { return svc.RequestPasswordReset(ctx, email) }},
+			{"retrieve my credentials", holder, ghost(), func(email string) error { return svc.RequestCredentialLinks(ctx, email) }},
 			{"lock-out by failed sign-ins", registered, ghost(), func(email string) error {
 				var last error
 				for range domain.LoginFailureLimit {
@@ -138,4 +141,30 @@ func TestAccountRequestsWorkAlikeForEveryEmail(t *testing.T) {
 			}
 		}
 	})
+}
+
+// credentialHolder returns an address that a credential was issued to,
+// written straight to the store (an organization, a badge, a credential):
+// what "retrieve my credentials" must not tell apart from any address.
+func (e env) credentialHolder(t *testing.T) string {
+	t.Helper()
+	ctx := t.Context()
+	now := domain.Truncate(e.clock.Now())
+	o := domain.Organization{ID: domain.NewID(), Name: "Holder Academy", Slug: "holder-" + domain.NewID()[:8], Status: domain.OrgApproved,
+		Plan: domain.PlanFree, CreatedAt: now, UpdatedAt: now}
+	if err := e.store.Orgs().Create(ctx, o); err != nil {
+		t.Fatal(err)
+	}
+	b := domain.Badge{ID: domain.NewID(), OrgID: o.ID, Name: "Holder", Slug: "holder", Description: "d", Criteria: "c",
+		ImageURL: "https://issuer.example.com/b.png", Active: true, CreatedAt: now, UpdatedAt: now}
+	if err := e.store.Badges().Create(ctx, b); err != nil {
+		t.Fatal(err)
+	}
+	email := "holder-" + domain.NewID()[:6] + "@example.com"
+	c := domain.Credential{ID: domain.NewCredentialID(), OrgID: o.ID, BadgeID: b.ID, RecipientName: "Holder", RecipientEmail: email, IssuedAt: now,
+		Public: true, KeyID: "k", JWS: "e30.e30.c2ln", CreatedBy: "test"}
+	if err := e.store.Credentials().Insert(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	return email
 }

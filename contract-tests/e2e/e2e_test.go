@@ -57,6 +57,7 @@ var scenarios = []scenario{
 	{name: "reset_links_end", run: testResetLinksEnd},
 	{name: "enumeration_timing", run: testEnumerationTiming},
 	{name: "change_password", run: testChangePassword},
+	{name: "retrieve_credentials", run: testRetrieve},
 }
 
 // TestE2E runs every scenario against the real server on each store.

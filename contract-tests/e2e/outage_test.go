@@ -58,10 +58,17 @@ func TestDatabaseOutage(t *testing.T) {
 		{name: "verify", c: e.anon(t), method: http.MethodGet, path: "/api/v1/credentials/" + cr.ID + "/verify", back: http.StatusOK},
 		{name: "verify a pasted file (page)", c: e.anon(t), method: http.MethodPost, path: "/verify",
 			body: form("credential", cr.JWT), back: http.StatusOK, page: true},
-		{name: "verify-email page", c: e.anon(t), method: http.MethodPost, path: "/verify-email",
-			body: form("token", "not-a-token"), back: http.StatusBadRequest, page: true},
-		{name: "reset-password page", c: e.anon(t), method: http.MethodPost, path: "/reset-password",
-			body: form("token", "not-a-token", "password", testPassword), back: http.StatusBadRequest, page: true},
+	}
+	// The pages' forms carry the CSRF token of the page (fetched now:
+	// showing a form needs no database).
+	for _, p := range []struct{ name, path, page string }{
+		{"verify-email page", "/verify-email", "/verify-email?token=not-a-token"},
+		{"reset-password page", "/reset-password", "/reset-password?token=not-a-token"},
+	} {
+		c := e.anon(t)
+		body, cookie := pageForm(t, c, p.page, "token", "not-a-token", "password", testPassword)
+		reqs = append(reqs, outageRequest{name: p.name, c: c, method: http.MethodPost, path: p.path, body: body, header: cookie,
+			back: http.StatusBadRequest, page: true})
 	}
 
 	pg.Stop()

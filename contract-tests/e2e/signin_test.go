@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"net/http"
-	"net/url"
 	"regexp"
 	"strconv"
 	"strings"
@@ -52,14 +51,14 @@ func testSignIn(t *testing.T, e *env) {
 	if page.Status != http.StatusOK || !strings.Contains(string(page.Body), `name="password"`) {
 		t.Fatalf("reset page: %s", page)
 	}
-	weak := anon.do(http.MethodPost, "/reset-password", formBody{"application/x-www-form-urlencoded",
-		[]byte(url.Values{"token": {token[1]}, "password": {"password1234"}}.Encode())})
+	body, cookie := pageForm(t, anon, "/reset-password?token="+token[1], "token", token[1], "password", "password1234")
+	weak := anon.do(http.MethodPost, "/reset-password", body, cookie...)
 	if weak.Status != http.StatusUnprocessableEntity || !strings.Contains(string(weak.Body), "common password") {
 		t.Errorf("a common password on the reset page: %s", weak)
 	}
 	const fresh = "a fresh passphrase for e2e"
-	done := anon.do(http.MethodPost, "/reset-password", formBody{"application/x-www-form-urlencoded",
-		[]byte(url.Values{"token": {token[1]}, "password": {fresh}}.Encode())})
+	body, cookie = pageForm(t, anon, "/reset-password?token="+token[1], "token", token[1], "password", fresh)
+	done := anon.do(http.MethodPost, "/reset-password", body, cookie...)
 	if done.Status != http.StatusOK || !strings.Contains(string(done.Body), "password is changed") {
 		t.Fatalf("reset page POST: %s", done)
 	}

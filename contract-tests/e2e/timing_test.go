@@ -32,9 +32,10 @@ const (
 	timingMaxShift = 0.15
 )
 
-// testEnumerationTiming measures POST /api/v1/auth/password-reset and
-// /api/v1/auth/resend-verification for registered (unverified: resending
-// does its work for them) and unregistered emails, and fails when the two
+// testEnumerationTiming measures POST /api/v1/auth/password-reset,
+// /api/v1/auth/resend-verification and /api/v1/recipients/retrieve for
+// registered emails (unverified: resending does its work for them;
+// holding a credential: retrieve mails its link) and unregistered ones, and fails when the two
 // groups clearly differ (Mann–Whitney U, normal approximation). The
 // medians are logged for the record.
 func testEnumerationTiming(t *testing.T, e *env) {
@@ -46,7 +47,15 @@ func testEnumerationTiming(t *testing.T, e *env) {
 		anon.expect(http.StatusCreated, http.MethodPost, "/api/v1/auth/signup",
 			map[string]string{"email": registered[i], "password": testPassword, "name": "Timing " + fmt.Sprint(i)}, nil)
 	}
-	for _, path := range []string{"/api/v1/auth/password-reset", "/api/v1/auth/resend-verification"} {
+	// The registered emails hold a credential too: what retrieve must not
+	// tell.
+	owner, o := e.newIssuer(t, "")
+	oc := e.as(t, owner.Token)
+	b := createBadge(oc, o.ID, 0)
+	for i := range pool {
+		issue(oc, o.ID, b.ID, "Timing "+fmt.Sprint(i), registered[i])
+	}
+	for _, path := range []string{"/api/v1/auth/password-reset", "/api/v1/auth/resend-verification", "/api/v1/recipients/retrieve"} {
 		ask := func(email string) time.Duration {
 			start := time.Now()
 			anon.expect(http.StatusAccepted, http.MethodPost, path, map[string]string{"email": email}, nil)

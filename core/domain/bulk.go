@@ -168,6 +168,9 @@ type MailKind string
 const (
 	MailCredentialIssued  MailKind = "credential.issued"
 	MailCredentialRenewed MailKind = "credential.renewed"
+	// MailCredentialLinks answers "retrieve my credentials": the links of
+	// every credential issued to the address.
+	MailCredentialLinks MailKind = "credential.links"
 )
 
 // Kinds of account mail.

@@ -140,6 +140,12 @@ func New(d Deps, o Options) (*Platform, error) {
 	p.Orgs.OnAPIKeysChanged(p.Accounts.ForgetAPIKeys)
 	p.Badges = badges.New(d.Store, d.Clock, o.Plans)
 	p.Credentials = credentials.New(d.Store, d.Clock, p.Dispatcher, d.Cipher, o.Plans, credentials.URLs{Base: o.PublicURL}, d.Log)
+	// The links of an address's credentials ("retrieve my credentials",
+	// asked through accounts.Service.RequestCredentialLinks) are written
+	// at delivery too, by the credential service.
+	for kind, compose := range p.Credentials.Composers() {
+		p.Delivery.Compose(kind, compose)
+	}
 	p.Bulk = bulk.New(d.Store, d.Clock, p.Credentials, p.Dispatcher, o.Plans, d.Log, o.Bulk)
 	return p, nil
 }

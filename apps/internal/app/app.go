@@ -51,6 +51,11 @@ type App struct {
 	Idempotency    ports.Idempotency
 	ResponseSealer ports.KeyCipher
 
+	// FormKey signs the CSRF tokens of the browser pages' forms: derived
+	// from the master key, so that every replica accepts the forms of the
+	// others, and apart from every other key.
+	FormKey []byte
+
 	// Limiter counts requests and requested mails: in Redis when
 	// CREDENCE_REDIS_URL is set (shared by every replica), in process
 	// otherwise.
@@ -82,6 +87,9 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	a := &App{Config: cfg, Log: log, Clock: sysclock.Clock{}, MailDir: filepath.Join(cfg.DataDir, "mail")}
 	if a.ResponseSealer, err = derivedCipher(masterKey, "credence idempotency responses v1"); err != nil {
 		return nil, err
+	}
+	if a.FormKey, err = hkdf.Key(sha256.New, masterKey, nil, "credence form tokens v1", 32); err != nil {
+		return nil, fmt.Errorf("derive the form key: %w", err)
 	}
 	var mailer ports.Mailer
 	if cfg.SMTPURL != "" {
