@@ -17,6 +17,7 @@ import (
 	"github.com/credence-dev/credence/core/badges"
 	"github.com/credence-dev/credence/core/bulk"
 	"github.com/credence-dev/credence/core/credentials"
+	"github.com/credence-dev/credence/core/images"
 	"github.com/credence-dev/credence/core/orgs"
 	"github.com/credence-dev/credence/ports"
 )
@@ -29,6 +30,7 @@ type Deps struct {
 	Accounts    *accounts.Service
 	Orgs        *orgs.Service
 	Badges      *badges.Service
+	Images      *images.Service
 	Credentials *credentials.Service
 	Bulk        *bulk.Service
 	Clock       ports.Clock
@@ -78,11 +80,11 @@ func (s *server) register(mux *http.ServeMux) huma.API {
 	api := humago.New(mux, cfg)
 	api.UseMiddleware(s.admit)
 	for _, register := range []func(huma.API){s.registerAccounts, s.registerOrgs, s.registerMembers, s.registerActivity,
-		s.registerKeys, s.registerBadges, s.registerCredentials, s.registerBulk, s.registerVerification} {
+		s.registerKeys, s.registerBadges, s.registerImages, s.registerCredentials, s.registerBulk, s.registerVerification} {
 		register(api)
 	}
 	documentIdempotency(api.OpenAPI())
-	for _, register := range []func(*http.ServeMux){s.registerAssets, s.registerDocuments, s.registerPages, s.registerVerifyPages, s.registerHealth} {
+	for _, register := range []func(*http.ServeMux){s.registerAssets, s.registerImageFiles, s.registerDocuments, s.registerPages, s.registerVerifyPages, s.registerHealth} {
 		register(mux)
 	}
 	return api

@@ -112,7 +112,7 @@ func newTestServerWith(t *testing.T, limits Limits) *testServer {
 	go func() { defer close(done); _ = queue.Run(runCtx) }()
 	t.Cleanup(func() { stop(); <-done })
 
-	h := New(Deps{Accounts: p.Accounts, Orgs: p.Orgs, Badges: p.Badges, Credentials: p.Credentials, Bulk: p.Bulk,
+	h := New(Deps{Accounts: p.Accounts, Orgs: p.Orgs, Badges: p.Badges, Images: p.Images, Credentials: p.Credentials, Bulk: p.Bulk,
 		Clock: clock, Ready: store.Ping, Log: log, Limiter: limiter,
 		Limits:      limits,
 		Idempotency: store.Idempotency(), Sealer: sealer})

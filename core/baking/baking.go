@@ -18,11 +18,12 @@ import (
 const Keyword = "openbadgecredential"
 
 // Limits on what Extract and Bake read. A badge image is at most 1 MB when
-// uploaded; a baked badge converted from a large JPEG can grow beyond it,
-// hence the room. The credential is a compact JWS of at most 64 KiB, as
+// uploaded, and one converted from a JPEG at most 1024 pixels a side
+// (images.PNG), so Credence's baked badges stay well below MaxPNGSize;
+// the room is for other bakers' images. The credential is a compact JWS of at most 64 KiB, as
 // everywhere a JWS is presented.
 const (
-	MaxPNGSize        = 16 << 20
+	MaxPNGSize        = 4 << 20
 	MaxCredentialSize = 64 << 10
 )
 

@@ -18,6 +18,7 @@ import (
 	"mime"
 	"strings"
 
+	"golang.org/x/image/draw"
 	"golang.org/x/image/webp"
 
 	"github.com/credence-dev/credence/core/domain"
@@ -121,15 +122,31 @@ func Hash(data []byte) string {
 	return hex.EncodeToString(sum[:])
 }
 
-// PNG returns img as PNG bytes: its own for a PNG, the decoded JPEG
-// re-encoded otherwise.
+// MaxPNGSide bounds the side of a JPEG converted to PNG: a 4096-pixel
+// photograph takes tens of megabytes as a PNG, and a baked badge is shown
+// at a few hundred pixels.
+const MaxPNGSide = 1024
+
+// PNG returns img as PNG bytes: its own for a PNG; for a JPEG, the decoded
+// picture scaled down to at most MaxPNGSide pixels a side and encoded as
+// a PNG.
 func PNG(img domain.Image) ([]byte, error) {
 	if img.ContentType == domain.ImagePNG {
 		return img.Data, nil
 	}
+	var dec image.Image
 	dec, err := jpeg.Decode(bytes.NewReader(img.Data))
 	if err != nil {
 		return nil, fmt.Errorf("decode stored image %s: %w", img.Hash, err)
+	}
+	if b := dec.Bounds(); b.Dx() > MaxPNGSide || b.Dy() > MaxPNGSide {
+		w, h := MaxPNGSide, b.Dy()*MaxPNGSide/b.Dx()
+		if b.Dy() > b.Dx() {
+			w, h = b.Dx()*MaxPNGSide/b.Dy(), MaxPNGSide
+		}
+		small := image.NewRGBA(image.Rect(0, 0, max(w, 1), max(h, 1)))
+		draw.CatmullRom.Scale(small, small.Bounds(), dec, b, draw.Src, nil)
+		dec = small
 	}
 	var out bytes.Buffer
 	if err := png.Encode(&out, dec); err != nil {
