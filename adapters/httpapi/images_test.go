@@ -127,7 +127,15 @@ func TestImageUploads(t *testing.T) {
 
 	// Once the badge has issued, its image is signed into credentials: the
 	// same picture again is no change, another is BADGE_LOCKED.
-	s.issue(owner.Token, o.ID, b.ID, uniqueEmail("img"))
+	recipient := uniqueEmail("img")
+	s.issue(owner.Token, o.ID, b.ID, recipient)
+	// The credential mail shows the badge image: its URL in the text, the
+	// picture in the HTML.
+	m := s.mail(recipient, "new credential")
+	if !strings.Contains(m.Text, "Badge image: https://credence.test"+path) ||
+		!strings.Contains(m.HTML, `<img src="https://credence.test`+path+`" alt="Badge image"`) {
+		t.Fatalf("credential mail without the badge image:\n%s\n%s", m.Text, m.HTML)
+	}
 	if again := s.uploadImage(badgeImage, owner.Token, "image/png", testPNG(t, 64, 48, color.NRGBA{R: 200, A: 255})); again != path {
 		t.Fatalf("the same picture got %s, want %s", again, path)
 	}
