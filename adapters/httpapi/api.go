@@ -77,6 +77,7 @@ func (s *server) register(mux *http.ServeMux) huma.API {
 		"bearer": {Type: "http", Scheme: "bearer", Description: "a session token from sign-in, or an organization API key (crk_live_… / crk_test_…)"},
 	}
 	cfg.CreateHooks = nil // no $schema links in bodies
+	cfg.DocsPath = ""     // registerDocs serves the reference from embedded assets
 	api := humago.New(mux, cfg)
 	api.UseMiddleware(s.admit)
 	for _, register := range []func(huma.API){s.registerAccounts, s.registerOrgs, s.registerMembers, s.registerActivity,
@@ -84,7 +85,7 @@ func (s *server) register(mux *http.ServeMux) huma.API {
 		register(api)
 	}
 	documentIdempotency(api.OpenAPI())
-	for _, register := range []func(*http.ServeMux){s.registerAssets, s.registerImageFiles, s.registerDocuments, s.registerPages, s.registerVerifyPages, s.registerHealth} {
+	for _, register := range []func(*http.ServeMux){s.registerAssets, s.registerDocs, s.registerImageFiles, s.registerDocuments, s.registerPages, s.registerVerifyPages, s.registerHealth} {
 		register(mux)
 	}
 	return api

@@ -41,8 +41,12 @@ func imageOp(o huma.Operation) huma.Operation {
 }
 
 func (s *server) registerImages(api huma.API) {
-	huma.Register(api, imageOp(op(http.MethodPut, "/api/v1/orgs/{orgId}/badges/{badgeId}/image", "upload-badge-image",
-		"Upload the badge's image (INVALID_IMAGE; BADGE_LOCKED once it has issued credentials: the image URL is signed into them)", "Badges")),
+	badgeImage := imageOp(op(http.MethodPut, "/api/v1/orgs/{orgId}/badges/{badgeId}/image", "upload-badge-image", "Upload the badge's image", "Badges"))
+	badgeImage.Description = "Sets the badge's imageUrl to the uploaded image's permanent URL. The image URL is signed into every credential of the badge " +
+		"(achievement.image), so once the badge has issued credentials a different image is refused with 409 BADGE_LOCKED; the same picture again is no change. " +
+		"An external https imageUrl can still be set with PATCH while the badge is unlocked. An image that is not accepted is 422 INVALID_IMAGE."
+	badgeImage.Errors = append(badgeImage.Errors, http.StatusConflict)
+	huma.Register(api, badgeImage,
 		func(ctx context.Context, in *struct {
 			BadgePath
 			ImageUpload
@@ -55,8 +59,10 @@ func (s *server) registerImages(api huma.API) {
 			out.Body.ImageURL = b.ImageURL
 			return out, nil
 		})
-	huma.Register(api, imageOp(op(http.MethodPut, "/api/v1/orgs/{orgId}/logo", "upload-org-logo",
-		"Upload the organization's logo (INVALID_IMAGE); it shows as the issuer profile's image", "Organizations")),
+	logo := imageOp(op(http.MethodPut, "/api/v1/orgs/{orgId}/logo", "upload-org-logo", "Upload the organization's logo", "Organizations"))
+	logo.Description = "Sets the organization's logoUrl, shown in its views and as the image of its Open Badges issuer profile (/issuers/{slug}). " +
+		"The logo is not signed into credentials, so it can change at any time. An image that is not accepted is 422 INVALID_IMAGE."
+	huma.Register(api, logo,
 		func(ctx context.Context, in *struct {
 			OrgPath
 			ImageUpload

@@ -24,6 +24,10 @@ const maxVerifyBody = baking.MaxPNGSize + 64<<10
 // type. The OpenAPI document describes both.
 func (s *server) verifyFileOp(o huma.Operation) huma.Operation {
 	o.MaxBodyBytes = maxVerifyBody
+	o.Description = "Checks a signed credential with only the issuer's published keys, then the current state of the credential it names. " +
+		"Send JSON {credential: <compact JWS>}, or multipart/form-data with the field file: a .jwt file or a baked badge PNG " +
+		"(Open Badges 3.0 baking: the JWS in the PNG's iTXt chunk openbadgecredential). A file that cannot be read " +
+		"(not a compact JWS, a malformed PNG, a PNG that carries no credential) is 422 INVALID_CREDENTIAL_FILE."
 	o.RequestBody = &huma.RequestBody{Required: true, Content: map[string]*huma.MediaType{
 		"multipart/form-data": {
 			Schema: &huma.Schema{Type: "object", Required: []string{"file"}, Properties: map[string]*huma.Schema{
