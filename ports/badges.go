@@ -37,3 +37,16 @@ type Page struct {
 	After string
 	Limit int
 }
+
+// Images persists uploaded images, keyed by the SHA-256 of their bytes.
+// Images are never changed and, being named by their content, never
+// deleted: a credential signed with an image URL keeps it.
+type Images interface {
+	// Put stores img unless an image with its hash is stored already (the
+	// same bytes): storing one twice, or concurrently, keeps one and is no
+	// error.
+	Put(ctx context.Context, img domain.Image) error
+	// Get returns the image with that hash, or an error matching
+	// domain.ErrNotFound.
+	Get(ctx context.Context, hash string) (domain.Image, error)
+}

@@ -31,6 +31,7 @@ type Store interface {
 	SigningKeys() SigningKeys
 	APIKeys() APIKeys
 	Badges() Badges
+	Images() Images
 	Credentials() Credentials
 	Quota() Quota
 	Bulk() BulkJobs

@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"encoding/json"
+	"image/color"
 	"log/slog"
 	"maps"
 	"net/http"
@@ -119,7 +120,10 @@ func TestRoleMatrix(t *testing.T) {
 			return map[string]any{"name": uniqueName("M"), "description": "d", "criteria": "c", "imageUrl": "https://issuer.example.com/m.png"}
 		}, issue(created), ""},
 		"update-badge": {"PATCH", func() string { return org + "/badges/" + s.createBadge(owner.Token, o.ID, 0).ID }, with(map[string]string{"description": "Edited"}), manage(ok), ""},
-		"delete-badge": {"DELETE", func() string { return org + "/badges/" + s.createBadge(owner.Token, o.ID, 0).ID }, nil, manage(ok), ""},
+		"upload-badge-image": {"PUT", func() string { return org + "/badges/" + s.createBadge(owner.Token, o.ID, 0).ID + "/image" },
+			with(rawBody("image/png", testPNG(t, 8, 8, color.NRGBA{R: 9, A: 255}))), manage(ok), ""},
+		"upload-org-logo": {"PUT", at(org + "/logo"), with(rawBody("image/png", testPNG(t, 8, 8, color.NRGBA{G: 9, A: 255}))), manage(ok), ""},
+		"delete-badge":    {"DELETE", func() string { return org + "/badges/" + s.createBadge(owner.Token, o.ID, 0).ID }, nil, manage(ok), ""},
 
 		"list-credentials":     {"GET", at(org + "/credentials"), nil, read, ""},
 		"get-credential":       {"GET", at(org + "/credentials/" + cr.ID), nil, read, ""},

@@ -19,6 +19,7 @@ import (
 	"github.com/credence-dev/credence/core/badges"
 	"github.com/credence-dev/credence/core/bulk"
 	"github.com/credence-dev/credence/core/credentials"
+	"github.com/credence-dev/credence/core/images"
 	"github.com/credence-dev/credence/core/orgs"
 	"github.com/credence-dev/credence/ports"
 )
@@ -31,6 +32,7 @@ type Deps struct {
 	Accounts    *accounts.Service
 	Orgs        *orgs.Service
 	Badges      *badges.Service
+	Images      *images.Service
 	Credentials *credentials.Service
 	Bulk        *bulk.Service
 	Clock       ports.Clock
@@ -99,14 +101,16 @@ func (s *server) register(mux *http.ServeMux) huma.API {
 		"bearer": {Type: "http", Scheme: "bearer", Description: "a session token from sign-in, or an organization API key (crk_live_… / crk_test_…)"},
 	}
 	cfg.CreateHooks = nil // no $schema links in bodies
+	cfg.DocsPath = ""     // registerDocs serves the reference from embedded assets
 	api := humago.New(mux, cfg)
 	api.UseMiddleware(s.admit)
 	for _, register := range []func(huma.API){s.registerAccounts, s.registerOrgs, s.registerMembers, s.registerActivity,
-		s.registerKeys, s.registerBadges, s.registerCredentials, s.registerBulk, s.registerVerification, s.registerRecipients} {
+		s.registerKeys, s.registerBadges, s.registerImages, s.registerCredentials, s.registerBulk, s.registerVerification, s.registerRecipients} {
 		register(api)
 	}
 	documentIdempotency(api.OpenAPI())
-	for _, register := range []func(*http.ServeMux){s.registerAssets, s.registerDocuments, s.registerPages, s.registerVerifyPages, s.registerQR, s.registerHealth} {
+	for _, register := range []func(*http.ServeMux){s.registerAssets, s.registerDocs, s.registerImageFiles, s.registerDocuments, s.registerPages,
+		s.registerVerifyPages, s.registerQR, s.registerHealth} {
 		register(mux)
 	}
 	return api

@@ -41,6 +41,10 @@ func (s *server) document(contentType string, load func(context.Context, string)
 // document).
 func (s *server) credentialDocument(w http.ResponseWriter, r *http.Request) {
 	file := r.PathValue("file")
+	if id, ok := strings.CutSuffix(file, ".png"); ok {
+		s.bakedBadge(w, r, id)
+		return
+	}
 	id, isJWT := strings.CutSuffix(file, ".jwt")
 	v, err := s.Credentials.View(r.Context(), actorFrom(r.Context()), domain.CredentialID(id))
 	if err != nil {

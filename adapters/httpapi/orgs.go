@@ -18,6 +18,7 @@ type orgWire struct {
 	Slug          string    `json:"slug"`
 	WebsiteURL    string    `json:"websiteUrl,omitempty"`
 	Description   string    `json:"description,omitempty"`
+	LogoURL       string    `json:"logoUrl,omitempty" doc:"the uploaded logo's URL (PUT /api/v1/orgs/{orgId}/logo)"`
 	Status        string    `json:"status" enum:"pending_review,approved,rejected,suspended"`
 	StatusReason  string    `json:"statusReason,omitempty" doc:"why it was rejected or suspended"`
 	Plan          string    `json:"plan"`
@@ -31,7 +32,7 @@ type orgWire struct {
 
 func (s *server) orgWire(o domain.Organization, role domain.Role) orgWire {
 	return orgWire{ID: o.ID, Name: o.Name, Slug: o.Slug, WebsiteURL: o.WebsiteURL, Description: o.Description,
-		Status: string(o.Status), StatusReason: o.StatusReason, Plan: string(o.Plan), EmailsEnabled: o.EmailsEnabled, RequireMFA: o.RequireMFA,
+		LogoURL: o.LogoURL, Status: string(o.Status), StatusReason: o.StatusReason, Plan: string(o.Plan), EmailsEnabled: o.EmailsEnabled, RequireMFA: o.RequireMFA,
 		Role: string(role), IssuerID: s.Credentials.URLs().DID(o.Slug), CreatedAt: o.CreatedAt, UpdatedAt: o.UpdatedAt}
 }
 

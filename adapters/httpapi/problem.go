@@ -80,7 +80,9 @@ var statusOf = map[domain.Code]int{
 	domain.CodeWrongPassword:       http.StatusForbidden,
 	domain.CodeUnavailable:         http.StatusServiceUnavailable,
 
-	domain.CodeIdempotencyKeyReused: http.StatusUnprocessableEntity,
+	domain.CodeIdempotencyKeyReused:  http.StatusUnprocessableEntity,
+	domain.CodeInvalidImage:          http.StatusUnprocessableEntity,
+	domain.CodeInvalidCredentialFile: http.StatusUnprocessableEntity,
 }
 
 // codeOfStatus names the problems huma raises itself (bad JSON, schema

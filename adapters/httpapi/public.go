@@ -112,7 +112,7 @@ func (s *server) registerVerification(api huma.API) {
 			}
 			return &struct{ Body verificationWire }{s.verificationWire(v)}, nil
 		})
-	huma.Register(api, publicOp(op(http.MethodPost, "/api/v1/verify", "verify-presented", "Verify a presented signed credential file (compact JWS)", tag)),
+	huma.Register(api, s.verifyFileOp(publicOp(op(http.MethodPost, "/api/v1/verify", "verify-presented", "Verify a presented signed credential file", tag))),
 		func(ctx context.Context, in *struct {
 			Body struct {
 				Credential string `json:"credential" maxLength:"65536" doc:"the compact JWS (contents of the .jwt file)"`

@@ -3,7 +3,9 @@
 // send time, so the outbox keeps only the text, and it reads the
 // text as the product writes it: blank lines separate paragraphs, a line
 // indented four spaces (or a tab) is a code to type, and the first link
-// standing alone on its line is the mail's call to action.
+// standing alone on its line is the mail's call to action. A line
+// "Badge image: <URL>" shows the image (the credential mails): the text
+// reader gets its link, the HTML reader the picture.
 //
 // Every piece of text goes through html/template, so names and other
 // user-controlled values can never become markup; links are made only of
@@ -73,12 +75,17 @@ type view struct {
 	Blocks  []block
 }
 
-// block is one paragraph (Lines), code (Code) or button (Button).
+// block is one paragraph (Lines), code (Code), button (Button) or image
+// (Image, its URL).
 type block struct {
 	Lines  [][]span
 	Code   []string
 	Button *button
+	Image  string
 }
+
+// imagePrefix starts the line of a mail that shows an image.
+const imagePrefix = "Badge image: "
 
 // span is a run of text, a link when URL is set.
 type span struct{ Text, URL string }
@@ -115,6 +122,9 @@ func parse(text string) []block {
 				flush()
 			}
 			code = append(code, trimmed)
+		case strings.HasPrefix(trimmed, imagePrefix) && onlyURL(strings.TrimPrefix(trimmed, imagePrefix)):
+			flush()
+			out = append(out, block{Image: strings.TrimPrefix(trimmed, imagePrefix)})
 		case !buttoned && onlyURL(trimmed):
 			flush()
 			out = append(out, block{Button: &button{URL: trimmed, Label: label(lead)}})

@@ -428,3 +428,27 @@ func TestMailerAddsHTML(t *testing.T) {
 		t.Fatalf("passed on: %+v", next.got)
 	}
 }
+
+// A "Badge image: <URL>" line shows the picture, and is no link or
+// button; a line that only mentions one stays text.
+func TestBadgeImage(t *testing.T) {
+	text := "Hello Ada,\n\nBadge image: https://c.example/images/ab12.png\n\nView and verify it here:\nhttps://c.example/verify/CRD-ABCD1234\n\nBadge image: not a URL\n"
+	d := inspect(t, "Image", text)
+	if !regexp.MustCompile(`<img src="https://c.example/images/ab12.png" alt="Badge image"`).MatchString(d.raw) {
+		t.Fatalf("no badge image: %s", d.raw)
+	}
+	if b, ok := d.button(); !ok || b.href != "https://c.example/verify/CRD-ABCD1234" {
+		t.Errorf("button %+v: the image line took the call to action", b)
+	}
+	if slices.Contains(d.hrefs(), "https://c.example/images/ab12.png") {
+		t.Errorf("the image URL became a link: %q", d.hrefs())
+	}
+	if !slices.Contains(d.paras, "Badge image: not a URL") {
+		t.Errorf("paragraphs %q", d.paras)
+	}
+	// Markup in the URL cannot escape the attribute.
+	raw, err := Render("s", "Badge image: https://c.example/a.png\"onerror=\"alert(1)\n")
+	if err != nil || strings.Contains(raw, `onerror="alert`) {
+		t.Fatalf("attribute injection: %v %s", err, raw)
+	}
+}

@@ -19,6 +19,7 @@ type orgRow struct {
 	Slug          string    `bun:"slug"`
 	WebsiteURL    string    `bun:"website_url"`
 	Description   string    `bun:"description"`
+	LogoURL       string    `bun:"logo_url"`
 	Status        string    `bun:"status"`
 	StatusReason  string    `bun:"status_reason"`
 	Plan          string    `bun:"plan"`
@@ -30,18 +31,18 @@ type orgRow struct {
 
 // orgColumns are the organization columns the domain knows: the
 // verification counter is written only by CountVerification.
-var orgColumns = []string{"id", "name", "slug", "website_url", "description", "status", "status_reason",
+var orgColumns = []string{"id", "name", "slug", "website_url", "description", "logo_url", "status", "status_reason",
 	"plan", "emails_enabled", "require_mfa", "created_at", "updated_at"}
 
 func toOrgRow(o domain.Organization) *orgRow {
 	return &orgRow{ID: o.ID, Name: o.Name, Slug: o.Slug, WebsiteURL: o.WebsiteURL, Description: o.Description,
-		Status: string(o.Status), StatusReason: o.StatusReason, Plan: string(o.Plan), EmailsEnabled: o.EmailsEnabled,
+		LogoURL: o.LogoURL, Status: string(o.Status), StatusReason: o.StatusReason, Plan: string(o.Plan), EmailsEnabled: o.EmailsEnabled,
 		RequireMFA: o.RequireMFA, CreatedAt: o.CreatedAt, UpdatedAt: o.UpdatedAt}
 }
 
 func (r *orgRow) toDomain() domain.Organization {
 	return domain.Organization{ID: r.ID, Name: r.Name, Slug: r.Slug, WebsiteURL: r.WebsiteURL,
-		Description: r.Description, Status: domain.OrgStatus(r.Status), StatusReason: r.StatusReason,
+		Description: r.Description, LogoURL: r.LogoURL, Status: domain.OrgStatus(r.Status), StatusReason: r.StatusReason,
 		Plan: domain.PlanName(r.Plan), EmailsEnabled: r.EmailsEnabled, RequireMFA: r.RequireMFA, CreatedAt: utc(r.CreatedAt),
 		UpdatedAt: utc(r.UpdatedAt)}
 }
@@ -95,7 +96,7 @@ func (r *Orgs) GetBySlug(ctx context.Context, slug string) (domain.Organization,
 // Update overwrites every field of o but ID, Slug and CreatedAt.
 func (r *Orgs) Update(ctx context.Context, o domain.Organization) error {
 	n, err := affected(r.s.idb(ctx).NewUpdate().Model(toOrgRow(o)).
-		Column("name", "website_url", "description", "status", "status_reason", "plan", "emails_enabled", "require_mfa", "updated_at").
+		Column("name", "website_url", "description", "logo_url", "status", "status_reason", "plan", "emails_enabled", "require_mfa", "updated_at").
 		WherePK().Exec(ctx))
 	if err != nil {
 		return fmt.Errorf("update organization %s: %w", o.ID, err)

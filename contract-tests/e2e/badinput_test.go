@@ -122,6 +122,15 @@ func testBadInput(t *testing.T, e *env) {
 		{"verify three garbage parts", anon, "POST", "/api/v1/verify", map[string]string{"credential": "a.b.c"}, nil, 422, "VALIDATION_FAILED"},
 		{"verify without credential", anon, "POST", "/api/v1/verify", rawJSON(`{}`), nil, 422, "VALIDATION_FAILED"},
 		{"verify huge JWS", anon, "POST", "/api/v1/verify", map[string]string{"credential": huge}, nil, 422, "VALIDATION_FAILED"},
+		{"verify upload truncated PNG", anon, "POST", "/api/v1/verify", bulkForm(t, "", "a.png", "image/png", []byte("\x89PNG\r\n\x1a\n\x00\x00\x00\x0dIHDR")), nil, 422, "INVALID_CREDENTIAL_FILE"},
+		{"verify upload not a JWS", anon, "POST", "/api/v1/verify", bulkForm(t, "", "a.jwt", "application/octet-stream", []byte("hello")), nil, 422, "INVALID_CREDENTIAL_FILE"},
+		{"verify upload huge file", anon, "POST", "/api/v1/verify", bulkForm(t, "", "a.png", "image/png", make([]byte, 6<<20)), nil, 413, "PAYLOAD_TOO_LARGE"},
+		{"badge image SVG", user, "PUT", orgPath + "/badges/" + b.ID + "/image", formBody{"image/svg+xml", []byte(`<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>`)}, nil, 422, "INVALID_IMAGE"},
+		{"badge image claims PNG", user, "PUT", orgPath + "/badges/" + b.ID + "/image", formBody{"image/png", []byte("GIF89a")}, nil, 422, "INVALID_IMAGE"},
+		{"logo garbage JPEG", user, "PUT", orgPath + "/logo", formBody{"image/jpeg", []byte{0xff, 0xd8, 0xff, 0xe0, 0, 0}}, nil, 422, "INVALID_IMAGE"},
+		{"logo 3 MB", user, "PUT", orgPath + "/logo", formBody{"image/png", make([]byte, 3<<20)}, nil, 413, "PAYLOAD_TOO_LARGE"},
+		{"unknown image", anon, "GET", "/images/" + strings.Repeat("0", 64) + ".png", nil, nil, 404, "NOT_FOUND"},
+		{"baked badge of unknown credential", anon, "GET", "/credentials/CRD-ZZZZZZZZ.png", nil, nil, 404, "NOT_FOUND"},
 
 		// Routes and methods that do not exist.
 		{"unknown API route", user, "GET", "/api/v1/no-such-thing", nil, nil, 404, "NOT_FOUND"},

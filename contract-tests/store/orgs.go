@@ -25,7 +25,7 @@ func testOrgRoundTrip(t *testing.T, s ports.Store) {
 	equal(t, got, o)
 
 	changed := domain.Organization{ID: o.ID, Name: "Renamed", Slug: "other-slug", WebsiteURL: "",
-		Description: "", Status: domain.OrgSuspended, StatusReason: "abuse", Plan: domain.PlanEnterprise,
+		Description: "", LogoURL: "https://example.com/images/other.jpg", Status: domain.OrgSuspended, StatusReason: "abuse", Plan: domain.PlanEnterprise,
 		EmailsEnabled: false, RequireMFA: true, CreatedAt: t0.Add(time.Hour), UpdatedAt: t0.Add(2 * time.Hour)}
 	must(t, s.Orgs().Update(ctx, changed))
 	got, err = s.Orgs().Get(ctx, o.ID)

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"reflect"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -82,6 +83,9 @@ func Run(t *testing.T, newStore Factory) {
 		{"badge_lock_blocks_signed_fields_and_delete", testBadgeLocked},
 		{"badge_lock_refuses_a_stale_version", testBadgeLockStale},
 		{"badge_list_cursor_and_count", testBadgeList},
+		{"images_put_get_once_per_hash", testImages},
+		{"images_concurrent_puts_keep_one", testImagesConcurrent},
+		{"images_put_in_rolled_back_tx_stores_nothing", testImagesRollback},
 
 		{"credential_round_trip_and_update", testCredentialRoundTrip},
 		{"credential_second_current_is_duplicate", testCredentialDuplicate},
@@ -235,7 +239,7 @@ func newUser(t *testing.T, s ports.Store) domain.User {
 
 func makeOrg() domain.Organization {
 	return domain.Organization{ID: domain.NewID(), Name: "Org " + uniq(), Slug: "org-" + uniq(),
-		WebsiteURL: "https://example.com", Description: "An issuer", Status: domain.OrgApproved,
+		WebsiteURL: "https://example.com", Description: "An issuer", LogoURL: "https://example.com/images/logo.png", Status: domain.OrgApproved,
 		Plan: domain.PlanProfessional, EmailsEnabled: true, CreatedAt: t0, UpdatedAt: t0}
 }
 
@@ -341,6 +345,7 @@ func testGetUnknown(t *testing.T, s ports.Store) {
 		"Orgs.Get":                  errOf(s.Orgs().Get(ctx, id)),
 		"Orgs.GetBySlug":            errOf(s.Orgs().GetBySlug(ctx, "no-such-org")),
 		"Orgs.Verifications":        errOf(s.Orgs().Verifications(ctx, id)),
+		"Images.Get":                errOf(s.Images().Get(ctx, strings.Repeat("0", 64))),
 		"Members.Get":               errOf(s.Members().Get(ctx, o.ID, id)),
 		"SigningKeys.GetByFragment": errOf(s.SigningKeys().GetByFragment(ctx, o.ID, "key-1")),
 		"APIKeys.Get":               errOf(s.APIKeys().Get(ctx, o.ID, id)),

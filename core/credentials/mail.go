@@ -31,16 +31,28 @@ func (s *Service) credentialMail(org domain.Organization, badge domain.Badge, is
 	if is.Previous != nil {
 		m.Kind = domain.MailCredentialRenewed
 		m.Subject = fmt.Sprintf("Your %s credential has been renewed", badge.Name)
-		m.Text = fmt.Sprintf("Hello %s,\n\n%s has renewed your credential \"%s\". The new credential is %s; the earlier one (%s) is now %s.\n\nView and verify it here:\n%s\n",
-			c.RecipientName, org.Name, badge.Name, c.ID, is.Previous.ID, is.Previous.Status(c.IssuedAt), s.urls.Verify(c.ID))
+		m.Text = fmt.Sprintf("Hello %s,\n\n%s has renewed your credential \"%s\". The new credential is %s; the earlier one (%s) is now %s.\n\n%sView and verify it here:\n%s\n",
+			c.RecipientName, org.Name, badge.Name, c.ID, is.Previous.ID, is.Previous.Status(c.IssuedAt), badgeImageLine(badge), s.urls.Verify(c.ID))
 	}
 	return m
 }
 
 func (s *Service) issuedText(org domain.Organization, badge domain.Badge, c domain.Credential) (subject, text string) {
 	return "You've earned a new credential: " + badge.Name,
-		fmt.Sprintf("Hello %s,\n\n%s has issued you the credential \"%s\" (%s).\n\nView and verify it here:\n%s\n",
-			c.RecipientName, org.Name, badge.Name, c.ID, s.urls.Verify(c.ID))
+		fmt.Sprintf("Hello %s,\n\n%s has issued you the credential \"%s\" (%s).\n\n%sView and verify it here:\n%s\n",
+			c.RecipientName, org.Name, badge.Name, c.ID, badgeImageLine(badge), s.urls.Verify(c.ID))
+}
+
+// badgeImageLine is the paragraph of a credential mail that shows the
+// badge's image ("Badge image: <URL>", which the HTML alternative renders
+// as the picture), or "" for a badge without an http(s) image URL. The
+// URL is the one signed into the credential: hosted here, or the issuer's
+// own.
+func badgeImageLine(b domain.Badge) string {
+	if !domain.ValidHTTPURL(b.ImageURL) {
+		return ""
+	}
+	return "Badge image: " + b.ImageURL + "\n\n"
 }
 
 // Resend mails the recipient the credential's link again. A mail still on

@@ -73,6 +73,9 @@ func (s *Service) IssuerProfile(ctx context.Context, slug string) ([]byte, error
 	if org.Description == "" {
 		delete(p, "description")
 	}
+	if org.LogoURL != "" {
+		p["image"] = Image{ID: org.LogoURL, Type: "Image"}
+	}
 	return json.Marshal(p)
 }
 

@@ -4,12 +4,13 @@ import "github.com/credence-dev/credence/ports"
 
 // Store is what the credential service persists: credentials and the
 // quota they count toward, the organizations, badges and signing keys
-// they are issued under, and the recipient mail written with them.
+// they are issued under (and the badges' uploaded images), and the recipient mail written with them.
 // *sqlstore.Store satisfies it, as does any ports.Store.
 type Store interface {
 	ports.Transactor
 	Orgs() ports.Orgs
 	Badges() ports.Badges
+	Images() ports.Images
 	SigningKeys() ports.SigningKeys
 	Credentials() ports.Credentials
 	Quota() ports.Quota

@@ -81,9 +81,14 @@ func (s *Service) Verify(ctx context.Context, actor domain.Actor, id domain.Cred
 	return s.check(ctx, []byte(v.Credential.JWS), nil, v.Org, v.Badge, &v.Credential)
 }
 
-// VerifyPresented checks a presented compact JWS with only the published
-// keys, then the current state of the credential it names.
+// VerifyPresented checks a presented compact JWS, or the one baked into a
+// presented PNG, with only the published keys, then the current state of
+// the credential it names.
 func (s *Service) VerifyPresented(ctx context.Context, compact []byte) (Verification, error) {
+	compact, err := presentedJWS(compact)
+	if err != nil {
+		return Verification{}, err
+	}
 	tok, err := signing.ParseToken(compact)
 	if err != nil {
 		return Verification{}, &domain.ValidationError{Fields: []domain.FieldError{{Location: "body.credential", Message: "credential must be a compact JWS (header.payload.signature) of at most 64 KiB"}}}

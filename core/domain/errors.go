@@ -34,7 +34,9 @@ const (
 	CodeAccountLocked       Code = "ACCOUNT_LOCKED"
 	CodeMFAInvalid          Code = "MFA_INVALID"
 
-	CodeIdempotencyKeyReused Code = "IDEMPOTENCY_KEY_REUSED" // same Idempotency-Key, different request
+	CodeIdempotencyKeyReused  Code = "IDEMPOTENCY_KEY_REUSED"  // same Idempotency-Key, different request
+	CodeInvalidImage          Code = "INVALID_IMAGE"           // an image upload that is not PNG/JPEG/WebP, over 1 MB, too large or undecodable
+	CodeInvalidCredentialFile Code = "INVALID_CREDENTIAL_FILE" // a presented file (compact JWS or baked PNG) that cannot be read
 
 	// Codes Credence adds where the contract is silent.
 	CodeSlugTaken       Code = "SLUG_TAKEN"       // an org or badge slug is already in use

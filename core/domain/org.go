@@ -18,11 +18,14 @@ const (
 
 // Organization is an issuer: it owns badges, signing keys and credentials.
 type Organization struct {
-	ID            string
-	Name          string
-	Slug          string // immutable: it names the issuer's did:web and public URLs
-	WebsiteURL    string
-	Description   string
+	ID          string
+	Name        string
+	Slug        string // immutable: it names the issuer's did:web and public URLs
+	WebsiteURL  string
+	Description string
+	// LogoURL is the hosted URL of the uploaded logo ("" without one):
+	// the issuer profile's image.
+	LogoURL       string
 	Status        OrgStatus
 	StatusReason  string // why it was rejected or suspended
 	Plan          PlanName

@@ -23,6 +23,7 @@ import (
 	"github.com/credence-dev/credence/core/bulk"
 	"github.com/credence-dev/credence/core/credentials"
 	"github.com/credence-dev/credence/core/domain"
+	"github.com/credence-dev/credence/core/images"
 	"github.com/credence-dev/credence/core/orgs"
 	"github.com/credence-dev/credence/core/work"
 	"github.com/credence-dev/credence/ports"
@@ -80,6 +81,7 @@ type Platform struct {
 	Accounts    *accounts.Service
 	Orgs        *orgs.Service
 	Badges      *badges.Service
+	Images      *images.Service
 	Credentials *credentials.Service
 	Bulk        *bulk.Service
 	// Dispatcher relays committed work to the queue; run its Sweep loop
@@ -139,6 +141,7 @@ func New(d Deps, o Options) (*Platform, error) {
 	p.Orgs = orgs.New(d.Store, d.Clock, outbox, d.Cipher, o.Plans, d.Log)
 	p.Orgs.OnAPIKeysChanged(p.Accounts.ForgetAPIKeys)
 	p.Badges = badges.New(d.Store, d.Clock, o.Plans)
+	p.Images = images.New(d.Store, d.Clock, o.Plans, o.PublicURL)
 	p.Credentials = credentials.New(d.Store, d.Clock, p.Dispatcher, d.Cipher, o.Plans, credentials.URLs{Base: o.PublicURL}, d.Log)
 	// The links of an address's credentials ("retrieve my credentials",
 	// asked through accounts.Service.RequestCredentialLinks) are written
