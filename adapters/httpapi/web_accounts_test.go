@@ -198,8 +198,16 @@ func TestFormsRefuseCrossSiteRequests(t *testing.T) {
 	for _, path := range []string{"/signin", "/signin/code", "/signup", "/forgot-password", "/retrieve", "/reset-password", "/verify-email", "/me/claim", "/signout"} {
 		wantPage(t, anon.send(http.MethodPost, path, url.Values{"email": {u.Email}}), http.StatusForbidden, "Form refused")
 	}
-	// The same form from this site's origin goes through.
-	w := b.post("/signout", url.Values{}, "Origin", "https://credence.test", "Sec-Fetch-Site", "same-origin")
+	// The same form from this site's origin goes through; so does one a
+	// browser sends with "Origin: null" because the page's
+	// Referrer-Policy is no-referrer (Chromium does), when it says
+	// Sec-Fetch-Site: same-origin.
+	w := b.post("/me/claim", url.Values{"credential": {"CRD-00000000"}}, "Origin", "null", "Sec-Fetch-Site", "same-origin")
+	if strings.Contains(w.Body.String(), "Form refused") {
+		t.Fatalf("a same-origin form with Origin: null was refused: %d %s", w.Code, w.Body)
+	}
+	b.get("/me")
+	w = b.post("/signout", url.Values{}, "Origin", "https://credence.test", "Sec-Fetch-Site", "same-origin")
 	if w.Code != http.StatusSeeOther {
 		t.Fatalf("same-origin sign-out: %d %s", w.Code, w.Body)
 	}

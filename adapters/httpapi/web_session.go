@@ -144,12 +144,17 @@ func (s *server) formMAC(secret string, r *http.Request) string {
 
 // formRefusal says why a form was refused ("" when it is accepted).
 func (s *server) formRefusal(r *http.Request) string {
-	switch site := r.Header.Get("Sec-Fetch-Site"); site {
+	site := r.Header.Get("Sec-Fetch-Site")
+	switch site {
 	case "", "same-origin", "none":
 	default:
 		return "This form was sent from another site (" + site + "), so it was not accepted."
 	}
-	if origin := r.Header.Get("Origin"); origin != "" && !s.sameOrigin(r, origin) {
+	// Under the pages' Referrer-Policy (no-referrer) a browser sends
+	// "Origin: null" with a form posted from this very site; when it also
+	// says Sec-Fetch-Site: same-origin (a header no page can set), that
+	// is the answer, and Origin is only read from browsers without it.
+	if origin := r.Header.Get("Origin"); origin != "" && site != "same-origin" && !s.sameOrigin(r, origin) {
 		return "This form was sent from another site, so it was not accepted."
 	}
 	c, err := r.Cookie(formCookie)
