@@ -24,6 +24,9 @@ type Service struct {
 	plans  domain.Plans
 	guard  access.Guard
 	log    *slog.Logger
+	// tally holds the verifications this process counted and has not yet
+	// added to the store (nil: none; see UseTally).
+	tally *work.Tally
 }
 
 // New returns an organization service.
@@ -34,6 +37,20 @@ func New(store Store, clock ports.Clock, outbox *work.Outbox, cipher ports.KeyCi
 }
 
 func (s *Service) now() time.Time { return domain.Truncate(s.clock.Now()) }
+
+// UseTally makes usage report, with the stored count of verifications,
+// those counted in t and not yet added (core/platform shares t with the
+// credential service, which counts verifications in it).
+func (s *Service) UseTally(t *work.Tally) { s.tally = t }
+
+// verifications is the organization's count of verifications: stored,
+// and pending in this process's tally.
+func (s *Service) verifications(ctx context.Context, orgID string) (int64, error) {
+	if s.tally != nil {
+		return s.tally.Total(ctx, orgID)
+	}
+	return s.store.Orgs().Verifications(ctx, orgID)
+}
 
 // Create makes a pending_review organization whose owner is the caller,
 // who must have a verified email.
@@ -285,7 +302,7 @@ func (s *Service) Usage(ctx context.Context, actor domain.Actor, orgID string) (
 	if err != nil {
 		return Usage{}, err
 	}
-	verifications, err := s.store.Orgs().Verifications(ctx, org.ID)
+	verifications, err := s.verifications(ctx, org.ID)
 	if err != nil {
 		return Usage{}, err
 	}
