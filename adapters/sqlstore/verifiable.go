@@ -30,7 +30,7 @@ var badgeColumns = []string{"id", "org_id", "name", "slug", "description", "crit
 // verifiableQuery reads a credential with its organization and badge by
 // their primary keys, and the active key's fragment through the partial
 // index of active keys: one indexed statement per verification, prepared
-// once on PostgreSQL (scanHot). Its placeholder is the credential ID.
+// once (scanHot). Its placeholder is the credential ID.
 var verifiableQuery = func() string {
 	var cols []string
 	add := func(alias string, names []string) {
