@@ -47,6 +47,7 @@ type loadResult struct {
 	firstErr error           // the first of them
 	elapsed  time.Duration   // how long the run took
 	latency  []time.Duration // per request, sorted (open loop: from its scheduled send time)
+	worstAt  time.Duration   // when the slowest request was due, from the run's start
 }
 
 func (r loadResult) rate() float64 { return float64(r.done) / r.elapsed.Seconds() }
@@ -112,6 +113,7 @@ func (l load) run(ctx context.Context, next func(conn int) (time.Time, bool)) lo
 	for c := range l.conns {
 		wg.Go(func() {
 			lat := make([]time.Duration, 0, 4096)
+			var worst, worstAt time.Duration
 			var done, failed int64
 			var first error
 			w := &loadConn{load: &l}
@@ -130,7 +132,11 @@ func (l load) run(ctx context.Context, next func(conn int) (time.Time, bool)) lo
 					req = l.requests[(int64(c)+seq*int64(l.conns))%int64(len(l.requests))]
 				}
 				status, err := w.roundTrip(req)
-				lat = append(lat, time.Since(from))
+				took := time.Since(from)
+				lat = append(lat, took)
+				if took > worst {
+					worst, worstAt = took, from.Sub(start)
+				}
 				if err == nil && (l.want != 0 && status != l.want || l.want == 0 && status >= 400) {
 					err = fmt.Errorf("status %d", status)
 				}
@@ -145,6 +151,10 @@ func (l load) run(ctx context.Context, next func(conn int) (time.Time, bool)) lo
 			}
 			perCon[c] = lat
 			mu.Lock()
+			if len(out.latency) == 0 || worst > out.latency[0] {
+				out.latency = []time.Duration{worst} // the slowest so far, until the merge below
+				out.worstAt = worstAt
+			}
 			out.done += done
 			out.errors += failed
 			if out.firstErr == nil {
@@ -155,6 +165,7 @@ func (l load) run(ctx context.Context, next func(conn int) (time.Time, bool)) lo
 	}
 	wg.Wait()
 	out.elapsed = time.Since(start)
+	out.latency = out.latency[:0]
 	for _, lat := range perCon {
 		out.latency = append(out.latency, lat...)
 	}

@@ -121,8 +121,8 @@ func runVerify(ctx context.Context, o options) error {
 		for _, name := range []string{"healthz", "verify", "page"} { // healthz: the floor the machine allows
 			before := cpuNow(server)
 			r := gen(name).open(ctx, float64(rate), o.duration)
-			fmt.Printf("  %5d/s %-8s sent %6d  failed %4d  p50 %7s  p99 %7s  p99.9 %7s  max %7s  %s\n", rate, name, r.done+r.errors, r.errors,
-				ms(r.percentile(50)), ms(r.percentile(99)), ms(r.percentile(99.9)), ms(r.percentile(100)), cpuNow(server).perRequest(before, r.done))
+			fmt.Printf("  %5d/s %-8s sent %6d  failed %4d  p50 %7s  p99 %7s  p99.9 %7s  max %7s (due at +%.1fs)  %s\n", rate, name, r.done+r.errors, r.errors,
+				ms(r.percentile(50)), ms(r.percentile(99)), ms(r.percentile(99.9)), ms(r.percentile(100)), r.worstAt.Seconds(), cpuNow(server).perRequest(before, r.done))
 			summary = append(summary, fmt.Sprintf("%s at %d/s: p50 %s, p99 %s, %d failed", name, rate, ms(r.percentile(50)), ms(r.percentile(99)), r.errors))
 		}
 	}
