@@ -47,6 +47,12 @@ type Credentials interface {
 	// anyway, SQLite, it adds nothing).
 	Heads(ctx context.Context, badgeID string, test bool, emails []string, lock bool) (map[string]domain.Credential, error)
 	Get(ctx context.Context, id domain.CredentialID) (domain.Credential, error)
+	// Verifiable reads in one query what showing and verifying a stored
+	// credential needs, as it is at that instant: the credential, the
+	// organization and the badge it was issued under, and the fragment of
+	// the organization's active signing key. ErrNotFound when there is no
+	// credential id.
+	Verifiable(ctx context.Context, id domain.CredentialID) (Verifiable, error)
 	// IssueContext reads in one query what issuing needs: the organization
 	// with userID's role in it ("" for none), the badge (nil when the
 	// organization has no badge badgeID) and the organization's active
@@ -87,6 +93,17 @@ type FirstIssue struct {
 	// UserID is the user whose role the issue context holds ("" for API
 	// keys and for no check).
 	UserID string
+}
+
+// Verifiable is what Credentials.Verifiable reads.
+type Verifiable struct {
+	Credential domain.Credential
+	Org        domain.Organization
+	Badge      domain.Badge
+	// ActiveKey is the fragment of the organization's active signing key
+	// ("" when it has none): a key of the organization that is not the
+	// active one is retired.
+	ActiveKey string
 }
 
 // IssueContext is what Credentials.IssueContext reads.

@@ -24,10 +24,12 @@ type Orgs interface {
 	List(ctx context.Context, f OrgFilter) ([]domain.Organization, error)
 	// ListForUser returns the organizations the user is a member of, with the role.
 	ListForUser(ctx context.Context, userID string) ([]OrgWithRole, error)
-	// CountVerification adds one to the organization's anonymous count of
-	// verifications.
-	CountVerification(ctx context.Context, id string) error
-	// Verifications returns that count.
+	// AddVerifications adds n to the organization's anonymous count of
+	// verifications, to whatever the count is then: each replica adds
+	// the verifications it counted since it last added (see
+	// core/work.Tally). An unknown id is ErrNotFound.
+	AddVerifications(ctx context.Context, id string, n int64) error
+	// Verifications returns that count as stored.
 	Verifications(ctx context.Context, id string) (int64, error)
 }
 

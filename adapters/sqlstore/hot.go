@@ -8,10 +8,12 @@ import (
 	"sync"
 )
 
-// hotStatements are the PostgreSQL statements of the issue path, prepared
-// once (database/sql prepares them on each pooled connection as needed):
-// PostgreSQL then parses them once per connection and can reuse the plan.
-// Everything else goes through bun, which inlines its arguments.
+// hotStatements are the statements of the issue and verification paths,
+// prepared once (database/sql prepares them on each pooled connection as
+// needed): the database then parses them once per connection and can
+// reuse the plan. On SQLite, parsing a statement of a few joins costs
+// more than running it. Everything else goes through bun, which inlines
+// its arguments.
 type hotStatements struct {
 	mu    sync.Mutex
 	stmts map[string]*sql.Stmt
@@ -25,7 +27,11 @@ func (s *Store) prepared(ctx context.Context, query string) (*sql.Stmt, error) {
 	if st, ok := h.stmts[query]; ok {
 		return st, nil
 	}
-	st, err := s.db.DB.PrepareContext(ctx, dollarPlaceholders(query))
+	text := query
+	if s.dialect == DialectPostgres {
+		text = dollarPlaceholders(query)
+	}
+	st, err := s.db.DB.PrepareContext(ctx, text)
 	if err != nil {
 		return nil, fmt.Errorf("prepare: %w", err)
 	}
@@ -62,10 +68,10 @@ func dollarPlaceholders(q string) string {
 }
 
 // scanHot runs a query of the hot path that returns one row into dest (a
-// row struct whose columns the query names): prepared on PostgreSQL
-// outside a transaction, through bun otherwise. No row is sql.ErrNoRows.
+// row struct whose columns the query names): prepared outside a
+// transaction, through bun inside one. No row is sql.ErrNoRows.
 func (s *Store) scanHot(ctx context.Context, query string, dest any, args ...any) error {
-	if s.dialect != DialectPostgres || s.inTx(ctx) {
+	if s.inTx(ctx) {
 		return s.idb(ctx).NewRaw(query, args...).Scan(ctx, dest)
 	}
 	st, err := s.prepared(ctx, query)

@@ -30,7 +30,7 @@ type orgRow struct {
 }
 
 // orgColumns are the organization columns the domain knows: the
-// verification counter is written only by CountVerification.
+// verification counter is written only by AddVerifications.
 var orgColumns = []string{"id", "name", "slug", "website_url", "description", "logo_url", "status", "status_reason",
 	"plan", "emails_enabled", "require_mfa", "created_at", "updated_at"}
 
@@ -156,15 +156,17 @@ func (r *Orgs) ListForUser(ctx context.Context, userID string) ([]ports.OrgWithR
 	return out, nil
 }
 
-// CountVerification adds one to the organization's count of verifications.
-func (r *Orgs) CountVerification(ctx context.Context, id string) error {
-	n, err := affected(r.s.idb(ctx).NewUpdate().Model((*orgRow)(nil)).
-		Set("verifications = verifications + 1").Where("id = ?", id).Exec(ctx))
+// AddVerifications adds n to the organization's count of verifications,
+// relative to what the row holds then, so that replicas adding their own
+// counts never overwrite each other's.
+func (r *Orgs) AddVerifications(ctx context.Context, id string, n int64) error {
+	rows, err := affected(r.s.idb(ctx).NewUpdate().Model((*orgRow)(nil)).
+		Set("verifications = verifications + ?", n).Where("id = ?", id).Exec(ctx))
 	if err != nil {
-		return fmt.Errorf("count verification of organization %s: %w", id, err)
+		return fmt.Errorf("add verifications of organization %s: %w", id, err)
 	}
-	if n == 0 {
-		return fmt.Errorf("count verification of organization %s: %w", id, domain.ErrNotFound)
+	if rows == 0 {
+		return fmt.Errorf("add verifications of organization %s: %w", id, domain.ErrNotFound)
 	}
 	return nil
 }

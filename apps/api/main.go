@@ -87,6 +87,10 @@ func serve(ctx context.Context, cfg app.Config, log *slog.Logger) error {
 	defer stopWork()
 	var bg sync.WaitGroup
 	bg.Go(func() { a.Dispatcher.Run(workCtx) })
+	// Verifications are counted in memory and added to the database every
+	// few seconds; workCtx ends after the server has drained its requests,
+	// so the last counts are added before the database closes.
+	bg.Go(func() { a.Verifications.Run(workCtx) })
 	if a.Local != nil {
 		bg.Go(func() {
 			if err := a.Local.Run(workCtx); err != nil {

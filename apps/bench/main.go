@@ -24,7 +24,16 @@
 //	go run ./apps/bench -url http://127.0.0.1:8080 -mail-dir credence-data/mail -rows 25000 -pid-of credence-worker
 //	go run ./apps/bench -mode issue -url http://127.0.0.1:8080 -mail-dir credence-data/mail -inprocess-db postgres://…
 //
-// (apps/bench/bulk.sh and apps/bench/issue.sh start a server and run them.)
+// -mode verify issues -credentials credentials and measures verification
+// by ID and the HTML verification page against /healthz with a lean
+// load generator (load.go): closed loop on -conns connections, then open
+// loop at each of -rates requests per second, with latency percentiles
+// counted from each request's scheduled send time; see verify.go.
+//
+//	go run ./apps/bench -mode verify -url http://127.0.0.1:8080 -mail-dir credence-data/mail -pid-of apps/api
+//
+// (apps/bench/bulk.sh, apps/bench/issue.sh and apps/bench/verify.sh start a
+// server and run them.)
 //
 // -pid N (or -pid-of a process name) samples that process's resident
 // memory while the job runs and reports its peak.
@@ -60,7 +69,7 @@ import (
 )
 
 func main() {
-	var o options
+	o := options{rates: []int{500, 1000}}
 	flag.StringVar(&o.url, "url", "http://127.0.0.1:8080", "the server's base URL")
 	flag.StringVar(&o.mailDir, "mail-dir", "credence-data/mail", "the server's mail folder (to verify the bench accounts)")
 	flag.StringVar(&o.admin, "admin", "admin@example.com", "an email listed in the server's CREDENCE_ADMIN_EMAILS")
@@ -70,11 +79,25 @@ func main() {
 	flag.DurationVar(&o.timeout, "timeout", 20*time.Minute, "give up after this long")
 	flag.BoolVar(&o.noMail, "no-mail", false, "switch the bench organization's recipient emails off (time the issuance alone)")
 	flag.DurationVar(&o.signFor, "sign-for", 5*time.Second, "how long the raw signing loop runs")
-	flag.StringVar(&o.mode, "mode", "bulk", "bulk: one bulk job; issue: single issues by concurrent clients")
+	flag.StringVar(&o.mode, "mode", "bulk", "bulk: one bulk job; issue: single issues by concurrent clients; verify: verification under load")
 	flag.IntVar(&o.clients, "clients", 16, "-mode issue: concurrent clients (and in-process issuers)")
 	flag.DurationVar(&o.slice, "slice", 3*time.Second, "-mode issue: how long each slice of issuing runs")
 	flag.IntVar(&o.slices, "slices", 4, "-mode issue: slices of each kind")
 	flag.StringVar(&o.inprocessDB, "inprocess-db", "", "-mode issue: the server's database, to issue through the core in this process too")
+	flag.IntVar(&o.credentials, "credentials", 200, "-mode verify: credentials issued, then verified round and round")
+	flag.IntVar(&o.conns, "conns", 64, "-mode verify: connections of the load generator")
+	flag.DurationVar(&o.duration, "duration", 5*time.Second, "-mode verify: how long each measurement runs")
+	flag.Func("rates", "-mode verify: open-loop rates in requests per second, comma-separated (default 500,1000)", func(v string) error {
+		o.rates = nil
+		for _, f := range strings.Split(v, ",") {
+			n, err := strconv.Atoi(strings.TrimSpace(f))
+			if err != nil || n <= 0 {
+				return fmt.Errorf("rate %q: want a positive integer", f)
+			}
+			o.rates = append(o.rates, n)
+		}
+		return nil
+	})
 	flag.Parse()
 	ctx, cancel := context.WithTimeout(context.Background(), o.timeout)
 	defer cancel()
@@ -92,6 +115,9 @@ type options struct {
 	mode, inprocessDB          string
 	clients, slices            int
 	slice                      time.Duration
+	credentials, conns         int
+	duration                   time.Duration
+	rates                      []int
 }
 
 func run(ctx context.Context, o options) error {
@@ -99,8 +125,10 @@ func run(ctx context.Context, o options) error {
 	case "bulk":
 	case "issue":
 		return runIssue(ctx, o)
+	case "verify":
+		return runVerify(ctx, o)
 	default:
-		return fmt.Errorf("-mode %q: want bulk or issue", o.mode)
+		return fmt.Errorf("-mode %q: want bulk, issue or verify", o.mode)
 	}
 	// The raw loop first, while the server is idle.
 	signRate, err := rawSignRate(o.signFor)

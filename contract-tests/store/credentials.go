@@ -742,7 +742,7 @@ func testCredentialInsertFirstChecksContext(t *testing.T, s ports.Store) {
 		}
 	}
 	equal(t, version(), v) // issuing changes no part of it
-	must(t, s.Orgs().CountVerification(ctx, is.org.ID))
+	must(t, s.Orgs().AddVerifications(ctx, is.org.ID, 3))
 	equal(t, version(), v) // nor does counting a verification of the organization's credentials
 
 	v = version()
@@ -767,4 +767,47 @@ func testCredentialInsertFirstChecksContext(t *testing.T, s ports.Store) {
 	next.ID, next.Fragment = domain.NewID(), "key-2"
 	must(t, s.SigningKeys().Create(ctx, next))
 	stale("key rotated", v)
+}
+
+// Credentials: "Verifiable reads in one query what showing and verifying a
+// stored credential needs, as it is at that instant: the credential, the
+// organization and the badge it was issued under, and the fragment of the
+// organization's active signing key".
+func testCredentialVerifiable(t *testing.T, s ports.Store) {
+	ctx := t.Context()
+	is := newIssuer(t, s)
+	c := is.credential(newEmail(), t0)
+	c.ExpiresAt = ptr(t0.Add(24 * time.Hour))
+	must(t, s.Credentials().Insert(ctx, c))
+	read := func() ports.Verifiable {
+		t.Helper()
+		v, err := s.Credentials().Verifiable(ctx, c.ID)
+		must(t, err)
+		return v
+	}
+	equal(t, read(), ports.Verifiable{Credential: c, Org: is.org, Badge: is.badge})
+
+	key := func(fragment string) domain.SigningKey {
+		return domain.SigningKey{ID: domain.NewID(), OrgID: is.org.ID, Fragment: fragment, Algorithm: domain.AlgES256,
+			Status: domain.KeyActive, PublicJWK: []byte(`{}`), PrivateEnc: []byte{1}, CreatedAt: t0}
+	}
+	k1 := key("key-1")
+	must(t, s.SigningKeys().Create(ctx, k1))
+	equal(t, read().ActiveKey, "key-1")
+	must(t, s.SigningKeys().Retire(ctx, k1.ID, t0))
+	equal(t, read().ActiveKey, "")
+	must(t, s.SigningKeys().Create(ctx, key("key-2")))
+	equal(t, read().ActiveKey, "key-2")
+
+	// Every change shows at once: it is read, never kept.
+	org := is.org
+	org.Status, org.StatusReason = domain.OrgSuspended, "abuse"
+	must(t, s.Orgs().Update(ctx, org))
+	upd := c
+	upd.RevokedAt, upd.RevocationReason = ptr(t0.Add(time.Hour)), "issued in error"
+	must(t, s.Credentials().Update(ctx, upd))
+	badge := is.badge
+	badge.Active = false
+	must(t, s.Badges().Update(ctx, badge))
+	equal(t, read(), ports.Verifiable{Credential: upd, Org: org, Badge: badge, ActiveKey: "key-2"})
 }

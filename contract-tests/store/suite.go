@@ -95,6 +95,7 @@ func Run(t *testing.T, newStore Factory) {
 		{"credential_id_taken", testCredentialIDTaken},
 		{"credential_lock_recipient_serializes_issuers", testCredentialLockRecipient},
 		{"credential_issue_context_in_one_read", testCredentialIssueContext},
+		{"credential_verifiable_in_one_read", testCredentialVerifiable},
 		{"credential_insert_first_is_atomic", testCredentialInsertFirst},
 		{"credential_insert_first_concurrent_quota", testCredentialInsertFirstQuotaRace},
 		{"credential_insert_first_checks_context", testCredentialInsertFirstChecksContext},
@@ -354,6 +355,7 @@ func testGetUnknown(t *testing.T, s ports.Store) {
 		"Badges.GetBySlug":          errOf(s.Badges().GetBySlug(ctx, o.ID, "no-such-badge")),
 		"Credentials.Get":           errOf(s.Credentials().Get(ctx, domain.NewCredentialID())),
 		"Credentials.Current":       errOf(s.Credentials().Current(ctx, id, newEmail(), false)),
+		"Credentials.Verifiable":    errOf(s.Credentials().Verifiable(ctx, domain.NewCredentialID())),
 		"Devices.Get":               errOf(s.Devices().Get(ctx, id)),
 		"Devices.GetByHash":         errOf(s.Devices().GetByHash(ctx, []byte("no such hash"))),
 	} {
@@ -376,18 +378,18 @@ func testWriteUnknown(t *testing.T, s ports.Store) {
 	ghostBadge := makeBadge(o.ID)
 	ghostCred := makeCredential(o.ID, id, newEmail(), t0)
 	for name, err := range map[string]error{
-		"Users.MarkVerified":     s.Users().MarkVerified(ctx, id, t0),
-		"Sessions.Revoke":        s.Sessions().Revoke(ctx, id, t0),
-		"Orgs.Update":            s.Orgs().Update(ctx, ghostOrg),
-		"Orgs.CountVerification": s.Orgs().CountVerification(ctx, id),
-		"SigningKeys.Retire":     s.SigningKeys().Retire(ctx, id, t0),
-		"APIKeys.Revoke":         s.APIKeys().Revoke(ctx, o.ID, id, t0),
-		"APIKeys.Touch":          s.APIKeys().Touch(ctx, id, t0),
-		"Badges.Update":          s.Badges().Update(ctx, ghostBadge),
-		"Badges.Lock":            s.Badges().Lock(ctx, id, time.Now()),
-		"Badges.Delete":          s.Badges().Delete(ctx, o.ID, id),
-		"Credentials.Update":     s.Credentials().Update(ctx, ghostCred),
-		"Devices.Rotate":         s.Devices().Rotate(ctx, id, []byte("a"), []byte("b"), t0),
+		"Users.MarkVerified":    s.Users().MarkVerified(ctx, id, t0),
+		"Sessions.Revoke":       s.Sessions().Revoke(ctx, id, t0),
+		"Orgs.Update":           s.Orgs().Update(ctx, ghostOrg),
+		"Orgs.AddVerifications": s.Orgs().AddVerifications(ctx, id, 1),
+		"SigningKeys.Retire":    s.SigningKeys().Retire(ctx, id, t0),
+		"APIKeys.Revoke":        s.APIKeys().Revoke(ctx, o.ID, id, t0),
+		"APIKeys.Touch":         s.APIKeys().Touch(ctx, id, t0),
+		"Badges.Update":         s.Badges().Update(ctx, ghostBadge),
+		"Badges.Lock":           s.Badges().Lock(ctx, id, time.Now()),
+		"Badges.Delete":         s.Badges().Delete(ctx, o.ID, id),
+		"Credentials.Update":    s.Credentials().Update(ctx, ghostCred),
+		"Devices.Rotate":        s.Devices().Rotate(ctx, id, []byte("a"), []byte("b"), t0),
 	} {
 		if !errors.Is(err, domain.ErrNotFound) {
 			t.Errorf("%s: got %v, want an error matching domain.ErrNotFound", name, err)

@@ -93,7 +93,7 @@ func testRollback(t *testing.T, s ports.Store) {
 		must(t, s.Sessions().Create(txCtx, sess))
 		o2 = makeOrg()
 		must(t, s.Orgs().Create(txCtx, o2))
-		must(t, s.Orgs().CountVerification(txCtx, o.ID))
+		must(t, s.Orgs().AddVerifications(txCtx, o.ID, 1))
 		must(t, s.Members().Add(txCtx, domain.Membership{OrgID: o.ID, UserID: u.ID, Role: domain.RoleOwner, CreatedAt: t0}))
 		key = domain.SigningKey{ID: domain.NewID(), OrgID: o.ID, Fragment: "key-1", Algorithm: domain.AlgEdDSA,
 			Status: domain.KeyActive, PublicJWK: []byte(`{}`), PrivateEnc: []byte{1}, CreatedAt: t0}

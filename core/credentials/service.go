@@ -15,6 +15,7 @@ import (
 	"github.com/credence-dev/credence/core/access"
 	"github.com/credence-dev/credence/core/domain"
 	"github.com/credence-dev/credence/core/signing"
+	"github.com/credence-dev/credence/core/work"
 	"github.com/credence-dev/credence/ports"
 )
 
@@ -37,6 +38,10 @@ type Service struct {
 	// contexts are the issue contexts the one-step path decides on
 	// without reading (each checked as it is written).
 	contexts contexts
+	// tally counts verifications (see UseTally); caches keep what
+	// verifying finds that cannot change.
+	tally  *work.Tally
+	caches verifyCaches
 }
 
 // New returns a credential service publishing under urls. Recipient mail
@@ -44,8 +49,17 @@ type Service struct {
 // after commit.
 func New(store Store, clock ports.Clock, relay Relay, cipher ports.KeyCipher, plans domain.Plans, urls URLs, log *slog.Logger) *Service {
 	return &Service{store: store, clock: clock, relay: relay, cipher: cipher, plans: plans, urls: urls, log: log,
-		guard: access.Guard{Store: store, Plans: plans}}
+		guard: access.Guard{Store: store, Plans: plans}, tally: work.NewTally(store, log, 0), caches: newVerifyCaches()}
 }
+
+// UseTally makes verifications count in t, the tally the organization
+// service reads usage from (core/platform shares one): call it before
+// serving. Until then they count in a tally of the service's own, added to
+// the store when Tally().Run or Tally().Flush is called.
+func (s *Service) UseTally(t *work.Tally) { s.tally = t }
+
+// Tally returns the tally verifications count in.
+func (s *Service) Tally() *work.Tally { return s.tally }
 
 // URLs returns the public URL scheme the service signs with.
 func (s *Service) URLs() URLs { return s.urls }

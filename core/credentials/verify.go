@@ -2,6 +2,7 @@ package credentials
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"strings"
@@ -32,30 +33,34 @@ type View struct {
 // View returns a credential for its public page. Private credentials are
 // shown only to their recipient and to members of the issuing organization.
 func (s *Service) View(ctx context.Context, actor domain.Actor, id domain.CredentialID) (View, error) {
-	if _, err := domain.ParseCredentialID(string(id)); err != nil {
-		return View{}, err
-	}
-	c, err := s.store.Credentials().Get(ctx, id)
+	v, err := s.view(ctx, actor, id)
 	if err != nil {
 		return View{}, err
 	}
-	if !c.Public {
-		switch ok, err := s.maySeePrivate(ctx, actor, c); {
+	return View{Credential: v.Credential, Badge: v.Badge, Org: v.Org}, nil
+}
+
+// view reads the credential with its organization, badge and the
+// organization's active key in one query, as they are now (nothing of it
+// is cached: status, revocation, expiry and the issuer's standing may
+// change at any instant), and applies the privacy rule.
+func (s *Service) view(ctx context.Context, actor domain.Actor, id domain.CredentialID) (ports.Verifiable, error) {
+	if _, err := domain.ParseCredentialID(string(id)); err != nil {
+		return ports.Verifiable{}, err
+	}
+	v, err := s.store.Credentials().Verifiable(ctx, id)
+	if err != nil {
+		return ports.Verifiable{}, err
+	}
+	if !v.Credential.Public {
+		switch ok, err := s.maySeePrivate(ctx, actor, v.Credential); {
 		case err != nil:
-			return View{}, err
+			return ports.Verifiable{}, err
 		case !ok:
-			return View{}, domain.ErrCredentialPrivate
+			return ports.Verifiable{}, domain.ErrCredentialPrivate
 		}
 	}
-	org, err := s.store.Orgs().Get(ctx, c.OrgID)
-	if err != nil {
-		return View{}, err
-	}
-	badge, err := s.store.Badges().Get(ctx, c.OrgID, c.BadgeID)
-	if err != nil {
-		return View{}, err
-	}
-	return View{Credential: c, Badge: badge, Org: org}, nil
+	return v, nil
 }
 
 // maySeePrivate reports whether actor may see a private credential. A
@@ -72,13 +77,17 @@ func (s *Service) maySeePrivate(ctx context.Context, actor domain.Actor, c domai
 }
 
 // Verify checks a stored credential: signature, integrity, expiry,
-// revocation and issuer. Each verification is counted for the issuer.
+// revocation and issuer. It reads the store once: the credential, its
+// organization and badge as they are now. The signature check of the
+// stored bytes, which never change, is kept (see verifyCaches); whatever
+// may change is read on every verification. Each verification is counted
+// for the issuer, in memory (see work.Tally).
 func (s *Service) Verify(ctx context.Context, actor domain.Actor, id domain.CredentialID) (Verification, error) {
-	v, err := s.View(ctx, actor, id)
+	v, err := s.view(ctx, actor, id)
 	if err != nil {
 		return Verification{}, err
 	}
-	return s.check(ctx, []byte(v.Credential.JWS), nil, v.Org, v.Badge, &v.Credential)
+	return s.check(ctx, []byte(v.Credential.JWS), nil, v.Org, v.Badge, &v.Credential, &v.ActiveKey)
 }
 
 // VerifyPresented checks a presented compact JWS, or the one baked into a
@@ -111,54 +120,49 @@ func (s *Service) VerifyPresented(ctx context.Context, compact []byte) (Verifica
 	}
 	var stored *domain.Credential
 	var badge domain.Badge
+	var active *string
 	if doc, err := ParseDocument(tok.Payload); err == nil {
 		idStr, _ := strings.CutPrefix(doc.ID, s.urls.Credential(""))
 		if id, err := domain.ParseCredentialID(idStr); err == nil {
-			c, err := s.store.Credentials().Get(ctx, id)
+			v, err := s.store.Credentials().Verifiable(ctx, id)
 			switch {
-			case err == nil && c.OrgID == org.ID:
-				stored = &c
-				if badge, err = s.store.Badges().Get(ctx, org.ID, c.BadgeID); err != nil {
-					return Verification{}, err
-				}
+			case err == nil && v.Credential.OrgID == org.ID:
+				stored, badge, org, active = &v.Credential, v.Badge, v.Org, &v.ActiveKey
 			case err != nil && !errors.Is(err, domain.ErrNotFound):
 				return Verification{}, err // no record is a verdict; no answer is not
 			}
 		}
 	}
-	return s.check(ctx, compact, &tok, org, badge, stored)
+	return s.check(ctx, compact, &tok, org, badge, stored, active)
 }
 
 // check runs the five checks of compact against the stored record (nil
 // when the document names no credential of this issuer). tok is compact
-// read, or nil to read it here. An error means no verdict: a key that
-// could not be read is not a bad signature.
-func (s *Service) check(ctx context.Context, compact []byte, tok *signing.Token, org domain.Organization, badge domain.Badge, stored *domain.Credential) (Verification, error) {
+// read, or nil to read it here; active is the fragment of the
+// organization's active key as read with the record (nil: not read). An
+// error means no verdict: a key that could not be read is not a bad
+// signature.
+func (s *Service) check(ctx context.Context, compact []byte, tok *signing.Token, org domain.Organization, badge domain.Badge, stored *domain.Credential, active *string) (Verification, error) {
 	now := s.clock.Now()
 	out := Verification{Credential: stored, Badge: badge, Org: org}
-	if tok == nil {
-		if t, err := signing.ParseToken(compact); err == nil {
-			tok = &t
-		}
-	}
-	payload, sigCheck, err := s.checkSignature(ctx, tok, org)
+	sig, err := s.verifiedSignature(ctx, compact, tok, org, stored, active)
 	if err != nil {
 		return Verification{}, err
 	}
-	checks := []domain.Check{sigCheck}
+	checks := []domain.Check{sig.check}
 
 	integrity := domain.Check{Name: domain.CheckIntegrity, OK: true, Detail: "the signed document matches the issuer's record"}
-	var doc Document
 	switch {
-	case payload == nil:
+	case sig.verified == nil:
 		integrity = domain.Check{Name: domain.CheckIntegrity, Detail: "not checked: the signature is not valid"}
 	case stored == nil:
 		integrity = domain.Check{Name: domain.CheckIntegrity, Detail: "the issuer has no record of this credential"}
+	case sig.verified.docErr:
+		integrity = domain.Check{Name: domain.CheckIntegrity, Detail: "the signed payload is not a credential document"}
+		out.Document = &Document{}
 	default:
-		var err error
-		if doc, err = ParseDocument(payload); err != nil {
-			integrity = domain.Check{Name: domain.CheckIntegrity, Detail: "the signed payload is not a credential document"}
-		} else if bad := s.urls.Mismatches(doc, *stored, org, badge); len(bad) > 0 {
+		doc := sig.verified.doc // a copy: the kept one is shared
+		if bad := s.urls.Mismatches(doc, *stored, org, badge); len(bad) > 0 {
 			integrity = domain.Check{Name: domain.CheckIntegrity, Detail: "the record differs from the signed document in: " + strings.Join(bad, ", ")}
 		} else if string(compact) != stored.JWS {
 			integrity = domain.Check{Name: domain.CheckIntegrity, Detail: "the presented file differs from the one the issuer stored"}
@@ -179,41 +183,100 @@ func (s *Service) check(ctx context.Context, compact []byte, tok *signing.Token,
 	checks = append(checks, issuerCheck(org))
 	out.Checks = checks
 	out.Result = domain.Verdict(checks, claimed)
-	if err := s.store.Orgs().CountVerification(ctx, org.ID); err != nil {
-		s.log.WarnContext(ctx, "count verification", "org", org.ID, "err", err)
-	}
+	s.tally.Count(org.ID)
 	return out, nil
 }
 
-// checkSignature finds the org's key named by tok's kid in the store and
-// checks the signature with it (tok nil: the credential could not be read).
-func (s *Service) checkSignature(ctx context.Context, tok *signing.Token, org domain.Organization) ([]byte, domain.Check, error) {
-	fail := func(detail string) ([]byte, domain.Check, error) {
-		return nil, domain.Check{Name: domain.CheckSignature, Detail: detail}, nil
+// signatureResult is a signature check and, when it passed, what was
+// verified.
+type signatureResult struct {
+	check    domain.Check
+	verified *verified
+}
+
+// verifiedSignature checks compact's signature with org's key that its
+// kid names. A stored credential's own bytes (compact is stored.JWS) are
+// checked once and the outcome kept, by credential ID and the bytes'
+// digest; only whether the key is still the active one is told afresh.
+func (s *Service) verifiedSignature(ctx context.Context, compact []byte, tok *signing.Token, org domain.Organization, stored *domain.Credential, active *string) (signatureResult, error) {
+	var key verifiedKey
+	keep := stored != nil && active != nil && string(compact) == stored.JWS
+	if keep {
+		key = verifiedKey{id: stored.ID, sum: sha256.Sum256(compact)}
+		if v, ok := s.caches.signatures.get(key); ok && v.orgID == org.ID {
+			return signatureResult{check: signedCheck(v.kid, v.alg, keyStatus(v.fragment, *active)), verified: v}, nil
+		}
 	}
 	if tok == nil {
-		return fail("the credential is not a readable compact JWS")
+		t, err := signing.ParseToken(compact)
+		if err != nil {
+			return signatureResult{check: domain.Check{Name: domain.CheckSignature, Detail: "the credential is not a readable compact JWS"}}, nil
+		}
+		tok = &t
+	}
+	fail := func(detail string) (signatureResult, error) {
+		return signatureResult{check: domain.Check{Name: domain.CheckSignature, Detail: detail}}, nil
 	}
 	kid := tok.Header.KID
 	did, fragment, ok := signing.SplitKeyID(kid)
 	if !ok || did != s.urls.DID(org.Slug) || !domain.ControlFree(fragment, false) {
 		return fail(fmt.Sprintf("the key %q is not one of %s's keys", kid, org.Name))
 	}
-	key, err := s.store.SigningKeys().GetByFragment(ctx, org.ID, fragment)
+	pub, status, err := s.issuerKey(ctx, org, fragment, active)
 	if errors.Is(err, domain.ErrNotFound) {
 		return fail(fmt.Sprintf("the key %q is not published by %s", kid, org.Name))
 	}
 	if err != nil {
-		return nil, domain.Check{}, err
+		return signatureResult{}, err
 	}
-	// The store says which key the kid names; the parsed form is cached
-	// by its bytes.
-	pub, err := signing.ParsePublicKey(key.PublicJWK, key.Algorithm)
-	if err != nil {
+	if pub == nil {
 		return fail(fmt.Sprintf("the signature does not verify with %s", kid))
 	}
-	payload, check := SignatureCheck(*tok, IssuerKey{KID: kid, Key: pub, Status: key.Status})
-	return payload, check, nil
+	payload, check := SignatureCheck(*tok, IssuerKey{KID: kid, Key: pub, Status: status})
+	if payload == nil {
+		return signatureResult{check: check}, nil
+	}
+	v := &verified{orgID: org.ID, kid: kid, fragment: fragment, alg: pub.Algorithm()}
+	if v.doc, err = ParseDocument(payload); err != nil {
+		v.docErr = true
+	}
+	if keep {
+		s.caches.signatures.put(key, v)
+	}
+	return signatureResult{check: check, verified: v}, nil
+}
+
+// issuerKey returns org's public key with fragment and its status. With
+// active (the fragment of the org's active key, read with the record) the
+// key is taken from the kept keys when it is there, and its status told
+// from active; without, the key is read from the store. A key whose
+// public JWK cannot be parsed is nil.
+func (s *Service) issuerKey(ctx context.Context, org domain.Organization, fragment string, active *string) (*signing.PublicKey, domain.KeyStatus, error) {
+	id := issuerKeyID{orgID: org.ID, fragment: fragment}
+	if active != nil {
+		if pub, ok := s.caches.keys.get(id); ok {
+			return pub, keyStatus(fragment, *active), nil
+		}
+	}
+	key, err := s.store.SigningKeys().GetByFragment(ctx, org.ID, fragment)
+	if err != nil {
+		return nil, "", err
+	}
+	pub, err := signing.ParsePublicKey(key.PublicJWK, key.Algorithm)
+	if err != nil {
+		return nil, key.Status, nil
+	}
+	s.caches.keys.put(id, pub)
+	return pub, key.Status, nil
+}
+
+// keyStatus is the status of an organization's key fragment given its
+// active key's: any other key of the organization is retired.
+func keyStatus(fragment, active string) domain.KeyStatus {
+	if fragment == active {
+		return domain.KeyActive
+	}
+	return domain.KeyRetired
 }
 
 // IssuerKey is the public key a token's kid names, as its issuer publishes
@@ -233,14 +296,19 @@ func SignatureCheck(tok signing.Token, key IssuerKey) ([]byte, domain.Check) {
 	if err != nil {
 		return nil, domain.Check{Name: domain.CheckSignature, Detail: fmt.Sprintf("the signature does not verify with %s", key.KID)}
 	}
-	detail := fmt.Sprintf("signed by %s (%s key published by the issuer)", key.KID, key.Key.Algorithm())
-	switch key.Status {
+	return payload, signedCheck(key.KID, key.Key.Algorithm(), key.Status)
+}
+
+// signedCheck is the passed signature check of a signature made with kid.
+func signedCheck(kid string, alg domain.Algorithm, status domain.KeyStatus) domain.Check {
+	detail := fmt.Sprintf("signed by %s (%s key published by the issuer)", kid, alg)
+	switch status {
 	case domain.KeyActive:
-		detail = fmt.Sprintf("signed by %s (%s, active key)", key.KID, key.Key.Algorithm())
+		detail = fmt.Sprintf("signed by %s (%s, active key)", kid, alg)
 	case domain.KeyRetired:
-		detail = fmt.Sprintf("signed by %s (%s, retired key)", key.KID, key.Key.Algorithm())
+		detail = fmt.Sprintf("signed by %s (%s, retired key)", kid, alg)
 	}
-	return payload, domain.Check{Name: domain.CheckSignature, OK: true, Detail: detail}
+	return domain.Check{Name: domain.CheckSignature, OK: true, Detail: detail}
 }
 
 // ExpiryCheck is the expiry check at now of a credential valid until

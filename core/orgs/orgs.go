@@ -27,6 +27,9 @@ type Service struct {
 	// keysChanged runs after a transaction that revoked, regenerated or
 	// re-limited API keys commits (OnAPIKeysChanged).
 	keysChanged func()
+	// tally holds the verifications this process counted and has not yet
+	// added to the store (nil: none; see UseTally).
+	tally *work.Tally
 }
 
 // OnAPIKeysChanged sets f to run after every committed change to API
@@ -50,6 +53,20 @@ func New(store Store, clock ports.Clock, outbox *work.Outbox, cipher ports.KeyCi
 }
 
 func (s *Service) now() time.Time { return domain.Truncate(s.clock.Now()) }
+
+// UseTally makes usage report, with the stored count of verifications,
+// those counted in t and not yet added (core/platform shares t with the
+// credential service, which counts verifications in it).
+func (s *Service) UseTally(t *work.Tally) { s.tally = t }
+
+// verifications is the organization's count of verifications: stored,
+// and pending in this process's tally.
+func (s *Service) verifications(ctx context.Context, orgID string) (int64, error) {
+	if s.tally != nil {
+		return s.tally.Total(ctx, orgID)
+	}
+	return s.store.Orgs().Verifications(ctx, orgID)
+}
 
 // Create makes a pending_review organization whose owner is the caller,
 // who must have a verified email.
@@ -302,7 +319,7 @@ func (s *Service) Usage(ctx context.Context, actor domain.Actor, orgID string) (
 	if err != nil {
 		return Usage{}, err
 	}
-	verifications, err := s.store.Orgs().Verifications(ctx, org.ID)
+	verifications, err := s.verifications(ctx, org.ID)
 	if err != nil {
 		return Usage{}, err
 	}

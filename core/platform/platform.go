@@ -74,6 +74,10 @@ type Options struct {
 	Work work.Options
 	// Bulk tunes bulk issuance (its JobLease defaults to Work.JobLease).
 	Bulk bulk.Options
+	// VerificationsEvery is how often the verifications counted in memory
+	// are added to the store (default work.DefaultTallyEvery): what a
+	// crash may lose of the counts.
+	VerificationsEvery time.Duration
 }
 
 // Platform is the assembled core.
@@ -90,6 +94,11 @@ type Platform struct {
 	Dispatcher *work.Dispatcher
 	// Delivery sends queued mail; Register installs it on a worker.
 	Delivery *work.Delivery
+	// Verifications counts verifications in memory: run its Run loop in
+	// every process that serves verifications, until after the last
+	// request is answered (it adds the counts to the store every
+	// Options.VerificationsEvery and when its context ends).
+	Verifications *work.Tally
 }
 
 // DefaultPublicURL is the public URL when Options.PublicURL is nil.
@@ -149,6 +158,9 @@ func New(d Deps, o Options) (*Platform, error) {
 	for kind, compose := range p.Credentials.Composers() {
 		p.Delivery.Compose(kind, compose)
 	}
+	p.Verifications = work.NewTally(d.Store, d.Log, o.VerificationsEvery)
+	p.Credentials.UseTally(p.Verifications)
+	p.Orgs.UseTally(p.Verifications)
 	p.Bulk = bulk.New(d.Store, d.Clock, p.Credentials, p.Dispatcher, o.Plans, d.Log, o.Bulk)
 	return p, nil
 }

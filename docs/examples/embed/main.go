@@ -83,6 +83,11 @@ func run(ctx context.Context, dbPath string, out io.Writer) error {
 		return err
 	}
 	p.Register(queue)
+	// Verifications are counted in memory: a long-running program runs
+	// go p.Verifications.Run(ctx), which adds them to the store every few
+	// seconds and when ctx ends; this one adds them as it returns, before
+	// the store closes.
+	defer func() { _ = p.Verifications.Flush(context.WithoutCancel(ctx)) }()
 	ctx, stop := context.WithCancel(ctx)
 	defer stop()
 	go queue.Run(ctx)
