@@ -30,16 +30,10 @@ func TestImagesAcrossReplicas(t *testing.T) {
 	owner, o := a.newIssuer(t, "")
 	c := a.as(t, owner.Token)
 	badge := createBadge(c, o.ID, 0)
-	img := image.NewNRGBA(image.Rect(0, 0, 24, 24))
-	img.SetNRGBA(3, 4, color.NRGBA{R: 255, A: 255})
-	var pic bytes.Buffer
-	if err := png.Encode(&pic, img); err != nil {
-		t.Fatal(err)
-	}
 	var out struct {
 		ImageURL string `json:"imageUrl"`
 	}
-	c.expect(http.StatusOK, http.MethodPut, "/api/v1/orgs/"+o.ID+"/badges/"+badge.ID+"/image", formBody{"image/png", pic.Bytes()}, &out)
+	c.expect(http.StatusOK, http.MethodPut, "/api/v1/orgs/"+o.ID+"/badges/"+badge.ID+"/image", formBody{"image/png", tinyPNG(t)}, &out)
 	path, ok := strings.CutPrefix(out.ImageURL, a.url)
 	if !ok || !strings.HasPrefix(path, "/images/") {
 		t.Fatalf("imageUrl %q is not hosted by %s", out.ImageURL, a.url)
@@ -53,4 +47,16 @@ func TestImagesAcrossReplicas(t *testing.T) {
 	if _, err := png.Decode(bytes.NewReader(fromB.Body)); err != nil {
 		t.Fatalf("served image: %v", err)
 	}
+}
+
+// tinyPNG is a 24×24 PNG with one red pixel.
+func tinyPNG(t *testing.T) []byte {
+	t.Helper()
+	img := image.NewNRGBA(image.Rect(0, 0, 24, 24))
+	img.SetNRGBA(3, 4, color.NRGBA{R: 255, A: 255})
+	var pic bytes.Buffer
+	if err := png.Encode(&pic, img); err != nil {
+		t.Fatal(err)
+	}
+	return pic.Bytes()
 }

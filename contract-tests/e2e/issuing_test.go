@@ -36,11 +36,13 @@ func testNewcomerPath(t *testing.T, e *env) {
 		t.Fatalf("the mailed verification link does not open a page with the token: %s", page)
 	}
 	anon.expectProblem(http.StatusForbidden, "EMAIL_NOT_VERIFIED", http.MethodPost, "/api/v1/auth/login", login)
-	form := []string{"Content-Type", "application/x-www-form-urlencoded"}
-	if r := anon.do(http.MethodPost, "/verify-email", rawJSON("token="+token), form...); r.Status != http.StatusOK || !strings.Contains(string(r.Body), "verified") {
+	// The button posts the page's form (with its CSRF token).
+	form, cookie := pageForm(t, anon, link, "token", token)
+	if r := anon.do(http.MethodPost, "/verify-email", form, cookie...); r.Status != http.StatusOK || !strings.Contains(string(r.Body), "verified") {
 		t.Fatalf("the verification page's button: %s", r)
 	}
-	if r := anon.do(http.MethodPost, "/verify-email", rawJSON("token="+token), form...); r.Status != http.StatusBadRequest {
+	form, cookie = pageForm(t, anon, link, "token", token)
+	if r := anon.do(http.MethodPost, "/verify-email", form, cookie...); r.Status != http.StatusBadRequest {
 		t.Errorf("a used link on the page: want 400: %s", r)
 	}
 	anon.expectProblem(http.StatusBadRequest, "INVALID_TOKEN", http.MethodPost, "/api/v1/auth/verify-email", map[string]string{"token": token})

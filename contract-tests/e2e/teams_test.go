@@ -226,6 +226,7 @@ func testRoleMatrix(t *testing.T, e *env) {
 		"login":                  {"POST", at("/api/v1/auth/login"), func() any { return map[string]string{"email": uniqueEmail("li"), "password": "wrong password"} }, all(anon), false},
 		"verify-mfa":             {"POST", at("/api/v1/auth/mfa"), with(map[string]string{"challengeId": "00000000-0000-4000-8000-000000000000", "code": "123456"}), all(anon), false},
 		"request-password-reset": {"POST", at("/api/v1/auth/password-reset"), func() any { return map[string]string{"email": uniqueEmail("pr")} }, all(accepted), false},
+		"retrieve-credentials":   {"POST", at("/api/v1/recipients/retrieve"), func() any { return map[string]string{"email": uniqueEmail("rc")} }, all(accepted), false},
 		"confirm-password-reset": {"POST", at("/api/v1/auth/password-reset/confirm"), with(map[string]string{"token": "not-a-token", "password": "a fine new passphrase"}), all(bad), false},
 		"logout":                 {"POST", at("/api/v1/auth/logout"), nil, [7]int{none, none, none, none, anon, none, anon}, true},
 		"get-me":                 {"GET", at("/api/v1/me"), nil, userOnly(ok), false},
@@ -246,6 +247,7 @@ func testRoleMatrix(t *testing.T, e *env) {
 		"create-org":         {"POST", at("/api/v1/orgs"), func() any { return map[string]string{"name": "M " + unique("o")} }, [7]int{created, created, created, created, anon, created, anon}, false}, // API keys are no users
 		"get-org":            {"GET", at(org), nil, read, false},
 		"update-org":         {"PATCH", at(org), with(map[string]string{"description": "Edited"}), [7]int{ok, ok, forbidden, forbidden, forbidden, notFound, anon}, false},
+		"upload-org-logo":    {"PUT", at(org + "/logo"), with(formBody{"image/png", tinyPNG(t)}), [7]int{ok, ok, forbidden, forbidden, forbidden, notFound, anon}, false},
 		"resubmit-org":       {"POST", at(org + "/resubmit"), nil, [7]int{conflict, conflict, forbidden, forbidden, forbidden, notFound, anon}, false},
 		"get-usage":          {"GET", at(org + "/usage"), nil, read, false},
 		"list-activity":      {"GET", at(org + "/activity"), nil, [7]int{ok, ok, forbidden, forbidden, forbidden, notFound, anon}, false},
@@ -271,6 +273,8 @@ func testRoleMatrix(t *testing.T, e *env) {
 			return map[string]any{"name": "M " + unique("b"), "description": "d", "criteria": "c", "imageUrl": "https://issuer.example.com/m.png"}
 		}, [7]int{created, created, created, forbidden, created, notFound, anon}, false},
 		"update-badge": {"PATCH", func() string { return org + "/badges/" + createBadge(oc, o.ID, 0).ID }, with(map[string]string{"description": "Edited"}), [7]int{ok, ok, forbidden, forbidden, forbidden, notFound, anon}, false},
+		"upload-badge-image": {"PUT", func() string { return org + "/badges/" + createBadge(oc, o.ID, 0).ID + "/image" },
+			with(formBody{"image/png", tinyPNG(t)}), [7]int{ok, ok, forbidden, forbidden, forbidden, notFound, anon}, false},
 		"delete-badge": {"DELETE", func() string { return org + "/badges/" + createBadge(oc, o.ID, 0).ID }, nil, [7]int{ok, ok, forbidden, forbidden, forbidden, notFound, anon}, false},
 		// Credentials.
 		"list-credentials":     {"GET", at(org + "/credentials"), nil, read, false},
