@@ -44,10 +44,20 @@ func runIssue(ctx context.Context, o options) error {
 	var next atomic.Int64
 	email := func(kind string) string { return fmt.Sprintf("%s%d@%s.i.example", kind, next.Add(1), run) }
 	// The load generator shares the machine with the server: it spends as
-	// little as it can per request (a body from a template, the answer
-	// drained, not decoded).
+	// little as it can per request (load: raw keep-alive connections, the
+	// request written from a template into a reused buffer, the answer
+	// read only as far as its framing).
 	path := "/api/v1/orgs/" + setup.org + "/credentials"
 	prefix := `{"badgeId":"` + setup.badge + `","recipient":{"name":"Rae Recipient","email":"`
+	u, err := url.Parse(o.url)
+	if err != nil {
+		return err
+	}
+	httpLoad := load{addr: u.Host, conns: o.clients, want: http.StatusCreated, timeout: time.Minute,
+		request: func(_ int, _ int64, dst []byte) []byte {
+			return appendPost(dst, u.Host, path, []byte(prefix+email("h")+`"}}`),
+				"Authorization", "Bearer "+key.Secret, "Content-Type", "application/json")
+		}}
 	httpIssue := func(ctx context.Context) error {
 		return c.issue(ctx, path, key.Secret, []byte(prefix+email("h")+`"}}`))
 	}
@@ -78,10 +88,11 @@ func runIssue(ctx context.Context, o options) error {
 	var httpT, localT time.Duration
 	for i := range o.slices {
 		before := cpuNow(server)
-		n, d, err := issueFor(ctx, o.clients, o.slice, httpIssue)
-		if err != nil {
-			return fmt.Errorf("HTTP: %w", err)
+		r := httpLoad.closed(ctx, o.slice)
+		if r.errors > 0 {
+			return fmt.Errorf("HTTP: %d of %d issues failed, the first: %w", r.errors, r.errors+r.done, r.firstErr)
 		}
+		n, d := r.done, r.elapsed
 		httpN, httpT = httpN+n, httpT+d
 		fmt.Printf("slice %d: HTTP %.0f issues/s (%s)\n", i+1, float64(n)/d.Seconds(), cpuNow(server).perIssue(before, n))
 		if local != nil {
