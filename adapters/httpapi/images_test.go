@@ -163,6 +163,15 @@ func TestImageUploads(t *testing.T) {
 		org.LogoURL != "https://credence.test"+logo || profile.Image.ID != org.LogoURL || profile.Image.Type != "Image" {
 		t.Fatalf("org logoUrl %q, profile image %+v (%v), want %s", org.LogoURL, profile.Image, err, logo)
 	}
+	// People see it beside the issuer's name: on a credential's page and
+	// on the issuer's page.
+	cr := s.issue(owner.Token, o.ID, s.createBadge(owner.Token, o.ID, 0).ID, uniqueEmail("logo"))
+	want := `class="issuer-logo" src="` + org.LogoURL + `"`
+	for _, page := range []string{"/verify/" + cr.ID, "/issuers/" + o.Slug} {
+		if w := s.do(http.MethodGet, page, "", nil, "Accept", "text/html"); !strings.Contains(w.Body.String(), want) {
+			t.Errorf("%s does not show the logo (%s): %d\n%s", page, want, w.Code, w.Body)
+		}
+	}
 	wantProblem(t, s.do(http.MethodPut, "/api/v1/orgs/"+o.ID+"/logo", viewer.Token, rawBody("image/jpeg", testJPEG(t, 8, 8))), http.StatusForbidden, "FORBIDDEN")
 }
 

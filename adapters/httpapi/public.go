@@ -33,6 +33,7 @@ type publicCredential struct {
 		URL     string `json:"url,omitempty"`
 		Status  string `json:"status"`
 		Profile string `json:"profileUrl"`
+		LogoURL string `json:"logoUrl,omitempty" doc:"the issuer's uploaded logo"`
 	} `json:"issuer"`
 	IssuedAt                 time.Time  `json:"issuedAt"`
 	ExpiresAt                *time.Time `json:"expiresAt,omitempty"`
@@ -60,7 +61,7 @@ func (s *server) publicCredential(c domain.Credential, b domain.Badge, o domain.
 		p.Badge.Tags = []string{}
 	}
 	p.Issuer.ID, p.Issuer.Name, p.Issuer.Slug, p.Issuer.URL = u.DID(o.Slug), o.Name, o.Slug, o.WebsiteURL
-	p.Issuer.Status, p.Issuer.Profile = string(o.Status), u.Issuer(o.Slug)
+	p.Issuer.Status, p.Issuer.Profile, p.Issuer.LogoURL = string(o.Status), u.Issuer(o.Slug), o.LogoURL
 	return p
 }
 
