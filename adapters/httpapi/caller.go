@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"context"
+	"errors"
 	"net"
 	"net/http"
 	"net/netip"
@@ -77,6 +78,20 @@ func callerOf(ctx context.Context) *caller {
 func actorFrom(ctx context.Context) domain.Actor {
 	a, _ := callerOf(ctx).who()
 	return a
+}
+
+// pageActor returns who a page request acts as, and an error only when
+// the lookup itself failed (the database is unreachable): a page must
+// then say so (503), not treat the person as signed out — sending them to
+// sign in, dropping a session cookie that may be fine, or showing a
+// private credential as private. A token that does not authenticate is a
+// visitor, without an error.
+func pageActor(ctx context.Context) (domain.Actor, error) {
+	a, err := callerOf(ctx).who()
+	if err != nil && !errors.Is(err, domain.ErrUnauthenticated) {
+		return a, err
+	}
+	return a, nil
 }
 
 // clientFrom returns where the request came from.

@@ -57,6 +57,8 @@ type testServer struct {
 	// lookups counts the bearer tokens looked up (sessions and API keys by
 	// hash).
 	lookups *atomic.Int64
+	// sessionsDown makes session lookups fail as in an outage.
+	sessionsDown *atomic.Bool
 
 	adminOnce  sync.Once
 	adminToken string
@@ -89,7 +91,8 @@ func newTestServerAt(t *testing.T, limits Limits, clock ports.Clock, more ...fun
 	}
 	t.Cleanup(func() { _ = store.Close() })
 	lookups := &atomic.Int64{}
-	counted := countedStore{Store: store, lookups: lookups}
+	sessionsDown := &atomic.Bool{}
+	counted := countedStore{Store: store, lookups: lookups, down: sessionsDown}
 	cipher, err := signing.NewCipher(randomKey(t))
 	if err != nil {
 		t.Fatal(err)
@@ -129,7 +132,7 @@ func newTestServerAt(t *testing.T, limits Limits, clock ports.Clock, more ...fun
 		f(&deps)
 	}
 	h := New(deps)
-	return &testServer{t: t, h: h, mailDir: mailDir, lookups: lookups, store: store}
+	return &testServer{t: t, h: h, mailDir: mailDir, lookups: lookups, store: store, sessionsDown: sessionsDown}
 }
 
 func randomKey(t *testing.T) []byte {
@@ -140,14 +143,16 @@ func randomKey(t *testing.T) []byte {
 	return k
 }
 
-// countedStore counts the token lookups of the store it wraps.
+// countedStore counts the token lookups of the store it wraps; while
+// down is set, session lookups fail as in an outage.
 type countedStore struct {
 	ports.Store
 	lookups *atomic.Int64
+	down    *atomic.Bool
 }
 
 func (s countedStore) Sessions() ports.Sessions {
-	return countedSessions{Sessions: s.Store.Sessions(), lookups: s.lookups}
+	return countedSessions{Sessions: s.Store.Sessions(), lookups: s.lookups, down: s.down}
 }
 
 func (s countedStore) APIKeys() ports.APIKeys {
@@ -157,10 +162,14 @@ func (s countedStore) APIKeys() ports.APIKeys {
 type countedSessions struct {
 	ports.Sessions
 	lookups *atomic.Int64
+	down    *atomic.Bool
 }
 
 func (s countedSessions) GetByHash(ctx context.Context, hash []byte) (domain.Session, error) {
 	s.lookups.Add(1)
+	if s.down.Load() {
+		return domain.Session{}, ports.ErrUnavailable
+	}
 	return s.Sessions.GetByHash(ctx, hash)
 }
 

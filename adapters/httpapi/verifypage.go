@@ -140,7 +140,11 @@ func presentedFile(r *http.Request) ([]byte, int, string) {
 // credentialPage answers a credential's page by its ID: the page, or a
 // page saying why there is none (private, unknown, unavailable).
 func (s *server) credentialPage(w http.ResponseWriter, r *http.Request, id string) {
-	v, err := s.Credentials.Verify(r.Context(), actorFrom(r.Context()), domain.CredentialID(id))
+	actor, err := pageActor(r.Context())
+	var v credentials.Verification
+	if err == nil {
+		v, err = s.Credentials.Verify(r.Context(), actor, domain.CredentialID(id))
+	}
 	if err != nil {
 		s.credentialPageError(w, r, id, err)
 		return

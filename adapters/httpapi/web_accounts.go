@@ -220,6 +220,24 @@ func signInPath(next string) string { return "/signin?next=" + url.QueryEscape(n
 // toSignIn sends a visitor to sign in and come back to next; a session
 // cookie that no longer authenticates (expired, signed out elsewhere) is
 // deleted on the way.
+// pageUser returns the signed-in person of a page that needs one. A
+// visitor is sent to sign in (next: where to come back to); when the
+// session could not be looked up at all, the page says the service is
+// unavailable (503) and the session cookie is kept.
+func (s *server) pageUser(w http.ResponseWriter, r *http.Request, next string) (domain.Actor, bool) {
+	actor, err := pageActor(r.Context())
+	if err != nil {
+		s.renderWeb(w, r, http.StatusServiceUnavailable, "message", webView{Title: "Unavailable",
+			Data: messageView{Heading: "Unavailable", Message: unavailablePage, Error: true, Link: r.URL.Path, LinkText: "Try again"}})
+		return actor, false
+	}
+	if actor.SessionID == "" {
+		s.toSignIn(w, r, next)
+		return actor, false
+	}
+	return actor, true
+}
+
 func (s *server) toSignIn(w http.ResponseWriter, r *http.Request, next string) {
 	if callerOf(r.Context()).cookie {
 		http.SetCookie(w, s.cookie(sessionCookie, "", -1))

@@ -524,3 +524,24 @@ func TestPagesSignUpVerifyAndReset(t *testing.T) {
 		t.Errorf("signed in, the navigation offers no sign-out")
 	}
 }
+
+// When the session cannot be looked up at all (the database is down),
+// a page says the service is unavailable: it neither signs the person
+// out (the session may be fine) nor shows a credential as private.
+func TestPagesSayUnavailableWhenTheSessionCannotBeRead(t *testing.T) {
+	s := newTestServer(t)
+	u := s.signUp(uniqueEmail("blip"))
+	b := s.browser()
+	b.signIn(u.Email, "/me")
+	wantPage(t, b.get("/me"), http.StatusOK, u.Email)
+	s.sessionsDown.Store(true)
+	for _, path := range []string{"/me", "/me/credentials.zip", "/verify/CRD-AAAAAAAA"} {
+		w := b.get(path)
+		wantPage(t, w, http.StatusServiceUnavailable, unavailablePage)
+		for _, c := range w.Result().Cookies() {
+			if c.Name == sessionCookie {
+				t.Fatalf("%s: the session cookie was touched: %+v", path, c)
+			}
+		}
+	}
+}

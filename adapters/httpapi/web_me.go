@@ -57,9 +57,8 @@ func (s *server) registerMyPages(mux *http.ServeMux) {
 		s.myPage(w, r, http.StatusOK, msg, false)
 	})
 	s.handleForm(mux, "/me/claim", func(w http.ResponseWriter, r *http.Request) {
-		actor := actorFrom(r.Context())
-		if actor.SessionID == "" {
-			s.toSignIn(w, r, "/me")
+		actor, ok := s.pageUser(w, r, "/me")
+		if !ok {
 			return
 		}
 		id := domain.CredentialID(r.PostForm.Get("credential"))
@@ -71,9 +70,8 @@ func (s *server) registerMyPages(mux *http.ServeMux) {
 		http.Redirect(w, r, "/me?claimed="+string(id), http.StatusSeeOther)
 	})
 	mux.HandleFunc("GET /me/credentials.zip", func(w http.ResponseWriter, r *http.Request) {
-		actor := actorFrom(r.Context())
-		if actor.SessionID == "" {
-			s.toSignIn(w, r, "/me")
+		actor, ok := s.pageUser(w, r, "/me")
+		if !ok {
 			return
 		}
 		body, err := s.credentialsZip(r, actor)
@@ -93,9 +91,8 @@ func (s *server) registerMyPages(mux *http.ServeMux) {
 // myPage renders /me with a message (an error when bad), or sends a
 // visitor to sign in first.
 func (s *server) myPage(w http.ResponseWriter, r *http.Request, status int, msg string, bad bool) {
-	actor := actorFrom(r.Context())
-	if actor.SessionID == "" {
-		s.toSignIn(w, r, "/me")
+	actor, ok := s.pageUser(w, r, "/me")
+	if !ok {
 		return
 	}
 	view := myView{Email: actor.UserEmail, Message: msg, Error: bad}
