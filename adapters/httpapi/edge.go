@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"maps"
 	"net/http"
 	"strconv"
 	"strings"
@@ -54,7 +55,9 @@ func New(d Deps) http.Handler {
 		return d.Accounts.Authenticate(ctx, token)
 	}, s.forms)
 	h = refuseControls(mux, h)
-	h = capBodies(h, mux, operationBodyLimits(api))
+	limits := operationBodyLimits(api)
+	maps.Copy(limits, pageBodyLimits)
+	h = capBodies(h, mux, limits)
 	h = s.limitAddresses(h)
 	h = identify(h, d.TrustedProxies)
 	return retryAfter503(secureHeaders(h, d.HSTS))

@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"bytes"
+	"crypto/rand"
 	"encoding/json"
 	"image"
 	"image/color"
@@ -237,6 +238,25 @@ func TestBakedBadges(t *testing.T) {
 		if v.Result != "pending" || v.Credential.ID != c.ID || len(v.Checks) != 5 || !v.Checks[0].OK || !v.Checks[1].OK {
 			t.Fatalf("%s: verify baked PNG: %+v", name, v)
 		}
+	}
+
+	// A baked PNG larger than the 1 MiB bound of other forms is checked
+	// on the look-up page too (a JPEG badge is baked as a larger PNG).
+	big := image.NewNRGBA(image.Rect(0, 0, 700, 700))
+	if _, err := rand.Read(big.Pix); err != nil {
+		t.Fatal(err)
+	}
+	var noisy bytes.Buffer
+	if err := png.Encode(&noisy, big); err != nil {
+		t.Fatal(err)
+	}
+	bc := s.issue(owner.Token, o.ID, hosted.ID, uniqueEmail("bigbake"))
+	large, err := baking.Bake(noisy.Bytes(), bc.JWT)
+	if err != nil || len(large) <= 1<<20 {
+		t.Fatalf("bake %d bytes: %v (want over 1 MiB)", len(large), err)
+	}
+	if w := s.do(http.MethodPost, "/verify", "", fileUpload(t, bc.ID+".png", large), "Accept", "text/html"); w.Code != http.StatusOK || !strings.Contains(w.Body.String(), bc.ID) {
+		t.Fatalf("the look-up page with a %d-byte baked PNG: %d %s", len(large), w.Code, w.Body)
 	}
 
 	// A .jwt upload (with the newline a file ends with) verifies too.

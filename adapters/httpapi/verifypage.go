@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/credence-dev/credence/core/baking"
 	"github.com/credence-dev/credence/core/credentials"
 	"github.com/credence-dev/credence/core/domain"
 )
@@ -27,10 +28,16 @@ const credentialCSP = webCSP + "; script-src 'self'"
 // card has no form and no script, and links open outside the frame.
 const cardCSP = "default-src 'none'; style-src 'self'; img-src 'self' https: data:; form-action 'none'; frame-ancestors *; base-uri 'none'"
 
-// maxPresentedFile bounds an uploaded or pasted credential file: a baked
-// PNG of a badge image (at most 1 MB) with its signed credential; the
-// edge's body bound caps the whole form at 1 MiB in any case.
-const maxPresentedFile = 1 << 20
+// maxPresentedFile bounds an uploaded or pasted credential file: the
+// largest baked PNG Credence reads, as POST /api/v1/verify does (a
+// badge's baked PNG may be larger than the uploaded image it was made
+// from: a JPEG is baked as a PNG). The edge bounds the form at
+// maxVerifyBody (pageBodyLimits).
+const maxPresentedFile = baking.MaxPNGSize
+
+// pageBodyLimits are the bounds of the pages' forms that take more than
+// defaultMaxBody.
+var pageBodyLimits = bodyLimits{"POST /verify": maxVerifyBody}
 
 // lookupData is what the look-up page (web/pages/verify.html) shows.
 type lookupData struct {
@@ -97,7 +104,7 @@ func presentedFile(r *http.Request) ([]byte, int, string) {
 	case "multipart/form-data":
 		if err := r.ParseMultipartForm(maxPresentedFile); err != nil {
 			if tooLarge(err) {
-				return nil, http.StatusRequestEntityTooLarge, "The file is too large: a credential file is at most 1 MiB."
+				return nil, http.StatusRequestEntityTooLarge, "The file is too large: a credential file is at most 4 MiB."
 			}
 			return nil, http.StatusBadRequest, "The form could not be read: choose the file again and resend it."
 		}
@@ -108,7 +115,7 @@ func presentedFile(r *http.Request) ([]byte, int, string) {
 			case err != nil:
 				return nil, http.StatusBadRequest, "The file could not be read: choose it again and resend it."
 			case len(b) > maxPresentedFile:
-				return nil, http.StatusRequestEntityTooLarge, "The file is too large: a credential file is at most 1 MiB."
+				return nil, http.StatusRequestEntityTooLarge, "The file is too large: a credential file is at most 4 MiB."
 			}
 			data = b
 		}
@@ -118,7 +125,7 @@ func presentedFile(r *http.Request) ([]byte, int, string) {
 	case "application/x-www-form-urlencoded":
 		if err := r.ParseForm(); err != nil {
 			if tooLarge(err) {
-				return nil, http.StatusRequestEntityTooLarge, "The text is too large: a credential file is at most 1 MiB."
+				return nil, http.StatusRequestEntityTooLarge, "The text is too large: a credential file is at most 4 MiB."
 			}
 			return nil, http.StatusBadRequest, "The form could not be read: paste the file's contents again."
 		}

@@ -7,7 +7,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -291,5 +290,3 @@ func (b *browser) narrow(name string) {
 		b.t.Errorf("page %s overflows a 360 px screen: %s", name, strings.Join(over, "; "))
 	}
 }
-
-var credentialOnPage = regexp.MustCompile(`CRD-[A-Z0-9]{8}`)
