@@ -111,6 +111,12 @@ func (t *Tally) Flush(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
+// flushTimeout bounds one periodic flush: its interval, at least 2 and at
+// most 10 seconds.
+func flushTimeout(every time.Duration) time.Duration {
+	return min(max(every, 2*time.Second), 10*time.Second)
+}
+
 // Run flushes every interval until ctx ends, then once more, with a
 // context of its own (ctx has ended) bounded to 10 seconds.
 func (t *Tally) Run(ctx context.Context) {
@@ -126,7 +132,13 @@ func (t *Tally) Run(ctx context.Context) {
 			}
 			return
 		case <-tick.C:
-			if err := t.Flush(ctx); err != nil && ctx.Err() == nil {
+			// Bounded: Total waits for a flush under way, and a statement
+			// stuck on a lock or a lost connection must not hold every
+			// usage read with it.
+			fctx, cancel := context.WithTimeout(ctx, flushTimeout(t.every))
+			err := t.Flush(fctx)
+			cancel()
+			if err != nil && ctx.Err() == nil {
 				t.log.WarnContext(ctx, "adding verification counts failed; they are kept for the next interval", "err", err)
 			}
 		}
