@@ -26,12 +26,22 @@ import (
 
 // Limits on uploads. MaxBytes is the contract's 1 MB; the pixel limits
 // refuse decompression bombs (a small file declaring a huge image) before
-// any pixel is decoded: a decoded image takes 4 bytes per pixel.
+// any pixel is decoded: a decoded image takes 4 to 8 bytes per pixel, so
+// one upload decodes into at most 32 MB (a badge is shown at a few hundred
+// pixels). MaxStored bounds what the re-encoding makes: a 1 MB WebP or a
+// noisy PNG can grow as a lossless PNG, and a baked badge must stay under
+// baking.MaxPNGSize.
 const (
 	MaxBytes  = 1 << 20
-	MaxSide   = 4096
-	MaxPixels = 16 << 20
+	MaxSide   = 2048
+	MaxPixels = 4 << 20
+	MaxStored = 2 << 20
 )
+
+// decoding admits this many decodes at once: each may hold tens of
+// megabytes and seconds of CPU, so concurrent uploads queue rather than
+// exhaust a small replica's memory.
+var decoding = make(chan struct{}, 2)
 
 // JPEGQuality is the quality uploaded JPEGs are re-encoded at.
 const JPEGQuality = 90
@@ -97,6 +107,8 @@ func Normalize(data []byte, contentType string) (domain.Image, error) {
 	if cfg.Width <= 0 || cfg.Height <= 0 || cfg.Width > MaxSide || cfg.Height > MaxSide || cfg.Width*cfg.Height > MaxPixels {
 		return domain.Image{}, invalid("the image is %d×%d pixels; at most %d on a side and %d in all are accepted", cfg.Width, cfg.Height, MaxSide, MaxPixels)
 	}
+	decoding <- struct{}{}
+	defer func() { <-decoding }()
 	img, err := decode(bytes.NewReader(data))
 	if err != nil {
 		return domain.Image{}, invalid("the image cannot be decoded: %v", err)
@@ -107,10 +119,13 @@ func Normalize(data []byte, contentType string) (domain.Image, error) {
 		ct = domain.ImageJPEG
 		err = jpeg.Encode(&out, img, &jpeg.Options{Quality: JPEGQuality})
 	} else {
-		err = (&png.Encoder{CompressionLevel: png.BestCompression}).Encode(&out, img)
+		err = png.Encode(&out, img)
 	}
 	if err != nil {
 		return domain.Image{}, invalid("the image cannot be re-encoded: %v", err)
+	}
+	if out.Len() > MaxStored {
+		return domain.Image{}, invalid("the image takes %d bytes once re-encoded without its metadata; at most %d are kept: upload a smaller or simpler picture", out.Len(), MaxStored)
 	}
 	b := img.Bounds()
 	return domain.Image{Hash: Hash(out.Bytes()), ContentType: ct, Data: out.Bytes(), Width: b.Dx(), Height: b.Dy()}, nil

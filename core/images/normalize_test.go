@@ -2,6 +2,7 @@ package images_test
 
 import (
 	"bytes"
+	"crypto/rand"
 	"encoding/binary"
 	"errors"
 	"hash/crc32"
@@ -155,7 +156,8 @@ func TestNormalizeRefuses(t *testing.T) {
 		{"not_an_image", "image/png", []byte("hello, world"), "not a PNG"},
 		{"svg_as_png", "image/png", []byte(`<svg xmlns="http://www.w3.org/2000/svg"/>`), "not a PNG"},
 		{"bomb_side", "image/png", bombPNG(100000, 10), "100000×10"},
-		{"bomb_pixels", "image/png", bombPNG(4096, 4097), "4096×4097"},
+		{"bomb_pixels", "image/png", bombPNG(2048, 2049), "2048×2049"},
+		{"grows_when_reencoded", "image/jpeg", noisyJPEG(t, 2048, 23), "once re-encoded"},
 		{"truncated", "image/png", pngOf(t, src)[:60], "cannot be"},
 		{"bad_jpeg", "image/jpeg", []byte{0xff, 0xd8, 0xff, 0xe0, 0, 2, 0xff, 0xd9}, "cannot be"},
 	} {
@@ -221,4 +223,19 @@ func FuzzNormalize(f *testing.F) {
 			t.Fatalf("stored %s does not decode: %v", img.ContentType, err)
 		}
 	})
+}
+
+// noisyJPEG is an n×n JPEG of random pixels at a low quality: about
+// 0.94 MB, which re-encoded at JPEGQuality takes about 2.3 MB.
+func noisyJPEG(t *testing.T, n, quality int) []byte {
+	t.Helper()
+	img := image.NewNRGBA(image.Rect(0, 0, n, n))
+	if _, err := rand.Read(img.Pix); err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	if err := jpeg.Encode(&b, img, &jpeg.Options{Quality: quality}); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
 }
