@@ -10,6 +10,7 @@ import (
 	"image/png"
 	"mime/multipart"
 	"net/http"
+	"net/http/httptest"
 	"regexp"
 	"strings"
 	"testing"
@@ -298,4 +299,21 @@ func TestBakedBadges(t *testing.T) {
 		t.Fatalf("the issuer's private baked badge: %d", w.Code)
 	}
 	wantProblem(t, s.do(http.MethodGet, "/credentials/CRD-ZZZZZZZZ.png", "", nil), http.StatusNotFound, "NOT_FOUND")
+}
+
+// An uploaded credential file over 4 MiB is 413 PAYLOAD_TOO_LARGE, sent
+// with its length or chunked (of unknown length).
+func TestVerifyUploadTooLarge(t *testing.T) {
+	s := newTestServer(t)
+	form := fileUpload(t, "huge.png", append([]byte("\x89PNG\r\n\x1a\n"), make([]byte, baking.MaxPNGSize)...))
+	for _, chunked := range []bool{false, true} {
+		req := httptest.NewRequestWithContext(t.Context(), http.MethodPost, "/api/v1/verify", bytes.NewReader(form.data))
+		req.Header.Set("Content-Type", form.contentType)
+		if chunked {
+			req.ContentLength = -1
+		}
+		w := httptest.NewRecorder()
+		s.h.ServeHTTP(w, req)
+		wantProblem(t, w, http.StatusRequestEntityTooLarge, "PAYLOAD_TOO_LARGE")
+	}
 }

@@ -6,6 +6,7 @@ import (
 	"io"
 	"mime"
 	"mime/multipart"
+	"net/http"
 
 	"github.com/danielgtaylor/huma/v2"
 	"github.com/danielgtaylor/huma/v2/adapters/humago"
@@ -45,6 +46,10 @@ func (s *server) verifyFileOp(o huma.Operation) huma.Operation {
 		}
 		r, w := humago.Unwrap(ctx)
 		file, err := formFile(r.Body, params["boundary"])
+		if errors.Is(err, errFileTooLarge) {
+			writeProblem(w, bodyTooLarge(baking.MaxPNGSize))
+			return
+		}
 		if err != nil {
 			s.write(r.Context(), w, err)
 			return
@@ -59,6 +64,10 @@ func (s *server) verifyFileOp(o huma.Operation) huma.Operation {
 	})
 	return o
 }
+
+// errFileTooLarge is an uploaded file over baking.MaxPNGSize: 413, as a
+// body over the route's bound is, however it was sent (chunked or not).
+var errFileTooLarge = errors.New("the uploaded file is larger than 4 MiB")
 
 // formFile reads the "file" part of a multipart body, at most
 // baking.MaxPNGSize bytes of it.
@@ -80,11 +89,11 @@ func formFile(body io.Reader, boundary string) ([]byte, error) {
 			continue
 		}
 		data, err := io.ReadAll(io.LimitReader(part, baking.MaxPNGSize+1))
+		if _, over := errors.AsType[*http.MaxBytesError](err); over || len(data) > baking.MaxPNGSize {
+			return nil, errFileTooLarge
+		}
 		if err != nil {
 			return nil, bad("the uploaded file cannot be read")
-		}
-		if len(data) > baking.MaxPNGSize {
-			return nil, bad("the uploaded file is larger than 4 MiB")
 		}
 		if len(data) == 0 {
 			return nil, bad("the uploaded file is empty")
