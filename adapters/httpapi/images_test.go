@@ -269,6 +269,11 @@ func TestBakedBadges(t *testing.T) {
 	if v.Result != "pending" {
 		t.Fatalf("verify .jwt upload: %+v", v)
 	}
+	// Pasted with the newline a copy takes along, it is the same file.
+	s.expect(http.StatusOK, http.MethodPost, "/api/v1/verify", "", map[string]string{"credential": "\n" + c.JWT + "\r\n"}, &v)
+	if v.Result != "pending" {
+		t.Fatalf("verify a JWS with white space around it: %+v", v)
+	}
 
 	// What cannot be read is INVALID_CREDENTIAL_FILE, never a 500.
 	baked := s.do(http.MethodGet, "/credentials/"+c.ID+".png", "", nil).Body.Bytes()

@@ -56,7 +56,9 @@ func (s *Service) badgePNG(ctx context.Context, b domain.Badge) ([]byte, error) 
 // cannot be read, or carries no credential, is INVALID_CREDENTIAL_FILE.
 func presentedJWS(file []byte) ([]byte, error) {
 	if !baking.IsPNG(file) {
-		return file, nil
+		// A compact JWS holds no white space: what surrounds it is the
+		// newline a .jwt file ends with, or a paste's.
+		return bytes.TrimSpace(file), nil
 	}
 	jws, err := baking.Extract(file)
 	if errors.Is(err, baking.ErrNoCredential) {
