@@ -151,40 +151,29 @@ func statusBanner(result domain.VerifyResult, c *publicCredential) banner {
 	}
 }
 
+// checkWords are a check's title and sentence for a person, when it
+// passed and when it failed.
+var checkWords = map[domain.CheckName][4]string{
+	domain.CheckSignature: {"Signed by the issuer", "The signature checks out with a key the issuer publishes.",
+		"Signature not valid", "The signature does not check out with the issuer's published keys: it was not signed by this issuer, or it was changed after signing."},
+	domain.CheckIntegrity: {"Unchanged since signing", "The issuer's record says exactly what was signed.",
+		"Record differs from what was signed", "The issuer's record no longer says what the issuer signed."},
+	domain.CheckExpiry:     {"Not expired", "It is within its period of validity.", "Expired", "It is past its expiry date."},
+	domain.CheckRevocation: {"Not revoked", "The issuer has not withdrawn it.", "Revoked", "The issuer has withdrawn it."},
+	domain.CheckIssuer: {"Issuer approved", "The issuer was reviewed and approved on this platform.",
+		"Issuer not approved", "The issuer is not approved on this platform."},
+}
+
 // plainCheck words a check for a person.
 func plainCheck(c domain.Check) pageCheck {
-	p := pageCheck{Name: string(c.Name), OK: c.OK, Detail: c.Detail}
-	unknown := !c.OK && (strings.HasPrefix(c.Detail, "unknown") || strings.HasPrefix(c.Detail, "not checked"))
-	switch c.Name {
-	case domain.CheckSignature:
-		p.Title, p.Plain = "Signed by the issuer", "The signature checks out with a key the issuer publishes."
+	p := pageCheck{Name: string(c.Name), OK: c.OK, Detail: c.Detail, Title: string(c.Name)}
+	if w, ok := checkWords[c.Name]; ok {
+		p.Title, p.Plain = w[0], w[1]
 		if !c.OK {
-			p.Title, p.Plain = "Signature not valid", "The signature does not check out with the issuer's published keys: it was not signed by this issuer, or it was changed after signing."
+			p.Title, p.Plain = w[2], w[3]
 		}
-	case domain.CheckIntegrity:
-		p.Title, p.Plain = "Unchanged since signing", "The issuer's record says exactly what was signed."
-		if !c.OK {
-			p.Title, p.Plain = "Record differs from what was signed", "The issuer's record no longer says what the issuer signed."
-		}
-	case domain.CheckExpiry:
-		p.Title, p.Plain = "Not expired", "It is within its period of validity."
-		if !c.OK {
-			p.Title, p.Plain = "Expired", "It is past its expiry date."
-		}
-	case domain.CheckRevocation:
-		p.Title, p.Plain = "Not revoked", "The issuer has not withdrawn it."
-		if !c.OK {
-			p.Title, p.Plain = "Revoked", "The issuer has withdrawn it."
-		}
-	case domain.CheckIssuer:
-		p.Title, p.Plain = "Issuer approved", "The issuer was reviewed and approved on this platform."
-		if !c.OK {
-			p.Title, p.Plain = "Issuer not approved", "The issuer is not approved on this platform."
-		}
-	default:
-		p.Title = string(c.Name)
 	}
-	if unknown {
+	if !c.OK && (strings.HasPrefix(c.Detail, "unknown") || strings.HasPrefix(c.Detail, "not checked")) {
 		p.Title, p.Plain = "Not checked: "+string(c.Name), "It could not be checked."
 	}
 	return p

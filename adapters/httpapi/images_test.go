@@ -8,7 +8,6 @@ import (
 	"image/color"
 	"image/jpeg"
 	"image/png"
-	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
@@ -177,22 +176,6 @@ func TestImageUploads(t *testing.T) {
 	wantProblem(t, s.do(http.MethodPut, "/api/v1/orgs/"+o.ID+"/logo", viewer.Token, rawBody("image/jpeg", testJPEG(t, 8, 8))), http.StatusForbidden, "FORBIDDEN")
 }
 
-// fileUpload is the verify form with file named name.
-func fileUpload(t *testing.T, name string, data []byte) multipartBody {
-	t.Helper()
-	var buf bytes.Buffer
-	mw := multipart.NewWriter(&buf)
-	fw, err := mw.CreateFormFile("file", name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, _ = fw.Write(data)
-	if err := mw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return multipartBody{contentType: mw.FormDataContentType(), data: buf.Bytes()}
-}
-
 // Baked badges: /credentials/{id}.png carries the stored JWS in the
 // badge's image (hosted PNG as is, hosted JPEG converted, external ones
 // never fetched: a generated image), private ones as the other documents;
@@ -235,7 +218,7 @@ func TestBakedBadges(t *testing.T) {
 				OK   bool   `json:"ok"`
 			} `json:"checks"`
 		}
-		s.expect(http.StatusOK, http.MethodPost, "/api/v1/verify", "", fileUpload(t, c.ID+".png", w.Body.Bytes()), &v)
+		s.expect(http.StatusOK, http.MethodPost, "/api/v1/verify", "", upload(t, c.ID+".png", w.Body.Bytes(), ""), &v)
 		if v.Result != "pending" || v.Credential.ID != c.ID || len(v.Checks) != 5 || !v.Checks[0].OK || !v.Checks[1].OK {
 			t.Fatalf("%s: verify baked PNG: %+v", name, v)
 		}
@@ -256,7 +239,7 @@ func TestBakedBadges(t *testing.T) {
 	if err != nil || len(large) <= 1<<20 {
 		t.Fatalf("bake %d bytes: %v (want over 1 MiB)", len(large), err)
 	}
-	if w := s.do(http.MethodPost, "/verify", "", fileUpload(t, bc.ID+".png", large), "Accept", "text/html"); w.Code != http.StatusOK || !strings.Contains(w.Body.String(), bc.ID) {
+	if w := s.do(http.MethodPost, "/verify", "", upload(t, bc.ID+".png", large, ""), "Accept", "text/html"); w.Code != http.StatusOK || !strings.Contains(w.Body.String(), bc.ID) {
 		t.Fatalf("the look-up page with a %d-byte baked PNG: %d %s", len(large), w.Code, w.Body)
 	}
 
@@ -265,7 +248,7 @@ func TestBakedBadges(t *testing.T) {
 	var v struct {
 		Result string `json:"result"`
 	}
-	s.expect(http.StatusOK, http.MethodPost, "/api/v1/verify", "", fileUpload(t, c.ID+".jwt", []byte(c.JWT+"\n")), &v)
+	s.expect(http.StatusOK, http.MethodPost, "/api/v1/verify", "", upload(t, c.ID+".jwt", []byte(c.JWT+"\n"), ""), &v)
 	if v.Result != "pending" {
 		t.Fatalf("verify .jwt upload: %+v", v)
 	}
@@ -280,11 +263,11 @@ func TestBakedBadges(t *testing.T) {
 	corrupt := append([]byte{}, baked...)
 	corrupt[60] ^= 0xff
 	for name, body := range map[string]multipartBody{
-		"truncated_png": fileUpload(t, "a.png", baked[:len(baked)/2]),
-		"bad_crc":       fileUpload(t, "a.png", corrupt),
-		"plain_png":     fileUpload(t, "a.png", testPNG(t, 4, 4, color.NRGBA{A: 255})),
-		"not_a_jws":     fileUpload(t, "a.jwt", []byte("hello")),
-		"empty_file":    fileUpload(t, "a.jwt", nil),
+		"truncated_png": upload(t, "a.png", baked[:len(baked)/2], ""),
+		"bad_crc":       upload(t, "a.png", corrupt, ""),
+		"plain_png":     upload(t, "a.png", testPNG(t, 4, 4, color.NRGBA{A: 255}), ""),
+		"not_a_jws":     upload(t, "a.jwt", []byte("hello"), ""),
+		"empty_file":    upload(t, "a.jwt", nil, ""),
 		"no_file_part":  csvUpload(t, "x", "a.csv", "name,email\n"),
 	} {
 		w := s.do(http.MethodPost, "/api/v1/verify", "", body)
@@ -310,7 +293,7 @@ func TestBakedBadges(t *testing.T) {
 // with its length or chunked (of unknown length).
 func TestVerifyUploadTooLarge(t *testing.T) {
 	s := newTestServer(t)
-	form := fileUpload(t, "huge.png", append([]byte("\x89PNG\r\n\x1a\n"), make([]byte, baking.MaxPNGSize)...))
+	form := upload(t, "huge.png", append([]byte("\x89PNG\r\n\x1a\n"), make([]byte, baking.MaxPNGSize)...), "")
 	for _, chunked := range []bool{false, true} {
 		req := httptest.NewRequestWithContext(t.Context(), http.MethodPost, "/api/v1/verify", bytes.NewReader(form.data))
 		req.Header.Set("Content-Type", form.contentType)
