@@ -19,6 +19,7 @@ import (
 	"github.com/uptrace/bun/driver/pgdriver"
 	"modernc.org/sqlite"
 
+	"github.com/credence-dev/credence/adapters/internal/coalesce"
 	"github.com/credence-dev/credence/core/domain"
 	"github.com/credence-dev/credence/ports"
 )
@@ -42,6 +43,8 @@ type Store struct {
 	dialect string
 	hot     hotStatements
 	shards  shardTokens
+	// verifiables coalesces Credentials.Verifiable outside transactions.
+	verifiables *coalesce.Batcher[domain.CredentialID, *verifiableRow]
 }
 
 var _ ports.Store = (*Store)(nil)
@@ -50,6 +53,16 @@ var _ ports.Store = (*Store)(nil)
 const (
 	pgMaxConns     = 32
 	sqliteMaxConns = 8
+)
+
+// Coalesced verification reads (Credentials.Verifiable): at most
+// verifiableRoundTrips statements under way at once, each reading at most
+// verifiableBatchSize credentials. Four keep both cores of a small server
+// and the database busy while the next batch gathers; a batch of 64 rows
+// of a few KB stays one quick index scan.
+const (
+	verifiableRoundTrips = 4
+	verifiableBatchSize  = 64
 )
 
 // Open connects to dsn, applies pending migrations and returns the store. A
@@ -103,6 +116,7 @@ func connect(ctx context.Context, dsn string) (*Store, error) {
 		_ = s.db.Close()
 		return nil, fmt.Errorf("open %s store: %w", s.dialect, err)
 	}
+	s.verifiables = coalesce.New(s.readVerifiables, coalesce.Options{MaxBatch: verifiableBatchSize, MaxInFlight: verifiableRoundTrips})
 	return s, nil
 }
 
