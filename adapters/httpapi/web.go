@@ -141,6 +141,17 @@ type webView struct {
 // into a buffer first, so that a template error gives a clean 500 rather
 // than half a page.
 func (s *server) renderWeb(w http.ResponseWriter, r *http.Request, status int, page string, v webView) {
+	s.render(w, r, status, page, v, false)
+}
+
+// renderCachedWeb is renderWeb for a page that is a pure function of v
+// (a credential's page and card): for a visitor, the page rendered from
+// the same v before is answered again (pagecache.go).
+func (s *server) renderCachedWeb(w http.ResponseWriter, r *http.Request, status int, page string, v webView) {
+	s.render(w, r, status, page, v, true)
+}
+
+func (s *server) render(w http.ResponseWriter, r *http.Request, status int, page string, v webView, cached bool) {
 	t, ok := webPages[page]
 	if !ok {
 		panic("httpapi: no page web/pages/" + page + ".html")
@@ -157,12 +168,28 @@ func (s *server) renderWeb(w http.ResponseWriter, r *http.Request, status int, p
 	if v.User != "" || webForms[page] {
 		v.CSRF = s.formToken(w, r)
 	}
+	// A page that names its viewer or carries their token is theirs
+	// alone: it is neither taken from the cache nor kept in it.
+	var key pageKey
+	cached = cached && v.User == "" && v.CSRF == ""
+	if cached {
+		key, cached = pageKeyOf(page, v)
+	}
+	if cached {
+		if body, ok := s.pages.get(key); ok {
+			writePage(w, status, v.CSP, body)
+			return
+		}
+	}
 	buf := renderBuffers.Get().(*bytes.Buffer)
 	defer putRenderBuffer(buf)
 	if err := t.ExecuteTemplate(buf, "layout", v); err != nil {
 		s.log.ErrorContext(r.Context(), "render page", "page", page, "err", err)
 		http.Error(w, "The page could not be shown.", http.StatusInternalServerError)
 		return
+	}
+	if cached {
+		s.pages.put(key, bytes.Clone(buf.Bytes()))
 	}
 	writePage(w, status, v.CSP, buf.Bytes())
 }

@@ -41,7 +41,7 @@ func TestPagesServeTheirAssets(t *testing.T) {
 }
 
 // Every page is sent whole with its Content-Length: over a connection,
-// not chunked.
+// not chunked; the cached credential page and card as the rendered ones.
 func TestPagesDeclareTheirLength(t *testing.T) {
 	t.Parallel()
 	s := newTestServer(t)
@@ -53,7 +53,8 @@ func TestPagesDeclareTheirLength(t *testing.T) {
 		path   string
 		status int
 	}{
-		{"/verify/" + c.ID, http.StatusOK}, {"/verify/" + c.ID + "/card", http.StatusOK},
+		{"/verify/" + c.ID, http.StatusOK}, {"/verify/" + c.ID, http.StatusOK}, // rendered, then from the cache
+		{"/verify/" + c.ID + "/card", http.StatusOK}, {"/verify/" + c.ID + "/card", http.StatusOK},
 		{"/credentials/" + c.ID, http.StatusOK}, {"/verify", http.StatusOK}, {"/signin", http.StatusOK},
 		{"/verify/CRD-NOTFOUND", http.StatusNotFound},
 	} {
