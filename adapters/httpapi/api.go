@@ -75,6 +75,8 @@ type server struct {
 	forms map[string]bool
 	// formKey signs the forms' CSRF tokens: Deps.FormKey, or a random key.
 	formKey []byte
+	// pages are the rendered credential pages and cards (pagecache.go).
+	pages *pageCache
 }
 
 func newServer(d Deps) *server {
@@ -83,7 +85,8 @@ func newServer(d Deps) *server {
 		key = make([]byte, 32)
 		_, _ = rand.Read(key) // never fails (crypto/rand)
 	}
-	return &server{Deps: d, problems: problems{log: d.Log}, forms: map[string]bool{}, formKey: key}
+	return &server{Deps: d, problems: problems{log: d.Log}, forms: map[string]bool{}, formKey: key,
+		pages: newPageCache(pageCacheEntries, pageCacheBytes)}
 }
 
 // NewAPI registers every operation on mux and returns the huma API (whose

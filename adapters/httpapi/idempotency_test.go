@@ -110,7 +110,7 @@ func (f *idemFixture) wantRuns(n int64) {
 	}
 }
 
-func wantProblem(t *testing.T, w *httptest.ResponseRecorder, status int, code string) Problem {
+func wantProblem(t testing.TB, w *httptest.ResponseRecorder, status int, code string) Problem {
 	t.Helper()
 	var p Problem
 	if w.Code != status || w.Header().Get("Content-Type") != "application/problem+json" {

@@ -48,7 +48,7 @@ const testPlan = "trial"
 // SQLite store, with the in-process queue and limiter and the mail
 // written into a temporary folder. Tests speak to it as a client does.
 type testServer struct {
-	t       *testing.T
+	t       testing.TB
 	h       http.Handler
 	mailDir string
 	// store is the server's store, for tests that tamper with a record
@@ -67,7 +67,7 @@ type testServer struct {
 // newTestServer assembles the core with core/platform, as
 // apps/internal/app.Open does: SQLite, memqueue running the work,
 // memlimit, filemail into a temporary folder.
-func newTestServer(t *testing.T) *testServer {
+func newTestServer(t testing.TB) *testServer {
 	t.Helper()
 	return newTestServerWith(t, Limits{IP: ports.Limit{Rate: 100000, Period: time.Minute}, Key: ports.Limit{Rate: 1000, Period: time.Minute},
 		AuthIP: ports.Limit{Rate: 1000, Period: 15 * time.Minute}})
@@ -75,13 +75,13 @@ func newTestServer(t *testing.T) *testServer {
 
 // newTestServerWith is newTestServer with limits, and the Deps changed
 // by each of more.
-func newTestServerWith(t *testing.T, limits Limits, more ...func(*Deps)) *testServer {
+func newTestServerWith(t testing.TB, limits Limits, more ...func(*Deps)) *testServer {
 	t.Helper()
 	return newTestServerAt(t, limits, sysclock.Clock{}, more...)
 }
 
 // newTestServerAt is newTestServerWith on clock (a fakeClock moves time on).
-func newTestServerAt(t *testing.T, limits Limits, clock ports.Clock, more ...func(*Deps)) *testServer {
+func newTestServerAt(t testing.TB, limits Limits, clock ports.Clock, more ...func(*Deps)) *testServer {
 	t.Helper()
 	ctx := t.Context()
 	log := slog.New(slog.DiscardHandler)
@@ -135,7 +135,7 @@ func newTestServerAt(t *testing.T, limits Limits, clock ports.Clock, more ...fun
 	return &testServer{t: t, h: h, mailDir: mailDir, lookups: lookups, store: store, sessionsDown: sessionsDown}
 }
 
-func randomKey(t *testing.T) []byte {
+func randomKey(t testing.TB) []byte {
 	k := make([]byte, signing.MasterKeySize)
 	if _, err := rand.Read(k); err != nil {
 		t.Fatal(err)
@@ -293,7 +293,7 @@ func uniqueEmail(prefix string) string {
 var codeLine = regexp.MustCompile(`(?m)^\s+(\d{6})\s*$`)
 
 // mailedCode returns the code of a sign-in code mail's text.
-func mailedCode(t *testing.T, text string) string {
+func mailedCode(t testing.TB, text string) string {
 	t.Helper()
 	m := codeLine.FindStringSubmatch(text)
 	if m == nil {

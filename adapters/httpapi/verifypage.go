@@ -188,7 +188,14 @@ func (s *server) credentialPageError(w http.ResponseWriter, r *http.Request, id 
 // presented file.
 func (s *server) renderCredential(w http.ResponseWriter, r *http.Request, v credentials.Verification, presented bool) {
 	d := s.credentialView(v, presented)
-	s.renderWeb(w, r, http.StatusOK, "credential", webView{Title: d.Title, Description: d.Summary, CSP: credentialCSP, Data: d})
+	view := webView{Title: d.Title, Description: d.Summary, CSP: credentialCSP, Data: d}
+	if presented {
+		// The page of an uploaded file is not kept: anyone may upload
+		// any number of files, and push the credentials' pages out.
+		s.renderWeb(w, r, http.StatusOK, "credential", view)
+		return
+	}
+	s.renderCachedWeb(w, r, http.StatusOK, "credential", view)
 }
 
 // credentialCard answers the card other sites frame: the badge, its
@@ -214,7 +221,7 @@ func (s *server) credentialCard(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	d := s.credentialView(v, false)
-	s.renderWeb(w, r, http.StatusOK, "credential-card", webView{Title: d.Title, CSP: cardCSP, Data: cardData{Page: d}})
+	s.renderCachedWeb(w, r, http.StatusOK, "credential-card", webView{Title: d.Title, CSP: cardCSP, Data: cardData{Page: d}})
 }
 
 // cardData is what the embeddable card shows: a credential, or why not.

@@ -10,7 +10,9 @@ import (
 	"io/fs"
 	"net/http"
 	"path"
+	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/credence-dev/credence/core/domain"
@@ -139,6 +141,17 @@ type webView struct {
 // into a buffer first, so that a template error gives a clean 500 rather
 // than half a page.
 func (s *server) renderWeb(w http.ResponseWriter, r *http.Request, status int, page string, v webView) {
+	s.render(w, r, status, page, v, false)
+}
+
+// renderCachedWeb is renderWeb for a page that is a pure function of v
+// (a credential's page and card): for a visitor, the page rendered from
+// the same v before is answered again (pagecache.go).
+func (s *server) renderCachedWeb(w http.ResponseWriter, r *http.Request, status int, page string, v webView) {
+	s.render(w, r, status, page, v, true)
+}
+
+func (s *server) render(w http.ResponseWriter, r *http.Request, status int, page string, v webView, cached bool) {
 	t, ok := webPages[page]
 	if !ok {
 		panic("httpapi: no page web/pages/" + page + ".html")
@@ -155,21 +168,67 @@ func (s *server) renderWeb(w http.ResponseWriter, r *http.Request, status int, p
 	if v.User != "" || webForms[page] {
 		v.CSRF = s.formToken(w, r)
 	}
-	var buf bytes.Buffer
-	if err := t.ExecuteTemplate(&buf, "layout", v); err != nil {
+	// A page that names its viewer or carries their token is theirs
+	// alone: it is neither taken from the cache nor kept in it.
+	var key pageKey
+	cached = cached && v.User == "" && v.CSRF == ""
+	if cached {
+		key, cached = pageKeyOf(page, v)
+	}
+	if cached {
+		if body, ok := s.pages.get(key); ok {
+			writePage(w, status, v.CSP, body)
+			return
+		}
+	}
+	buf := renderBuffers.Get().(*bytes.Buffer)
+	defer putRenderBuffer(buf)
+	if err := t.ExecuteTemplate(buf, "layout", v); err != nil {
 		s.log.ErrorContext(r.Context(), "render page", "page", page, "err", err)
 		http.Error(w, "The page could not be shown.", http.StatusInternalServerError)
 		return
 	}
+	if cached {
+		s.pages.put(key, bytes.Clone(buf.Bytes()))
+	}
+	writePage(w, status, v.CSP, buf.Bytes())
+}
+
+// writePage answers a rendered page: its headers, then the whole body in
+// one write, its length declared. Without Content-Length, net/http would
+// send a page larger than its 2 KiB buffer chunked, in several small
+// writes to the connection.
+func writePage(w http.ResponseWriter, status int, csp string, body []byte) {
 	h := w.Header()
 	h.Set("Content-Type", "text/html; charset=utf-8")
 	h.Set("Content-Security-Policy", webCSP)
-	if v.CSP != "" {
-		h.Set("Content-Security-Policy", v.CSP)
+	if csp != "" {
+		h.Set("Content-Security-Policy", csp)
 	}
 	h.Set("Cache-Control", "no-store")
+	h.Set("Content-Length", strconv.Itoa(len(body)))
 	w.WriteHeader(status)
-	_, _ = w.Write(buf.Bytes())
+	_, _ = w.Write(body)
+}
+
+// renderBuffers are the buffers pages are rendered into, kept from one
+// request to the next: growing a fresh buffer to a page's several KiB
+// was a good part of what rendering allocated. A Write never keeps the
+// bytes it is given (io.Writer), so a buffer is free again once the page
+// is written.
+var renderBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// maxPooledRender bounds the buffers kept in renderBuffers: one grown by
+// an unusually long page (a long list on /me) is left to the collector
+// rather than held for every later request.
+const maxPooledRender = 64 << 10
+
+func putRenderBuffer(buf *bytes.Buffer) {
+	if buf.Cap() > maxPooledRender {
+		return
+	}
+	buf.Reset()
+	renderBuffers.Put(buf)
 }
 
 // registerAssets serves web/static under content-hash URLs: a changed

@@ -1,8 +1,12 @@
 package httpapi
 
 import (
+	"io"
 	"net/http"
+	"net/http/httptest"
+	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -33,5 +37,55 @@ func TestPagesServeTheirAssets(t *testing.T) {
 	// An old hash is not served the new file.
 	if old := s.do("GET", "/assets/000000000000/site.css", "", nil); old.Code != http.StatusNotFound {
 		t.Fatalf("stale asset URL: %d, want 404", old.Code)
+	}
+}
+
+// Every page is sent whole with its Content-Length: over a connection,
+// not chunked; the cached credential page and card as the rendered ones.
+func TestPagesDeclareTheirLength(t *testing.T) {
+	t.Parallel()
+	s := newTestServer(t)
+	owner, o := s.newIssuer("")
+	c := s.issue(owner.Token, o.ID, s.createBadge(owner.Token, o.ID, 0).ID, uniqueEmail("length"))
+	srv := httptest.NewServer(s.h)
+	t.Cleanup(srv.Close)
+	for _, p := range []struct {
+		path   string
+		status int
+	}{
+		{"/verify/" + c.ID, http.StatusOK}, {"/verify/" + c.ID, http.StatusOK}, // rendered, then from the cache
+		{"/verify/" + c.ID + "/card", http.StatusOK}, {"/verify/" + c.ID + "/card", http.StatusOK},
+		{"/credentials/" + c.ID, http.StatusOK}, {"/verify", http.StatusOK}, {"/signin", http.StatusOK},
+		{"/verify/CRD-NOTFOUND", http.StatusNotFound},
+	} {
+		req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, srv.URL+p.path, nil)
+		req.Header.Set("Accept", browserAccept)
+		resp, err := srv.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, err := io.ReadAll(resp.Body)
+		_ = resp.Body.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if resp.StatusCode != p.status || len(resp.TransferEncoding) > 0 || resp.ContentLength != int64(len(body)) ||
+			resp.Header.Get("Content-Length") != strconv.Itoa(len(body)) {
+			t.Errorf("GET %s: %d, Transfer-Encoding %v, Content-Length %s for %d bytes; want %d, not chunked, the body's length",
+				p.path, resp.StatusCode, resp.TransferEncoding, resp.Header.Get("Content-Length"), len(body), p.status)
+		}
+	}
+	// A signed-in page, and one with a form, too.
+	b := s.browser()
+	b.signIn(owner.Email, "/me")
+	for _, path := range []string{"/me", "/verify/" + c.ID} {
+		w := b.get(path, "Accept", browserAccept)
+		if body := wantHTML(t, w, http.StatusOK); w.Header().Get("Content-Length") != strconv.Itoa(len(body)) {
+			t.Errorf("GET %s signed in: Content-Length %s for %d bytes", path, w.Header().Get("Content-Length"), len(body))
+		}
+	}
+	w := b.post("/signin", url.Values{"email": {"nobody@example.com"}, "password": {"wrong password"}})
+	if w.Header().Get("Content-Length") != strconv.Itoa(w.Body.Len()) {
+		t.Errorf("POST /signin refused: Content-Length %s for %d bytes", w.Header().Get("Content-Length"), w.Body.Len())
 	}
 }

@@ -86,7 +86,7 @@ type Message struct {
 // have: 7-bit header lines, MIME-Version 1.0, UTF-8 parts, and either a
 // single text/plain body or multipart/alternative with exactly text/plain
 // then text/html (RFC 2046: the preferred part last).
-func Parse(t *testing.T, raw []byte) Message {
+func Parse(t testing.TB, raw []byte) Message {
 	t.Helper()
 	head, _, _ := bytes.Cut(raw, []byte("\r\n\r\n"))
 	for _, line := range strings.Split(string(head), "\r\n") {
@@ -142,7 +142,7 @@ func Parse(t *testing.T, raw []byte) Message {
 	return out
 }
 
-func checkCharset(t *testing.T, mt string, params map[string]string) {
+func checkCharset(t testing.TB, mt string, params map[string]string) {
 	t.Helper()
 	if !strings.EqualFold(params["charset"], "utf-8") {
 		t.Errorf("%s charset %q, want utf-8", mt, params["charset"])
@@ -150,7 +150,7 @@ func checkCharset(t *testing.T, mt string, params map[string]string) {
 }
 
 // decode undoes a Content-Transfer-Encoding and turns CRLF into \n.
-func decode(t *testing.T, cte string, r io.Reader) string {
+func decode(t testing.TB, cte string, r io.Reader) string {
 	t.Helper()
 	switch strings.ToLower(cte) {
 	case "quoted-printable":

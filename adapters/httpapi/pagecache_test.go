@@ -1,0 +1,311 @@
+package httpapi
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"reflect"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/credence-dev/credence/core/domain"
+	"github.com/credence-dev/credence/ports"
+)
+
+// A visitor's page comes from the cache only while nothing it shows has
+// changed: revoking the credential, its expiry passing (the clock alone
+// moves) and the issuer's suspension (a check's detail) each show on the
+// very next page or card, though the same page was answered from the
+// cache just before.
+func TestCachedCredentialPageIsNeverStale(t *testing.T) {
+	t.Parallel()
+	clock := &fakeClock{now: time.Now()}
+	s := newTestServerAt(t, Limits{IP: ports.Limit{Rate: 100000, Period: time.Minute}, Key: ports.Limit{Rate: 1000, Period: time.Minute},
+		AuthIP: ports.Limit{Rate: 1000, Period: 15 * time.Minute}}, clock)
+	owner, o := s.newIssuer("professional")
+	c := s.issue(owner.Token, o.ID, s.createBadge(owner.Token, o.ID, 0).ID, uniqueEmail("stale"))
+	daily := s.issue(owner.Token, o.ID, s.createBadge(owner.Token, o.ID, 1).ID, uniqueEmail("stale"))
+
+	// pageTwice opens a page twice (the second from the cache) and
+	// requires the same bytes both times.
+	pageTwice := func(path string) string {
+		t.Helper()
+		first := wantHTML(t, s.page(path, ""), http.StatusOK)
+		if again := wantHTML(t, s.page(path, ""), http.StatusOK); again != first {
+			t.Fatalf("%s: the page answered again differs from the first:\n%s\n---\n%s", path, first, again)
+		}
+		return first
+	}
+	cardLabel := func(body string) string {
+		m := strings.SplitN(strings.SplitN(body, `<span class="pill `, 2)[1], `</span>`, 2)[0]
+		return m[strings.Index(m, ">")+1:]
+	}
+
+	if class, _ := bannerOf(pageTwice("/verify/" + c.ID)); class != "pending" {
+		t.Fatalf("banner %q before revocation, want pending", class)
+	}
+	if label := cardLabel(pageTwice("/verify/" + c.ID + "/card")); label != "Pending" {
+		t.Fatalf("card says %q before revocation, want Pending", label)
+	}
+	s.expect(http.StatusOK, http.MethodPost, "/api/v1/orgs/"+o.ID+"/credentials/"+c.ID+"/revoke", owner.Token,
+		map[string]string{"reason": "Awarded in error"}, nil)
+	body := pageTwice("/verify/" + c.ID)
+	if class, text := bannerOf(body); class != "revoked" || !strings.Contains(text, "Awarded in error") {
+		t.Errorf("after revocation: banner %q %q, want revoked with its reason", class, text)
+	}
+	if checkClass(body, "revocation") != "bad" {
+		t.Errorf("after revocation: revocation check %q, want bad", checkClass(body, "revocation"))
+	}
+	if label := cardLabel(pageTwice("/verify/" + c.ID + "/card")); label != "Revoked" {
+		t.Errorf("after revocation: card says %q, want Revoked", label)
+	}
+
+	if class, _ := bannerOf(pageTwice("/verify/" + daily.ID)); class != "pending" {
+		t.Fatalf("banner %q before expiry, want pending", class)
+	}
+	clock.advance(25 * time.Hour)
+	if class, _ := bannerOf(pageTwice("/verify/" + daily.ID)); class != "expired" {
+		t.Errorf("after expiry: banner %q, want expired", class)
+	}
+
+	s.admin() // signed up before the clock moves; its session has expired since
+	s.expect(http.StatusOK, http.MethodPost, "/api/v1/admin/orgs/"+o.ID+"/suspend", s.login(testAdminEmail), map[string]string{"reason": "unpaid"}, nil)
+	// A suspended issuer's earlier credentials stay valid: only the
+	// check's detail says so.
+	if body := pageTwice("/verify/" + c.ID); !strings.Contains(body, "is suspended and issues no new credentials") {
+		t.Errorf("after the issuer's suspension: the issuer check does not say so:\n%s", body)
+	}
+}
+
+// A signed-in person's page names them and carries their sign-out form:
+// they never get the visitor's page from the cache, and a visitor never
+// gets theirs, nor their token or a cookie, however the two alternate.
+func TestCachedCredentialPageIsAVisitorsOnly(t *testing.T) {
+	t.Parallel()
+	s := newTestServer(t)
+	owner, o := s.newIssuer("")
+	c := s.issue(owner.Token, o.ID, s.createBadge(owner.Token, o.ID, 0).ID, uniqueEmail("viewer"))
+	path := "/verify/" + c.ID
+
+	visitor := wantHTML(t, s.page(path, ""), http.StatusOK)
+	b := s.browser()
+	b.signIn(owner.Email, "/me")
+	for range 2 {
+		w := b.get(path, "Accept", browserAccept)
+		body := wantHTML(t, w, http.StatusOK)
+		if !strings.Contains(body, `action="/signout"`) || !strings.Contains(body, `value="`+b.csrf+`"`) || strings.Contains(body, `href="/signin"`) {
+			t.Fatalf("signed in: the page is not theirs (no sign-out form with their token):\n%s", body)
+		}
+		again := s.page(path, "")
+		if got := wantHTML(t, again, http.StatusOK); got != visitor {
+			t.Fatalf("a visitor after a signed-in person: the page differs from the visitor's:\n%s", got)
+		}
+		if again.Header().Get("Set-Cookie") != "" {
+			t.Errorf("a visitor's page sets a cookie: %s", again.Header().Get("Set-Cookie"))
+		}
+	}
+	for _, leak := range []string{`name="csrf"`, `action="/signout"`, b.csrf} {
+		if strings.Contains(visitor, leak) {
+			t.Errorf("the visitor's page holds %q", leak)
+		}
+	}
+}
+
+// Only a visitor's page is kept: one naming a signed-in person, or
+// carrying a form token, is rendered for its request alone.
+func TestPageCacheKeepsNoSignedInPage(t *testing.T) {
+	t.Parallel()
+	s := newServer(Deps{Log: slog.New(slog.DiscardHandler)})
+	open := func(actor domain.Actor) string {
+		r := httptest.NewRequestWithContext(context.WithValue(t.Context(), callerKey{}, &caller{actor: actor}), http.MethodGet, "/verify/CRD-X/card", nil)
+		w := httptest.NewRecorder()
+		s.renderCachedWeb(w, r, http.StatusOK, "credential-card", webView{Title: "Credential", CSP: cardCSP, Data: cardData{Message: "No credential has this ID."}})
+		return wantHTML(t, w, http.StatusOK)
+	}
+	open(domain.Actor{UserID: "USR-1", SessionID: "SES-1", UserEmail: "ada@example.com"})
+	if n := s.pages.len(); n != 0 {
+		t.Fatalf("a signed-in person's page was kept (%d pages)", n)
+	}
+	open(domain.Actor{})
+	if n := s.pages.len(); n != 1 {
+		t.Fatalf("a visitor's page: %d pages kept, want 1", n)
+	}
+}
+
+// The cache's key changes with every value a credential's page or card
+// is rendered from, down to the last field of the data (a field added
+// later included): a change it missed would leave a stale page.
+func TestPageKeyCoversEveryField(t *testing.T) {
+	t.Parallel()
+	d := &credentialData{}
+	fillValue(reflect.ValueOf(d).Elem(), new(int))
+	card := cardData{Page: d, Message: "m"}
+	pageView := webView{Title: "t", Description: "d", CSP: credentialCSP, Data: d}
+	cardView := webView{Title: "t", CSP: cardCSP}
+	for _, tc := range []struct {
+		page string
+		view *webView
+		data reflect.Value
+		key  func() pageKey
+	}{
+		{"credential", &pageView, reflect.ValueOf(d).Elem(), func() pageKey { return mustKey(t, "credential", pageView) }},
+		{"credential-card", &cardView, reflect.ValueOf(&card).Elem(), func() pageKey {
+			v := cardView
+			v.Data = card
+			return mustKey(t, "credential-card", v)
+		}},
+	} {
+		base := tc.key()
+		changes := 0
+		check := func(path string) {
+			changes++
+			if tc.key() == base {
+				t.Errorf("%s: changing %s leaves the key as it was", tc.page, path)
+			}
+		}
+		view := reflect.ValueOf(tc.view).Elem()
+		for i := range view.NumField() {
+			if name := view.Type().Field(i).Name; name != "Data" {
+				eachChange(view.Field(i), name, check)
+			}
+		}
+		eachChange(tc.data, "Data", check)
+		if tc.key() != base {
+			t.Fatalf("%s: the key differs once every change is undone", tc.page)
+		}
+		if changes < 50 {
+			t.Errorf("%s: only %d changes tried", tc.page, changes)
+		}
+	}
+	if mustKey(t, "credential", pageView) == mustKey(t, "credential-card", pageView) {
+		t.Errorf("two pages rendered from the same view share a key")
+	}
+}
+
+func mustKey(t *testing.T, page string, v webView) pageKey {
+	t.Helper()
+	k, ok := pageKeyOf(page, v)
+	if !ok {
+		t.Fatalf("%s: the view cannot be keyed", page)
+	}
+	return k
+}
+
+// fillValue gives every field of v a value of its own: strings and
+// numbers by *n, pointers set, lists of two.
+func fillValue(v reflect.Value, n *int) {
+	*n++
+	switch v.Kind() {
+	case reflect.String:
+		v.SetString("s" + strconv.Itoa(*n))
+	case reflect.Bool:
+		v.SetBool(*n%2 == 0)
+	case reflect.Int, reflect.Int64:
+		v.SetInt(int64(*n))
+	case reflect.Pointer:
+		v.Set(reflect.New(v.Type().Elem()))
+		fillValue(v.Elem(), n)
+	case reflect.Slice:
+		v.Set(reflect.MakeSlice(v.Type(), 2, 2))
+		for i := range 2 {
+			fillValue(v.Index(i), n)
+		}
+	case reflect.Struct:
+		if v.Type() == timeType {
+			v.Set(reflect.ValueOf(time.Date(2025, 1, 1, 0, 0, *n, 0, time.UTC)))
+			return
+		}
+		for i := range v.NumField() {
+			fillValue(v.Field(i), n)
+		}
+	default:
+		panic(fmt.Sprintf("fillValue: a %s: teach the test (and pageKeyOf) this kind", v.Type()))
+	}
+}
+
+// eachChange changes, one at a time, every part of v that a template could
+// show (a value, a list's length, whether a pointer is set, a time's
+// instant or zone), calls check, and undoes the change.
+func eachChange(v reflect.Value, path string, check func(path string)) {
+	switch v.Kind() {
+	case reflect.String:
+		old := v.String()
+		v.SetString(old + "x")
+		check(path)
+		v.SetString(old)
+	case reflect.Bool:
+		v.SetBool(!v.Bool())
+		check(path)
+		v.SetBool(!v.Bool())
+	case reflect.Int, reflect.Int64:
+		v.SetInt(v.Int() + 1)
+		check(path)
+		v.SetInt(v.Int() - 1)
+	case reflect.Pointer:
+		old := reflect.ValueOf(v.Interface())
+		v.Set(reflect.Zero(v.Type()))
+		check(path + " (nil)")
+		v.Set(old)
+		eachChange(v.Elem(), path, check)
+	case reflect.Slice:
+		old := reflect.ValueOf(v.Interface())
+		v.Set(reflect.Append(old, reflect.Zero(v.Type().Elem())))
+		check(path + " (longer)")
+		v.Set(old.Slice(0, old.Len()-1))
+		check(path + " (shorter)")
+		v.Set(old)
+		for i := range v.Len() {
+			eachChange(v.Index(i), fmt.Sprintf("%s[%d]", path, i), check)
+		}
+	case reflect.Struct:
+		if v.Type() == timeType {
+			old := v.Interface().(time.Time)
+			v.Set(reflect.ValueOf(old.Add(time.Nanosecond)))
+			check(path + " (instant)")
+			v.Set(reflect.ValueOf(old.In(time.FixedZone("XYZ", 0))))
+			check(path + " (zone)")
+			v.Set(reflect.ValueOf(old))
+			return
+		}
+		for i := range v.NumField() {
+			eachChange(v.Field(i), path+"."+v.Type().Field(i).Name, check)
+		}
+	default:
+		panic(fmt.Sprintf("eachChange: a %s at %s: teach the test this kind", v.Type(), path))
+	}
+}
+
+// The cache keeps at most its entries and bytes, evicting the least
+// recently used page first, and never a page larger than maxCachedPage.
+func TestPageCacheBounds(t *testing.T) {
+	t.Parallel()
+	key := func(i int) pageKey { return pageKey{byte(i)} }
+	c := newPageCache(3, 100)
+	for i := range 3 {
+		c.put(key(i), bytes.Repeat([]byte{'a'}, 20))
+	}
+	c.get(key(0)) // used: 1 is now the least recently used
+	c.put(key(3), bytes.Repeat([]byte{'b'}, 20))
+	for i, want := range []bool{true, false, true, true} {
+		if _, ok := c.get(key(i)); ok != want {
+			t.Errorf("entries bound: page %d kept %v, want %v", i, ok, want)
+		}
+	}
+	c.put(key(4), bytes.Repeat([]byte{'c'}, 70)) // 60+70 > 100 bytes: two must go
+	if n := c.len(); n != 2 {
+		t.Errorf("bytes bound: %d pages kept, want 2", n)
+	}
+	if body, ok := c.get(key(4)); !ok || len(body) != 70 {
+		t.Errorf("bytes bound: the newest page is not kept")
+	}
+	big := newPageCache(10, 4*maxCachedPage)
+	big.put(key(1), make([]byte, maxCachedPage+1))
+	if big.len() != 0 {
+		t.Errorf("a page over maxCachedPage was kept")
+	}
+}
