@@ -51,14 +51,14 @@ func TestUnreachableRedisIsAnError(t *testing.T) {
 	}
 }
 
-// Keys are "rate:" + prefix + key, expire once at rest, and a client passed
+// Keys are prefix + key, expire once at rest, and a client passed
 // to New stays open after Close.
 func TestKeysArePrefixedAndExpire(t *testing.T) {
 	t.Parallel()
 	rdb := client(t)
 	l := redislimit.New(rdb, redislimit.Options{})
 	key := "test:" + randomHex(t)
-	name := "rate:" + redislimit.DefaultPrefix + key
+	name := redislimit.DefaultPrefix + key
 	t.Cleanup(func() { rdb.Del(context.Background(), name) })
 
 	if _, err := l.Allow(t.Context(), key, ports.Limit{Rate: 10, Period: time.Minute}); err != nil {
@@ -80,7 +80,7 @@ func BenchmarkAllow(b *testing.B) {
 	l := redislimit.New(rdb, redislimit.Options{Prefix: prefix})
 	b.Cleanup(func() {
 		ctx := context.Background()
-		iter := rdb.Scan(ctx, 0, "rate:"+prefix+"*", 1000).Iterator()
+		iter := rdb.Scan(ctx, 0, prefix+"*", 1000).Iterator()
 		for iter.Next(ctx) {
 			rdb.Del(ctx, iter.Val())
 		}
@@ -139,4 +139,32 @@ func randomHex(tb testing.TB) string {
 		tb.Fatal(err)
 	}
 	return hex.EncodeToString(b[:])
+}
+
+// A Redis that lost its scripts (restarted, or SCRIPT FLUSH) is sent the
+// script whole, and counting goes on where it was.
+func TestScriptsLostByRedisAreSentAgain(t *testing.T) {
+	rdb := client(t)
+	prefix := "credence:rl:test:" + randomHex(t) + ":"
+	l := redislimit.New(rdb, redislimit.Options{Prefix: prefix})
+	t.Cleanup(func() { rdb.Del(context.Background(), prefix+"k") })
+	lim := ports.Limit{Rate: 3, Period: time.Minute}
+	if r, err := l.Allow(t.Context(), "k", lim); err != nil || r.Remaining != 2 {
+		t.Fatalf("first Allow = %+v, %v", r, err)
+	}
+	if err := rdb.ScriptFlush(t.Context()).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if r, err := l.Allow(t.Context(), "k", lim); err != nil || !r.Allowed || r.Remaining != 1 {
+		t.Fatalf("Allow after SCRIPT FLUSH = %+v, %v; want allowed with Remaining 1", r, err)
+	}
+	if err := rdb.ScriptFlush(t.Context()).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Refund(t.Context(), "k", lim); err != nil {
+		t.Fatalf("Refund after SCRIPT FLUSH: %v", err)
+	}
+	if r, err := l.Allow(t.Context(), "k", lim); err != nil || r.Remaining != 1 {
+		t.Fatalf("Allow after the refund = %+v, %v; want Remaining 1", r, err)
+	}
 }

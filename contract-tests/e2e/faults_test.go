@@ -16,6 +16,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/credence-dev/credence/adapters/redislimit"
 	"github.com/credence-dev/credence/contract-tests/harness"
 )
 
@@ -141,7 +142,7 @@ func freshRedisDB(t *testing.T, db int) string {
 	var foreign []string
 	iter := rdb.Scan(ctx, 0, "*", 1000).Iterator()
 	for iter.Next(ctx) && len(foreign) < 5 {
-		if !strings.HasPrefix(iter.Val(), "asynq:") && !strings.HasPrefix(iter.Val(), "rate:credence:") {
+		if !ownKey(iter.Val()) {
 			foreign = append(foreign, iter.Val())
 		}
 	}
@@ -516,4 +517,11 @@ func verifyAll(t *testing.T, e *env, ids []string) {
 	if len(bad) > 0 {
 		t.Errorf("%d of %d credentials do not verify, e.g. %v", len(bad), len(ids), bad[:min(len(bad), 5)])
 	}
+}
+
+// ownKey reports a key of Credence's own in Redis: asynq's, the rate
+// limiter's, and the limiter's of before it ran its own script
+// ("rate:credence:…", expired within a period).
+func ownKey(k string) bool {
+	return strings.HasPrefix(k, "asynq:") || strings.HasPrefix(k, redislimit.DefaultPrefix) || strings.HasPrefix(k, "rate:credence:")
 }

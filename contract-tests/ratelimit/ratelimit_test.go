@@ -36,7 +36,7 @@ func TestRedisLimit(t *testing.T) {
 	u := redisURL(t)
 	ratelimit.Run(t, func(t *testing.T) ratelimit.Setup {
 		prefix := "credence:rl:test:" + randomHex(t) + ":"
-		t.Cleanup(func() { dropKeys(t, u, "rate:"+prefix+"*") })
+		t.Cleanup(func() { dropKeys(t, u, prefix+"*") })
 		return ratelimit.Setup{
 			New: func() ports.RateLimiter {
 				return redislimit.New(client(t, u), redislimit.Options{Prefix: prefix})

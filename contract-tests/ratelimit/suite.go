@@ -4,7 +4,7 @@
 //
 // The limiters read the real clock (Redis reads its own), so cases that
 // need time to pass wait for it; they use limits whose arithmetic is exact
-// in binary floating point (redis_rate computes in Lua doubles) and
+// in binary floating point (the Redis limiter computes in Lua doubles) and
 // tolerances for the time the calls themselves take.
 package ratelimit
 
@@ -109,7 +109,7 @@ func testBurst(t *testing.T, s Setup) {
 }
 
 // Remaining counts down to 0, this event counted, also when Period/Rate
-// has no exact binary form (redis_rate computes in doubles).
+// has no exact binary form (the Redis limiter computes in doubles).
 func testRemaining(t *testing.T, s Setup) {
 	l := s.New()
 	for _, lim := range []ports.Limit{
