@@ -62,6 +62,11 @@ func TestCoreIsPure(t *testing.T) {
 // replaced or dropped alone; what adapters share belongs in ports or the
 // core. Only the code an adapter ships counts: its tests may compose it
 // with others (httpapi's run over a SQLite store).
+//
+// adapters/internal is no adapter: it holds the plumbing several adapters
+// use alike (coalesce: concurrent calls sent as one round trip), made of
+// the standard library alone, so that it cannot carry one technology
+// into another adapter.
 func TestAdaptersImportNoOtherAdapter(t *testing.T) {
 	const adapters = "github.com/credence-dev/credence/adapters/"
 	out, err := exec.Command("go", "list", "-f", "{{.ImportPath}}\t{{join .Imports \" \"}}", adapters+"...").CombinedOutput()
@@ -76,12 +81,19 @@ func TestAdaptersImportNoOtherAdapter(t *testing.T) {
 			return ""
 		}
 		name, _, _ := strings.Cut(rest, "/")
+		if name == "internal" {
+			return ""
+		}
 		return name
 	}
 	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
 	for _, line := range lines {
 		pkg, deps, _ := strings.Cut(line, "\t")
+		shared := strings.HasPrefix(pkg, adapters+"internal/")
 		for _, dep := range strings.Fields(deps) {
+			if shared && strings.Contains(strings.Split(dep, "/")[0], ".") {
+				t.Errorf("%s imports %s: adapters/internal is made of the standard library alone", pkg, dep)
+			}
 			if other := adapterOf(dep); other != "" && other != adapterOf(pkg) {
 				t.Errorf("%s imports %s: an adapter must not import another adapter", pkg, dep)
 			}
