@@ -31,6 +31,24 @@ type badgeRow struct {
 	UpdatedAt     time.Time `bun:"updated_at"`
 }
 
+// badgeFields are the columns of badgeRow, for reads that scan them
+// without bun (see column).
+var badgeFields = []column[badgeRow]{
+	{"id", func(r *badgeRow) any { return stringDest{&r.ID} }},
+	{"org_id", func(r *badgeRow) any { return stringDest{&r.OrgID} }},
+	{"name", func(r *badgeRow) any { return stringDest{&r.Name} }},
+	{"slug", func(r *badgeRow) any { return stringDest{&r.Slug} }},
+	{"description", func(r *badgeRow) any { return stringDest{&r.Description} }},
+	{"criteria", func(r *badgeRow) any { return stringDest{&r.Criteria} }},
+	{"image_url", func(r *badgeRow) any { return stringDest{&r.ImageURL} }},
+	{"tags", func(r *badgeRow) any { return stringDest{&r.Tags} }},
+	{"expires_in_days", func(r *badgeRow) any { return intPtrDest{&r.ExpiresInDays} }},
+	{"active", func(r *badgeRow) any { return boolDest{&r.Active} }},
+	{"locked", func(r *badgeRow) any { return boolDest{&r.Locked} }},
+	{"created_at", func(r *badgeRow) any { return timeDest{&r.CreatedAt} }},
+	{"updated_at", func(r *badgeRow) any { return timeDest{&r.UpdatedAt} }},
+}
+
 func toBadgeRow(b domain.Badge) (*badgeRow, error) {
 	tags, err := json.Marshal(b.Tags)
 	if err != nil {

@@ -40,6 +40,28 @@ type credentialRow struct {
 	CreatedBy      string `bun:"created_by"`
 }
 
+// credentialFields are the columns of credentialRow, for reads that scan
+// them without bun (see column).
+var credentialFields = []column[credentialRow]{
+	{"id", func(r *credentialRow) any { return stringDest{&r.ID} }},
+	{"org_id", func(r *credentialRow) any { return stringDest{&r.OrgID} }},
+	{"badge_id", func(r *credentialRow) any { return stringDest{&r.BadgeID} }},
+	{"recipient_name", func(r *credentialRow) any { return stringDest{&r.RecipientName} }},
+	{"recipient_email", func(r *credentialRow) any { return stringDest{&r.RecipientEmail} }},
+	{"issued_at", func(r *credentialRow) any { return timeDest{&r.IssuedAt} }},
+	{"expires_at", func(r *credentialRow) any { return timePtrDest{&r.ExpiresAt} }},
+	{"public", func(r *credentialRow) any { return boolDest{&r.Public} }},
+	{"test", func(r *credentialRow) any { return boolDest{&r.Test} }},
+	{"claimed_at", func(r *credentialRow) any { return timePtrDest{&r.ClaimedAt} }},
+	{"revoked_at", func(r *credentialRow) any { return timePtrDest{&r.RevokedAt} }},
+	{"revocation_reason", func(r *credentialRow) any { return stringDest{&r.RevocationReason} }},
+	{"supersedes_id", func(r *credentialRow) any { return stringDest{&r.SupersedesID} }},
+	{"superseded_by_id", func(r *credentialRow) any { return stringDest{&r.SupersededByID} }},
+	{"key_id", func(r *credentialRow) any { return stringDest{&r.KeyID} }},
+	{"jws", func(r *credentialRow) any { return stringDest{&r.JWS} }},
+	{"created_by", func(r *credentialRow) any { return stringDest{&r.CreatedBy} }},
+}
+
 // toCredentialRow copies c's time pointers: bun scans RETURNING values
 // back into the row (on SQLite a multi-row INSERT returns its NULL
 // columns), which must not write through the caller's pointers.

@@ -94,18 +94,3 @@ func (s *Store) scanHot(ctx context.Context, query string, dest any, args ...any
 	}
 	return rows.Close()
 }
-
-// scanHotRows runs a prepared query of the hot path outside any
-// transaction and scans every row it returns into dest, a pointer to a
-// slice of row structs.
-func (s *Store) scanHotRows(ctx context.Context, query string, dest any, args ...any) error {
-	st, err := s.prepared(ctx, query)
-	if err != nil {
-		return err
-	}
-	rows, err := st.QueryContext(ctx, args...)
-	if err != nil {
-		return err
-	}
-	return s.db.ScanRows(ctx, rows, dest) // closes rows
-}

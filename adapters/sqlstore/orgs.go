@@ -29,10 +29,27 @@ type orgRow struct {
 	UpdatedAt     time.Time `bun:"updated_at"`
 }
 
-// orgColumns are the organization columns the domain knows: the
-// verification counter is written only by AddVerifications.
-var orgColumns = []string{"id", "name", "slug", "website_url", "description", "logo_url", "status", "status_reason",
-	"plan", "emails_enabled", "require_mfa", "created_at", "updated_at"}
+// orgFields are the organization columns the domain knows, for reads
+// that scan them without bun (see column): the verification counter is
+// written only by AddVerifications.
+var orgFields = []column[orgRow]{
+	{"id", func(r *orgRow) any { return stringDest{&r.ID} }},
+	{"name", func(r *orgRow) any { return stringDest{&r.Name} }},
+	{"slug", func(r *orgRow) any { return stringDest{&r.Slug} }},
+	{"website_url", func(r *orgRow) any { return stringDest{&r.WebsiteURL} }},
+	{"description", func(r *orgRow) any { return stringDest{&r.Description} }},
+	{"logo_url", func(r *orgRow) any { return stringDest{&r.LogoURL} }},
+	{"status", func(r *orgRow) any { return stringDest{&r.Status} }},
+	{"status_reason", func(r *orgRow) any { return stringDest{&r.StatusReason} }},
+	{"plan", func(r *orgRow) any { return stringDest{&r.Plan} }},
+	{"emails_enabled", func(r *orgRow) any { return boolDest{&r.EmailsEnabled} }},
+	{"require_mfa", func(r *orgRow) any { return boolDest{&r.RequireMFA} }},
+	{"created_at", func(r *orgRow) any { return timeDest{&r.CreatedAt} }},
+	{"updated_at", func(r *orgRow) any { return timeDest{&r.UpdatedAt} }},
+}
+
+// orgColumns are the names of orgFields.
+var orgColumns = columnNames(orgFields)
 
 func toOrgRow(o domain.Organization) *orgRow {
 	return &orgRow{ID: o.ID, Name: o.Name, Slug: o.Slug, WebsiteURL: o.WebsiteURL, Description: o.Description,

@@ -810,4 +810,27 @@ func testCredentialVerifiable(t *testing.T, s ports.Store) {
 	badge.Active = false
 	must(t, s.Badges().Update(ctx, badge))
 	equal(t, read(), ports.Verifiable{Credential: upd, Org: org, Badge: badge, ActiveKey: "key-2"})
+
+	// Every column reads back as written, set or unset, outside a
+	// transaction and inside one (where the read cannot join others).
+	b2 := makeBadge(is.org.ID)
+	b2.ExpiresInDays, b2.Tags, b2.Locked = ptr(30), []string{`a "quoted", tag`, "ünïcode"}, true
+	must(t, s.Badges().Create(ctx, b2))
+	full := makeCredential(is.org.ID, b2.ID, newEmail(), t0.Add(time.Microsecond))
+	full.ExpiresAt, full.ClaimedAt, full.RevokedAt = ptr(t0.Add(48*time.Hour)), ptr(t0.Add(time.Minute)), ptr(t0.Add(time.Hour))
+	full.RevocationReason, full.Public, full.Test = "superseded", false, true
+	full.SupersedesID, full.SupersededByID = c.ID, domain.NewCredentialID()
+	must(t, s.Credentials().Insert(ctx, full))
+	want := ports.Verifiable{Credential: full, Org: org, Badge: b2, ActiveKey: "key-2"}
+	got, err := s.Credentials().Verifiable(ctx, full.ID)
+	must(t, err)
+	equal(t, got, want)
+	must(t, s.WithinTx(ctx, func(ctx context.Context) error {
+		got, err := s.Credentials().Verifiable(ctx, full.ID)
+		must(t, err)
+		equal(t, got, want)
+		_, err = s.Credentials().Verifiable(ctx, domain.NewCredentialID())
+		wantErr(t, err, domain.ErrNotFound)
+		return nil
+	}))
 }

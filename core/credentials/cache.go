@@ -1,8 +1,10 @@
 package credentials
 
 import (
-	"crypto/sha256"
+	"slices"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/credence-dev/credence/core/domain"
 	"github.com/credence-dev/credence/core/signing"
@@ -59,25 +61,26 @@ func (c *boundedCache[K, V]) len() int {
 	return len(c.young) + len(c.old)
 }
 
-// Cache sizes: a verified signature costs its parsed document (about
-// 2 KB), a key a few hundred bytes.
+// Cache sizes: a verified signature costs its parsed document and the
+// signed bytes it was checked for (about 2 KB each), a key a few hundred
+// bytes.
 const (
 	signatureCacheSize = 8192
 	keyCacheSize       = 1024
 )
 
-// verifiedKey names a stored credential's signed bytes: its ID and the
-// SHA-256 of its JWS. The stored JWS never changes, so a signature found
-// good for these bytes stays good; bytes changed in the database are
-// another key, checked afresh.
-type verifiedKey struct {
-	id  domain.CredentialID
-	sum [sha256.Size]byte
-}
-
 // verified is a signature check that passed: who signed (the kid, its
 // key's algorithm and organization) and the document the signature
 // covers, parsed (docErr: the payload is no credential document).
+//
+// A stored credential's is kept by its ID with the very bytes checked
+// (jws): the stored JWS never changes, so a signature found good for
+// these bytes stays good; it is reused only for a record whose JWS is
+// byte for byte the same (comparing them costs less than hashing them),
+// and bytes changed in the database are checked afresh. A kept entry
+// also holds the passed check's two wordings (the key active or retired,
+// told afresh on every verification) and the last integrity comparison
+// (see integrityMemo).
 type verified struct {
 	orgID    string
 	kid      string
@@ -85,6 +88,57 @@ type verified struct {
 	alg      domain.Algorithm
 	doc      Document
 	docErr   bool
+
+	jws                       string
+	activeCheck, retiredCheck domain.Check
+	integrity                 atomic.Pointer[integrityMemo]
+}
+
+// integrityMemo is the outcome of comparing a kept signed document with
+// the record (URLs.Mismatches) and the record's fields that comparison
+// reads. The record may change at any time, so the fields are compared
+// afresh on every verification and the outcome reused only when they are
+// all the same; TestIntegrityMemoIsExact changes every field of the
+// record in turn to keep this list complete.
+type integrityMemo struct {
+	in  integrityInputs
+	bad []string
+}
+
+// integrityInputs are the fields of a credential, its organization and
+// its badge that URLs.Differences builds the expected document from (a
+// few, such as the issuer's name, it then does not compare: a change to
+// them only costs a fresh comparison).
+type integrityInputs struct {
+	id                              domain.CredentialID
+	issuedAt, expiresAt             time.Time
+	expires, test                   bool
+	recipientName, recipientEmail   string
+	orgSlug, orgName, orgWebsite    string
+	badgeName, badgeSlug, badgeDesc string
+	badgeCriteria, badgeImage       string
+	badgeTags                       []string
+}
+
+func integrityInputsOf(c domain.Credential, org domain.Organization, badge domain.Badge) integrityInputs {
+	in := integrityInputs{id: c.ID, issuedAt: c.IssuedAt, test: c.Test, recipientName: c.RecipientName,
+		recipientEmail: c.RecipientEmail, orgSlug: org.Slug, orgName: org.Name, orgWebsite: org.WebsiteURL,
+		badgeName: badge.Name, badgeSlug: badge.Slug, badgeDesc: badge.Description, badgeCriteria: badge.Criteria,
+		badgeImage: badge.ImageURL, badgeTags: badge.Tags}
+	if c.ExpiresAt != nil {
+		in.expires, in.expiresAt = true, *c.ExpiresAt
+	}
+	return in
+}
+
+// equal reports whether a and b are the same inputs: the same instants
+// (the document writes them in UTC) and the same strings.
+func (a integrityInputs) equal(b integrityInputs) bool {
+	return a.id == b.id && a.issuedAt.Equal(b.issuedAt) && a.expires == b.expires && a.expiresAt.Equal(b.expiresAt) &&
+		a.test == b.test && a.recipientName == b.recipientName && a.recipientEmail == b.recipientEmail &&
+		a.orgSlug == b.orgSlug && a.orgName == b.orgName && a.orgWebsite == b.orgWebsite &&
+		a.badgeName == b.badgeName && a.badgeSlug == b.badgeSlug && a.badgeDesc == b.badgeDesc &&
+		a.badgeCriteria == b.badgeCriteria && a.badgeImage == b.badgeImage && slices.Equal(a.badgeTags, b.badgeTags)
 }
 
 // issuerKeyID names an organization's key by its fragment. A key is never
@@ -94,13 +148,13 @@ type verified struct {
 type issuerKeyID struct{ orgID, fragment string }
 
 type verifyCaches struct {
-	signatures *boundedCache[verifiedKey, *verified]
+	signatures *boundedCache[domain.CredentialID, *verified]
 	keys       *boundedCache[issuerKeyID, *signing.PublicKey]
 }
 
 func newVerifyCaches() verifyCaches {
 	return verifyCaches{
-		signatures: newBoundedCache[verifiedKey, *verified](signatureCacheSize),
+		signatures: newBoundedCache[domain.CredentialID, *verified](signatureCacheSize),
 		keys:       newBoundedCache[issuerKeyID, *signing.PublicKey](keyCacheSize),
 	}
 }

@@ -2,7 +2,6 @@ package credentials
 
 import (
 	"context"
-	"crypto/sha256"
 	"errors"
 	"fmt"
 	"strings"
@@ -87,7 +86,7 @@ func (s *Service) Verify(ctx context.Context, actor domain.Actor, id domain.Cred
 	if err != nil {
 		return Verification{}, err
 	}
-	return s.check(ctx, []byte(v.Credential.JWS), nil, v.Org, v.Badge, &v.Credential, &v.ActiveKey)
+	return s.check(ctx, v.Credential.JWS, nil, v.Org, v.Badge, &v.Credential, &v.ActiveKey)
 }
 
 // VerifyPresented checks a presented compact JWS, or the one baked into a
@@ -133,7 +132,7 @@ func (s *Service) VerifyPresented(ctx context.Context, compact []byte) (Verifica
 			}
 		}
 	}
-	return s.check(ctx, compact, &tok, org, badge, stored, active)
+	return s.check(ctx, string(compact), &tok, org, badge, stored, active)
 }
 
 // check runs the five checks of compact against the stored record (nil
@@ -142,7 +141,7 @@ func (s *Service) VerifyPresented(ctx context.Context, compact []byte) (Verifica
 // organization's active key as read with the record (nil: not read). An
 // error means no verdict: a key that could not be read is not a bad
 // signature.
-func (s *Service) check(ctx context.Context, compact []byte, tok *signing.Token, org domain.Organization, badge domain.Badge, stored *domain.Credential, active *string) (Verification, error) {
+func (s *Service) check(ctx context.Context, compact string, tok *signing.Token, org domain.Organization, badge domain.Badge, stored *domain.Credential, active *string) (Verification, error) {
 	now := s.clock.Now()
 	out := Verification{Credential: stored, Badge: badge, Org: org}
 	sig, err := s.verifiedSignature(ctx, compact, tok, org, stored, active)
@@ -162,9 +161,9 @@ func (s *Service) check(ctx context.Context, compact []byte, tok *signing.Token,
 		out.Document = &Document{}
 	default:
 		doc := sig.verified.doc // a copy: the kept one is shared
-		if bad := s.urls.Mismatches(doc, *stored, org, badge); len(bad) > 0 {
+		if bad := s.mismatches(sig.verified, *stored, org, badge); len(bad) > 0 {
 			integrity = domain.Check{Name: domain.CheckIntegrity, Detail: "the record differs from the signed document in: " + strings.Join(bad, ", ")}
-		} else if string(compact) != stored.JWS {
+		} else if compact != stored.JWS {
 			integrity = domain.Check{Name: domain.CheckIntegrity, Detail: "the presented file differs from the one the issuer stored"}
 		}
 		out.Document = &doc
@@ -187,6 +186,19 @@ func (s *Service) check(ctx context.Context, compact []byte, tok *signing.Token,
 	return out, nil
 }
 
+// mismatches is URLs.Mismatches of v's signed document and the record,
+// reused from v when v was last compared with a record the same in every
+// field the comparison reads (see integrityMemo).
+func (s *Service) mismatches(v *verified, c domain.Credential, org domain.Organization, badge domain.Badge) []string {
+	in := integrityInputsOf(c, org, badge)
+	if m := v.integrity.Load(); m != nil && m.in.equal(in) {
+		return m.bad
+	}
+	bad := s.urls.Mismatches(v.doc, c, org, badge)
+	v.integrity.Store(&integrityMemo{in: in, bad: bad})
+	return bad
+}
+
 // signatureResult is a signature check and, when it passed, what was
 // verified.
 type signatureResult struct {
@@ -196,19 +208,22 @@ type signatureResult struct {
 
 // verifiedSignature checks compact's signature with org's key that its
 // kid names. A stored credential's own bytes (compact is stored.JWS) are
-// checked once and the outcome kept, by credential ID and the bytes'
-// digest; only whether the key is still the active one is told afresh.
-func (s *Service) verifiedSignature(ctx context.Context, compact []byte, tok *signing.Token, org domain.Organization, stored *domain.Credential, active *string) (signatureResult, error) {
-	var key verifiedKey
-	keep := stored != nil && active != nil && string(compact) == stored.JWS
+// checked once and the outcome kept, by credential ID with the bytes
+// checked (see verified); only whether the key is still the active one
+// is told afresh.
+func (s *Service) verifiedSignature(ctx context.Context, compact string, tok *signing.Token, org domain.Organization, stored *domain.Credential, active *string) (signatureResult, error) {
+	keep := stored != nil && active != nil && compact == stored.JWS
 	if keep {
-		key = verifiedKey{id: stored.ID, sum: sha256.Sum256(compact)}
-		if v, ok := s.caches.signatures.get(key); ok && v.orgID == org.ID {
-			return signatureResult{check: signedCheck(v.kid, v.alg, keyStatus(v.fragment, *active)), verified: v}, nil
+		if v, ok := s.caches.signatures.get(stored.ID); ok && v.jws == compact && v.orgID == org.ID {
+			check := v.retiredCheck
+			if keyStatus(v.fragment, *active) == domain.KeyActive {
+				check = v.activeCheck
+			}
+			return signatureResult{check: check, verified: v}, nil
 		}
 	}
 	if tok == nil {
-		t, err := signing.ParseToken(compact)
+		t, err := signing.ParseToken([]byte(compact))
 		if err != nil {
 			return signatureResult{check: domain.Check{Name: domain.CheckSignature, Detail: "the credential is not a readable compact JWS"}}, nil
 		}
@@ -241,7 +256,9 @@ func (s *Service) verifiedSignature(ctx context.Context, compact []byte, tok *si
 		v.docErr = true
 	}
 	if keep {
-		s.caches.signatures.put(key, v)
+		v.jws = compact
+		v.activeCheck, v.retiredCheck = signedCheck(kid, v.alg, domain.KeyActive), signedCheck(kid, v.alg, domain.KeyRetired)
+		s.caches.signatures.put(stored.ID, v)
 	}
 	return signatureResult{check: check, verified: v}, nil
 }
