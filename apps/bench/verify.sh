@@ -55,6 +55,7 @@ for store in $STORES; do
   "$work/bench" -mode verify -pid "$api" -url "http://127.0.0.1:$PORT" -mail-dir "$data/mail" \
     -duration "${DURATION:-5s}" -conns "${CONNS:-64}" -rates "${RATES:-500,1000}" -credentials "${CREDENTIALS:-200}" \
     ${BENCHFLAGS:-} | tee "$work/out-$store" || { tail -20 "$work/api-$store.log"; exit 1; }
+  echo "api peak memory (VmHWM): $(awk '/VmHWM/ {print $2, $3}' /proc/$api/status)"
   kill "$api" $worker 2>/dev/null || true
   wait "$api" $worker 2>/dev/null || true
   if [ "$store" = postgres ]; then
