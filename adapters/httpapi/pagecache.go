@@ -111,11 +111,17 @@ func (c *pageCache) len() int {
 // whether they are nil (an interface also its dynamic type), times their
 // instant and zone. It costs a few microseconds, a small part of a
 // render.
-func pageKeyOf(page string, v webView) (key pageKey, ok bool) {
+//
+// v is what the page is rendered from: its webView, or a value the view
+// is built from deterministically (renderCachedBy); its type is part of
+// the key, so that the two never meet.
+func pageKeyOf(page string, v any) (key pageKey, ok bool) {
 	enc := keyEncoders.Get().(*keyEncoder)
 	defer enc.put()
+	rv := reflect.ValueOf(v)
 	enc.b = appendKeyString(enc.b[:0], page)
-	if !enc.value(reflect.ValueOf(&v).Elem()) {
+	enc.b = appendKeyString(enc.b, rv.Type().String())
+	if !enc.value(rv) {
 		return key, false
 	}
 	return sha256.Sum256(enc.b), true

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/credence-dev/credence/core/credentials"
 	"github.com/credence-dev/credence/core/domain"
 	"github.com/credence-dev/credence/ports"
 )
@@ -307,5 +308,85 @@ func TestPageCacheBounds(t *testing.T) {
 	big.put(key(1), make([]byte, maxCachedPage+1))
 	if big.len() != 0 {
 		t.Errorf("a page over maxCachedPage was kept")
+	}
+}
+
+// renderCachedBy builds a visitor's view once per source: the same source
+// again is answered from the cache without building it; a signed-in
+// person's view is built (and rendered) for each of their requests, and
+// kept for nobody.
+func TestPageCachedBySourceBuildsOnce(t *testing.T) {
+	t.Parallel()
+	s := newServer(Deps{Log: slog.New(slog.DiscardHandler)})
+	builds := 0
+	open := func(actor domain.Actor, source any) string {
+		r := httptest.NewRequestWithContext(context.WithValue(t.Context(), callerKey{}, &caller{actor: actor}), http.MethodGet, "/verify/CRD-X/card", nil)
+		w := httptest.NewRecorder()
+		s.renderCachedBy(w, r, http.StatusOK, "credential-card", cardCSP, source, func() webView {
+			builds++
+			return webView{Title: "Credential", CSP: cardCSP, Data: cardData{Message: fmt.Sprint("source ", source)}}
+		})
+		if got := w.Header().Get("Content-Security-Policy"); got != cardCSP {
+			t.Errorf("policy %q, want %q", got, cardCSP)
+		}
+		return wantHTML(t, w, http.StatusOK)
+	}
+	visitor, person := domain.Actor{}, domain.Actor{UserID: "USR-1", SessionID: "SES-1", UserEmail: "ada@example.com"}
+	first := open(visitor, 1)
+	if again := open(visitor, 1); again != first || builds != 1 {
+		t.Fatalf("the same source twice: %d builds, same page %v; want 1 build, the same page", builds, again == first)
+	}
+	if other := open(visitor, 2); other == first || !strings.Contains(other, "source 2") || builds != 2 {
+		t.Fatalf("another source: %d builds; want it built and rendered afresh", builds)
+	}
+	open(person, 1)
+	open(person, 1)
+	if builds != 4 || s.pages.len() != 2 {
+		t.Fatalf("after two signed-in requests: %d builds, %d pages kept; want 4 and 2", builds, s.pages.len())
+	}
+	if open(visitor, map[string]int{"a": 1}); open(visitor, map[string]int{"a": 1}) == "" || builds != 6 {
+		t.Fatalf("a source the key cannot encode: %d builds, want each request built (6)", builds)
+	}
+}
+
+// What a stored credential's page is kept by can be encoded, and changes
+// with every field of the verdict, the checks, the record, its
+// organization and badge: a type the key cannot encode (a map) would
+// quietly turn the cache off, a field it missed would leave a stale page.
+func TestStoredVerificationKeyCoversEveryField(t *testing.T) {
+	t.Parallel()
+	var v credentials.Verification
+	v.Credential = &domain.Credential{}
+	n := new(int)
+	fillValue(reflect.ValueOf(&v.Result).Elem(), n)
+	fillValue(reflect.ValueOf(&v.Checks).Elem(), n)
+	fillValue(reflect.ValueOf(v.Credential).Elem(), n)
+	fillValue(reflect.ValueOf(&v.Badge).Elem(), n)
+	fillValue(reflect.ValueOf(&v.Org).Elem(), n)
+	key := func() pageKey {
+		k, ok := pageKeyOf("credential", storedVerification(v))
+		if !ok {
+			t.Fatal("a stored credential's verification cannot key its page")
+		}
+		return k
+	}
+	base := key()
+	changes := 0
+	check := func(path string) {
+		changes++
+		if key() == base {
+			t.Errorf("changing %s leaves the key as it was", path)
+		}
+	}
+	eachChange(reflect.ValueOf(&v.Result).Elem(), "Result", check)
+	eachChange(reflect.ValueOf(&v.Checks).Elem(), "Checks", check)
+	eachChange(reflect.ValueOf(v.Credential).Elem(), "Credential", check)
+	eachChange(reflect.ValueOf(&v.Badge).Elem(), "Badge", check)
+	eachChange(reflect.ValueOf(&v.Org).Elem(), "Org", check)
+	if key() != base {
+		t.Fatal("the key differs once every change is undone")
+	}
+	if changes < 40 {
+		t.Errorf("only %d changes tried", changes)
 	}
 }

@@ -187,15 +187,33 @@ func (s *server) credentialPageError(w http.ResponseWriter, r *http.Request, id 
 // renderCredential answers the page of a verification: by ID, or of a
 // presented file.
 func (s *server) renderCredential(w http.ResponseWriter, r *http.Request, v credentials.Verification, presented bool) {
-	d := s.credentialView(v, presented)
-	view := webView{Title: d.Title, Description: d.Summary, CSP: credentialCSP, Data: d}
-	if presented {
+	build := func() webView {
+		d := s.credentialView(v, presented)
+		return webView{Title: d.Title, Description: d.Summary, CSP: credentialCSP, Data: d}
+	}
+	if presented || v.Credential == nil {
 		// The page of an uploaded file is not kept: anyone may upload
 		// any number of files, and push the credentials' pages out.
-		s.renderWeb(w, r, http.StatusOK, "credential", view)
+		s.renderWeb(w, r, http.StatusOK, "credential", build())
 		return
 	}
-	s.renderCachedWeb(w, r, http.StatusOK, "credential", view)
+	s.renderCachedBy(w, r, http.StatusOK, "credential", credentialCSP, storedVerification(v), build)
+}
+
+// storedVerification is what the page of a stored credential's
+// verification is built from: the verdict, the checks and the record,
+// with its organization and badge, as read for this request. The signed
+// document is left out: it is the stored JWS's payload, part of the
+// record. The rest of the page comes from the server's configuration
+// (its URLs, the plans), which does not change while it runs.
+func storedVerification(v credentials.Verification) any {
+	return struct {
+		Result     domain.VerifyResult
+		Checks     []domain.Check
+		Credential domain.Credential
+		Badge      domain.Badge
+		Org        domain.Organization
+	}{v.Result, v.Checks, *v.Credential, v.Badge, v.Org}
 }
 
 // credentialCard answers the card other sites frame: the badge, its

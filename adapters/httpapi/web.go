@@ -152,20 +152,11 @@ func (s *server) renderCachedWeb(w http.ResponseWriter, r *http.Request, status 
 }
 
 func (s *server) render(w http.ResponseWriter, r *http.Request, status int, page string, v webView, cached bool) {
-	t, ok := webPages[page]
-	if !ok {
-		panic("httpapi: no page web/pages/" + page + ".html")
-	}
-	if a := actorFrom(r.Context()); a.UserID != "" && a.SessionID != "" {
-		v.User = a.UserEmail
-		if v.User == "" {
-			v.User = "you" // signed in, email not verified yet
-		}
-	}
-	// Only a page with a form that posts a token (the sign-out form of
-	// the layout, for a signed-in person) makes one: a credential's page
-	// for a visitor costs no HMAC and sets no cookie.
-	if v.User != "" || webForms[page] {
+	if v.User = signedIn(r); v.User != "" || webForms[page] {
+		// Only a page with a form that posts a token (the sign-out form
+		// of the layout, for a signed-in person) makes one: a
+		// credential's page for a visitor costs no HMAC and sets no
+		// cookie.
 		v.CSRF = s.formToken(w, r)
 	}
 	// A page that names its viewer or carries their token is theirs
@@ -181,6 +172,49 @@ func (s *server) render(w http.ResponseWriter, r *http.Request, status int, page
 			return
 		}
 	}
+	s.execute(w, r, status, page, v, key, cached)
+}
+
+// renderCachedBy is renderCachedWeb for a page whose view costs a good
+// part of a render to build (a credential's page): the page is kept by
+// the digest of source, which build turns into the view and nothing
+// else does, so that a visitor's page found in the cache costs neither.
+// csp is the policy build's view names.
+func (s *server) renderCachedBy(w http.ResponseWriter, r *http.Request, status int, page, csp string, source any, build func() webView) {
+	if signedIn(r) != "" || webForms[page] {
+		s.render(w, r, status, page, build(), false)
+		return
+	}
+	key, cached := pageKeyOf(page, source)
+	if cached {
+		if body, ok := s.pages.get(key); ok {
+			writePage(w, status, csp, body)
+			return
+		}
+	}
+	s.execute(w, r, status, page, build(), key, cached)
+}
+
+// signedIn names the person signed in with r's session cookie ("you"
+// when their email is not verified yet), or "" for a visitor.
+func signedIn(r *http.Request) string {
+	a := actorFrom(r.Context())
+	switch {
+	case a.UserID == "" || a.SessionID == "":
+		return ""
+	case a.UserEmail == "":
+		return "you"
+	}
+	return a.UserEmail
+}
+
+// execute renders page from v and answers it, keeping it under key when
+// keep.
+func (s *server) execute(w http.ResponseWriter, r *http.Request, status int, page string, v webView, key pageKey, keep bool) {
+	t, ok := webPages[page]
+	if !ok {
+		panic("httpapi: no page web/pages/" + page + ".html")
+	}
 	buf := renderBuffers.Get().(*bytes.Buffer)
 	defer putRenderBuffer(buf)
 	if err := t.ExecuteTemplate(buf, "layout", v); err != nil {
@@ -188,7 +222,7 @@ func (s *server) render(w http.ResponseWriter, r *http.Request, status int, page
 		http.Error(w, "The page could not be shown.", http.StatusInternalServerError)
 		return
 	}
-	if cached {
+	if keep {
 		s.pages.put(key, bytes.Clone(buf.Bytes()))
 	}
 	writePage(w, status, v.CSP, buf.Bytes())
