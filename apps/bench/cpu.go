@@ -10,16 +10,16 @@ import (
 )
 
 // cpuUse is the CPU time the processes of one run have used so far: the
-// server, this process (the load generator, or the in-process issuer) and
-// PostgreSQL. It reads /proc, so it is all zero off Linux.
-type cpuUse struct{ server, self, db time.Duration }
+// server, this process (the load generator, or the in-process issuer),
+// PostgreSQL and Redis. It reads /proc, so it is all zero off Linux.
+type cpuUse struct{ server, self, db, redis time.Duration }
 
 // clockTick is USER_HZ, the unit of /proc/<pid>/stat times: 100 on every
 // Linux architecture Go runs on.
 const clockTick = 10 * time.Millisecond
 
 // cpuNow samples the CPU time of server (0: none), this process and every
-// process named postgres.
+// process named postgres or redis-server.
 func cpuNow(server int) cpuUse {
 	u := cpuUse{self: procCPU("self")}
 	if server != 0 {
@@ -27,8 +27,15 @@ func cpuNow(server int) cpuUse {
 	}
 	dirs, _ := filepath.Glob("/proc/[0-9]*")
 	for _, d := range dirs {
-		if comm, err := os.ReadFile(d + "/comm"); err == nil && string(bytes.TrimSpace(comm)) == "postgres" {
+		comm, err := os.ReadFile(d + "/comm")
+		if err != nil {
+			continue
+		}
+		switch string(bytes.TrimSpace(comm)) {
+		case "postgres":
 			u.db += procCPU(filepath.Base(d))
+		case "redis-server":
+			u.redis += procCPU(filepath.Base(d))
 		}
 	}
 	return u

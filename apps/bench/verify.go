@@ -139,5 +139,5 @@ func (b cpuUse) perRequest(a cpuUse, n int64) string {
 		return ""
 	}
 	us := func(d time.Duration) float64 { return float64(d.Microseconds()) / float64(n) }
-	return fmt.Sprintf("CPU µs/req: server %.0f, bench %.0f, postgres %.0f", us(b.server-a.server), us(b.self-a.self), us(b.db-a.db))
+	return fmt.Sprintf("CPU µs/req: server %.0f, bench %.0f, postgres %.0f, redis %.0f", us(b.server-a.server), us(b.self-a.self), us(b.db-a.db), us(b.redis-a.redis))
 }
