@@ -9,13 +9,13 @@
 //
 // Allow is the one Redis call of every request that reaches the API (the
 // per-address limit), so the calls a replica makes while one is under way
-// go out together as one pipeline (adapters/internal/coalesce): each is
-// still its own atomic script run, counted in the order Redis runs them.
+// go out together as one pipeline (adapters/internal/coalesce), with one
+// atomic script run per key and limit that counts the key's calls one
+// after the other: what as many separate calls would have answered.
 package redislimit
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -71,12 +71,14 @@ func New(rdb redis.UniversalClient, o Options) *Limiter {
 	return l
 }
 
-// allowScript counts one event against a key by GCRA, allowing Rate
-// events per Period with a burst of Rate. ARGV: the rate, the period in
-// µs. The key holds the TAT in µs of Redis's clock; an event is allowed
-// when the TAT it would push to lies at most a period ahead. It answers
-// {allowed (0 or 1), remaining, retry after µs, reset after µs}; a
-// refused event changes nothing.
+// allowScript counts events against a key by GCRA, allowing Rate events
+// per Period with a burst of Rate. ARGV: the rate, the period in µs, and
+// how many events to count, one after the other (the calls of one batch
+// for the same key and limit). The key holds the TAT in µs of Redis's
+// clock; an event is allowed when the TAT it would push to lies at most a
+// period ahead, and a refused event changes nothing. It answers, for each
+// event in turn, {allowed (0 or 1), remaining, retry after µs, reset
+// after µs}: what as many calls one after the other would have answered.
 //
 // The arithmetic is in Lua doubles: µs since 1970 (about 1.8e15) keep a
 // quarter-µs precision, and an interval Period/Rate without an exact
@@ -85,24 +87,36 @@ func New(rdb redis.UniversalClient, o Options) *Limiter {
 var allowScript = redis.NewScript(`
 local rate = tonumber(ARGV[1])
 local period = tonumber(ARGV[2])
+local events = tonumber(ARGV[3])
 local interval = period / rate
 local clock = redis.call("TIME")
 local now = tonumber(clock[1]) * 1000000 + tonumber(clock[2])
-local tat = tonumber(redis.call("GET", KEYS[1])) or now
+local stored = tonumber(redis.call("GET", KEYS[1]))
+local tat = stored or now
 if tat < now then
   tat = now
 end
-local next_tat = tat + interval
-local earliest = next_tat - period
-if earliest > now then
-  return {0, 0, math.ceil(earliest - now), math.ceil(tat - now)}
+local counted = false
+local out = {}
+for i = 1, events do
+  local next_tat = tat + interval
+  local earliest = next_tat - period
+  if earliest > now then
+    out[#out + 1] = {0, 0, math.ceil(earliest - now), math.ceil(tat - now)}
+  else
+    tat = next_tat
+    counted = true
+    out[#out + 1] = {1, math.floor((now - earliest) / interval + 1e-6), 0, math.ceil(next_tat - now)}
+  end
 end
-redis.call("SET", KEYS[1], string.format("%.3f", next_tat), "PX", math.ceil((next_tat - now) / 1000))
-return {1, math.floor((now - earliest) / interval + 1e-6), 0, math.ceil(next_tat - now)}
+if counted then
+  redis.call("SET", KEYS[1], string.format("%.3f", tat), "PX", math.ceil((tat - now) / 1000))
+end
+return out
 `)
 
 // refundScript gives one event back: it moves the TAT one interval
-// earlier (ARGV as allowScript's). A key without a TAT is at rest and
+// earlier (ARGV: the rate, the period in µs). A key without a TAT is at rest and
 // stays so; a TAT the refund brings to now or earlier means rest, so the
 // key is deleted: a refund never allows more than Rate at once.
 var refundScript = redis.NewScript(`
@@ -131,33 +145,41 @@ func (l *Limiter) Allow(ctx context.Context, key string, limit ports.Limit) (por
 	return l.allows.Do(ctx, allowCall{key: l.prefix + key, limit: limit})
 }
 
-// allowAll runs the allow script for every call in one pipeline. A script
-// Redis does not hold yet (a fresh or restarted server) is sent whole for
-// the calls it failed; each call gets its own answer or error.
+// allowAll counts the calls of one batch in one pipeline: one script run
+// per key and limit, counting that key's calls in the order they came (a
+// page and its images, asked for at once from one address, are one run).
+// A script Redis does not hold yet (a fresh or restarted server) is sent
+// whole for the runs it failed; each call gets its own answer or error.
 func (l *Limiter) allowAll(ctx context.Context, calls []allowCall) ([]ports.LimitResult, []error, error) {
-	cmds := make([]*redis.Cmd, len(calls))
-	send := func(todo []int, whole bool) {
+	var runs []*allowRun
+	byCall := map[allowCall]*allowRun{}
+	for i, c := range calls {
+		r := byCall[c]
+		if r == nil {
+			r = &allowRun{call: c}
+			byCall[c] = r
+			runs = append(runs, r)
+		}
+		r.calls = append(r.calls, i)
+	}
+	send := func(todo []*allowRun, whole bool) {
 		_, _ = l.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-			for _, i := range todo {
-				keys, args := []string{calls[i].key}, limitArgs(calls[i].limit)
+			for _, r := range todo {
+				keys, args := []string{r.call.key}, []any{r.call.limit.Rate, r.call.limit.Period.Microseconds(), len(r.calls)}
 				if whole {
-					cmds[i] = allowScript.Eval(ctx, p, keys, args...)
+					r.cmd = allowScript.Eval(ctx, p, keys, args...)
 				} else {
-					cmds[i] = allowScript.EvalSha(ctx, p, keys, args...)
+					r.cmd = allowScript.EvalSha(ctx, p, keys, args...)
 				}
 			}
 			return nil
 		})
 	}
-	all := make([]int, len(calls))
-	for i := range all {
-		all[i] = i
-	}
-	send(all, false)
-	var missing []int
-	for i, c := range cmds {
-		if isNoScript(c.Err()) {
-			missing = append(missing, i)
+	send(runs, false)
+	var missing []*allowRun
+	for _, r := range runs {
+		if isNoScript(r.cmd.Err()) {
+			missing = append(missing, r)
 		}
 	}
 	if len(missing) > 0 {
@@ -165,10 +187,51 @@ func (l *Limiter) allowAll(ctx context.Context, calls []allowCall) ([]ports.Limi
 	}
 	out := make([]ports.LimitResult, len(calls))
 	errs := make([]error, len(calls))
-	for i, c := range cmds {
-		out[i], errs[i] = result(calls[i].limit, c)
+	for _, r := range runs {
+		results, err := r.results()
+		for j, i := range r.calls {
+			if err != nil {
+				errs[i] = err
+			} else {
+				out[i] = results[j]
+			}
+		}
 	}
 	return out, errs, nil
+}
+
+// allowRun is one run of the allow script: the calls (their indexes in
+// the batch) counting against one key and limit.
+type allowRun struct {
+	call  allowCall
+	calls []int
+	cmd   *redis.Cmd
+}
+
+// results reads the script's answer, one result per call.
+func (r *allowRun) results() ([]ports.LimitResult, error) {
+	raw, err := r.cmd.Slice()
+	if err != nil {
+		return nil, fmt.Errorf("rate limit in redis: %w", err)
+	}
+	if len(raw) != len(r.calls) {
+		return nil, fmt.Errorf("rate limit in redis: the script answered %d events of %d", len(raw), len(r.calls))
+	}
+	out := make([]ports.LimitResult, len(raw))
+	for i, e := range raw {
+		v, ok := e.([]any)
+		if !ok || len(v) != 4 {
+			return nil, fmt.Errorf("rate limit in redis: the script answered %v", e)
+		}
+		var n [4]int64
+		for j := range n {
+			if n[j], ok = v[j].(int64); !ok {
+				return nil, fmt.Errorf("rate limit in redis: the script answered %v", e)
+			}
+		}
+		out[i] = result(r.call.limit, n)
+	}
+	return out, nil
 }
 
 // isNoScript reports a script Redis does not hold (NOSCRIPT), which only
@@ -177,20 +240,9 @@ func isNoScript(err error) bool {
 	return err != nil && strings.HasPrefix(err.Error(), "NOSCRIPT")
 }
 
-// limitArgs are the scripts' ARGV for limit: the rate, the period in µs.
-func limitArgs(limit ports.Limit) []any {
-	return []any{limit.Rate, limit.Period.Microseconds()}
-}
-
-// result reads the allow script's answer.
-func result(limit ports.Limit, c *redis.Cmd) (ports.LimitResult, error) {
-	v, err := c.Int64Slice()
-	if err != nil {
-		return ports.LimitResult{}, fmt.Errorf("rate limit in redis: %w", err)
-	}
-	if len(v) != 4 {
-		return ports.LimitResult{}, errors.New("rate limit in redis: the script answered " + fmt.Sprint(v))
-	}
+// result is one event's answer of the allow script: allowed, remaining,
+// retry after and reset after (µs).
+func result(limit ports.Limit, v [4]int64) ports.LimitResult {
 	r := ports.LimitResult{
 		Allowed:    v[0] == 1,
 		Limit:      limit.Rate,
@@ -201,7 +253,7 @@ func result(limit ports.Limit, c *redis.Cmd) (ports.LimitResult, error) {
 	} else {
 		r.RetryAfter = max(time.Duration(v[2])*time.Microsecond, time.Microsecond)
 	}
-	return r, nil
+	return r
 }
 
 // Refund gives back one event of key under limit, in one script run on
@@ -210,7 +262,7 @@ func (l *Limiter) Refund(ctx context.Context, key string, limit ports.Limit) err
 	if applies, err := limit.Applies(ctx); !applies {
 		return err
 	}
-	if err := refundScript.Run(ctx, l.rdb, []string{l.prefix + key}, limitArgs(limit)...).Err(); err != nil {
+	if err := refundScript.Run(ctx, l.rdb, []string{l.prefix + key}, limit.Rate, limit.Period.Microseconds()).Err(); err != nil {
 		return fmt.Errorf("refund a rate-limited event in redis: %w", err)
 	}
 	return nil
