@@ -80,11 +80,14 @@ func New(rdb redis.UniversalClient, o Options) *Limiter {
 // event in turn, {allowed (0 or 1), remaining, retry after µs, reset
 // after µs}: what as many calls one after the other would have answered.
 //
-// The arithmetic is in Lua doubles: µs since 1970 (about 1.8e15) keep a
-// quarter-µs precision, and an interval Period/Rate without an exact
-// binary form (a minute over 7) makes remaining a hair short of an
-// integer, which the 1e-6 allows for.
+// The arithmetic is in Lua doubles, where µs since 1970 (about 1.8e15)
+// keep only a quarter-µs precision: remaining is worked out from how far
+// ahead of now the TAT lies, a small number, with 1 µs to spare (Redis's
+// clock ticks in µs), so it is off only when the next event is due within
+// that µs. The script reads TIME before it writes, so it needs effects
+// replication (the default since Redis 5, asked for on older ones).
 var allowScript = redis.NewScript(`
+redis.replicate_commands()
 local rate = tonumber(ARGV[1])
 local period = tonumber(ARGV[2])
 local events = tonumber(ARGV[3])
@@ -106,7 +109,8 @@ for i = 1, events do
   else
     tat = next_tat
     counted = true
-    out[#out + 1] = {1, math.floor((now - earliest) / interval + 1e-6), 0, math.ceil(next_tat - now)}
+    local ahead = next_tat - now
+    out[#out + 1] = {1, math.floor((period - ahead + 1) / interval), 0, math.ceil(ahead)}
   end
 end
 if counted then
@@ -120,6 +124,7 @@ return out
 // stays so; a TAT the refund brings to now or earlier means rest, so the
 // key is deleted: a refund never allows more than Rate at once.
 var refundScript = redis.NewScript(`
+redis.replicate_commands()
 local tat = tonumber(redis.call("GET", KEYS[1]))
 if not tat then
   return 0

@@ -131,6 +131,22 @@ func testRemaining(t *testing.T, s Setup) {
 			t.Errorf("Remaining over %d calls of a limit of %d per %s = %v, want %v", len(want), lim.Rate, lim.Period, got, want)
 		}
 	}
+	// A key at rest tells Rate-1 after its first event, also for short
+	// intervals without an exact form in µs, whose arithmetic over a
+	// clock counted in µs since 1970 loses a fraction of a µs.
+	for _, lim := range []ports.Limit{
+		{Rate: 900, Period: time.Minute}, // 66,666.7µs each
+		{Rate: 70, Period: time.Second},  // 14,285.7µs
+		{Rate: 3, Period: time.Millisecond},
+		{Rate: 100000, Period: time.Minute},
+	} {
+		for range 20 {
+			if r := allow(t, l, newKey(t), lim); r.Remaining != lim.Rate-1 {
+				t.Errorf("first event of a key at rest under %d per %s: Remaining %d, want %d", lim.Rate, lim.Period, r.Remaining, lim.Rate-1)
+				break
+			}
+		}
+	}
 }
 
 // A refused event is not counted: refusals do not push RetryAfter further.
