@@ -59,6 +59,14 @@ const (
 	allowTimeout = 5 * time.Second
 )
 
+// allowWait bounds how long one Allow waits for its answer, queued and
+// sent: a Redis that accepts connections but does not answer must not
+// hold every request of the replica (each waiting behind the batches
+// before it) for as long as the client's own read timeouts allow. A
+// healthy Redis answers within a millisecond; past allowWait the caller
+// gets an error, and lets the request through (httpapi fails open).
+const allowWait = time.Second
+
 // New returns a Limiter over rdb (a *redis.Client, *redis.ClusterClient, …),
 // which the caller keeps and closes; apps build it from the asynq
 // connection options of CREDENCE_REDIS_URL, so both parse the URL alike.
@@ -147,7 +155,13 @@ func (l *Limiter) Allow(ctx context.Context, key string, limit ports.Limit) (por
 	if applies, err := limit.Applies(ctx); !applies {
 		return ports.LimitResult{Allowed: err == nil}, err
 	}
-	return l.allows.Do(ctx, allowCall{key: l.prefix + key, limit: limit})
+	wait, cancel := context.WithTimeout(ctx, allowWait)
+	defer cancel()
+	r, err := l.allows.Do(wait, allowCall{key: l.prefix + key, limit: limit})
+	if err != nil && ctx.Err() == nil && wait.Err() != nil {
+		return ports.LimitResult{}, fmt.Errorf("rate limit in redis: no answer within %s: %w", allowWait, err)
+	}
+	return r, err
 }
 
 // allowAll counts the calls of one batch in one pipeline: one script run

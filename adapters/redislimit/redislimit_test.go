@@ -168,3 +168,44 @@ func TestScriptsLostByRedisAreSentAgain(t *testing.T) {
 		t.Fatalf("Allow after the refund = %+v, %v; want Remaining 1", r, err)
 	}
 }
+
+// A Redis that takes connections and never answers costs each Allow at
+// most its wait budget (a second), however many calls queue behind it,
+// not the client's read timeouts: the caller gets an error and lets the
+// request through.
+func TestSilentRedisFailsWithinTheWaitBudget(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			t.Cleanup(func() { _ = c.Close() }) // read nothing, answer nothing
+		}
+	}()
+	rdb := redis.NewClient(&redis.Options{Addr: ln.Addr().String(), ReadTimeout: 30 * time.Second, MaxRetries: -1})
+	t.Cleanup(func() { _ = rdb.Close() })
+	l := redislimit.New(rdb, redislimit.Options{})
+	start := time.Now()
+	errs := make(chan error, 300)
+	for i := range 300 {
+		go func() {
+			_, err := l.Allow(t.Context(), "ip:"+strconv.Itoa(i), ports.Limit{Rate: 10, Period: time.Minute})
+			errs <- err
+		}()
+	}
+	for range 300 {
+		if err := <-errs; err == nil {
+			t.Fatal("Allow answered without Redis")
+		}
+	}
+	if took := time.Since(start); took > 3*time.Second {
+		t.Errorf("300 Allows against a silent Redis took %s, want each within about a second", took)
+	}
+}
