@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"strings"
 
 	"github.com/credence-dev/credence/core/domain"
@@ -94,26 +96,25 @@ func (r *Credentials) Verifiable(ctx context.Context, id domain.CredentialID) (p
 // readVerifiables is the round trip of Store.verifiables: the rows of ids
 // in one statement, sql.ErrNoRows for an ID without one.
 func (s *Store) readVerifiables(ctx context.Context, ids []domain.CredentialID) ([]*verifiableRow, []error, error) {
-	var list string
-	if s.dialect == DialectPostgres {
-		list = pgTextArray(ids)
-	} else {
-		b, err := json.Marshal(ids)
-		if err != nil {
-			return nil, nil, err
+	rows, err := s.queryVerifiables(ctx, ids)
+	var bad badRowError
+	if errors.As(err, &bad) && len(ids) > 1 {
+		// A row that cannot be read (a record altered behind the
+		// store's back) is its own caller's error, not its batch's:
+		// each is read again alone.
+		out := make([]*verifiableRow, len(ids))
+		errs := make([]error, len(ids))
+		for i, id := range ids {
+			out[i], errs[i] = s.readVerifiable(ctx, id)
 		}
-		list = string(b)
+		return out, errs, nil
 	}
-	st, err := s.prepared(ctx, verifiableBatch[s.dialect])
 	if err != nil {
-		return nil, nil, err
-	}
-	sqlRows, err := st.QueryContext(ctx, list)
-	if err != nil {
-		return nil, nil, err
-	}
-	rows, err := scanVerifiables(sqlRows)
-	if err != nil {
+		if ctx.Err() != nil {
+			// The batch's own deadline (coalesce.Options.Timeout) ran
+			// out: the database did not answer in time.
+			err = fmt.Errorf("%w: %w", ports.ErrUnavailable, err)
+		}
 		return nil, nil, err
 	}
 	byID := make(map[string]*verifiableRow, len(rows))
@@ -130,6 +131,48 @@ func (s *Store) readVerifiables(ctx context.Context, ids []domain.CredentialID) 
 	return out, errs, nil
 }
 
+// readVerifiable reads one credential through the batch statement.
+func (s *Store) readVerifiable(ctx context.Context, id domain.CredentialID) (*verifiableRow, error) {
+	rows, err := s.queryVerifiables(ctx, []domain.CredentialID{id})
+	switch {
+	case err != nil:
+		return nil, err
+	case len(rows) == 0:
+		return nil, sql.ErrNoRows
+	}
+	return &rows[0], nil
+}
+
+// queryVerifiables runs the batch statement over ids. A row whose
+// columns cannot be read is a badRowError.
+func (s *Store) queryVerifiables(ctx context.Context, ids []domain.CredentialID) ([]verifiableRow, error) {
+	var list string
+	if s.dialect == DialectPostgres {
+		list = pgTextArray(ids)
+	} else {
+		b, err := json.Marshal(ids)
+		if err != nil {
+			return nil, err
+		}
+		list = string(b)
+	}
+	st, err := s.prepared(ctx, verifiableBatch[s.dialect])
+	if err != nil {
+		return nil, err
+	}
+	sqlRows, err := st.QueryContext(ctx, list)
+	if err != nil {
+		return nil, err
+	}
+	return scanVerifiables(sqlRows)
+}
+
+// badRowError is a row whose columns could not be read into its fields.
+type badRowError struct{ err error }
+
+func (e badRowError) Error() string { return e.err.Error() }
+func (e badRowError) Unwrap() error { return e.err }
+
 // scanVerifiables scans every row of rows (a statement selecting
 // verifiableColumns) and closes them.
 func scanVerifiables(rows *sql.Rows) ([]verifiableRow, error) {
@@ -139,7 +182,7 @@ func scanVerifiables(rows *sql.Rows) ([]verifiableRow, error) {
 	for rows.Next() {
 		out = append(out, verifiableRow{})
 		if err := scanColumns(rows, verifiableColumns, &out[len(out)-1], dests); err != nil {
-			return nil, err
+			return nil, badRowError{err}
 		}
 	}
 	if err := rows.Err(); err != nil {

@@ -43,7 +43,7 @@ func BenchmarkReadVerifiables(b *testing.B) {
 
 // verifiableFixture stores an organization, a badge and n credentials of
 // it, every column set, and returns the credentials' IDs.
-func verifiableFixture(b *testing.B, s *Store, n int) []domain.CredentialID {
+func verifiableFixture(b testing.TB, s *Store, n int) []domain.CredentialID {
 	ctx := context.Background()
 	t0 := time.Date(2026, 11, 22, 10, 30, 15, 123456000, time.UTC)
 	org := domain.Organization{ID: domain.NewID(), Name: "Org", Slug: "org-" + domain.NewID()[:8], WebsiteURL: "https://example.com",
