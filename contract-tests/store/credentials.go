@@ -831,6 +831,13 @@ func testCredentialVerifiable(t *testing.T, s ports.Store) {
 		equal(t, got, want)
 		_, err = s.Credentials().Verifiable(ctx, domain.NewCredentialID())
 		wantErr(t, err, domain.ErrNotFound)
+		// A credential written in the transaction is read there, before
+		// it commits: the read goes through the transaction.
+		fresh := makeCredential(is.org.ID, b2.ID, newEmail(), t0.Add(2*time.Microsecond))
+		must(t, s.Credentials().Insert(ctx, fresh))
+		got, err = s.Credentials().Verifiable(ctx, fresh.ID)
+		must(t, err)
+		equal(t, got, ports.Verifiable{Credential: fresh, Org: org, Badge: b2, ActiveKey: "key-2"})
 		return nil
 	}))
 }
