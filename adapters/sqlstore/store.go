@@ -69,6 +69,12 @@ const (
 	verifiableBatchSize  = 64
 )
 
+// verifiableStalled is how long a verification read may be under way
+// before the reads arriving meanwhile go out beside it (a batch takes
+// about a millisecond): a statement stuck on a dead connection holds only
+// its own readers, not every verification after it.
+const verifiableStalled = 100 * time.Millisecond
+
 // Open connects to dsn, applies pending migrations and returns the store. A
 // dsn starting with postgres:// or postgresql:// opens PostgreSQL; anything
 // else is a SQLite file path or file: URI (not ":memory:": every pooled
@@ -120,7 +126,8 @@ func connect(ctx context.Context, dsn string) (*Store, error) {
 		_ = s.db.Close()
 		return nil, fmt.Errorf("open %s store: %w", s.dialect, err)
 	}
-	s.verifiables = coalesce.New(s.readVerifiables, coalesce.Options{MaxBatch: verifiableBatchSize, MaxInFlight: verifiableRoundTrips})
+	s.verifiables = coalesce.New(s.readVerifiables, coalesce.Options{MaxBatch: verifiableBatchSize, MaxInFlight: verifiableRoundTrips,
+		Stalled: verifiableStalled, MaxStalled: pgMaxConns / 4})
 	return s, nil
 }
 

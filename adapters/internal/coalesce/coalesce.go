@@ -34,6 +34,13 @@ type Options struct {
 	// callers, so it runs under none of their contexts: a caller that
 	// leaves stops waiting, the batch goes on for the others.
 	Timeout time.Duration
+	// Stalled, when set, is how long the latest round trip may be under
+	// way before the calls arriving meanwhile go out in another one
+	// beside it, up to MaxStalled more than MaxInFlight: one stuck round
+	// trip (a dead connection, until its read timeout) then holds only
+	// its own calls, not every call after it.
+	Stalled    time.Duration
+	MaxStalled int
 }
 
 // Batcher coalesces calls of one Run. It is safe for concurrent use.
@@ -42,7 +49,8 @@ type Batcher[K, V any] struct {
 	opts    Options
 	mu      sync.Mutex
 	queue   []*call[K, V]
-	running int // round trips under way
+	running int       // round trips under way
+	latest  time.Time // when the latest round trip began
 }
 
 type call[K, V any] struct {
@@ -77,7 +85,8 @@ func (b *Batcher[K, V]) Do(ctx context.Context, key K) (V, error) {
 	c := &call[K, V]{ctx: ctx, key: key, done: make(chan struct{})}
 	b.mu.Lock()
 	b.queue = append(b.queue, c)
-	start := b.running < b.opts.MaxInFlight
+	start := b.running < b.opts.MaxInFlight ||
+		b.opts.Stalled > 0 && b.running < b.opts.MaxInFlight+b.opts.MaxStalled && time.Since(b.latest) > b.opts.Stalled
 	if start {
 		b.running++
 	}
@@ -111,6 +120,9 @@ func (b *Batcher[K, V]) drain(base context.Context) {
 		rest := copy(b.queue, b.queue[n:])
 		clear(b.queue[rest:])
 		b.queue = b.queue[:rest]
+		if b.opts.Stalled > 0 {
+			b.latest = time.Now()
+		}
 		b.mu.Unlock()
 		b.send(base, batch)
 	}

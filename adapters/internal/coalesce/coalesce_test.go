@@ -253,3 +253,38 @@ func TestAbandonedCallsAreNotSent(t *testing.T) {
 		t.Fatalf("batches %v, want %v (the abandoned key 2 not sent)", r.batches, want)
 	}
 }
+
+// A round trip stuck past Stalled holds only its own calls: those that
+// arrive meanwhile go out beside it, up to MaxStalled more; without
+// Stalled they wait behind it.
+func TestStalledRoundTripHoldsOnlyItsOwnCalls(t *testing.T) {
+	stuck := make(chan struct{})
+	defer close(stuck)
+	run := func(ctx context.Context, keys []int) ([]string, []error, error) {
+		if keys[0] == 0 {
+			<-stuck // a dead connection
+		}
+		out := make([]string, len(keys))
+		for i, k := range keys {
+			out[i] = fmt.Sprint("v", k)
+		}
+		return out, make([]error, len(keys)), nil
+	}
+	b := New(run, Options{MaxInFlight: 1, Stalled: 20 * time.Millisecond, MaxStalled: 1})
+	go func() { _, _ = b.Do(context.Background(), 0) }()
+	time.Sleep(50 * time.Millisecond)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if v, err := b.Do(ctx, 1); err != nil || v != "v1" {
+		t.Fatalf("a call after the round trip stalled: %q, %v; want it answered beside it", v, err)
+	}
+
+	held := New(run, Options{MaxInFlight: 1})
+	go func() { _, _ = held.Do(context.Background(), 0) }()
+	time.Sleep(50 * time.Millisecond)
+	ctx, cancel = context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	if _, err := held.Do(ctx, 1); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("without Stalled: %v, want the call held behind the stuck one", err)
+	}
+}
