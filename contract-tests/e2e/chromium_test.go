@@ -259,11 +259,15 @@ func (b *browser) checkAccessibility(name string) {
 	if err := json.Unmarshal([]byte(raw), &vs); err != nil {
 		b.t.Fatalf("axe-core result: %v", err)
 	}
+	var found []string
 	for _, v := range vs {
+		found = append(found, v.Impact+" "+v.ID)
 		if v.Impact == "serious" || v.Impact == "critical" {
 			b.t.Errorf("page %s: axe-core %s violation %s: %s, at %v", name, v.Impact, v.ID, v.Help, v.Nodes)
 		}
 	}
+	// The run's record (go test -v): what axe-core found on each page.
+	b.t.Logf("axe-core on %s: %d violations %v", name, len(vs), found)
 }
 
 // narrow shows the page as a 360 px wide phone would and fails if
