@@ -121,9 +121,18 @@ func testNewcomerPath(t *testing.T, e *env) {
 	if subject, _ := payload["credentialSubject"].(map[string]any); subject["name"] != "Rae Recipient" {
 		t.Errorf("payload credentialSubject %v", payload["credentialSubject"])
 	}
-	for _, claim := range []string{"iss", "jti", "nbf", "exp", "iat", "validUntil"} {
+	// The JWT claims generic verifiers need mirror the credential: iss
+	// its issuer, nbf its validFrom; a non-expiring one has neither exp
+	// nor validUntil, and no credential a jti or iat.
+	if payload["iss"] != o.IssuerID {
+		t.Errorf("payload iss %v, want the issuer %s", payload["iss"], o.IssuerID)
+	}
+	if nbf, _ := payload["nbf"].(float64); time.Unix(int64(nbf), 0).UTC().Format(time.RFC3339) != payload["validFrom"] {
+		t.Errorf("payload nbf %v, want validFrom %v in seconds", payload["nbf"], payload["validFrom"])
+	}
+	for _, claim := range []string{"jti", "exp", "iat", "validUntil"} {
 		if _, ok := payload[claim]; ok {
-			t.Errorf("payload has %q; the signed credential carries no JWT claims and a non-expiring one no validUntil", claim)
+			t.Errorf("payload has %q; a non-expiring credential carries no exp or validUntil, and none a jti or iat", claim)
 		}
 	}
 	if strings.Contains(strings.ToLower(string(mustJSON(t, payload))), recipientEmail) {

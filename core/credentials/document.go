@@ -21,8 +21,13 @@ var documentContext = []string{
 	"https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json",
 }
 
-// Document is the signed payload: an OpenBadgeCredential and nothing else
-// (no JWT registered claims; validity lives in validFrom/validUntil).
+// Document is the signed payload: an OpenBadgeCredential, and the JWT
+// claims that mirror it for verifiers that read a vc+jwt as a JWT (VC-JOSE-
+// COSE allows them beside the credential's own members): iss is
+// issuer.id, nbf validFrom and exp validUntil, in seconds. No jti: the
+// credential's id names it. Credentials signed before the claims were
+// added carry none of them (iss marks their presence), and verify as
+// before.
 type Document struct {
 	Context           []string `json:"@context"`
 	ID                string   `json:"id"`
@@ -32,6 +37,9 @@ type Document struct {
 	ValidUntil        string   `json:"validUntil,omitempty"`
 	Name              string   `json:"name"`
 	CredentialSubject Subject  `json:"credentialSubject"`
+	Iss               string   `json:"iss,omitempty"`
+	Nbf               int64    `json:"nbf,omitempty"`
+	Exp               int64    `json:"exp,omitempty"`
 }
 
 // Profile is the issuer as embedded in a credential.
@@ -155,8 +163,9 @@ func (u URLs) buildDocument(c domain.Credential, org domain.Organization, badge 
 			},
 		},
 	}
+	d.Iss, d.Nbf = d.Issuer.ID, c.IssuedAt.Unix() // validFrom's second
 	if c.ExpiresAt != nil {
-		d.ValidUntil = rfc3339(*c.ExpiresAt)
+		d.ValidUntil, d.Exp = rfc3339(*c.ExpiresAt), c.ExpiresAt.Unix()
 	}
 	if c.Test {
 		// Outside verifiers know nothing of our test flag; the signed name
@@ -246,6 +255,13 @@ func (d Document) Claims() (Claims, []string) {
 		until, err := time.Parse(time.RFC3339, d.ValidUntil)
 		check("validUntil", err == nil && until.After(from))
 		out.ValidUntil = &until
+	}
+	if d.Iss != "" || d.Nbf != 0 || d.Exp != 0 {
+		// The JWT claims say what the credential says, or the two
+		// readings of one document would differ.
+		check("iss", d.Iss == d.Issuer.ID)
+		check("nbf", d.Nbf == from.Unix())
+		check("exp", out.ValidUntil == nil && d.Exp == 0 || out.ValidUntil != nil && d.Exp == out.ValidUntil.Unix())
 	}
 	check("name", d.Name != "")
 	out.Test = strings.HasPrefix(d.Name, TestNamePrefix)

@@ -103,6 +103,9 @@ func docExample(t *testing.T, salt string, withValidUntil bool) map[string]any {
              "name": "Acme Academy", "url": "https://acme.example"},
   "validFrom": "2026-11-22T03:23:15Z",
   "validUntil": "2027-11-22T03:23:15Z",
+  "iss": "did:web:localhost%3A8443:issuers:acme",
+  "nbf": 1795317795,
+  "exp": 1826853795,
   "name": "Go Expert",
   "credentialSubject": {
     "type": ["AchievementSubject"],
@@ -121,6 +124,7 @@ func docExample(t *testing.T, salt string, withValidUntil bool) map[string]any {
 	}
 	if !withValidUntil {
 		delete(m, "validUntil")
+		delete(m, "exp")
 	}
 	return m
 }
@@ -182,16 +186,21 @@ func TestBuildDocumentTags(t *testing.T) {
 	}
 }
 
-func TestBuildDocumentHasNoJWTClaims(t *testing.T) {
+// The JWT claims generic verifiers need mirror the credential: iss is
+// issuer.id, nbf validFrom and exp validUntil (none without), in seconds;
+// no other registered claim (no jti: the id names the credential), and
+// the credential's own members first.
+func TestBuildDocumentJWTClaims(t *testing.T) {
 	t.Parallel()
 	f := newDocFixture(t)
-	raw, got := docJSON(t, f.build())
-	for _, claim := range []string{"iss", "jti", "nbf", "exp", "iat", "sub", "aud", "vc"} {
+	d := f.build()
+	raw, got := docJSON(t, d)
+	for _, claim := range []string{"jti", "iat", "sub", "aud", "vc"} {
 		if _, ok := got[claim]; ok {
 			t.Errorf("top-level JWT claim %q present: %s", claim, raw)
 		}
 	}
-	want := []string{"@context", "credentialSubject", "id", "issuer", "name", "type", "validFrom", "validUntil"}
+	want := []string{"@context", "credentialSubject", "exp", "id", "iss", "issuer", "name", "nbf", "type", "validFrom", "validUntil"}
 	var keys []string
 	for k := range got {
 		keys = append(keys, k)
@@ -200,9 +209,43 @@ func TestBuildDocumentHasNoJWTClaims(t *testing.T) {
 	if !slices.Equal(keys, want) {
 		t.Errorf("top-level members = %v, want exactly %v", keys, want)
 	}
+	if d.Iss != d.Issuer.ID || time.Unix(d.Nbf, 0).UTC().Format(time.RFC3339) != d.ValidFrom ||
+		time.Unix(d.Exp, 0).UTC().Format(time.RFC3339) != d.ValidUntil {
+		t.Errorf("claims iss %q, nbf %d, exp %d do not mirror issuer.id %q, validFrom %s, validUntil %s",
+			d.Iss, d.Nbf, d.Exp, d.Issuer.ID, d.ValidFrom, d.ValidUntil)
+	}
+	if _, bad := d.Claims(); len(bad) > 0 {
+		t.Errorf("the document reads back with bad fields %v", bad)
+	}
 	// The contexts come first and in this order.
 	if !strings.HasPrefix(string(raw), `{"@context":["https://www.w3.org/ns/credentials/v2","https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json"],`) {
 		t.Errorf("document does not open with the two contexts in order: %.120s", raw)
+	}
+}
+
+// A document read on its own (the offline verifier) whose JWT claims say
+// otherwise than its members names them; one signed before the claims,
+// with none, reads as before.
+func TestClaimsMirrorTheCredential(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name string
+		edit func(*Document)
+		bad  string
+	}{
+		{"iss", func(d *Document) { d.Iss = "did:web:evil.example:issuers:acme" }, "iss"},
+		{"nbf", func(d *Document) { d.Nbf++ }, "nbf"},
+		{"exp", func(d *Document) { d.Exp += 60 }, "exp"},
+		{"exp without validUntil", func(d *Document) { d.ValidUntil = "" }, "exp"},
+		{"claims without iss", func(d *Document) { d.Iss = "" }, "iss"},
+		{"signed before the claims", func(d *Document) { d.Iss, d.Nbf, d.Exp = "", 0, 0 }, ""},
+	} {
+		d := newDocFixture(t).build()
+		tc.edit(&d)
+		_, bad := d.Claims()
+		if tc.bad == "" && len(bad) > 0 || tc.bad != "" && !slices.Equal(bad, []string{tc.bad}) {
+			t.Errorf("%s: bad fields %v, want [%s]", tc.name, bad, tc.bad)
+		}
 	}
 }
 
@@ -464,10 +507,20 @@ func TestMismatchesNamesEachTamperedSignedField(t *testing.T) {
 	}{
 		{"id", func(d *Document) { d.ID += "X" }, []string{"id"}},
 		{"type", func(d *Document) { d.Type = []string{"VerifiableCredential"} }, []string{"type"}},
-		{"issuer DID", func(d *Document) { d.Issuer.ID = "did:web:evil.example:issuers:acme" }, []string{"issuer.id"}},
-		{"validFrom", func(d *Document) { d.ValidFrom = "2020-01-01T00:00:00Z" }, []string{"validFrom"}},
-		{"validUntil removed", func(d *Document) { d.ValidUntil = "" }, []string{"validUntil"}},
-		{"validUntil extended", func(d *Document) { d.ValidUntil = "2099-11-22T03:23:15Z" }, []string{"validUntil"}},
+		// A member changed alone also parts from the JWT claim that
+		// mirrors it; the claims changed alone are named by themselves.
+		{"issuer DID", func(d *Document) { d.Issuer.ID = "did:web:evil.example:issuers:acme" }, []string{"issuer.id", "iss"}},
+		{"validFrom", func(d *Document) { d.ValidFrom = "2020-01-01T00:00:00Z" }, []string{"validFrom", "nbf"}},
+		{"validUntil removed", func(d *Document) { d.ValidUntil = "" }, []string{"validUntil", "exp"}},
+		{"validUntil extended", func(d *Document) { d.ValidUntil = "2099-11-22T03:23:15Z" }, []string{"validUntil", "exp"}},
+		{"iss", func(d *Document) { d.Iss = "did:web:evil.example:issuers:acme" }, []string{"iss"}},
+		{"nbf", func(d *Document) { d.Nbf-- }, []string{"nbf"}},
+		{"exp extended", func(d *Document) { d.Exp += 86400 }, []string{"exp"}},
+		{"exp removed", func(d *Document) { d.Exp = 0 }, []string{"exp"}},
+		{"issuer DID and iss", func(d *Document) {
+			d.Issuer.ID, d.Iss = "did:web:evil.example:issuers:acme", "did:web:evil.example:issuers:acme"
+		},
+			[]string{"issuer.id"}},
 		{"name", func(d *Document) { d.Name = "Go Guru" }, []string{"name"}},
 		{"recipient name", func(d *Document) { d.CredentialSubject.Name = "Eve" }, []string{"credentialSubject.name"}},
 		{"identity hash", func(d *Document) {
@@ -556,4 +609,16 @@ func docEqualSet(got, want []string) bool {
 	slices.Sort(g)
 	slices.Sort(w)
 	return slices.Equal(g, w)
+}
+
+// A credential signed before the JWT claims were added (none of them)
+// still matches its record.
+func TestMismatchesNoneWithoutTheJWTClaims(t *testing.T) {
+	t.Parallel()
+	f := newDocFixture(t)
+	d := f.build()
+	d.Iss, d.Nbf, d.Exp = "", 0, 0
+	if got := f.urls.Mismatches(docSigned(t, d), f.cred, f.org, f.badge); len(got) > 0 {
+		t.Errorf("Mismatches = %v, want none", got)
+	}
 }

@@ -191,7 +191,12 @@ func TestVerifyNamesMalformedFields(t *testing.T) {
 		edit(&d)
 		res := verifyAt(t, v, is.sign(t, 0, d))
 		ic := checkOf(t, res, domain.CheckIntegrity)
-		if res.Result != domain.ResultInvalid || ic.OK || !strings.HasSuffix(ic.Detail, ": "+field) {
+		// A date changed alone parts from the JWT claim mirroring it.
+		want := map[string]string{"validFrom": "validFrom, nbf", "validUntil": "validUntil, exp"}[field]
+		if want == "" {
+			want = field
+		}
+		if res.Result != domain.ResultInvalid || ic.OK || !strings.HasSuffix(ic.Detail, ": "+want) {
 			t.Errorf("%s: %s, integrity %+v", field, res.Result, ic)
 		}
 		if !checkOf(t, res, domain.CheckSignature).OK {
@@ -210,7 +215,7 @@ func TestVerifyNamesMalformedFields(t *testing.T) {
 	// The issuer a document names must be the one whose key signed it,
 	// on the same platform as the credential's URL.
 	other := is.document(nil)
-	other.Issuer.ID = urls.DID("globex")
+	other.Issuer.ID, other.Iss = urls.DID("globex"), urls.DID("globex")
 	other.CredentialSubject.Achievement.ID = urls.Achievement("globex", "go-expert")
 	res := verifyAt(t, v, is.sign(t, 0, other))
 	if ic := checkOf(t, res, domain.CheckIssuer); res.Result != domain.ResultInvalid || ic.OK || !checkOf(t, res, domain.CheckIntegrity).OK {
