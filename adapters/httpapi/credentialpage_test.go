@@ -236,7 +236,7 @@ func TestContentNegotiation(t *testing.T) {
 	s.expect(http.StatusOK, http.MethodDelete, "/api/v1/orgs/"+o.ID+"/badges/"+retired.ID, owner.Token, nil, nil)
 
 	resources := map[string]struct{ contentType, html string }{
-		"/credentials/" + c.ID:                   {"application/vc+ld+json", `<dd class="mono">` + c.ID + "</dd>"},
+		"/credentials/" + c.ID:                   {"application/vc", `<dd class="mono">` + c.ID + "</dd>"},
 		"/issuers/" + o.Slug:                     {"application/ld+json", `<a href="/achievements/` + o.Slug + "/" + b.Slug + `"><img src="https://issuer.example.com/b.png"`},
 		"/achievements/" + o.Slug + "/" + b.Slug: {"application/ld+json", "<h1>" + html.EscapeString(b.Name) + "</h1>"},
 	}
@@ -274,7 +274,7 @@ func TestContentNegotiation(t *testing.T) {
 	}
 	// The page's JSON link downloads the document whatever a browser asks.
 	w := s.page("/credentials/"+c.ID+".json", "")
-	if w.Code != http.StatusOK || w.Header().Get("Content-Type") != "application/vc+ld+json" ||
+	if w.Code != http.StatusOK || w.Header().Get("Content-Type") != "application/vc" ||
 		w.Header().Get("Content-Disposition") != `attachment; filename="`+c.ID+`.json"` {
 		t.Errorf("JSON download: %d %v", w.Code, w.Header())
 	}

@@ -57,7 +57,7 @@ func (s *server) credentialDocument(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	_, payload, err := signing.Parse([]byte(v.Credential.JWS))
-	s.writeDocument(w, r, "application/vc+ld+json", payload, err)
+	s.writeDocument(w, r, "application/vc", payload, err) // VCDM 2.0's media type of a credential
 }
 
 func (s *server) writeDocument(w http.ResponseWriter, r *http.Request, contentType string, body []byte, err error) {

@@ -30,7 +30,7 @@ func TestPublicDocuments(t *testing.T) {
 			ID string `json:"id"`
 		} `json:"issuer"`
 	}
-	if w.Code != http.StatusOK || w.Header().Get("Content-Type") != "application/vc+ld+json" || json.Unmarshal(w.Body.Bytes(), &vc) != nil ||
+	if w.Code != http.StatusOK || w.Header().Get("Content-Type") != "application/vc" || json.Unmarshal(w.Body.Bytes(), &vc) != nil ||
 		vc.Issuer.ID != o.IssuerID || !strings.Contains(strings.Join(vc.Type, ","), "OpenBadgeCredential") {
 		t.Fatalf("credential JSON: %d %v %s", w.Code, w.Header(), w.Body)
 	}
