@@ -90,6 +90,10 @@ func serve(ctx context.Context, cfg app.Config, log *slog.Logger) error {
 	}
 	srv := &http.Server{Handler: logRequests(log, handler), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 60 * time.Second,
 		WriteTimeout: 60 * time.Second, IdleTimeout: 120 * time.Second, MaxHeaderBytes: 64 << 10}
+	if !cfg.DIDWebResolvable() {
+		log.Warn("CREDENCE_PUBLIC_URL is not https: did:web resolvers fetch did.json over https only, so verifiers outside cannot resolve the issuers' DIDs (did:web:…) of the credentials signed here",
+			"public_url", cfg.PublicURL.String())
+	}
 	log.Info("credence api listening", "addr", ln.Addr().String(), "public_url", cfg.PublicURL.String(),
 		"database", cfg.DatabaseKind(), "queue", a.QueueKind(), "data_dir", cfg.DataDir, "mail", a.MailVia)
 

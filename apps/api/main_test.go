@@ -53,6 +53,9 @@ func TestServeShutsDownGracefully(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Fatal("no graceful shutdown")
 	}
+	if !strings.Contains(logs.String(), "CREDENCE_PUBLIC_URL is not https") {
+		t.Errorf("no warning that the default http public URL leaves did:web unresolvable:\n%s", logs.String())
+	}
 	if !strings.Contains(logs.String(), "stopped") {
 		t.Errorf("no shutdown log:\n%s", logs.String())
 	}

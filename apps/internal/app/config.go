@@ -128,6 +128,9 @@ func Load(getenv func(string) string) (Config, error) {
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
 		return Config{}, fmt.Errorf("CREDENCE_PUBLIC_URL must be an absolute http(s) URL without query, got %q", public)
 	}
+	if err := didWebHost(u); err != nil {
+		return Config{}, fmt.Errorf("CREDENCE_PUBLIC_URL %q: %w", public, err)
+	}
 	cfg.PublicURL = u
 	for _, e := range strings.Split(getenv("CREDENCE_ADMIN_EMAILS"), ",") {
 		if e = domain.NormalizeEmail(e); e != "" {
@@ -267,3 +270,26 @@ func (c Config) Limits() (ip, key, authIP, email ports.Limit) {
 	return ports.Limit{Rate: c.RateLimitIP, Period: time.Minute}, ports.Limit{Rate: c.RateLimitKey, Period: time.Minute},
 		ports.Limit{Rate: c.RateLimitAuthIP, Period: 15 * time.Minute}, ports.Limit{Rate: c.RateLimitEmail, Period: 15 * time.Minute}
 }
+
+// didWebHost refuses a public URL whose host no did:web identifier can
+// name as written: the issuers' DIDs are did:web:<host>:issuers:<slug>,
+// and resolvers turn the DID back into https://<host>/…/did.json. An IPv6
+// literal has no did:web form (its colons are the method's separators),
+// and a host with capitals is not the one a resolver derives from the
+// DID (DIDs are compared as written, hosts in lower case), so the two
+// would name different issuers.
+func didWebHost(u *url.URL) error {
+	host := u.Hostname()
+	if strings.Contains(host, ":") {
+		return errors.New("an IPv6 address cannot be the host of a did:web identifier: use a DNS name")
+	}
+	if host != strings.ToLower(host) {
+		return fmt.Errorf("write the host in lower case (%s): did:web identifiers are compared as written", strings.ToLower(host))
+	}
+	return nil
+}
+
+// DIDWebResolvable reports whether outside verifiers can resolve the
+// issuers' did:web identifiers under this public URL: resolvers fetch
+// did.json over https only.
+func (c Config) DIDWebResolvable() bool { return c.PublicURL.Scheme == "https" }

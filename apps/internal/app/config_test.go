@@ -84,6 +84,9 @@ func TestConfigRefusesBadSettings(t *testing.T) {
 		"plans_unknown_plan":          {map[string]string{"CREDENCE_PLANS": `{"gold":{}}`}, "unknown plan"},
 		"plans_unknown_field":         {map[string]string{"CREDENCE_PLANS": `{"free":{"recipients":5}}`}, "unknown field"},
 		"public_url_relative":         {map[string]string{"CREDENCE_PUBLIC_URL": "/here"}, "CREDENCE_PUBLIC_URL"},
+		"public_url_ipv6":             {map[string]string{"CREDENCE_PUBLIC_URL": "https://[2001:db8::1]:8443"}, "IPv6"},
+		"public_url_ipv4_in_ipv6":     {map[string]string{"CREDENCE_PUBLIC_URL": "https://[::ffff:10.0.0.1]"}, "IPv6"},
+		"public_url_uppercase":        {map[string]string{"CREDENCE_PUBLIC_URL": "https://Credentials.Example.com"}, "lower case"},
 		"log_level":                   {map[string]string{"CREDENCE_LOG_LEVEL": "loud"}, "CREDENCE_LOG_LEVEL"},
 		"rate_limit_negative":         {map[string]string{"CREDENCE_RATE_LIMIT_KEY": "-1"}, "CREDENCE_RATE_LIMIT_KEY"},
 		"rate_limit_words":            {map[string]string{"CREDENCE_RATE_LIMIT_AUTH_IP": "thirty"}, "CREDENCE_RATE_LIMIT_AUTH_IP"},
@@ -166,5 +169,26 @@ func TestMasterKeyGeneratedOnceWithMode0600(t *testing.T) {
 	cfg.MasterKeyText = "not a key"
 	if _, err := cfg.MasterKey(log); err == nil {
 		t.Error("a malformed CREDENCE_MASTER_KEY was accepted")
+	}
+}
+
+// A public URL under a path, or on an IPv4 address or localhost, names
+// did:web identifiers that resolvers can turn back into it; only https
+// ones can outside verifiers resolve.
+func TestConfigPublicURLForDIDWeb(t *testing.T) {
+	for public, resolvable := range map[string]bool{
+		"https://credentials.example.com": true,
+		"https://example.com/credence":    true,
+		"http://127.0.0.1:8080":           false,
+		"http://localhost:8080":           false,
+	} {
+		cfg, err := Load(env(map[string]string{"CREDENCE_PUBLIC_URL": public}))
+		if err != nil {
+			t.Errorf("%s: %v", public, err)
+			continue
+		}
+		if cfg.DIDWebResolvable() != resolvable {
+			t.Errorf("%s: resolvable %v, want %v", public, cfg.DIDWebResolvable(), resolvable)
+		}
 	}
 }
