@@ -1,0 +1,87 @@
+package verifier_test
+
+import (
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+// Where the npm verifiers are installed (`npm install --prefix DIR
+// jose@…`, as .ci/run does), and the switch that makes their absence a
+// failure instead of a skip.
+const (
+	envNpmVerifiers        = "CREDENCE_TEST_NPM_VERIFIERS"
+	envRequireNpmVerifiers = "CREDENCE_TEST_REQUIRE_NPM_VERIFIERS"
+)
+
+// joseScript verifies a credential with npm jose's jwtVerify against a
+// local JWKS, as any JavaScript verifier would: the signature with the
+// key its kid names, typ vc+jwt, the issuer, and the registered time
+// claims at the date given. It prints the outcome as JSON.
+const joseScript = `
+import * as jose from 'jose';
+const [jws, jwks, issuer, at] = process.argv.slice(1);
+try {
+  const { payload, protectedHeader } = await jose.jwtVerify(jws, jose.createLocalJWKSet(JSON.parse(jwks)),
+    { issuer, typ: 'vc+jwt', currentDate: new Date(at) });
+  console.log(JSON.stringify({ ok: true, kid: protectedHeader.kid, id: payload.id }));
+} catch (e) {
+  console.log(JSON.stringify({ ok: false, code: e.code }));
+}
+`
+
+// npm jose accepts an issued credential from the published JWKS, and
+// refuses an expired one (by exp) and a forged one.
+func TestNpmJoseAcceptsIssuedCredentials(t *testing.T) {
+	t.Parallel()
+	dir := os.Getenv(envNpmVerifiers)
+	if _, err := os.Stat(filepath.Join(dir, "node_modules", "jose")); dir == "" || err != nil {
+		msg := envNpmVerifiers + " names no folder with npm jose installed"
+		if os.Getenv(envRequireNpmVerifiers) == "1" {
+			t.Fatal(msg)
+		}
+		t.Skip(msg + "; install it with `npm install --prefix DIR jose@6.2.18`")
+	}
+	e := newEnv(t)
+	days := 30
+	acme := e.issuer(t, "Acme Academy", "acme", &days)
+	c := e.issue(t, acme, "rae@example.com")
+	jwks, _ := e.published(t, acme)
+	issuer := e.creds.URLs().DID(acme.org.Slug)
+
+	type outcome struct {
+		OK   bool   `json:"ok"`
+		Kid  string `json:"kid"`
+		ID   string `json:"id"`
+		Code string `json:"code"`
+	}
+	run := func(jws string, at time.Time) outcome {
+		t.Helper()
+		cmd := exec.CommandContext(t.Context(), "node", "--input-type=module", "-e", joseScript, jws, string(jwks), issuer, at.Format(time.RFC3339))
+		cmd.Dir = dir // where the bare specifier 'jose' resolves
+		out, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("node: %v\n%s", err, out)
+		}
+		var o outcome
+		if err := json.Unmarshal(out, &o); err != nil {
+			t.Fatalf("node printed %q: %v", out, err)
+		}
+		return o
+	}
+	now := e.clock.Now()
+	if o := run(c.JWS, now); !o.OK || o.Kid != c.KeyID || o.ID != e.creds.URLs().Credential(c.ID) {
+		t.Errorf("npm jose on a current credential: %+v", o)
+	}
+	if o := run(c.JWS, now.Add(31*24*time.Hour)); o.OK || o.Code != "ERR_JWT_EXPIRED" {
+		t.Errorf("npm jose on an expired credential: %+v, want ERR_JWT_EXPIRED", o)
+	}
+	forged := []byte(c.JWS)
+	forged[len(forged)-5] ^= 1
+	if o := run(string(forged), now); o.OK {
+		t.Errorf("npm jose accepts a forged signature: %+v", o)
+	}
+}
