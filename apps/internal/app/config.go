@@ -156,7 +156,9 @@ func defaultPublicURL(addr string) string {
 	if err != nil {
 		return "http://localhost:8080"
 	}
-	if host == "" || host == "0.0.0.0" || host == "::" {
+	if host == "" || host == "0.0.0.0" || strings.Contains(host, ":") {
+		// Any address, or an IPv6 one, which no did:web can name
+		// (didWebHost): the default serves this machine.
 		host = "localhost"
 	}
 	return "http://" + net.JoinHostPort(host, port)

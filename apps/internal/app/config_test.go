@@ -192,3 +192,30 @@ func TestConfigPublicURLForDIDWeb(t *testing.T) {
 		}
 	}
 }
+
+// Without CREDENCE_PUBLIC_URL, the public URL follows the listen address,
+// on localhost for any address or an IPv6 one (which no did:web names).
+func TestConfigDefaultPublicURL(t *testing.T) {
+	for addr, want := range map[string]string{
+		"":                "http://localhost:8080",
+		":9090":           "http://localhost:9090",
+		"0.0.0.0:9090":    "http://localhost:9090",
+		"127.0.0.1:9090":  "http://127.0.0.1:9090",
+		"[::]:9090":       "http://localhost:9090",
+		"[::1]:9090":      "http://localhost:9090",
+		"[2001:db8::1]:1": "http://localhost:1",
+	} {
+		vars := map[string]string{}
+		if addr != "" {
+			vars["CREDENCE_HTTP_ADDR"] = addr
+		}
+		cfg, err := Load(env(vars))
+		if err != nil {
+			t.Errorf("%q: %v", addr, err)
+			continue
+		}
+		if got := cfg.PublicURL.String(); got != want {
+			t.Errorf("%q: public URL %s, want %s", addr, got, want)
+		}
+	}
+}
