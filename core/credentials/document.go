@@ -197,6 +197,34 @@ func (u URLs) Mismatches(signed Document, c domain.Credential, org domain.Organi
 	return out
 }
 
+// ClaimMismatches names the JWT claims of d that do not say what the
+// members they mirror say (iss: issuer.id, nbf: validFrom, exp:
+// validUntil, compared as instants in seconds): a document that reads one
+// way as a credential and another as a JWT contradicts itself. iss marks
+// the claims' presence: a document with none of them (signed before they
+// were added) has nothing to contradict, but nbf or exp without iss is
+// named under iss.
+func (d Document) ClaimMismatches() []string {
+	if d.Iss == "" {
+		if d.Nbf != 0 || d.Exp != 0 {
+			return []string{"iss"}
+		}
+		return nil
+	}
+	var bad []string
+	if d.Iss != d.Issuer.ID {
+		bad = append(bad, "iss")
+	}
+	if from, err := time.Parse(time.RFC3339, d.ValidFrom); err != nil || d.Nbf != from.Unix() {
+		bad = append(bad, "nbf")
+	}
+	switch until, err := time.Parse(time.RFC3339, d.ValidUntil); {
+	case d.ValidUntil == "" && d.Exp != 0, d.ValidUntil != "" && (err != nil || d.Exp != until.Unix()):
+		bad = append(bad, "exp")
+	}
+	return bad
+}
+
 // Claims is what a signed document says of itself, read by
 // Document.Claims without the issuer's record.
 type Claims struct {
@@ -256,13 +284,7 @@ func (d Document) Claims() (Claims, []string) {
 		check("validUntil", err == nil && until.After(from))
 		out.ValidUntil = &until
 	}
-	if d.Iss != "" || d.Nbf != 0 || d.Exp != 0 {
-		// The JWT claims say what the credential says, or the two
-		// readings of one document would differ.
-		check("iss", d.Iss == d.Issuer.ID)
-		check("nbf", d.Nbf == from.Unix())
-		check("exp", out.ValidUntil == nil && d.Exp == 0 || out.ValidUntil != nil && d.Exp == out.ValidUntil.Unix())
-	}
+	bad = append(bad, d.ClaimMismatches()...)
 	check("name", d.Name != "")
 	out.Test = strings.HasPrefix(d.Name, TestNamePrefix)
 

@@ -3,7 +3,6 @@ package credentials
 import (
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/credence-dev/credence/core/domain"
 )
@@ -47,15 +46,6 @@ func (u URLs) Differences(signed Document, c domain.Credential, org domain.Organ
 	same("issuer.id", signed.Issuer.ID, want.Issuer.ID)
 	same("validFrom", signed.ValidFrom, want.ValidFrom)
 	same("validUntil", signed.ValidUntil, want.ValidUntil)
-	if signed.Iss != "" || signed.Nbf != 0 || signed.Exp != 0 {
-		// The JWT claims mirror the document's own members, which the
-		// record is compared with above: a claim that says otherwise is
-		// named against the member it mirrors. Credentials signed before
-		// the claims carry none.
-		same("iss", signed.Iss, signed.Issuer.ID)
-		same("nbf", unixString(signed.Nbf), signed.ValidFrom)
-		same("exp", unixString(signed.Exp), signed.ValidUntil)
-	}
 	// Test credentials signed before they were marked carry the plain name.
 	check("name", signed.Name == want.Name || c.Test && signed.Name == badge.Name, signed.Name, want.Name)
 	same("credentialSubject.name", signed.CredentialSubject.Name, want.CredentialSubject.Name)
@@ -91,13 +81,4 @@ func (s *Service) Differences(v Verification) []Difference {
 		return nil
 	}
 	return s.urls.Differences(*v.Document, *v.Credential, v.Org, v.Badge)
-}
-
-// unixString shows a JWT time claim (seconds since 1970) as a date, or
-// "" when absent.
-func unixString(sec int64) string {
-	if sec == 0 {
-		return ""
-	}
-	return rfc3339(time.Unix(sec, 0))
 }

@@ -161,7 +161,10 @@ func (s *Service) check(ctx context.Context, compact string, tok *signing.Token,
 		out.Document = &Document{}
 	default:
 		doc := sig.verified.doc // a copy: the kept one is shared
-		if bad := s.mismatches(sig.verified, *stored, org, badge); len(bad) > 0 {
+		if bad := doc.ClaimMismatches(); len(bad) > 0 {
+			integrity = domain.Check{Name: domain.CheckIntegrity, Detail: "the signed document contradicts itself: its JWT claims " +
+				strings.Join(bad, ", ") + " differ from the credential's members they mirror"}
+		} else if bad := s.mismatches(sig.verified, *stored, org, badge); len(bad) > 0 {
 			integrity = domain.Check{Name: domain.CheckIntegrity, Detail: "the record differs from the signed document in: " + strings.Join(bad, ", ")}
 		} else if compact != stored.JWS {
 			integrity = domain.Check{Name: domain.CheckIntegrity, Detail: "the presented file differs from the one the issuer stored"}

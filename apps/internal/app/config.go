@@ -161,7 +161,7 @@ func defaultPublicURL(addr string) string {
 		// (didWebHost): the default serves this machine.
 		host = "localhost"
 	}
-	return "http://" + net.JoinHostPort(host, port)
+	return "http://" + net.JoinHostPort(strings.ToLower(host), port)
 }
 
 // IsPostgres reports whether the database is PostgreSQL.

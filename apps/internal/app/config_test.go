@@ -204,6 +204,7 @@ func TestConfigDefaultPublicURL(t *testing.T) {
 		"[::]:9090":       "http://localhost:9090",
 		"[::1]:9090":      "http://localhost:9090",
 		"[2001:db8::1]:1": "http://localhost:1",
+		"MyBox:8080":      "http://mybox:8080",
 	} {
 		vars := map[string]string{}
 		if addr != "" {
