@@ -1,6 +1,7 @@
 package credentials
 
 import (
+	"bytes"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
@@ -184,7 +185,56 @@ func ParseDocument(payload []byte) (Document, error) {
 	if err := json.Unmarshal(payload, &d); err != nil {
 		return Document{}, fmt.Errorf("payload is not a credential document: %w", err)
 	}
+	if key, ok := repeatedMember(payload); ok {
+		return Document{}, fmt.Errorf("payload is not a credential document: the member %q appears twice in one object (ignoring case)", key)
+	}
 	return d, nil
+}
+
+// repeatedMember finds a member name that appears twice in one object
+// of a JSON document, compared ignoring case. Readers disagree on such
+// a document: Go's encoding/json takes the last of "exp" and "Exp" for
+// the same field, a JavaScript verifier the one spelled as it expects,
+// so one signed payload could say two things. Credence never writes one.
+func repeatedMember(doc []byte) (string, bool) {
+	dec := json.NewDecoder(bytes.NewReader(doc))
+	var seen []map[string]bool // the keys of each open object; nil for an array
+	expectKey := func() bool { return len(seen) > 0 && seen[len(seen)-1] != nil }
+	key := true // in an object, whether the next string is a key
+	var keys []bool
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return "", false // the end, or what json.Unmarshal already refused
+		}
+		switch t := tok.(type) {
+		case json.Delim:
+			switch t {
+			case '{':
+				seen, keys = append(seen, map[string]bool{}), append(keys, key)
+				key = true
+				continue
+			case '[':
+				seen, keys = append(seen, nil), append(keys, key)
+				continue
+			default:
+				seen, key, keys = seen[:len(seen)-1], keys[len(keys)-1], keys[:len(keys)-1]
+			}
+		case string:
+			if expectKey() && key {
+				folded := strings.ToLower(t)
+				if seen[len(seen)-1][folded] {
+					return t, true
+				}
+				seen[len(seen)-1][folded] = true
+				key = false
+				continue
+			}
+		}
+		if expectKey() {
+			key = true // a value ended: a key comes next
+		}
+	}
 }
 
 // Mismatches names every field in which a signed document and the stored

@@ -620,3 +620,46 @@ func TestMismatchesNoneWithoutTheJWTClaims(t *testing.T) {
 		t.Errorf("Mismatches = %v, want none", got)
 	}
 }
+
+// A payload naming one member twice in an object, ignoring case, is no
+// credential document: readers disagree on which one counts.
+func TestParseDocumentRefusesRepeatedMembers(t *testing.T) {
+	t.Parallel()
+	for doc, repeated := range map[string]bool{
+		`{"exp":1,"Exp":2}`:                               true,
+		`{"name":"a","name":"b"}`:                         true,
+		`{"a":{"x":1,"X":2}}`:                             true,
+		`{"a":{"b":1},"A":2}`:                             true,
+		`{"a":[{"x":1},{"X":2}],"b":"a","c":["a","a"]}`:   false,
+		`{"a":{"a":{"a":1}},"b":[[{"b":1}]]}`:             false,
+		`{"iss":"x","nbf":1,"exp":2,"issuer":{"id":"x"}}`: false,
+	} {
+		if key, got := repeatedMember([]byte(doc)); got != repeated {
+			t.Errorf("%s: repeated %v (%q), want %v", doc, got, key, repeated)
+		}
+	}
+	d := newDocFixture(t).build()
+	raw, _ := docJSON(t, d)
+	if _, err := ParseDocument(raw); err != nil {
+		t.Fatalf("a built document: %v", err)
+	}
+	twice := strings.Replace(string(raw), `"exp":`, `"Exp":4102444800,"exp":`, 1)
+	if _, err := ParseDocument([]byte(twice)); err == nil || !strings.Contains(err.Error(), "appears twice") {
+		t.Errorf("exp and Exp: %v, want refused", err)
+	}
+}
+
+// Any payload: ParseDocument answers without panicking, and never
+// accepts one in which repeatedMember finds a member twice.
+func FuzzParseDocument(f *testing.F) {
+	f.Add([]byte(`{"exp":1,"Exp":2}`))
+	f.Add([]byte(`{"a":[{"x":1},{"X":2}],"b":{"c":{"d":[1,"e",{"f":null}]}}}`))
+	f.Add([]byte(`{"@context":["https://www.w3.org/ns/credentials/v2"],"id":"x","iss":"y","nbf":1}`))
+	f.Add([]byte(`{"name":"a","credentialSubject":{"name":"b","NAME":"c"}}`))
+	f.Fuzz(func(t *testing.T, payload []byte) {
+		_, err := ParseDocument(payload)
+		if key, repeated := repeatedMember(payload); repeated && err == nil {
+			t.Errorf("member %q repeated, and the payload accepted", key)
+		}
+	})
+}
