@@ -16,8 +16,10 @@ package redislimit
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -33,6 +35,11 @@ const DefaultPrefix = "credence:rl:"
 type Options struct {
 	// Prefix is put before every key (default DefaultPrefix).
 	Prefix string
+	// Pause is how long, after a check Redis did not answer, the checks
+	// that follow fail at once without asking it (default 2s): every
+	// caller lets its request through when the limiter fails, and during
+	// an outage none should first wait for an answer that will not come.
+	Pause time.Duration
 }
 
 // Limiter is a ports.RateLimiter over Redis, safe for concurrent use.
@@ -40,6 +47,10 @@ type Limiter struct {
 	rdb    redis.UniversalClient
 	prefix string
 	allows *coalesce.Batcher[allowCall, ports.LimitResult]
+	pause  time.Duration
+	// pausedUntil is when Redis is asked again (Unix ns), after a check
+	// it did not answer.
+	pausedUntil atomic.Int64
 }
 
 var _ ports.RateLimiter = (*Limiter)(nil)
@@ -74,7 +85,10 @@ func New(rdb redis.UniversalClient, o Options) *Limiter {
 	if o.Prefix == "" {
 		o.Prefix = DefaultPrefix
 	}
-	l := &Limiter{rdb: rdb, prefix: o.Prefix}
+	if o.Pause <= 0 {
+		o.Pause = 2 * time.Second
+	}
+	l := &Limiter{rdb: rdb, prefix: o.Prefix, pause: o.Pause}
 	l.allows = coalesce.New(l.allowAll, coalesce.Options{MaxBatch: allowBatch, MaxInFlight: 1, Timeout: allowTimeout,
 		Stalled: 100 * time.Millisecond, MaxStalled: 4}) // a pipeline takes well under a millisecond
 	return l
@@ -156,14 +170,26 @@ func (l *Limiter) Allow(ctx context.Context, key string, limit ports.Limit) (por
 	if applies, err := limit.Applies(ctx); !applies {
 		return ports.LimitResult{Allowed: err == nil}, err
 	}
+	if until := l.pausedUntil.Load(); time.Now().UnixNano() < until {
+		return ports.LimitResult{}, fmt.Errorf("rate limit in redis: %w", errPaused)
+	}
 	wait, cancel := context.WithTimeout(ctx, allowWait)
 	defer cancel()
 	r, err := l.allows.Do(wait, allowCall{key: l.prefix + key, limit: limit})
-	if err != nil && ctx.Err() == nil && wait.Err() != nil {
-		return ports.LimitResult{}, fmt.Errorf("rate limit in redis: no answer within %s: %w", allowWait, err)
+	if err != nil && ctx.Err() == nil {
+		// Redis failed this check (no answer in time, no connection):
+		// the next ones fail at once for a while.
+		l.pausedUntil.Store(time.Now().Add(l.pause).UnixNano())
+		if wait.Err() != nil {
+			return ports.LimitResult{}, fmt.Errorf("rate limit in redis: no answer within %s: %w", allowWait, err)
+		}
 	}
 	return r, err
 }
+
+// errPaused is the error of a check made while the limiter does not ask
+// Redis, after one it did not answer.
+var errPaused = errors.New("not asked: Redis failed a check a moment ago")
 
 // allowAll counts the calls of one batch in one pipeline: one script run
 // per key and limit, counting that key's calls in the order they came (a

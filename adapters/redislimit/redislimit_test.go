@@ -191,7 +191,7 @@ func TestSilentRedisFailsWithinTheWaitBudget(t *testing.T) {
 	}()
 	rdb := redis.NewClient(&redis.Options{Addr: ln.Addr().String(), ReadTimeout: 30 * time.Second, MaxRetries: -1})
 	t.Cleanup(func() { _ = rdb.Close() })
-	l := redislimit.New(rdb, redislimit.Options{})
+	l := redislimit.New(rdb, redislimit.Options{Pause: 500 * time.Millisecond})
 	start := time.Now()
 	errs := make(chan error, 300)
 	for i := range 300 {
@@ -207,5 +207,17 @@ func TestSilentRedisFailsWithinTheWaitBudget(t *testing.T) {
 	}
 	if took := time.Since(start); took > 3*time.Second {
 		t.Errorf("300 Allows against a silent Redis took %s, want each within about a second", took)
+	}
+	// Redis having failed, the next checks fail at once for the pause,
+	// then Redis is asked again.
+	lim := ports.Limit{Rate: 10, Period: time.Minute}
+	start = time.Now()
+	if _, err := l.Allow(t.Context(), "ip:next", lim); err == nil || time.Since(start) > 100*time.Millisecond {
+		t.Errorf("a check right after Redis failed: %v after %s, want an error at once", err, time.Since(start))
+	}
+	time.Sleep(600 * time.Millisecond)
+	start = time.Now()
+	if _, err := l.Allow(t.Context(), "ip:later", lim); err == nil || time.Since(start) < 500*time.Millisecond {
+		t.Errorf("a check after the pause: %v after %s, want Redis asked again (and its wait)", err, time.Since(start))
 	}
 }
