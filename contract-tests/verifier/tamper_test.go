@@ -154,18 +154,7 @@ func TestSelfContradictingClaimsAreRefused(t *testing.T) {
 	c := e.issue(t, acme, "rae@example.com")
 	jwks, _ := e.published(t, acme)
 	v := newVerifier(t, jwks)
-	key, err := e.store.SigningKeys().Active(t.Context(), acme.org.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	priv, err := e.cipher.Decrypt(key.PrivateEnc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	signer, err := signing.NewSigner(priv, key.Algorithm, c.KeyID)
-	if err != nil {
-		t.Fatal(err)
-	}
+	signer := e.signer(t, acme)
 	_, payload, err := signing.Parse([]byte(c.JWS))
 	if err != nil {
 		t.Fatal(err)

@@ -143,6 +143,25 @@ func (e *env) published(t *testing.T, is issuer) (jwks, did []byte) {
 	return jwks, did
 }
 
+// signer signs with the issuer's active key as the product does: for
+// documents the product would never sign.
+func (e *env) signer(t *testing.T, is issuer) *signing.Signer {
+	t.Helper()
+	key, err := e.store.SigningKeys().Active(t.Context(), is.org.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	priv, err := e.cipher.Decrypt(key.PrivateEnc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := signing.NewSigner(priv, key.Algorithm, signing.KeyID(e.creds.URLs().DID(is.org.Slug), key.Fragment))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
 func newVerifier(t *testing.T, doc []byte) *verifier.Verifier {
 	t.Helper()
 	v, err := verifier.New(doc)
@@ -357,18 +376,7 @@ func TestOfflineRefusesForgeries(t *testing.T) {
 
 	// acme's own key signs a document naming globex as its issuer: the
 	// signature is genuine, the issuer is not the key's.
-	key, err := e.store.SigningKeys().Active(t.Context(), acme.org.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	priv, err := e.cipher.Decrypt(key.PrivateEnc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	signer, err := signing.NewSigner(priv, key.Algorithm, c.KeyID)
-	if err != nil {
-		t.Fatal(err)
-	}
+	signer := e.signer(t, acme)
 	globexDIDString := e.creds.URLs().DID("globex")
 	impostor, err := signer.Sign([]byte(strings.NewReplacer(acme.org.Slug+`"`, "globex\"", "/achievements/acme/", "/achievements/globex/").Replace(string(payload))))
 	if err != nil {
