@@ -88,6 +88,9 @@ type verified struct {
 	alg      domain.Algorithm
 	doc      Document
 	docErr   bool
+	// contradictions are doc's JWT claims that contradict its members
+	// (Document.ClaimMismatches), worked out once with the document.
+	contradictions []string
 
 	jws                       string
 	activeCheck, retiredCheck domain.Check

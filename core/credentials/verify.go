@@ -161,7 +161,7 @@ func (s *Service) check(ctx context.Context, compact string, tok *signing.Token,
 		out.Document = &Document{}
 	default:
 		doc := sig.verified.doc // a copy: the kept one is shared
-		if bad := doc.ClaimMismatches(); len(bad) > 0 {
+		if bad := sig.verified.contradictions; len(bad) > 0 {
 			integrity = domain.Check{Name: domain.CheckIntegrity, Detail: "the signed document contradicts itself: its JWT claims " +
 				strings.Join(bad, ", ") + " differ from the credential's members they mirror"}
 		} else if bad := s.mismatches(sig.verified, *stored, org, badge); len(bad) > 0 {
@@ -257,6 +257,8 @@ func (s *Service) verifiedSignature(ctx context.Context, compact string, tok *si
 	v := &verified{orgID: org.ID, kid: kid, fragment: fragment, alg: pub.Algorithm()}
 	if v.doc, err = ParseDocument(payload); err != nil {
 		v.docErr = true
+	} else {
+		v.contradictions = v.doc.ClaimMismatches()
 	}
 	if keep {
 		v.jws = compact
