@@ -71,7 +71,7 @@ type Credentials interface {
 	// recipient has none.
 	Current(ctx context.Context, badgeID, email string, test bool) (domain.Credential, error)
 	// Update writes c's mutable fields: ClaimedAt, RevokedAt,
-	// RevocationReason, SupersededByID.
+	// RevocationReason, SuspendedAt, SuspensionReason, SupersededByID.
 	Update(ctx context.Context, c domain.Credential) error
 	// List returns the org's credentials, newest first, filtered.
 	List(ctx context.Context, f CredentialFilter) ([]domain.Credential, error)
@@ -104,6 +104,9 @@ type Verifiable struct {
 	// ("" when it has none): a key of the organization that is not the
 	// active one is retired.
 	ActiveKey string
+	// Status is the published documents of the credential's status list
+	// (empty for a credential without one).
+	Status domain.StatusDocs
 }
 
 // IssueContext is what Credentials.IssueContext reads.
@@ -157,4 +160,36 @@ type Quota interface {
 	CountedMany(ctx context.Context, orgID string, month time.Time, emails []string) (map[string]bool, error)
 	// Counted reports whether email was counted in the month.
 	Counted(ctx context.Context, orgID string, month time.Time, email string) (bool, error)
+}
+
+// StatusLists persists organizations' status lists (domain.StatusList).
+type StatusLists interface {
+	// Create stores a new list with its first documents; a list of the
+	// organization with the same Seq returns an error matching
+	// domain.ErrInvalidState (a concurrent creator won).
+	Create(ctx context.Context, l domain.StatusList) error
+	// Allocate hands out n consecutive places of one of the organization's
+	// lists with room for all n (the newest such list), atomically under
+	// concurrent callers, and returns the list (without its documents)
+	// and the first place's number. ErrNotFound when no list has room.
+	Allocate(ctx context.Context, orgID string, n int) (domain.StatusList, int, error)
+	// Get returns the list with its documents.
+	Get(ctx context.Context, id string) (domain.StatusList, error)
+	// Last returns the organization's list with the highest Seq, or
+	// ErrNotFound.
+	Last(ctx context.Context, orgID string) (domain.StatusList, error)
+	// Changed marks the lists changed, in the transaction at hand: their
+	// Version goes up and they are due for publishing at due (the relay
+	// publishes them first when the transaction commits).
+	Changed(ctx context.Context, due time.Time, ids ...string) error
+	// Entries returns the places of the list's credentials that are
+	// revoked and those suspended.
+	Entries(ctx context.Context, id string) (revoked, suspended []int, err error)
+	// Publish stores the documents built from version, unless documents
+	// of that version or a later one are stored already (then it reports
+	// false and writes nothing).
+	Publish(ctx context.Context, id string, version int64, revocation, suspension string, at time.Time) (bool, error)
+	// Due returns up to limit lists with unpublished changes whose next
+	// attempt is due at now, and moves their next attempt to next.
+	Due(ctx context.Context, now, next time.Time, limit int) ([]string, error)
 }

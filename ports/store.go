@@ -33,6 +33,7 @@ type Store interface {
 	Badges() Badges
 	Images() Images
 	Credentials() Credentials
+	StatusLists() StatusLists
 	Quota() Quota
 	Bulk() BulkJobs
 	Mails() Mails

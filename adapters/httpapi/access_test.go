@@ -133,6 +133,15 @@ func TestRoleMatrix(t *testing.T) {
 			return org + "/credentials/" + s.issue(owner.Token, o.ID, b.ID, uniqueEmail("rv")).ID + "/revoke"
 		},
 			with(map[string]string{"reason": "matrix"}), [7]int{ok, ok, forbidden, forbidden, ok, notFound, unauth}, ""},
+		"suspend-credential": {"POST", func() string {
+			return org + "/credentials/" + s.issue(owner.Token, o.ID, b.ID, uniqueEmail("sp")).ID + "/suspend"
+		},
+			with(map[string]string{"reason": "matrix"}), [7]int{ok, ok, forbidden, forbidden, ok, notFound, unauth}, ""},
+		"unsuspend-credential": {"POST", func() string {
+			id := s.issue(owner.Token, o.ID, b.ID, uniqueEmail("us")).ID
+			s.expect(http.StatusOK, "POST", org+"/credentials/"+id+"/suspend", owner.Token, map[string]string{"reason": "matrix"}, nil)
+			return org + "/credentials/" + id + "/unsuspend"
+		}, nil, [7]int{ok, ok, forbidden, forbidden, ok, notFound, unauth}, ""},
 		"resend-credential": {"POST", func() string {
 			return org + "/credentials/" + s.issue(owner.Token, o.ID, b.ID, uniqueEmail("rs")).ID + "/resend"
 		}, nil,

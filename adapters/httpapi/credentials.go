@@ -9,6 +9,7 @@ import (
 
 	"github.com/credence-dev/credence/core/credentials"
 	"github.com/credence-dev/credence/core/domain"
+	"github.com/credence-dev/credence/core/statuslist"
 	"github.com/credence-dev/credence/ports"
 )
 
@@ -17,12 +18,18 @@ type recipientWire struct {
 	Email string `json:"email" maxLength:"254"`
 }
 
+type statusWire struct {
+	Index          int    `json:"index" doc:"the credential's place in both lists"`
+	RevocationList string `json:"revocationList" doc:"URL of the revocation status list credential"`
+	SuspensionList string `json:"suspensionList" doc:"URL of the suspension status list credential"`
+}
+
 type credentialWire struct {
 	ID                       string        `json:"id" example:"CRD-ZBUYQMTA"`
 	OrgID                    string        `json:"orgId"`
 	BadgeID                  string        `json:"badgeId"`
 	Recipient                recipientWire `json:"recipient"`
-	Status                   string        `json:"status" enum:"pending,valid,expired,revoked"`
+	Status                   string        `json:"status" enum:"pending,valid,expired,revoked,suspended"`
 	IssuedAt                 time.Time     `json:"issuedAt"`
 	ExpiresAt                *time.Time    `json:"expiresAt,omitempty"`
 	Public                   bool          `json:"public"`
@@ -30,6 +37,9 @@ type credentialWire struct {
 	ClaimedAt                *time.Time    `json:"claimedAt,omitempty"`
 	RevokedAt                *time.Time    `json:"revokedAt,omitempty"`
 	RevocationReason         string        `json:"revocationReason,omitempty"`
+	SuspendedAt              *time.Time    `json:"suspendedAt,omitempty"`
+	SuspensionReason         string        `json:"suspensionReason,omitempty"`
+	StatusList               *statusWire   `json:"statusList,omitempty" doc:"where its revocation and suspension are published (Bitstring Status List); absent for credentials issued before status lists"`
 	SupersedesCredentialID   string        `json:"supersedesCredentialId,omitempty"`
 	SupersededByCredentialID string        `json:"supersededByCredentialId,omitempty"`
 	KID                      string        `json:"kid" doc:"the key that signed it"`
@@ -43,8 +53,17 @@ func (s *server) credentialWire(c domain.Credential) credentialWire {
 		Recipient: recipientWire{Name: c.RecipientName, Email: c.RecipientEmail},
 		Status:    string(c.Status(s.Clock.Now())), IssuedAt: c.IssuedAt, ExpiresAt: c.ExpiresAt, Public: c.Public, Test: c.Test,
 		ClaimedAt: c.ClaimedAt, RevokedAt: c.RevokedAt, RevocationReason: c.RevocationReason,
+		SuspendedAt: c.SuspendedAt, SuspensionReason: c.SuspensionReason, StatusList: statusWireOf(u, c.Slot),
 		SupersedesCredentialID: string(c.SupersedesID), SupersededByCredentialID: string(c.SupersededByID),
 		KID: c.KeyID, VerificationURL: u.Verify(c.ID), CredentialURL: u.Credential(c.ID)}
+}
+
+func statusWireOf(u credentials.URLs, slot *domain.StatusSlot) *statusWire {
+	if slot == nil {
+		return nil
+	}
+	return &statusWire{Index: slot.Index, RevocationList: u.StatusList(slot.List, statuslist.Revocation),
+		SuspensionList: u.StatusList(slot.List, statuslist.Suspension)}
 }
 
 func credCursor(c domain.Credential) string { return string(c.ID) }
@@ -110,7 +129,7 @@ func (s *server) registerCredentials(api huma.API) {
 			OrgPath
 			BadgeID string `query:"badgeId" maxLength:"36"`
 			Email   string `query:"email" maxLength:"254"`
-			Status  string `query:"status" enum:"pending,valid,expired,revoked,"`
+			Status  string `query:"status" enum:"pending,valid,expired,revoked,suspended,"`
 			PageParams
 		}) (*listOut[credentialWire], error) {
 			cs, err := s.Credentials.List(ctx, actorFrom(ctx), ports.CredentialFilter{OrgID: in.OrgID, BadgeID: in.BadgeID, Email: in.Email,
@@ -134,6 +153,27 @@ func (s *server) registerCredentials(api huma.API) {
 			Body reasonBody
 		}) (*struct{ Body credentialWire }, error) {
 			c, err := s.Credentials.Revoke(ctx, actorFrom(ctx), in.OrgID, domain.CredentialID(in.CredentialID), in.Body.Reason)
+			if err != nil {
+				return nil, s.from(ctx, err)
+			}
+			return &struct{ Body credentialWire }{s.credentialWire(c)}, nil
+		})
+	huma.Register(api, op(http.MethodPost, "/api/v1/orgs/{orgId}/credentials/{credentialId}/suspend", "suspend-credential",
+		"Suspend a credential with a reason, until it is unsuspended (owners, admins, API keys); its status list is published again", tag),
+		func(ctx context.Context, in *struct {
+			CredentialPath
+			Body reasonBody
+		}) (*struct{ Body credentialWire }, error) {
+			c, err := s.Credentials.Suspend(ctx, actorFrom(ctx), in.OrgID, domain.CredentialID(in.CredentialID), in.Body.Reason)
+			if err != nil {
+				return nil, s.from(ctx, err)
+			}
+			return &struct{ Body credentialWire }{s.credentialWire(c)}, nil
+		})
+	huma.Register(api, op(http.MethodPost, "/api/v1/orgs/{orgId}/credentials/{credentialId}/unsuspend", "unsuspend-credential",
+		"Lift a credential's suspension (owners, admins, API keys); its status list is published again", tag),
+		func(ctx context.Context, in *CredentialPath) (*struct{ Body credentialWire }, error) {
+			c, err := s.Credentials.Unsuspend(ctx, actorFrom(ctx), in.OrgID, domain.CredentialID(in.CredentialID))
 			if err != nil {
 				return nil, s.from(ctx, err)
 			}

@@ -18,7 +18,7 @@ type credentialData struct {
 	Summary string // one sentence: to whom, by whom, and whether it holds
 	// Presented: the page of a presented file rather than of an ID.
 	Presented bool
-	Result    string // valid, pending, invalid, revoked, expired
+	Result    string // valid, pending, invalid, revoked, suspended, expired, unknown
 	Banner    banner
 	Test      bool
 	// C is the credential as the public API shows it (email masked); nil
@@ -34,7 +34,7 @@ type credentialData struct {
 
 // banner is the status banner at the top of the page.
 type banner struct {
-	Class string // valid, pending, expired, revoked, invalid
+	Class string // valid, pending, expired, revoked, suspended, unknown, invalid
 	Label string
 	Text  string
 }
@@ -146,6 +146,18 @@ func statusBanner(result domain.VerifyResult, c *publicCredential) banner {
 			text += ". Reason: " + c.RevocationReason
 		}
 		return banner{Class: "revoked", Label: "Revoked", Text: text + "."}
+	case domain.ResultSuspended:
+		text := c.Issuer.Name + " suspended this credential"
+		if c.SuspendedAt != nil {
+			text += " on " + humanDate(*c.SuspendedAt)
+		}
+		if c.SuspensionReason != "" {
+			text += ". Reason: " + c.SuspensionReason
+		}
+		return banner{Class: "suspended", Label: "Suspended", Text: text + ". A suspension can be lifted: do not rely on it until then."}
+	case domain.ResultUnknown:
+		return banner{Class: "unknown", Label: "Status unknown", Text: "Genuine, but whether " + c.Issuer.Name +
+			" revoked or suspended it could not be read from its published status list. Check again later before relying on it."}
 	default:
 		return banner{Class: "invalid", Label: "Not valid", Text: "A check below failed: the credential may have been altered, or its signature does not check out. Do not rely on it."}
 	}
@@ -159,7 +171,7 @@ var checkWords = map[domain.CheckName][4]string{
 	domain.CheckIntegrity: {"Unchanged since signing", "The issuer's record says exactly what was signed.",
 		"Record differs from what was signed", "The issuer's record no longer says what the issuer signed."},
 	domain.CheckExpiry:     {"Not expired", "It is within its period of validity.", "Expired", "It is past its expiry date."},
-	domain.CheckRevocation: {"Not revoked", "The issuer has not withdrawn it.", "Revoked", "The issuer has withdrawn it."},
+	domain.CheckRevocation: {"Not revoked or suspended", "The issuer has not withdrawn it, here or in its published status list.", "Revoked", "The issuer has withdrawn it."},
 	domain.CheckIssuer: {"Issuer approved", "The issuer was reviewed and approved on this platform.",
 		"Issuer not approved", "The issuer is not approved on this platform."},
 }
@@ -172,6 +184,9 @@ func plainCheck(c domain.Check) pageCheck {
 		if !c.OK {
 			p.Title, p.Plain = w[2], w[3]
 		}
+	}
+	if !c.OK && c.Name == domain.CheckRevocation && c.Outcome == domain.ResultSuspended {
+		p.Title, p.Plain = "Suspended", "The issuer has suspended it, for now."
 	}
 	if !c.OK && (strings.HasPrefix(c.Detail, "unknown") || strings.HasPrefix(c.Detail, "not checked")) {
 		p.Title, p.Plain = "Not checked: "+string(c.Name), "It could not be checked."

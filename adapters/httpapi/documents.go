@@ -2,6 +2,8 @@ package httpapi
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"net/http"
 	"strings"
@@ -21,6 +23,7 @@ func (s *server) registerDocuments(mux *http.ServeMux) {
 	mux.HandleFunc("GET /issuers/{slug}/jwks.json", s.document("application/jwk-set+json", s.Credentials.JWKS))
 	mux.HandleFunc("GET /issuers/{slug}/did.json", s.document("application/did+json", s.Credentials.DIDDocument))
 	mux.HandleFunc("GET /issuers/{slug}/achievements", s.document("application/ld+json", s.Credentials.Achievements))
+	mux.HandleFunc("GET /status-lists/{listId}", s.statusListDocument)
 	mux.HandleFunc("GET /achievements/{org}/{badge}", negotiated(s.badgePage, func(w http.ResponseWriter, r *http.Request) {
 		body, err := s.Credentials.Achievement(r.Context(), r.PathValue("org"), r.PathValue("badge"))
 		s.writeDocument(w, r, "application/ld+json", body, err)
@@ -58,6 +61,59 @@ func (s *server) credentialDocument(w http.ResponseWriter, r *http.Request) {
 	}
 	_, payload, err := signing.Parse([]byte(v.Credential.JWS))
 	s.writeDocument(w, r, "application/vc", payload, err) // VCDM 2.0's media type of a credential
+}
+
+// statusListCacheAge is how long a status list may be served from a
+// cache: a revocation or suspension reaches verifiers that cache it this
+// long after it is published.
+const statusListCacheAge = "public, max-age=60"
+
+// statusListDocument serves a status list credential: the compact JWS
+// (application/vc+jwt), or with Accept application/vc or application/json
+// the credential as JSON, with an ETag of the bytes so that a verifier
+// polling it revalidates for the price of a 304.
+func (s *server) statusListDocument(w http.ResponseWriter, r *http.Request) {
+	jws, err := s.Credentials.StatusListDocument(r.Context(), r.PathValue("listId"))
+	if err != nil {
+		s.writeDocument(w, r, "", nil, err)
+		return
+	}
+	contentType, body := "application/vc+jwt", []byte(jws)
+	if wantsCredentialJSON(r.Header.Get("Accept")) {
+		if _, body, err = signing.Parse([]byte(jws)); err != nil {
+			s.writeDocument(w, r, "", nil, err)
+			return
+		}
+		contentType = "application/vc"
+	}
+	sum := sha256.Sum256(append([]byte(contentType+"\n"), body...))
+	etag := `"` + hex.EncodeToString(sum[:16]) + `"`
+	w.Header().Set("ETag", etag)
+	w.Header().Set("Cache-Control", statusListCacheAge)
+	w.Header().Set("Vary", "Accept")
+	if etagMatches(r.Header.Get("If-None-Match"), etag) {
+		w.Header().Set("Access-Control-Allow-Origin", "*")
+		w.WriteHeader(http.StatusNotModified)
+		return
+	}
+	s.writeDocument(w, r, contentType, body, nil)
+}
+
+// wantsCredentialJSON reports whether an Accept header asks for a
+// credential as JSON (application/vc, application/json or
+// application/ld+json) rather than, or before, the signed
+// application/vc+jwt.
+func wantsCredentialJSON(accept string) bool {
+	for part := range strings.SplitSeq(accept, ",") {
+		mediaType, _, _ := strings.Cut(part, ";")
+		switch strings.ToLower(strings.TrimSpace(mediaType)) {
+		case "application/vc+jwt", "application/jwt":
+			return false
+		case "application/vc", "application/json", "application/ld+json", "application/vc+ld+json":
+			return true
+		}
+	}
+	return false
 }
 
 func (s *server) writeDocument(w http.ResponseWriter, r *http.Request, contentType string, body []byte, err error) {

@@ -13,7 +13,7 @@ import (
 
 type publicCredential struct {
 	ID        string `json:"id"`
-	Status    string `json:"status" enum:"pending,valid,expired,revoked"`
+	Status    string `json:"status" enum:"pending,valid,expired,revoked,suspended"`
 	Recipient struct {
 		Name  string `json:"name"`
 		Email string `json:"email" doc:"partly masked"`
@@ -35,23 +35,27 @@ type publicCredential struct {
 		Profile string `json:"profileUrl"`
 		LogoURL string `json:"logoUrl,omitempty" doc:"the issuer's uploaded logo"`
 	} `json:"issuer"`
-	IssuedAt                 time.Time  `json:"issuedAt"`
-	ExpiresAt                *time.Time `json:"expiresAt,omitempty"`
-	ClaimedAt                *time.Time `json:"claimedAt,omitempty"`
-	RevokedAt                *time.Time `json:"revokedAt,omitempty"`
-	RevocationReason         string     `json:"revocationReason,omitempty"`
-	SupersedesCredentialID   string     `json:"supersedesCredentialId,omitempty"`
-	SupersededByCredentialID string     `json:"supersededByCredentialId,omitempty"`
-	Public                   bool       `json:"public"`
-	Test                     bool       `json:"test"`
-	VerificationURL          string     `json:"verificationUrl"`
-	CredentialURL            string     `json:"credentialUrl"`
+	IssuedAt                 time.Time   `json:"issuedAt"`
+	ExpiresAt                *time.Time  `json:"expiresAt,omitempty"`
+	ClaimedAt                *time.Time  `json:"claimedAt,omitempty"`
+	RevokedAt                *time.Time  `json:"revokedAt,omitempty"`
+	RevocationReason         string      `json:"revocationReason,omitempty"`
+	SuspendedAt              *time.Time  `json:"suspendedAt,omitempty"`
+	SuspensionReason         string      `json:"suspensionReason,omitempty"`
+	StatusList               *statusWire `json:"statusList,omitempty" doc:"where its revocation and suspension are published (Bitstring Status List)"`
+	SupersedesCredentialID   string      `json:"supersedesCredentialId,omitempty"`
+	SupersededByCredentialID string      `json:"supersededByCredentialId,omitempty"`
+	Public                   bool        `json:"public"`
+	Test                     bool        `json:"test"`
+	VerificationURL          string      `json:"verificationUrl"`
+	CredentialURL            string      `json:"credentialUrl"`
 }
 
 func (s *server) publicCredential(c domain.Credential, b domain.Badge, o domain.Organization) *publicCredential {
 	u := s.Credentials.URLs()
 	p := &publicCredential{ID: string(c.ID), Status: string(c.Status(s.Clock.Now())), IssuedAt: c.IssuedAt, ExpiresAt: c.ExpiresAt,
 		ClaimedAt: c.ClaimedAt, RevokedAt: c.RevokedAt, RevocationReason: c.RevocationReason,
+		SuspendedAt: c.SuspendedAt, SuspensionReason: c.SuspensionReason, StatusList: statusWireOf(u, c.Slot),
 		SupersedesCredentialID: string(c.SupersedesID), SupersededByCredentialID: string(c.SupersededByID),
 		Public: c.Public, Test: c.Test, VerificationURL: u.Verify(c.ID), CredentialURL: u.Credential(c.ID)}
 	p.Recipient.Name, p.Recipient.Email = c.RecipientName, domain.MaskEmail(c.RecipientEmail)
@@ -72,7 +76,7 @@ type checkWire struct {
 }
 
 type verificationWire struct {
-	Result     string            `json:"result" enum:"valid,pending,invalid,revoked,expired"`
+	Result     string            `json:"result" enum:"valid,pending,invalid,revoked,suspended,expired,unknown" doc:"unknown: every other check passed but the credential's status list could not be read, so whether it was revoked or suspended is not known"`
 	Checks     []checkWire       `json:"checks"`
 	Credential *publicCredential `json:"credential,omitempty" doc:"absent when the file names no credential the issuer knows"`
 }

@@ -32,6 +32,10 @@ type credentialRow struct {
 	ClaimedAt        *time.Time `bun:"claimed_at"`
 	RevokedAt        *time.Time `bun:"revoked_at"`
 	RevocationReason string     `bun:"revocation_reason"`
+	SuspendedAt      *time.Time `bun:"suspended_at"`
+	SuspensionReason string     `bun:"suspension_reason"`
+	StatusListID     string     `bun:"status_list_id"` // "" without a status list
+	StatusIndex      int        `bun:"status_index"`
 	// "" is NULL: the unique index of current credentials tests IS NULL.
 	SupersedesID   string `bun:"supersedes_id,nullzero"`
 	SupersededByID string `bun:"superseded_by_id,nullzero"`
@@ -55,6 +59,10 @@ var credentialFields = []column[credentialRow]{
 	{"claimed_at", func(r *credentialRow) any { return timePtrDest{&r.ClaimedAt} }},
 	{"revoked_at", func(r *credentialRow) any { return timePtrDest{&r.RevokedAt} }},
 	{"revocation_reason", func(r *credentialRow) any { return stringDest{&r.RevocationReason} }},
+	{"suspended_at", func(r *credentialRow) any { return timePtrDest{&r.SuspendedAt} }},
+	{"suspension_reason", func(r *credentialRow) any { return stringDest{&r.SuspensionReason} }},
+	{"status_list_id", func(r *credentialRow) any { return stringDest{&r.StatusListID} }},
+	{"status_index", func(r *credentialRow) any { return intDest{&r.StatusIndex} }},
 	{"supersedes_id", func(r *credentialRow) any { return stringDest{&r.SupersedesID} }},
 	{"superseded_by_id", func(r *credentialRow) any { return stringDest{&r.SupersededByID} }},
 	{"key_id", func(r *credentialRow) any { return stringDest{&r.KeyID} }},
@@ -66,20 +74,30 @@ var credentialFields = []column[credentialRow]{
 // back into the row (on SQLite a multi-row INSERT returns its NULL
 // columns), which must not write through the caller's pointers.
 func toCredentialRow(c domain.Credential) *credentialRow {
-	return &credentialRow{ID: string(c.ID), OrgID: c.OrgID, BadgeID: c.BadgeID, RecipientName: c.RecipientName,
+	r := &credentialRow{ID: string(c.ID), OrgID: c.OrgID, BadgeID: c.BadgeID, RecipientName: c.RecipientName,
 		RecipientEmail: c.RecipientEmail, IssuedAt: c.IssuedAt, ExpiresAt: utcPtr(c.ExpiresAt), Public: c.Public,
 		Test: c.Test, ClaimedAt: utcPtr(c.ClaimedAt), RevokedAt: utcPtr(c.RevokedAt), RevocationReason: c.RevocationReason,
+		SuspendedAt: utcPtr(c.SuspendedAt), SuspensionReason: c.SuspensionReason,
 		SupersedesID: string(c.SupersedesID), SupersededByID: string(c.SupersededByID), KeyID: c.KeyID,
 		JWS: c.JWS, CreatedBy: c.CreatedBy}
+	if c.Slot != nil {
+		r.StatusListID, r.StatusIndex = c.Slot.List, c.Slot.Index
+	}
+	return r
 }
 
 func (r *credentialRow) toDomain() domain.Credential {
-	return domain.Credential{ID: domain.CredentialID(r.ID), OrgID: r.OrgID, BadgeID: r.BadgeID,
+	c := domain.Credential{ID: domain.CredentialID(r.ID), OrgID: r.OrgID, BadgeID: r.BadgeID,
 		RecipientName: r.RecipientName, RecipientEmail: r.RecipientEmail, IssuedAt: utc(r.IssuedAt),
 		ExpiresAt: utcPtr(r.ExpiresAt), Public: r.Public, Test: r.Test, ClaimedAt: utcPtr(r.ClaimedAt),
 		RevokedAt: utcPtr(r.RevokedAt), RevocationReason: r.RevocationReason,
+		SuspendedAt: utcPtr(r.SuspendedAt), SuspensionReason: r.SuspensionReason,
 		SupersedesID: domain.CredentialID(r.SupersedesID), SupersededByID: domain.CredentialID(r.SupersededByID),
 		KeyID: r.KeyID, JWS: r.JWS, CreatedBy: r.CreatedBy}
+	if r.StatusListID != "" {
+		c.Slot = &domain.StatusSlot{List: r.StatusListID, Index: r.StatusIndex}
+	}
+	return c
 }
 
 func toCredentials(rows []credentialRow) []domain.Credential {
@@ -178,7 +196,7 @@ func (r *Credentials) InsertFirst(ctx context.Context, f ports.FirstIssue) (bool
 }
 
 const insertCredentialColumns = `id, org_id, badge_id, recipient_name, recipient_email, issued_at, expires_at,
-	public, test, revocation_reason, key_id, jws, created_by`
+	public, test, revocation_reason, key_id, jws, created_by, status_list_id, status_index`
 
 // InsertFirst's statement is made of arms (data-modifying CTEs). The
 // guard (g) holds one row when the issue context is still the one the
@@ -203,7 +221,7 @@ const insertFirstQuota = `u AS (
 	RETURNING 1
 ), c AS (
 	INSERT INTO credentials (` + insertCredentialColumns + `)
-	SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?
+	SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?
 	WHERE EXISTS (SELECT 1 FROM g) AND (EXISTS (SELECT 1 FROM u)
 		OR EXISTS (SELECT 1 FROM quota_recipients WHERE org_id = ? AND month = ? AND email = ?))
 	RETURNING 1
@@ -213,7 +231,7 @@ const insertFirstQuota = `u AS (
 // its placeholders are the credential's columns.
 const insertFirstTest = `c AS (
 	INSERT INTO credentials (` + insertCredentialColumns + `)
-	SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM g)
+	SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM g)
 	RETURNING 1
 )`
 
@@ -286,8 +304,9 @@ func (r *Credentials) insertFirstPostgres(ctx context.Context, f ports.FirstIssu
 		}
 		args = append(args, c.OrgID, month, shard, shardLimit, c.OrgID, month, c.RecipientEmail, c.OrgID, month, c.RecipientEmail)
 	}
+	row := toCredentialRow(c)
 	args = append(args, string(c.ID), c.OrgID, c.BadgeID, c.RecipientName, c.RecipientEmail, c.IssuedAt.UTC(), utcPtr(c.ExpiresAt),
-		c.Public, c.Test, c.RevocationReason, c.KeyID, c.JWS, c.CreatedBy)
+		c.Public, c.Test, c.RevocationReason, c.KeyID, c.JWS, c.CreatedBy, row.StatusListID, row.StatusIndex)
 	if !c.Test {
 		args = append(args, c.OrgID, domain.MonthKey(f.Month), c.RecipientEmail)
 	}
@@ -460,10 +479,10 @@ func (r *Credentials) Current(ctx context.Context, badgeID, email string, test b
 }
 
 // Update writes c's mutable fields: ClaimedAt, RevokedAt, RevocationReason,
-// SupersededByID.
+// SuspendedAt, SuspensionReason, SupersededByID.
 func (r *Credentials) Update(ctx context.Context, c domain.Credential) error {
 	n, err := affected(r.s.idb(ctx).NewUpdate().Model(toCredentialRow(c)).
-		Column("claimed_at", "revoked_at", "revocation_reason", "superseded_by_id").
+		Column("claimed_at", "revoked_at", "revocation_reason", "suspended_at", "suspension_reason", "superseded_by_id").
 		WherePK().Exec(ctx))
 	if err != nil {
 		return fmt.Errorf("update credential %s: %w", c.ID, err)
@@ -488,15 +507,17 @@ func (r *Credentials) List(ctx context.Context, f ports.CredentialFilter) ([]dom
 	switch f.Status {
 	case "":
 	case domain.StatusPending:
-		q = q.Where("c.revoked_at IS NULL").Where("(c.expires_at IS NULL OR c.expires_at > ?)", f.Now).
+		q = q.Where("c.revoked_at IS NULL AND c.suspended_at IS NULL").Where("(c.expires_at IS NULL OR c.expires_at > ?)", f.Now).
 			Where("c.claimed_at IS NULL")
 	case domain.StatusValid:
-		q = q.Where("c.revoked_at IS NULL").Where("(c.expires_at IS NULL OR c.expires_at > ?)", f.Now).
+		q = q.Where("c.revoked_at IS NULL AND c.suspended_at IS NULL").Where("(c.expires_at IS NULL OR c.expires_at > ?)", f.Now).
 			Where("c.claimed_at IS NOT NULL")
 	case domain.StatusExpired:
-		q = q.Where("c.revoked_at IS NULL").Where("c.expires_at <= ?", f.Now)
+		q = q.Where("c.revoked_at IS NULL AND c.suspended_at IS NULL").Where("c.expires_at <= ?", f.Now)
 	case domain.StatusRevoked:
 		q = q.Where("c.revoked_at IS NOT NULL")
+	case domain.StatusSuspended:
+		q = q.Where("c.revoked_at IS NULL AND c.suspended_at IS NOT NULL")
 	default:
 		return nil, fmt.Errorf("list credentials: unknown status %q: %w", f.Status, domain.ErrValidation)
 	}
@@ -543,9 +564,11 @@ func (r *Credentials) InsertMany(ctx context.Context, cs []domain.Credential) er
 		if r.s.copyable(ctx, len(cs)) {
 			rows := make([][]any, len(cs))
 			for i, c := range cs {
+				row := toCredentialRow(c)
 				rows[i] = []any{string(c.ID), c.OrgID, c.BadgeID, c.RecipientName, c.RecipientEmail, c.IssuedAt, c.ExpiresAt,
 					c.Public, c.Test, c.ClaimedAt, c.RevokedAt, c.RevocationReason, nullString(string(c.SupersedesID)),
-					nullString(string(c.SupersededByID)), c.KeyID, c.JWS, c.CreatedBy}
+					nullString(string(c.SupersededByID)), c.KeyID, c.JWS, c.CreatedBy, row.StatusListID, row.StatusIndex,
+					c.SuspendedAt, c.SuspensionReason}
 			}
 			n, err := r.s.copyRows(ctx, "credentials", copyCredentialColumns, rows)
 			if err != nil && !isUniqueViolation(err) {
@@ -582,7 +605,7 @@ func (r *Credentials) InsertMany(ctx context.Context, cs []domain.Credential) er
 
 var copyCredentialColumns = []string{"id", "org_id", "badge_id", "recipient_name", "recipient_email", "issued_at",
 	"expires_at", "public", "test", "claimed_at", "revoked_at", "revocation_reason", "supersedes_id", "superseded_by_id",
-	"key_id", "jws", "created_by"}
+	"key_id", "jws", "created_by", "status_list_id", "status_index", "suspended_at", "suspension_reason"}
 
 // nullString is nil for "".
 func nullString(s string) *string {

@@ -58,6 +58,7 @@ var (
 	bunScanString  = schema.Scanner(reflect.TypeFor[string]())
 	bunScanBool    = schema.Scanner(reflect.TypeFor[bool]())
 	bunScanTime    = schema.Scanner(reflect.TypeFor[time.Time]())
+	bunScanInt     = schema.Scanner(reflect.TypeFor[int]())
 	bunScanIntPtr  = schema.Scanner(reflect.TypeFor[*int]())
 	bunScanTimePtr = schema.Scanner(reflect.TypeFor[*time.Time]())
 )
@@ -120,6 +121,17 @@ func (d timePtrDest) Scan(src any) error {
 		return bunScanTimePtr(reflect.ValueOf(d.p).Elem(), src)
 	}
 	return nil
+}
+
+// intDest scans an integer.
+type intDest struct{ p *int }
+
+func (d intDest) Scan(src any) error {
+	if v, ok := src.(int64); ok {
+		*d.p = int(v)
+		return nil
+	}
+	return bunScanInt(reflect.ValueOf(d.p).Elem(), src)
 }
 
 // intPtrDest scans a nullable integer; NULL is nil.

@@ -19,11 +19,11 @@ func TestColumnsMatchRowFields(t *testing.T) {
 	checkColumns(t, "badges", badgeFields)
 
 	// The verification read: each table's columns under its alias, then
-	// the active key.
+	// the active key and the status list's two documents.
 	var r verifiableRow
 	parts := map[string]any{"c": &r.Cred, "o": &r.Org, "b": &r.Badge}
 	seen := map[string]bool{}
-	for _, c := range verifiableColumns[:len(verifiableColumns)-1] {
+	for _, c := range verifiableColumns[:len(verifiableColumns)-3] {
 		alias, name, _ := strings.Cut(c.name, ".")
 		part, ok := parts[alias]
 		if !ok {
@@ -41,8 +41,10 @@ func TestColumnsMatchRowFields(t *testing.T) {
 			}
 		}
 	}
-	if last := verifiableColumns[len(verifiableColumns)-1]; destPointer(last.dest(&r)) != reflect.ValueOf(&r.ActiveKey).Pointer() {
-		t.Errorf("the last column %s is not scanned into ActiveKey", last.name)
+	for i, want := range []any{&r.ActiveKey, &r.Status.Revocation, &r.Status.Suspension} {
+		if c := verifiableColumns[len(verifiableColumns)-3+i]; destPointer(c.dest(&r)) != reflect.ValueOf(want).Pointer() {
+			t.Errorf("column %s is not scanned into the field it should be", c.name)
+		}
 	}
 }
 

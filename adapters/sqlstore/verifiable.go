@@ -20,6 +20,7 @@ type verifiableRow struct {
 	Org       orgRow
 	Badge     badgeRow
 	ActiveKey string
+	Status    domain.StatusDocs
 }
 
 // verifiableColumns are the columns Credentials.Verifiable reads, in the
@@ -34,6 +35,12 @@ var verifiableColumns = func() []column[verifiableRow] {
 	return append(cols, column[verifiableRow]{
 		name: "COALESCE((SELECT k.fragment FROM signing_keys AS k WHERE k.org_id = c.org_id AND k.status = 'active'), '')",
 		dest: func(r *verifiableRow) any { return stringDest{&r.ActiveKey} },
+	}, column[verifiableRow]{
+		name: "COALESCE(sl.revocation_jws, '')",
+		dest: func(r *verifiableRow) any { return stringDest{&r.Status.Revocation} },
+	}, column[verifiableRow]{
+		name: "COALESCE(sl.suspension_jws, '')",
+		dest: func(r *verifiableRow) any { return stringDest{&r.Status.Suspension} },
 	})
 }()
 
@@ -43,7 +50,8 @@ var verifiableColumns = func() []column[verifiableRow] {
 var verifiableSelect = "SELECT " + strings.Join(columnNames(verifiableColumns), ", ") + `
 	FROM credentials AS c
 	JOIN organizations AS o ON o.id = c.org_id
-	JOIN badges AS b ON b.id = c.badge_id`
+	JOIN badges AS b ON b.id = c.badge_id
+	LEFT JOIN status_lists AS sl ON sl.id = c.status_list_id`
 
 // verifiableQuery reads one credential; its placeholder is the ID. It
 // serves reads inside a transaction, which must see the transaction's
@@ -90,7 +98,7 @@ func (r *Credentials) Verifiable(ctx context.Context, id domain.CredentialID) (p
 	if err != nil {
 		return ports.Verifiable{}, err
 	}
-	return ports.Verifiable{Credential: row.Cred.toDomain(), Org: row.Org.toDomain(), Badge: badge, ActiveKey: row.ActiveKey}, nil
+	return ports.Verifiable{Credential: row.Cred.toDomain(), Org: row.Org.toDomain(), Badge: badge, ActiveKey: row.ActiveKey, Status: row.Status}, nil
 }
 
 // readVerifiables is the round trip of Store.verifiables: the rows of ids

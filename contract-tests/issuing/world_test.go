@@ -30,6 +30,8 @@ func (noRelay) MailsQueued(context.Context, ...string) {}
 
 func (noRelay) JobSubmitted(context.Context, string) {}
 
+func (noRelay) StatusListsChanged(context.Context, ...string) {}
+
 // world is the core services over one fresh store, with a platform
 // administrator and an organization (pending review, no keys, free plan)
 // owned by owner, holding one badge.

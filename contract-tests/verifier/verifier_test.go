@@ -45,6 +45,20 @@ type nopRelay struct{}
 
 func (nopRelay) MailsQueued(context.Context, ...string) {}
 
+// publishRelay publishes changed status lists at once, as the worker
+// would a moment later.
+type publishRelay struct{ creds **credentials.Service }
+
+func (publishRelay) MailsQueued(context.Context, ...string) {}
+
+func (r publishRelay) StatusListsChanged(ctx context.Context, ids ...string) {
+	for _, id := range ids {
+		if err := (*r.creds).PublishStatusList(ctx, id); err != nil {
+			panic(err)
+		}
+	}
+}
+
 // env is the product's services over one SQLite store.
 type env struct {
 	store  ports.Store
@@ -80,14 +94,15 @@ func newEnv(t *testing.T) *env {
 		t.Fatal(err)
 	}
 	base, _ := url.Parse("https://credentials.example.com")
-	return &env{
+	e := &env{
 		store: store, clock: clk, cipher: cipher,
 		orgs:   orgs.New(store, clk, work.NewOutbox(store, cipher, nopRelay{}, clk), cipher, plans, log),
 		badges: badges.New(store, clk, plans),
-		creds:  credentials.New(store, clk, nopRelay{}, cipher, plans, credentials.URLs{Base: base}, log),
 		owner:  domain.Actor{UserID: user.ID, UserEmail: user.Email},
 		admin:  domain.Actor{UserID: user.ID, Admin: true},
 	}
+	e.creds = credentials.New(store, clk, publishRelay{&e.creds}, cipher, plans, credentials.URLs{Base: base}, log)
+	return e
 }
 
 // issuer is an approved organization with a signing key and a badge.

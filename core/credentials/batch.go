@@ -112,6 +112,18 @@ func (s *Service) PrepareBatch(ctx context.Context, actor domain.Actor, orgID, b
 		todo = append(todo, i)
 	}
 
+	// Every credential takes its place in a status list before it is
+	// signed: its document names it.
+	if len(todo) > 0 {
+		slots, err := s.slots(ctx, org, signer, len(todo))
+		if err != nil {
+			return nil, err
+		}
+		for k, i := range todo {
+			results[i].Issued.Credential.Slot = &slots[k]
+		}
+	}
+
 	// Sign in parallel: the documents do not depend on the chain.
 	if err := s.signAll(ctx, signer, org, badge, results, todo); err != nil {
 		return nil, err
@@ -125,8 +137,9 @@ func (b *Batch) Commit(ctx context.Context, within func(ctx context.Context, res
 	s, org, badge, test, now, rcpts, heads, results, todo := b.s, b.org, b.badge, b.test, b.now, b.rcpts, b.heads, b.results, b.todo
 	badgeID := badge.ID
 	var mails []domain.Mail
+	var changed []string
 	err := s.store.WithinTx(ctx, func(ctx context.Context) error {
-		mails = mails[:0]
+		mails, changed = mails[:0], nil
 		// The heads read before must still be the heads: lock them.
 		var known []string
 		for _, i := range todo {
@@ -173,11 +186,15 @@ func (b *Batch) Commit(ctx context.Context, within func(ctx context.Context, res
 			}
 		}
 		creds := make([]domain.Credential, 0, len(issue))
+		var revoked []domain.Credential // earlier credentials the renewals revoke
 		for _, i := range issue {
 			is := results[i].Issued
 			if is.Previous != nil {
 				if err := s.store.Credentials().Update(ctx, *is.Previous); err != nil {
 					return err
+				}
+				if is.State == domain.StateActiveTimeBound {
+					revoked = append(revoked, *is.Previous)
 				}
 			}
 			creds = append(creds, is.Credential)
@@ -186,6 +203,10 @@ func (b *Batch) Commit(ctx context.Context, within func(ctx context.Context, res
 			}
 		}
 		if err := s.store.Credentials().InsertMany(ctx, creds); err != nil {
+			return err
+		}
+		var err error
+		if changed, err = s.statusChanged(ctx, revoked...); err != nil {
 			return err
 		}
 		if err := s.store.Mails().Create(ctx, mails...); err != nil {
@@ -206,6 +227,9 @@ func (b *Batch) Commit(ctx context.Context, within func(ctx context.Context, res
 	if err != nil {
 		return nil, err
 	}
+	if len(changed) > 0 {
+		s.relay.StatusListsChanged(context.WithoutCancel(ctx), changed...)
+	}
 	for _, m := range mails {
 		b.Mails = append(b.Mails, m.ID)
 	}
@@ -215,7 +239,7 @@ func (b *Batch) Commit(ctx context.Context, within func(ctx context.Context, res
 // sameHead reports whether a chain head is as it was read.
 func sameHead(a, b domain.Credential) bool {
 	return a.ID == b.ID && a.SupersededByID == b.SupersededByID && sameTime(a.RevokedAt, b.RevokedAt) &&
-		sameTime(a.ExpiresAt, b.ExpiresAt)
+		sameTime(a.SuspendedAt, b.SuspendedAt) && sameTime(a.ExpiresAt, b.ExpiresAt)
 }
 
 func sameTime(a, b *time.Time) bool {

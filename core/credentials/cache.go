@@ -67,6 +67,8 @@ func (c *boundedCache[K, V]) len() int {
 const (
 	signatureCacheSize = 8192
 	keyCacheSize       = 1024
+	// listCacheSize bounds the status lists kept: 256 of 16 KB each.
+	listCacheSize = 256
 )
 
 // verified is a signature check that passed: who signed (the kid, its
@@ -121,6 +123,8 @@ type integrityInputs struct {
 	badgeName, badgeSlug, badgeDesc string
 	badgeCriteria, badgeImage       string
 	badgeTags                       []string
+	slot                            domain.StatusSlot
+	placed                          bool
 }
 
 func integrityInputsOf(c domain.Credential, org domain.Organization, badge domain.Badge) integrityInputs {
@@ -130,6 +134,9 @@ func integrityInputsOf(c domain.Credential, org domain.Organization, badge domai
 		badgeImage: badge.ImageURL, badgeTags: badge.Tags}
 	if c.ExpiresAt != nil {
 		in.expires, in.expiresAt = true, *c.ExpiresAt
+	}
+	if c.Slot != nil {
+		in.placed, in.slot = true, *c.Slot
 	}
 	return in
 }
@@ -141,7 +148,8 @@ func (a integrityInputs) equal(b integrityInputs) bool {
 		a.test == b.test && a.recipientName == b.recipientName && a.recipientEmail == b.recipientEmail &&
 		a.orgSlug == b.orgSlug && a.orgName == b.orgName && a.orgWebsite == b.orgWebsite &&
 		a.badgeName == b.badgeName && a.badgeSlug == b.badgeSlug && a.badgeDesc == b.badgeDesc &&
-		a.badgeCriteria == b.badgeCriteria && a.badgeImage == b.badgeImage && slices.Equal(a.badgeTags, b.badgeTags)
+		a.badgeCriteria == b.badgeCriteria && a.badgeImage == b.badgeImage && slices.Equal(a.badgeTags, b.badgeTags) &&
+		a.placed == b.placed && a.slot == b.slot
 }
 
 // issuerKeyID names an organization's key by its fragment. A key is never
@@ -153,11 +161,14 @@ type issuerKeyID struct{ orgID, fragment string }
 type verifyCaches struct {
 	signatures *boundedCache[domain.CredentialID, *verified]
 	keys       *boundedCache[issuerKeyID, *signing.PublicKey]
+	// lists are status lists read and checked, by URL (listBit).
+	lists *boundedCache[string, *listMemo]
 }
 
 func newVerifyCaches() verifyCaches {
 	return verifyCaches{
 		signatures: newBoundedCache[domain.CredentialID, *verified](signatureCacheSize),
 		keys:       newBoundedCache[issuerKeyID, *signing.PublicKey](keyCacheSize),
+		lists:      newBoundedCache[string, *listMemo](listCacheSize),
 	}
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/credence-dev/credence/core/domain"
 	"github.com/credence-dev/credence/core/signing"
+	"github.com/credence-dev/credence/core/statuslist"
 )
 
 // The JSON-LD contexts of an Open Badges 3.0.3 credential (VCDM 2.0).
@@ -38,9 +39,13 @@ type Document struct {
 	ValidUntil        string   `json:"validUntil,omitempty"`
 	Name              string   `json:"name"`
 	CredentialSubject Subject  `json:"credentialSubject"`
-	Iss               string   `json:"iss,omitempty"`
-	Nbf               int64    `json:"nbf,omitempty"`
-	Exp               int64    `json:"exp,omitempty"`
+	// CredentialStatus places the credential in its issuer's Bitstring
+	// Status Lists: one entry per purpose (revocation, suspension).
+	// Credentials issued before status lists carry none.
+	CredentialStatus []statuslist.Entry `json:"credentialStatus,omitempty"`
+	Iss              string             `json:"iss,omitempty"`
+	Nbf              int64              `json:"nbf,omitempty"`
+	Exp              int64              `json:"exp,omitempty"`
 }
 
 // Profile is the issuer as embedded in a credential.
@@ -116,6 +121,25 @@ func (u URLs) Issuer(orgSlug string) string { return u.join("/issuers/" + orgSlu
 // DID returns the issuer's did:web.
 func (u URLs) DID(orgSlug string) string { return signing.IssuerDID(u.Base, orgSlug) }
 
+// StatusList returns https://…/status-lists/<list>-<purpose>: where the
+// list's status list credential of purpose is published.
+func (u URLs) StatusList(list string, purpose statuslist.Purpose) string {
+	return u.join("/status-lists/" + list + "-" + string(purpose))
+}
+
+// StatusEntries returns the credentialStatus entries of a credential
+// placed at slot (none for nil).
+func (u URLs) StatusEntries(slot *domain.StatusSlot) []statuslist.Entry {
+	if slot == nil {
+		return nil
+	}
+	out := make([]statuslist.Entry, len(statuslist.Purposes))
+	for i, p := range statuslist.Purposes {
+		out[i] = statuslist.NewEntry(u.StatusList(slot.List, p), p, slot.Index)
+	}
+	return out
+}
+
 // Verify returns the human verification page https://…/verify/CRD-….
 func (u URLs) Verify(id domain.CredentialID) string { return u.join("/verify/" + string(id)) }
 
@@ -164,6 +188,7 @@ func (u URLs) buildDocument(c domain.Credential, org domain.Organization, badge 
 			},
 		},
 	}
+	d.CredentialStatus = u.StatusEntries(c.Slot)
 	d.Iss, d.Nbf = d.Issuer.ID, c.IssuedAt.Unix() // validFrom's second
 	if c.ExpiresAt != nil {
 		d.ValidUntil, d.Exp = rfc3339(*c.ExpiresAt), c.ExpiresAt.Unix()

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/credence-dev/credence/core/domain"
+	"github.com/credence-dev/credence/core/statuslist"
 )
 
 // Difference is one field in which a stored record no longer matches the
@@ -69,7 +70,18 @@ func (u URLs) Differences(signed Document, c domain.Credential, org domain.Organ
 	}
 	check("achievement.image", sa.Image != nil && *sa.Image == *wa.Image, signedImage, wa.Image.ID)
 	list("achievement.tag", sa.Tag, wa.Tag)
+	check("credentialStatus", slices.Equal(signed.CredentialStatus, want.CredentialStatus),
+		statusText(signed.CredentialStatus), statusText(want.CredentialStatus))
 	return out
+}
+
+// statusText shows credentialStatus entries as their list URL and index.
+func statusText(entries []statuslist.Entry) string {
+	parts := make([]string, len(entries))
+	for i, e := range entries {
+		parts[i] = e.StatusListCredential + " #" + e.StatusListIndex
+	}
+	return strings.Join(parts, ", ")
 }
 
 // Differences returns, for a verification of a stored credential whose

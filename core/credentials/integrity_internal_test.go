@@ -20,7 +20,8 @@ func TestIntegrityMemoIsExact(t *testing.T) {
 	issued := time.Date(2026, 12, 2, 14, 54, 35, 0, time.UTC)
 	expires := issued.AddDate(1, 0, 0)
 	c := domain.Credential{ID: "CRD-P6PW4W9E", OrgID: "org-1", BadgeID: "badge-1", RecipientName: "Ada Lovelace",
-		RecipientEmail: "ada@example.com", IssuedAt: issued, ExpiresAt: &expires, Public: true, KeyID: "kid", JWS: "a.b.c", CreatedBy: "u"}
+		RecipientEmail: "ada@example.com", IssuedAt: issued, ExpiresAt: &expires, Public: true, KeyID: "kid", JWS: "a.b.c", CreatedBy: "u",
+		Slot: &domain.StatusSlot{List: "list-1", Index: 42}}
 	org := domain.Organization{ID: "org-1", Name: "Academy", Slug: "academy", WebsiteURL: "https://academy.example",
 		Description: "Teaches", Status: domain.OrgApproved, Plan: domain.PlanProfessional, CreatedAt: issued, UpdatedAt: issued}
 	badge := domain.Badge{ID: "badge-1", OrgID: "org-1", Name: "Cloud Architect", Slug: "cloud-architect", Description: "Designs clouds",
@@ -109,6 +110,12 @@ func changes(t *testing.T, name string, f reflect.Value) []reflect.Value {
 		n := 7
 		other.Set(reflect.ValueOf(&n))
 		return []reflect.Value{other, reflect.Zero(f.Type())}
+	case *domain.StatusSlot:
+		out := []reflect.Value{reflect.ValueOf(&domain.StatusSlot{List: "another-list", Index: 1})}
+		if v != nil {
+			out = append(out, reflect.ValueOf(&domain.StatusSlot{List: v.List, Index: v.Index + 1}), reflect.Zero(f.Type()))
+		}
+		return out
 	default:
 		switch f.Kind() {
 		case reflect.String:

@@ -22,6 +22,8 @@ import (
 // Relay hands work written by a committed transaction to the queue.
 type Relay interface {
 	MailsQueued(ctx context.Context, ids ...string)
+	// StatusListsChanged publishes the status lists again.
+	StatusListsChanged(ctx context.Context, ids ...string)
 }
 
 // Service runs the credential use cases.
@@ -228,7 +230,6 @@ func (s *Service) issueOnce(ctx context.Context, actor domain.Actor, orgID strin
 		}
 	}
 	org, badge, signer := g.Org, g.Badge, g.Signer
-	var err error
 	now := s.now()
 	c := domain.Credential{
 		ID: domain.NewCredentialID(), OrgID: org.ID, BadgeID: badge.ID,
@@ -236,6 +237,11 @@ func (s *Service) issueOnce(ctx context.Context, actor domain.Actor, orgID strin
 		IssuedAt: now, ExpiresAt: badge.ExpiryFrom(now), Public: in.Public == nil || *in.Public,
 		Test: actor.APIKeyMode == domain.APIKeyTest, KeyID: signer.KID(), CreatedBy: actor.ID(),
 	}
+	slots, err := s.slots(ctx, org, signer, 1)
+	if err != nil {
+		return issued{}, err
+	}
+	c.Slot = &slots[0]
 	if c.JWS, err = s.sign(signer, c, org, badge); err != nil {
 		return issued{}, err
 	}
@@ -266,7 +272,9 @@ func (s *Service) issueOnce(ctx context.Context, actor domain.Actor, orgID strin
 		}
 	}
 	var out issued
+	var changed []string
 	err = s.store.WithinTx(ctx, func(ctx context.Context) error {
+		changed = nil
 		if cached {
 			// Decided on a remembered context: it must still hold.
 			held, err := s.store.Credentials().IssueContext(ctx, orgID, in.BadgeID, actor.UserID)
@@ -290,6 +298,12 @@ func (s *Service) issueOnce(ctx context.Context, actor domain.Actor, orgID strin
 		is, err := s.place(ctx, &c, now)
 		if err != nil {
 			return err
+		}
+		if is.State == domain.StateActiveTimeBound && is.Previous != nil {
+			// The renewal revoked the previous credential.
+			if changed, err = s.statusChanged(ctx, *is.Previous); err != nil {
+				return err
+			}
 		}
 		// A locked badge's signed fields never change, so what was signed
 		// stands; the first issue locks the badge as it was read, or retries
@@ -334,6 +348,9 @@ func (s *Service) issueOnce(ctx context.Context, actor domain.Actor, orgID strin
 		return issued{}, errRetry
 	case err != nil:
 		return issued{}, fmt.Errorf("issue %s: %w", c.ID, err)
+	}
+	if len(changed) > 0 {
+		s.relay.StatusListsChanged(context.WithoutCancel(ctx), changed...)
 	}
 	return out, nil
 }
@@ -394,7 +411,33 @@ func (s *Service) signer(key domain.SigningKey, orgSlug string) (*signing.Signer
 
 // Revoke revokes a credential of the organization for a reason.
 func (s *Service) Revoke(ctx context.Context, actor domain.Actor, orgID string, id domain.CredentialID, reason string) (domain.Credential, error) {
+	return s.changeStatus(ctx, actor, orgID, id, domain.ActCredentialRevoked, reason, func(c *domain.Credential) error {
+		return c.Revoke(reason, s.now())
+	})
+}
+
+// Suspend suspends a credential of the organization for a reason, until
+// Unsuspend: it verifies as suspended, everywhere its status list is read.
+func (s *Service) Suspend(ctx context.Context, actor domain.Actor, orgID string, id domain.CredentialID, reason string) (domain.Credential, error) {
+	return s.changeStatus(ctx, actor, orgID, id, domain.ActCredentialSuspended, reason, func(c *domain.Credential) error {
+		return c.Suspend(reason, s.now())
+	})
+}
+
+// Unsuspend lifts a credential's suspension.
+func (s *Service) Unsuspend(ctx context.Context, actor domain.Actor, orgID string, id domain.CredentialID) (domain.Credential, error) {
+	return s.changeStatus(ctx, actor, orgID, id, domain.ActCredentialUnsuspended, "", func(c *domain.Credential) error {
+		return c.Unsuspend()
+	})
+}
+
+// changeStatus applies change to a credential of the organization (owners,
+// admins and API keys may), and in the same transaction logs the
+// activity and marks the credential's status list changed; once that
+// commits, the list is published again.
+func (s *Service) changeStatus(ctx context.Context, actor domain.Actor, orgID string, id domain.CredentialID, action domain.Action, detail string, change func(c *domain.Credential) error) (domain.Credential, error) {
 	var out domain.Credential
+	var changed []string
 	err := s.store.WithinTx(ctx, func(ctx context.Context) error {
 		if _, err := s.guard.Org(ctx, actor, orgID, domain.PermRevoke); err != nil {
 			return err
@@ -403,15 +446,21 @@ func (s *Service) Revoke(ctx context.Context, actor domain.Actor, orgID string, 
 		if err != nil {
 			return err
 		}
-		if err := c.Revoke(reason, s.now()); err != nil {
+		if err := change(&c); err != nil {
 			return err
 		}
 		out = c
 		if err := s.store.Credentials().Update(ctx, c); err != nil {
 			return err
 		}
-		return s.record(ctx, actor, orgID, domain.ActCredentialRevoked, c.ID, reason)
+		if changed, err = s.statusChanged(ctx, c); err != nil {
+			return err
+		}
+		return s.record(ctx, actor, orgID, action, c.ID, detail)
 	})
+	if err == nil && len(changed) > 0 {
+		s.relay.StatusListsChanged(context.WithoutCancel(ctx), changed...)
+	}
 	return out, err
 }
 
@@ -443,7 +492,7 @@ func (s *Service) List(ctx context.Context, actor domain.Actor, f ports.Credenti
 		return nil, err
 	}
 	var v domain.Validator
-	v.Check(f.Status == "" || domain.ValidStatus(f.Status), "query.status", "status must be pending, valid, expired or revoked", f.Status)
+	v.Check(f.Status == "" || domain.ValidStatus(f.Status), "query.status", "status must be pending, valid, expired, revoked or suspended", f.Status)
 	v.Check(f.BadgeID == "" || domain.IsID(f.BadgeID), "query.badgeId", "badgeId must be a badge ID", f.BadgeID)
 	v.NoControls("query.email", f.Email)
 	v.NoControls("query.cursor", string(f.After))

@@ -4,7 +4,8 @@ import "github.com/credence-dev/credence/ports"
 
 // Store is what the credential service persists: credentials and the
 // quota they count toward, the organizations, badges and signing keys
-// they are issued under (and the badges' uploaded images), and the recipient mail written with them.
+// they are issued under (and the badges' uploaded images), the status
+// lists that publish their status, and the recipient mail written with them.
 // *sqlstore.Store satisfies it, as does any ports.Store.
 type Store interface {
 	ports.Transactor
@@ -13,6 +14,7 @@ type Store interface {
 	Images() ports.Images
 	SigningKeys() ports.SigningKeys
 	Credentials() ports.Credentials
+	StatusLists() ports.StatusLists
 	Quota() ports.Quota
 	Mails() ports.Mails
 	Activity() ports.ActivityLog

@@ -86,7 +86,7 @@ func (s *Service) Verify(ctx context.Context, actor domain.Actor, id domain.Cred
 	if err != nil {
 		return Verification{}, err
 	}
-	return s.check(ctx, v.Credential.JWS, nil, v.Org, v.Badge, &v.Credential, &v.ActiveKey)
+	return s.check(ctx, v.Credential.JWS, nil, v.Org, v.Badge, &v.Credential, &v.ActiveKey, v.Status)
 }
 
 // VerifyPresented checks a presented compact JWS, or the one baked into a
@@ -120,28 +120,30 @@ func (s *Service) VerifyPresented(ctx context.Context, compact []byte) (Verifica
 	var stored *domain.Credential
 	var badge domain.Badge
 	var active *string
+	var docs domain.StatusDocs
 	if doc, err := ParseDocument(tok.Payload); err == nil {
 		idStr, _ := strings.CutPrefix(doc.ID, s.urls.Credential(""))
 		if id, err := domain.ParseCredentialID(idStr); err == nil {
 			v, err := s.store.Credentials().Verifiable(ctx, id)
 			switch {
 			case err == nil && v.Credential.OrgID == org.ID:
-				stored, badge, org, active = &v.Credential, v.Badge, v.Org, &v.ActiveKey
+				stored, badge, org, active, docs = &v.Credential, v.Badge, v.Org, &v.ActiveKey, v.Status
 			case err != nil && !errors.Is(err, domain.ErrNotFound):
 				return Verification{}, err // no record is a verdict; no answer is not
 			}
 		}
 	}
-	return s.check(ctx, string(compact), &tok, org, badge, stored, active)
+	return s.check(ctx, string(compact), &tok, org, badge, stored, active, docs)
 }
 
 // check runs the five checks of compact against the stored record (nil
 // when the document names no credential of this issuer). tok is compact
 // read, or nil to read it here; active is the fragment of the
-// organization's active key as read with the record (nil: not read). An
+// organization's active key as read with the record (nil: not read), docs
+// the published documents of the record's status list. An
 // error means no verdict: a key that could not be read is not a bad
 // signature.
-func (s *Service) check(ctx context.Context, compact string, tok *signing.Token, org domain.Organization, badge domain.Badge, stored *domain.Credential, active *string) (Verification, error) {
+func (s *Service) check(ctx context.Context, compact string, tok *signing.Token, org domain.Organization, badge domain.Badge, stored *domain.Credential, active *string, docs domain.StatusDocs) (Verification, error) {
 	now := s.clock.Now()
 	out := Verification{Credential: stored, Badge: badge, Org: org}
 	sig, err := s.verifiedSignature(ctx, compact, tok, org, stored, active)
@@ -176,7 +178,7 @@ func (s *Service) check(ctx context.Context, compact string, tok *signing.Token,
 	claimed := false
 	if stored != nil {
 		claimed = stored.ClaimedAt != nil
-		checks = append(checks, ExpiryCheck(stored.ExpiresAt, now), revocationCheck(*stored))
+		checks = append(checks, ExpiryCheck(stored.ExpiresAt, now), s.statusCheck(ctx, *stored, org, docs, active))
 	} else {
 		checks = append(checks,
 			domain.Check{Name: domain.CheckExpiry, Detail: "unknown: the issuer has no record of this credential"},
@@ -345,13 +347,6 @@ func ExpiryCheck(expires *time.Time, now time.Time) domain.Check {
 	default:
 		return domain.Check{Name: domain.CheckExpiry, Detail: "expired on " + expires.Format(time.RFC3339)}
 	}
-}
-
-func revocationCheck(c domain.Credential) domain.Check {
-	if c.RevokedAt == nil {
-		return domain.Check{Name: domain.CheckRevocation, OK: true, Detail: "not revoked"}
-	}
-	return domain.Check{Name: domain.CheckRevocation, Detail: fmt.Sprintf("revoked on %s: %s", c.RevokedAt.Format(time.RFC3339), c.RevocationReason)}
 }
 
 // issuerCheck passes for approved issuers and for suspended ones, whose

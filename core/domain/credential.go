@@ -15,11 +15,13 @@ const (
 	StatusValid   CredentialStatus = "valid"   // claimed by its recipient
 	StatusExpired CredentialStatus = "expired" // past expiresAt
 	StatusRevoked CredentialStatus = "revoked"
+	// StatusSuspended is a credential its issuer suspended, until lifted.
+	StatusSuspended CredentialStatus = "suspended"
 )
 
 // ValidStatus reports whether s names a credential status.
 func ValidStatus(s CredentialStatus) bool {
-	return s == StatusPending || s == StatusValid || s == StatusExpired || s == StatusRevoked
+	return s == StatusPending || s == StatusValid || s == StatusExpired || s == StatusRevoked || s == StatusSuspended
 }
 
 // ReasonSupersededByRenewal is the revocation reason of a time-bound
@@ -41,19 +43,26 @@ type Credential struct {
 	ClaimedAt        *time.Time
 	RevokedAt        *time.Time
 	RevocationReason string
-	SupersedesID     CredentialID // "" when none
-	SupersededByID   CredentialID // "" when none
-	KeyID            string       // the JWS header kid
-	JWS              string
-	CreatedBy        string // user or API key ID
+	SuspendedAt      *time.Time // nil when not suspended
+	SuspensionReason string
+	// Slot is where the credential's revocation and suspension are
+	// published; nil for credentials issued before status lists.
+	Slot           *StatusSlot
+	SupersedesID   CredentialID // "" when none
+	SupersededByID CredentialID // "" when none
+	KeyID          string       // the JWS header kid
+	JWS            string
+	CreatedBy      string // user or API key ID
 }
 
 // Status returns the credential's status at now: revoked wins over
-// expired, expired over claimed.
+// suspended, suspended over expired, expired over claimed.
 func (c Credential) Status(now time.Time) CredentialStatus {
 	switch {
 	case c.RevokedAt != nil:
 		return StatusRevoked
+	case c.SuspendedAt != nil:
+		return StatusSuspended
 	case c.ExpiresAt != nil && !now.Before(*c.ExpiresAt):
 		return StatusExpired
 	case c.ClaimedAt != nil:
@@ -72,7 +81,7 @@ func (c *Credential) Claim(userEmail string, now time.Time) error {
 	if c.ClaimedAt != nil {
 		return ErrAlreadyClaimed
 	}
-	if s := c.Status(now); s == StatusRevoked || s == StatusExpired {
+	if s := c.Status(now); s == StatusRevoked || s == StatusExpired || s == StatusSuspended {
 		return Errorf(CodeNotClaimable, "the credential is %s and cannot be claimed", s)
 	}
 	t := Truncate(now)
@@ -92,6 +101,41 @@ func (c *Credential) Revoke(reason string, now time.Time) error {
 	t := Truncate(now)
 	c.RevokedAt, c.RevocationReason = &t, reason
 	return nil
+}
+
+// Suspend suspends the credential for reason, which is required: until
+// Unsuspend it verifies as suspended and cannot be claimed. A revoked
+// credential cannot be suspended.
+func (c *Credential) Suspend(reason string, now time.Time) error {
+	reason, err := requireReason(reason)
+	if err != nil {
+		return err
+	}
+	switch {
+	case c.RevokedAt != nil:
+		return Errorf(CodeInvalidState, "credential %s is revoked: revocation is final, there is nothing to suspend", c.ID)
+	case c.SuspendedAt != nil:
+		return Errorf(CodeInvalidState, "credential %s is already suspended", c.ID)
+	}
+	t := Truncate(now)
+	c.SuspendedAt, c.SuspensionReason = &t, reason
+	return nil
+}
+
+// Unsuspend lifts the credential's suspension.
+func (c *Credential) Unsuspend() error {
+	if c.SuspendedAt == nil {
+		return Errorf(CodeInvalidState, "credential %s is not suspended", c.ID)
+	}
+	c.SuspendedAt, c.SuspensionReason = nil, ""
+	return nil
+}
+
+// StatusSlot is a credential's place in its issuer's status lists: the
+// same index of the list's revocation and suspension bitstrings.
+type StatusSlot struct {
+	List  string // the status list's ID
+	Index int
 }
 
 // IssueState is the pre-issue state of a badge and recipient email.

@@ -92,7 +92,7 @@ var (
 	ErrCredentialPrivate  = &Error{CodeCredentialPrivate, "this credential is private"}
 	ErrEmailMismatch      = &Error{CodeEmailMismatch, "the credential was issued to another email address"}
 	ErrAlreadyClaimed     = &Error{CodeAlreadyClaimed, "the credential is already claimed"}
-	ErrNotClaimable       = &Error{CodeNotClaimable, "expired and revoked credentials cannot be claimed"}
+	ErrNotClaimable       = &Error{CodeNotClaimable, "expired, revoked and suspended credentials cannot be claimed"}
 	ErrSlugTaken          = &Error{CodeSlugTaken, "the slug is already in use"}
 	ErrInvalidState       = &Error{CodeInvalidState, "the operation is not allowed in the current state"}
 	ErrInvalidToken       = &Error{CodeInvalidToken, "the link is invalid, used or expired"}

@@ -56,6 +56,9 @@ type Check struct {
 	Name   CheckName
 	OK     bool
 	Detail string
+	// Outcome is what a failed revocation check found: ResultRevoked
+	// (also when empty), ResultSuspended or ResultUnknown.
+	Outcome VerifyResult
 }
 
 // VerifyResult is the overall answer of a verification.
@@ -68,25 +71,43 @@ const (
 	ResultInvalid VerifyResult = "invalid"
 	ResultRevoked VerifyResult = "revoked"
 	ResultExpired VerifyResult = "expired"
+	// ResultSuspended: the issuer suspended the credential (reversibly).
+	ResultSuspended VerifyResult = "suspended"
+	// ResultUnknown: every other check passed, but whether the credential
+	// was revoked or suspended could not be established (its status list
+	// could not be read): never "not revoked" on a guess.
+	ResultUnknown VerifyResult = "unknown"
 )
 
 // Verdict folds the checks into one result: a failed signature, integrity
-// or issuer check makes it invalid; then revoked, then expired; otherwise
-// the credential's claim state decides between valid and pending.
+// or issuer check makes it invalid; then revoked, suspended, expired, and
+// unknown (a revocation check that could not tell), in that order;
+// otherwise the credential's claim state decides between valid and
+// pending.
 func Verdict(checks []Check, claimed bool) VerifyResult {
 	failed := map[CheckName]bool{}
+	revocation := ResultValid
 	for _, c := range checks {
-		if !c.OK {
-			failed[c.Name] = true
+		if c.OK {
+			continue
+		}
+		failed[c.Name] = true
+		if c.Name == CheckRevocation {
+			revocation = ResultRevoked
+			if c.Outcome == ResultSuspended || c.Outcome == ResultUnknown {
+				revocation = c.Outcome
+			}
 		}
 	}
 	switch {
 	case failed[CheckSignature] || failed[CheckIntegrity] || failed[CheckIssuer]:
 		return ResultInvalid
-	case failed[CheckRevocation]:
-		return ResultRevoked
+	case revocation == ResultRevoked || revocation == ResultSuspended:
+		return revocation
 	case failed[CheckExpiry]:
 		return ResultExpired
+	case revocation == ResultUnknown:
+		return ResultUnknown
 	case claimed:
 		return ResultValid
 	default:

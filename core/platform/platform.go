@@ -165,11 +165,13 @@ func New(d Deps, o Options) (*Platform, error) {
 	return p, nil
 }
 
-// Register installs the task handlers (mail delivery, bulk jobs) on w:
+// Register installs the task handlers (mail delivery, bulk jobs, status
+// list publishing) on w:
 // call it in every process that runs a worker of Deps.Queue.
 func (p *Platform) Register(w ports.Worker) {
 	w.Handle(work.KindMail, p.Delivery.Handle)
 	w.Handle(work.KindBulkJob, p.Bulk.Process)
+	w.Handle(work.KindStatusList, p.Credentials.HandlePublish)
 }
 
 type systemClock struct{}

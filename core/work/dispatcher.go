@@ -48,6 +48,25 @@ func (d *Dispatcher) JobSubmitted(ctx context.Context, jobID string) {
 	}
 }
 
+// StatusListsChanged relays status lists whose change committed; like
+// MailsQueued, a failure is left to the sweep.
+func (d *Dispatcher) StatusListsChanged(ctx context.Context, ids ...string) {
+	if err := d.enqueueStatusLists(ctx, ids); err != nil {
+		d.log.WarnContext(ctx, "relay of status lists failed; the sweep will retry", "lists", len(ids), "err", err)
+	}
+}
+
+func (d *Dispatcher) enqueueStatusLists(ctx context.Context, ids []string) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	payload, err := json.Marshal(StatusListTask{IDs: ids})
+	if err != nil {
+		return err
+	}
+	return d.queue.Enqueue(ctx, ports.Task{Kind: KindStatusList, Payload: payload})
+}
+
 func (d *Dispatcher) enqueueMails(ctx context.Context, ids []string) error {
 	for start := 0; start < len(ids); start += d.opts.MailBatch {
 		payload, err := json.Marshal(MailTask{IDs: ids[start:min(start+d.opts.MailBatch, len(ids))]})
@@ -73,8 +92,8 @@ func (d *Dispatcher) enqueueJob(ctx context.Context, jobID string) error {
 const sweepBatch = 1000
 
 // Sweep relays what is due and was not relayed: mail due for a (first or
-// next) attempt, and bulk jobs whose lease ended (never relayed, or their
-// worker died). Each row it takes is marked so that sweeps of other
+// next) attempt, bulk jobs whose lease ended (never relayed, or their
+// worker died), and status lists with changes not yet published. Each row it takes is marked so that sweeps of other
 // replicas leave it alone for a while; a repeated task is harmless anyway.
 func (d *Dispatcher) Sweep(ctx context.Context) error {
 	now := d.clock.Now()
@@ -94,8 +113,15 @@ func (d *Dispatcher) Sweep(ctx context.Context) error {
 			return fmt.Errorf("relay bulk job %s: %w", id, err)
 		}
 	}
-	if len(mails) > 0 || len(jobs) > 0 {
-		d.log.InfoContext(ctx, "sweep relayed work", "mails", len(mails), "jobs", len(jobs))
+	lists, err := d.store.StatusLists().Due(ctx, now, now.Add(RelayGrace), sweepBatch)
+	if err != nil {
+		return err
+	}
+	if err := d.enqueueStatusLists(ctx, lists); err != nil {
+		return fmt.Errorf("relay %d status lists: %w", len(lists), err)
+	}
+	if len(mails) > 0 || len(jobs) > 0 || len(lists) > 0 {
+		d.log.InfoContext(ctx, "sweep relayed work", "mails", len(mails), "jobs", len(jobs), "statusLists", len(lists))
 	}
 	return nil
 }

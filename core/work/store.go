@@ -9,11 +9,12 @@ type MailStore interface {
 	Mails() ports.Mails
 }
 
-// DispatchStore is what the dispatcher reads and prunes: mail and bulk
-// jobs to relay again, and what housekeeping deletes. *sqlstore.Store
+// DispatchStore is what the dispatcher reads and prunes: mail, bulk jobs
+// and status lists to relay again, and what housekeeping deletes. *sqlstore.Store
 // satisfies it, as does any ports.Store.
 type DispatchStore interface {
 	Mails() ports.Mails
 	Bulk() ports.BulkJobs
+	StatusLists() ports.StatusLists
 	Retention() ports.Retention
 }

@@ -16,7 +16,15 @@ import (
 const (
 	KindMail    = "mail.send"    // payload: MailTask
 	KindBulkJob = "bulk.process" // payload: JobTask
+	// KindStatusList publishes status lists again (payload:
+	// StatusListTask).
+	KindStatusList = "statuslist.publish"
 )
+
+// StatusListTask names status lists to publish.
+type StatusListTask struct {
+	IDs []string `json:"ids"`
+}
 
 // MailTask names mails to attempt.
 type MailTask struct {
