@@ -33,6 +33,8 @@ func testCredentialRoundTrip(t *testing.T, s ports.Store) {
 	full.ClaimedAt = ptr(t0.Add(-47 * time.Hour))
 	full.RevokedAt = ptr(t0.Add(-time.Hour))
 	full.RevocationReason = "issued in error"
+	full.SuspendedAt, full.SuspensionReason = ptr(t0.Add(-2*time.Hour)), "under review"
+	full.Slot = &domain.StatusSlot{List: newStatusList(t, s, is.org.ID).ID, Index: 131071}
 	full.SupersedesID = plain.ID
 	full.SupersededByID = domain.NewCredentialID()
 	full.JWS = "eyJhbGciOiJFUzI1NiIsImtpZCI6ImRpZDp3ZWI6ZXhhbXBsZS5jb20ja2V5LTEifQ." + strings.Repeat("eyJ2YyI6e30", 500) + ".sig_-"
@@ -45,10 +47,12 @@ func testCredentialRoundTrip(t *testing.T, s ports.Store) {
 	upd.ClaimedAt = ptr(t0.Add(time.Minute))
 	upd.RevokedAt = ptr(t0.Add(2 * time.Minute))
 	upd.RevocationReason = "superseded by renewal"
+	upd.SuspendedAt, upd.SuspensionReason = ptr(t0.Add(3*time.Minute)), "paused"
 	upd.SupersededByID = domain.NewCredentialID()
 	ignored := upd
 	ignored.RecipientName, ignored.JWS, ignored.IssuedAt, ignored.Public = "Other", "other.jws.text", t0.Add(time.Hour), false
 	ignored.ExpiresAt, ignored.SupersedesID, ignored.KeyID = ptr(t0), domain.NewCredentialID(), "other-kid"
+	ignored.Slot = &domain.StatusSlot{List: "not-written", Index: 5}
 	must(t, s.Credentials().Update(ctx, ignored))
 	got, err = s.Credentials().Get(ctx, plain.ID)
 	must(t, err)
@@ -320,6 +324,9 @@ func testCredentialListFilters(t *testing.T, s ports.Store) {
 	revoked := insert(b2.ID, e3, -time.Hour, func(c *domain.Credential) {
 		c.RevokedAt, c.RevocationReason, c.ExpiresAt = ptr(now.Add(-30*time.Minute)), "r", ptr(now.Add(-10*time.Minute))
 	})
+	suspended := insert(b1.ID, e3, -30*time.Minute, func(c *domain.Credential) {
+		c.SuspendedAt, c.SuspensionReason, c.ClaimedAt = ptr(now.Add(-20*time.Minute)), "s", ptr(now.Add(-25*time.Minute))
+	})
 	elsewhere := newIssuer(t, s)
 	must(t, s.Credentials().Insert(ctx, elsewhere.credential(e1, now)))
 
@@ -329,13 +336,14 @@ func testCredentialListFilters(t *testing.T, s ports.Store) {
 		f    ports.CredentialFilter
 		want []domain.CredentialID
 	}{
-		{"all", ports.CredentialFilter{}, ids(revoked, expiredNow, expired, valid, pending)},
-		{"badge", ports.CredentialFilter{BadgeID: b1.ID}, ids(valid, pending)},
+		{"all", ports.CredentialFilter{}, ids(suspended, revoked, expiredNow, expired, valid, pending)},
+		{"badge", ports.CredentialFilter{BadgeID: b1.ID}, ids(suspended, valid, pending)},
 		{"email", ports.CredentialFilter{Email: e1}, ids(expired, pending)},
 		{"pending", ports.CredentialFilter{Status: domain.StatusPending}, ids(pending)},
 		{"valid", ports.CredentialFilter{Status: domain.StatusValid}, ids(valid)},
 		{"expired", ports.CredentialFilter{Status: domain.StatusExpired}, ids(expiredNow, expired)},
 		{"revoked", ports.CredentialFilter{Status: domain.StatusRevoked}, ids(revoked)},
+		{"suspended", ports.CredentialFilter{Status: domain.StatusSuspended}, ids(suspended)},
 		{"badge and status", ports.CredentialFilter{BadgeID: b2.ID, Status: domain.StatusExpired}, ids(expiredNow, expired)},
 		{"email and status", ports.CredentialFilter{Email: e2, Status: domain.StatusValid}, ids(valid)},
 		{"nothing", ports.CredentialFilter{BadgeID: b1.ID, Status: domain.StatusRevoked}, ids()},
@@ -358,7 +366,7 @@ func testCredentialListFilters(t *testing.T, s ports.Store) {
 	}
 	got, err := s.Credentials().List(ctx, ports.CredentialFilter{OrgID: is.org.ID, BadgeID: b1.ID, Now: now})
 	must(t, err)
-	equal(t, got, []domain.Credential{valid, pending})
+	equal(t, got, []domain.Credential{suspended, valid, pending})
 }
 
 // sortNewest orders by (IssuedAt, ID) descending, the order the store pages in.
@@ -819,9 +827,13 @@ func testCredentialVerifiable(t *testing.T, s ports.Store) {
 	full := makeCredential(is.org.ID, b2.ID, newEmail(), t0.Add(time.Microsecond))
 	full.ExpiresAt, full.ClaimedAt, full.RevokedAt = ptr(t0.Add(48*time.Hour)), ptr(t0.Add(time.Minute)), ptr(t0.Add(time.Hour))
 	full.RevocationReason, full.Public, full.Test = "superseded", false, true
+	full.SuspendedAt, full.SuspensionReason = ptr(t0.Add(30*time.Minute)), "paused"
 	full.SupersedesID, full.SupersededByID = c.ID, domain.NewCredentialID()
+	list := newStatusList(t, s, is.org.ID)
+	full.Slot = &domain.StatusSlot{List: list.ID, Index: 77}
 	must(t, s.Credentials().Insert(ctx, full))
-	want := ports.Verifiable{Credential: full, Org: org, Badge: b2, ActiveKey: "key-2"}
+	want := ports.Verifiable{Credential: full, Org: org, Badge: b2, ActiveKey: "key-2",
+		Status: domain.StatusDocs{Revocation: list.Revocation, Suspension: list.Suspension}}
 	got, err := s.Credentials().Verifiable(ctx, full.ID)
 	must(t, err)
 	equal(t, got, want)

@@ -103,6 +103,10 @@ func Run(t *testing.T, newStore Factory) {
 		{"credential_list_filters", testCredentialListFilters},
 		{"credential_list_cursor", testCredentialListCursor},
 		{"credential_list_by_email", testCredentialListByEmail},
+		{"status_list_round_trip_and_seq_taken", testStatusListRoundTrip},
+		{"status_list_allocate_concurrent_places_once", testStatusListAllocate},
+		{"status_list_changed_due_publish_entries", testStatusListPublishing},
+		{"status_list_due_concurrent_sweeps_disjoint", testStatusListDueConcurrent},
 
 		{"quota_consume_counts_distinct_recipients", testQuota},
 		{"quota_never_exceeds_limit_under_concurrency", testQuotaConcurrent},
