@@ -1,21 +1,8 @@
 package verifier_test
 
 import (
-	"encoding/json"
-	"errors"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"testing"
 	"time"
-)
-
-// Where the npm verifiers are installed (`npm install --prefix DIR
-// jose@…`, as .ci/run does), and the switch that makes their absence a
-// failure instead of a skip.
-const (
-	envNpmVerifiers        = "CREDENCE_TEST_NPM_VERIFIERS"
-	envRequireNpmVerifiers = "CREDENCE_TEST_REQUIRE_NPM_VERIFIERS"
 )
 
 // joseScript verifies a credential with npm jose's jwtVerify against a
@@ -38,14 +25,7 @@ try {
 // refuses an expired one (by exp) and a forged one.
 func TestNpmJoseAcceptsIssuedCredentials(t *testing.T) {
 	t.Parallel()
-	dir := os.Getenv(envNpmVerifiers)
-	if _, err := os.Stat(filepath.Join(dir, "node_modules", "jose")); dir == "" || err != nil {
-		msg := envNpmVerifiers + " names no folder with npm jose installed"
-		if os.Getenv(envRequireNpmVerifiers) == "1" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg + "; install it with `npm install --prefix DIR jose@6.2.18`")
-	}
+	dir := npmVerifiers(t, "jose")
 	e := newEnv(t)
 	days := 30
 	acme := e.issuer(t, "Acme Academy", "acme", &days)
@@ -61,20 +41,8 @@ func TestNpmJoseAcceptsIssuedCredentials(t *testing.T) {
 	}
 	run := func(jws string, at time.Time) outcome {
 		t.Helper()
-		cmd := exec.CommandContext(t.Context(), "node", "--input-type=module", "-e", joseScript, jws, string(jwks), issuer, at.Format(time.RFC3339))
-		cmd.Dir = dir // where the bare specifier 'jose' resolves
-		out, err := cmd.Output()
-		if err != nil {
-			var exit *exec.ExitError
-			if errors.As(err, &exit) {
-				t.Fatalf("node: %v\n%s%s", err, out, exit.Stderr)
-			}
-			t.Fatalf("node: %v", err)
-		}
 		var o outcome
-		if err := json.Unmarshal(out, &o); err != nil {
-			t.Fatalf("node printed %q: %v", out, err)
-		}
+		runNode(t, dir, joseScript, &o, jws, string(jwks), issuer, at.Format(time.RFC3339))
 		return o
 	}
 	now := e.clock.Now()

@@ -162,6 +162,14 @@ func (e *env) published(t *testing.T, is issuer) (jwks, did []byte) {
 // documents the product would never sign.
 func (e *env) signer(t *testing.T, is issuer) *signing.Signer {
 	t.Helper()
+	return e.signerNaming(t, is, "")
+}
+
+// signerNaming signs with the issuer's active key but writes kid in the
+// header (the key's own when kid is empty): a forger holding one
+// issuer's key who names another's.
+func (e *env) signerNaming(t *testing.T, is issuer, kid string) *signing.Signer {
+	t.Helper()
 	key, err := e.store.SigningKeys().Active(t.Context(), is.org.ID)
 	if err != nil {
 		t.Fatal(err)
@@ -170,7 +178,10 @@ func (e *env) signer(t *testing.T, is issuer) *signing.Signer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := signing.NewSigner(priv, key.Algorithm, signing.KeyID(e.creds.URLs().DID(is.org.Slug), key.Fragment))
+	if kid == "" {
+		kid = signing.KeyID(e.creds.URLs().DID(is.org.Slug), key.Fragment)
+	}
+	s, err := signing.NewSigner(priv, key.Algorithm, kid)
 	if err != nil {
 		t.Fatal(err)
 	}
