@@ -111,7 +111,14 @@ type issuer struct {
 	badge domain.Badge
 }
 
+// issuer makes an issuer signing with the default algorithm (ES256).
 func (e *env) issuer(t *testing.T, name, slug string, expiresInDays *int) issuer {
+	t.Helper()
+	return e.issuerAlg(t, name, slug, expiresInDays, domain.AlgES256)
+}
+
+// issuerAlg makes an issuer whose key signs with alg.
+func (e *env) issuerAlg(t *testing.T, name, slug string, expiresInDays *int, alg domain.Algorithm) issuer {
 	t.Helper()
 	ctx := t.Context()
 	site := "https://" + slug + ".example"
@@ -122,7 +129,7 @@ func (e *env) issuer(t *testing.T, name, slug string, expiresInDays *int) issuer
 	if org, err = e.orgs.Decide(ctx, e.admin, org.ID, orgs.Approve, ""); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.orgs.GenerateKeys(ctx, e.owner, org.ID, domain.AlgES256); err != nil {
+	if _, err := e.orgs.GenerateKeys(ctx, e.owner, org.ID, alg); err != nil {
 		t.Fatal(err)
 	}
 	text := func(s string) *string { return &s }
