@@ -120,7 +120,10 @@ func JWKS(keys []PublishedKey) ([]byte, error) {
 }
 
 // DIDDocument renders the did:web document of an issuer: every key, active
-// and retired, as a JsonWebKey verification method listed in assertionMethod.
+// and retired, as a JsonWebKey2020 verification method (the type JWT
+// verifiers such as did-jwt and trustbloc vc-go look for; the W3C
+// Controlled Identifiers name JsonWebKey is newer but less read) listed in
+// assertionMethod.
 func DIDDocument(did string, keys []PublishedKey) ([]byte, error) {
 	type method struct {
 		ID           string  `json:"id"`
@@ -134,7 +137,7 @@ func DIDDocument(did string, keys []PublishedKey) ([]byte, error) {
 		VerificationMethod []method `json:"verificationMethod"`
 		AssertionMethod    []string `json:"assertionMethod"`
 	}{
-		Context:            []string{"https://www.w3.org/ns/did/v1", "https://w3id.org/security/jwk/v1"},
+		Context:            []string{"https://www.w3.org/ns/did/v1", "https://w3id.org/security/suites/jws-2020/v1"},
 		ID:                 did,
 		VerificationMethod: []method{},
 		AssertionMethod:    []string{},
@@ -144,7 +147,7 @@ func DIDDocument(did string, keys []PublishedKey) ([]byte, error) {
 		if err != nil {
 			return nil, err
 		}
-		doc.VerificationMethod = append(doc.VerificationMethod, method{ID: k.KID, Type: "JsonWebKey", Controller: did, PublicKeyJwk: key})
+		doc.VerificationMethod = append(doc.VerificationMethod, method{ID: k.KID, Type: "JsonWebKey2020", Controller: did, PublicKeyJwk: key})
 		doc.AssertionMethod = append(doc.AssertionMethod, k.KID)
 	}
 	return json.Marshal(doc)

@@ -918,7 +918,7 @@ func TestDIDDocument(t *testing.T) {
 	if got := keysOf(doc); !slices.Equal(got, []string{"@context", "assertionMethod", "id", "verificationMethod"}) {
 		t.Errorf("DID document members = %v", got)
 	}
-	if want := []any{"https://www.w3.org/ns/did/v1", "https://w3id.org/security/jwk/v1"}; !reflect.DeepEqual(doc["@context"], want) {
+	if want := []any{"https://www.w3.org/ns/did/v1", "https://w3id.org/security/suites/jws-2020/v1"}; !reflect.DeepEqual(doc["@context"], want) {
 		t.Errorf("@context = %v, want %v", doc["@context"], want)
 	}
 	if doc["id"] != exampleDID {
@@ -935,7 +935,7 @@ func TestDIDDocument(t *testing.T) {
 		if got := keysOf(m); !slices.Equal(got, []string{"controller", "id", "publicKeyJwk", "type"}) {
 			t.Errorf("method %d members = %v", i, got)
 		}
-		if m["id"] != want.KID || m["type"] != "JsonWebKey" || m["controller"] != exampleDID {
+		if m["id"] != want.KID || m["type"] != "JsonWebKey2020" || m["controller"] != exampleDID {
 			t.Errorf("method %d = id %v type %v controller %v", i, m["id"], m["type"], m["controller"])
 		}
 		jwkMap, _ := m["publicKeyJwk"].(map[string]any)
@@ -978,10 +978,10 @@ func TestDIDDocumentMatchesExample(t *testing.T) {
 	}
 	p := jsonObject(t, pub)
 	want := map[string]any{
-		"@context": []any{"https://www.w3.org/ns/did/v1", "https://w3id.org/security/jwk/v1"},
+		"@context": []any{"https://www.w3.org/ns/did/v1", "https://w3id.org/security/suites/jws-2020/v1"},
 		"id":       exampleDID,
 		"verificationMethod": []any{map[string]any{
-			"id": exampleKID("key-1"), "type": "JsonWebKey",
+			"id": exampleKID("key-1"), "type": "JsonWebKey2020",
 			"controller": exampleDID,
 			"publicKeyJwk": map[string]any{"kty": "EC", "crv": "P-256", "alg": "ES256",
 				"kid": exampleKID("key-1"), "x": p["x"], "y": p["y"]},

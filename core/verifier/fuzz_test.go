@@ -82,7 +82,7 @@ func FuzzNew(f *testing.F) {
 		[]byte(`{"id":"did:web:x","verificationMethod":[{"id":"did:web:x#k","publicKeyJwk":null}],"assertionMethod":["did:web:x#k"]}`),
 		[]byte(`null`), []byte(`[]`), []byte(``), []byte(`{`),
 		bytes.Replace(jwks, []byte(`"ES256"`), []byte(`"EdDSA"`), 1),
-		bytes.Replace(did, []byte(`"JsonWebKey"`), []byte(`"JsonWebKey2020"`), 1),
+		bytes.Replace(did, []byte(`"JsonWebKey2020"`), []byte(`"JsonWebKey"`), 1),
 	} {
 		f.Add(s)
 	}

@@ -309,7 +309,7 @@ func TestNewRefusesBadKeyDocuments(t *testing.T) {
 		"DID document id":           strings.Replace(did, `"id":"did:web:credentials.example.com:issuers:acme"`, `"id":"acme"`, 1),
 		"method of another DID":     strings.ReplaceAll(did, kid1, globex.keys[0].KID),
 		"method controller":         strings.Replace(did, `"controller":"did:web:credentials.example.com:issuers:acme"`, `"controller":"did:web:evil.example"`, 1),
-		"method type":               strings.Replace(did, `"type":"JsonWebKey"`, `"type":"X25519KeyAgreementKey2020"`, 1),
+		"method type":               strings.Replace(did, `"type":"JsonWebKey2020"`, `"type":"X25519KeyAgreementKey2020"`, 1),
 		"publicKeyJwk kid":          strings.Replace(did, `"kid":"`+kid1+`"`, `"kid":"`+kid2+`"`, 1),
 		"no assertionMethod":        strings.Replace(did, `"assertionMethod":["`+kid1+`","`+kid2+`"]`, `"assertionMethod":[]`, 1),
 		"control character in kid":  strings.ReplaceAll(jwks, kid1, kid1+`\u0007`),
