@@ -185,10 +185,11 @@ type StatusLists interface {
 	// Entries returns the places of the list's credentials that are
 	// revoked and those suspended.
 	Entries(ctx context.Context, id string) (revoked, suspended []int, err error)
-	// Publish stores the documents built from version, unless documents
-	// of that version or a later one are stored already (then it reports
-	// false and writes nothing).
-	Publish(ctx context.Context, id string, version int64, revocation, suspension string, at time.Time) (bool, error)
+	// Publish stores the documents built from version (docs' Revocation,
+	// Suspension and their proofs), unless documents of that version or a
+	// later one are stored already (then it reports false and writes
+	// nothing).
+	Publish(ctx context.Context, id string, version int64, docs domain.StatusList, at time.Time) (bool, error)
 	// Due returns up to limit lists with unpublished changes whose next
 	// attempt is due at now, and moves their next attempt to next.
 	Due(ctx context.Context, now, next time.Time, limit int) ([]string, error)

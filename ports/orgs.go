@@ -111,6 +111,20 @@ type SigningKeys interface {
 	Retire(ctx context.Context, id string, at time.Time) error
 }
 
+// ProofKeys persists organizations' Data Integrity keys.
+type ProofKeys interface {
+	// Create inserts k. A second active key for an org returns an error
+	// matching domain.ErrInvalidState, as does a fragment in use.
+	Create(ctx context.Context, k domain.ProofKey) error
+	// Active returns the org's active key, or domain.ErrNotFound.
+	Active(ctx context.Context, orgID string) (domain.ProofKey, error)
+	// List returns every key of the org, active and retired, oldest first.
+	List(ctx context.Context, orgID string) ([]domain.ProofKey, error)
+	// Retire marks the key retired at `at` when it is active; a key already
+	// retired returns an error matching domain.ErrInvalidState.
+	Retire(ctx context.Context, id string, at time.Time) error
+}
+
 // APIKeys persists organization API keys.
 type APIKeys interface {
 	Create(ctx context.Context, k domain.APIKey) error

@@ -35,3 +35,13 @@ type KeyCipher interface {
 	Encrypt(plaintext []byte) ([]byte, error)
 	Decrypt(ciphertext []byte) ([]byte, error)
 }
+
+// Canonicalizer turns JSON-LD documents into canonical RDF, as Data
+// Integrity proofs sign them.
+type Canonicalizer interface {
+	// Canonicalize returns the RDFC-1.0 canonical N-Quads of doc (a JSON-LD
+	// document), its contexts read from copies the adapter holds (never
+	// fetched). A document naming another context, or with a member no
+	// context defines (JSON-LD safe mode), is refused.
+	Canonicalize(doc []byte) ([]byte, error)
+}

@@ -29,6 +29,7 @@ type Store interface {
 	Members() Members
 	Invitations() Invitations
 	SigningKeys() SigningKeys
+	ProofKeys() ProofKeys
 	APIKeys() APIKeys
 	Badges() Badges
 	Images() Images

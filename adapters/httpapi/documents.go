@@ -8,8 +8,8 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/credence-dev/credence/core/credentials"
 	"github.com/credence-dev/credence/core/domain"
-	"github.com/credence-dev/credence/core/signing"
 )
 
 // registerDocuments serves the public, standard documents outside /api/v1:
@@ -59,8 +59,8 @@ func (s *server) credentialDocument(w http.ResponseWriter, r *http.Request) {
 		s.writeDocument(w, r, "application/vc+jwt", []byte(v.Credential.JWS), nil)
 		return
 	}
-	_, payload, err := signing.Parse([]byte(v.Credential.JWS))
-	s.writeDocument(w, r, "application/vc", payload, err) // VCDM 2.0's media type of a credential
+	body, err := credentials.JSONView(v.Credential) // with its Data Integrity proof, when it has one
+	s.writeDocument(w, r, "application/vc", body, err) // VCDM 2.0's media type of a credential
 }
 
 // statusListCacheAge is how long a status list may be served from a
@@ -70,17 +70,18 @@ const statusListCacheAge = "public, max-age=60"
 
 // statusListDocument serves a status list credential: the compact JWS
 // (application/vc+jwt), or with Accept application/vc or application/json
-// the credential as JSON, with an ETag of the bytes so that a verifier
+// the credential as JSON (with its Data Integrity proof when the
+// organization has proofs on), with an ETag of the bytes so that a verifier
 // polling it revalidates for the price of a 304.
 func (s *server) statusListDocument(w http.ResponseWriter, r *http.Request) {
-	jws, err := s.Credentials.StatusListDocument(r.Context(), r.PathValue("listId"))
+	jws, proof, err := s.Credentials.StatusListDocument(r.Context(), r.PathValue("listId"))
 	if err != nil {
 		s.writeDocument(w, r, "", nil, err)
 		return
 	}
 	contentType, body := "application/vc+jwt", []byte(jws)
 	if wantsCredentialJSON(r.Header.Get("Accept")) {
-		if _, body, err = signing.Parse([]byte(jws)); err != nil {
+		if body, err = credentials.StatusListJSON(jws, proof); err != nil {
 			s.writeDocument(w, r, "", nil, err)
 			return
 		}

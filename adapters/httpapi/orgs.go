@@ -24,6 +24,7 @@ type orgWire struct {
 	Plan          string    `json:"plan"`
 	EmailsEnabled bool      `json:"emailsEnabled" doc:"whether recipients are emailed"`
 	RequireMFA    bool      `json:"requireMfa" doc:"every member signs in with an emailed code"`
+	DataIntegrity bool      `json:"dataIntegrityProof" doc:"new credentials also carry an embedded eddsa-rdfc-2022 proof in their JSON view"`
 	Role          string    `json:"role,omitempty" doc:"the caller's role"`
 	IssuerID      string    `json:"issuerId" doc:"the issuer's did:web"`
 	CreatedAt     time.Time `json:"createdAt"`
@@ -32,7 +33,7 @@ type orgWire struct {
 
 func (s *server) orgWire(o domain.Organization, role domain.Role) orgWire {
 	return orgWire{ID: o.ID, Name: o.Name, Slug: o.Slug, WebsiteURL: o.WebsiteURL, Description: o.Description,
-		LogoURL: o.LogoURL, Status: string(o.Status), StatusReason: o.StatusReason, Plan: string(o.Plan), EmailsEnabled: o.EmailsEnabled, RequireMFA: o.RequireMFA,
+		LogoURL: o.LogoURL, Status: string(o.Status), StatusReason: o.StatusReason, Plan: string(o.Plan), EmailsEnabled: o.EmailsEnabled, RequireMFA: o.RequireMFA, DataIntegrity: o.DataIntegrity,
 		Role: string(role), IssuerID: s.Credentials.URLs().DID(o.Slug), CreatedAt: o.CreatedAt, UpdatedAt: o.UpdatedAt}
 }
 
@@ -45,10 +46,12 @@ type orgBody struct {
 	Description   *string `json:"description,omitempty" maxLength:"2000"`
 	EmailsEnabled *bool   `json:"emailsEnabled,omitempty" doc:"email recipients when their credentials are issued or renewed (default true)"`
 	RequireMFA    *bool   `json:"requireMfa,omitempty" doc:"make every member sign in with an emailed code (owners only; default false)"`
+	DataIntegrity *bool   `json:"dataIntegrityProof,omitempty" doc:"secure new credentials with an embedded Data Integrity proof (eddsa-rdfc-2022) beside the JWS: the first time, an Ed25519 key is added to the issuer's DID document (owners only; default false)"`
 }
 
 func (b orgBody) input() domain.OrgInput {
-	return domain.OrgInput{Name: b.Name, Slug: b.Slug, WebsiteURL: b.WebsiteURL, Description: b.Description, EmailsEnabled: b.EmailsEnabled, RequireMFA: b.RequireMFA}
+	return domain.OrgInput{Name: b.Name, Slug: b.Slug, WebsiteURL: b.WebsiteURL, Description: b.Description, EmailsEnabled: b.EmailsEnabled, RequireMFA: b.RequireMFA,
+		DataIntegrity: b.DataIntegrity}
 }
 
 type OrgPath struct {

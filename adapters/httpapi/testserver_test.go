@@ -26,6 +26,7 @@ import (
 	"github.com/credence-dev/credence/adapters/filemail"
 	"github.com/credence-dev/credence/adapters/mailhtml"
 	"github.com/credence-dev/credence/adapters/memlimit"
+	"github.com/credence-dev/credence/adapters/jsonld"
 	"github.com/credence-dev/credence/adapters/memqueue"
 	"github.com/credence-dev/credence/adapters/sqlstore"
 	"github.com/credence-dev/credence/adapters/sysclock"
@@ -113,7 +114,11 @@ func newTestServerAt(t testing.TB, limits Limits, clock ports.Clock, more ...fun
 	plans[testPlan] = domain.Plan{MonthlyRecipients: 2, BadgeTemplates: 2, Owners: 1}
 	public, _ := url.Parse("https://credence.test")
 
-	p, err := platform.New(platform.Deps{Store: counted, Queue: queue, Mailer: mailer, Cipher: cipher, Clock: clock, Log: log},
+	canon, err := jsonld.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := platform.New(platform.Deps{Store: counted, Queue: queue, Mailer: mailer, Cipher: cipher, Clock: clock, Log: log, Canonicalizer: canon},
 		platform.Options{PublicURL: public, AdminEmails: []string{testAdminEmail}, Plans: plans})
 	if err != nil {
 		t.Fatal(err)

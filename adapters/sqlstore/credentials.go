@@ -41,6 +41,7 @@ type credentialRow struct {
 	SupersededByID string `bun:"superseded_by_id,nullzero"`
 	KeyID          string `bun:"key_id"`
 	JWS            string `bun:"jws"`
+	Proof          string `bun:"proof"`
 	CreatedBy      string `bun:"created_by"`
 }
 
@@ -67,6 +68,7 @@ var credentialFields = []column[credentialRow]{
 	{"superseded_by_id", func(r *credentialRow) any { return stringDest{&r.SupersededByID} }},
 	{"key_id", func(r *credentialRow) any { return stringDest{&r.KeyID} }},
 	{"jws", func(r *credentialRow) any { return stringDest{&r.JWS} }},
+	{"proof", func(r *credentialRow) any { return stringDest{&r.Proof} }},
 	{"created_by", func(r *credentialRow) any { return stringDest{&r.CreatedBy} }},
 }
 
@@ -79,7 +81,7 @@ func toCredentialRow(c domain.Credential) *credentialRow {
 		Test: c.Test, ClaimedAt: utcPtr(c.ClaimedAt), RevokedAt: utcPtr(c.RevokedAt), RevocationReason: c.RevocationReason,
 		SuspendedAt: utcPtr(c.SuspendedAt), SuspensionReason: c.SuspensionReason,
 		SupersedesID: string(c.SupersedesID), SupersededByID: string(c.SupersededByID), KeyID: c.KeyID,
-		JWS: c.JWS, CreatedBy: c.CreatedBy}
+		JWS: c.JWS, Proof: c.Proof, CreatedBy: c.CreatedBy}
 	if c.Slot != nil {
 		r.StatusListID, r.StatusIndex = c.Slot.List, c.Slot.Index
 	}
@@ -93,7 +95,7 @@ func (r *credentialRow) toDomain() domain.Credential {
 		RevokedAt: utcPtr(r.RevokedAt), RevocationReason: r.RevocationReason,
 		SuspendedAt: utcPtr(r.SuspendedAt), SuspensionReason: r.SuspensionReason,
 		SupersedesID: domain.CredentialID(r.SupersedesID), SupersededByID: domain.CredentialID(r.SupersededByID),
-		KeyID: r.KeyID, JWS: r.JWS, CreatedBy: r.CreatedBy}
+		KeyID: r.KeyID, JWS: r.JWS, Proof: r.Proof, CreatedBy: r.CreatedBy}
 	if r.StatusListID != "" {
 		c.Slot = &domain.StatusSlot{List: r.StatusListID, Index: r.StatusIndex}
 	}
@@ -196,7 +198,7 @@ func (r *Credentials) InsertFirst(ctx context.Context, f ports.FirstIssue) (bool
 }
 
 const insertCredentialColumns = `id, org_id, badge_id, recipient_name, recipient_email, issued_at, expires_at,
-	public, test, revocation_reason, key_id, jws, created_by, status_list_id, status_index`
+	public, test, revocation_reason, key_id, jws, created_by, status_list_id, status_index, proof`
 
 // InsertFirst's statement is made of arms (data-modifying CTEs). The
 // guard (g) holds one row when the issue context is still the one the
@@ -221,7 +223,7 @@ const insertFirstQuota = `u AS (
 	RETURNING 1
 ), c AS (
 	INSERT INTO credentials (` + insertCredentialColumns + `)
-	SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?
+	SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?
 	WHERE EXISTS (SELECT 1 FROM g) AND (EXISTS (SELECT 1 FROM u)
 		OR EXISTS (SELECT 1 FROM quota_recipients WHERE org_id = ? AND month = ? AND email = ?))
 	RETURNING 1
@@ -231,7 +233,7 @@ const insertFirstQuota = `u AS (
 // its placeholders are the credential's columns.
 const insertFirstTest = `c AS (
 	INSERT INTO credentials (` + insertCredentialColumns + `)
-	SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM g)
+	SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM g)
 	RETURNING 1
 )`
 
@@ -306,7 +308,7 @@ func (r *Credentials) insertFirstPostgres(ctx context.Context, f ports.FirstIssu
 	}
 	row := toCredentialRow(c)
 	args = append(args, string(c.ID), c.OrgID, c.BadgeID, c.RecipientName, c.RecipientEmail, c.IssuedAt.UTC(), utcPtr(c.ExpiresAt),
-		c.Public, c.Test, c.RevocationReason, c.KeyID, c.JWS, c.CreatedBy, row.StatusListID, row.StatusIndex)
+		c.Public, c.Test, c.RevocationReason, c.KeyID, c.JWS, c.CreatedBy, row.StatusListID, row.StatusIndex, c.Proof)
 	if !c.Test {
 		args = append(args, c.OrgID, domain.MonthKey(f.Month), c.RecipientEmail)
 	}
@@ -568,7 +570,7 @@ func (r *Credentials) InsertMany(ctx context.Context, cs []domain.Credential) er
 				rows[i] = []any{string(c.ID), c.OrgID, c.BadgeID, c.RecipientName, c.RecipientEmail, c.IssuedAt, c.ExpiresAt,
 					c.Public, c.Test, c.ClaimedAt, c.RevokedAt, c.RevocationReason, nullString(string(c.SupersedesID)),
 					nullString(string(c.SupersededByID)), c.KeyID, c.JWS, c.CreatedBy, row.StatusListID, row.StatusIndex,
-					c.SuspendedAt, c.SuspensionReason}
+					c.SuspendedAt, c.SuspensionReason, c.Proof}
 			}
 			n, err := r.s.copyRows(ctx, "credentials", copyCredentialColumns, rows)
 			if err != nil && !isUniqueViolation(err) {
@@ -605,7 +607,7 @@ func (r *Credentials) InsertMany(ctx context.Context, cs []domain.Credential) er
 
 var copyCredentialColumns = []string{"id", "org_id", "badge_id", "recipient_name", "recipient_email", "issued_at",
 	"expires_at", "public", "test", "claimed_at", "revoked_at", "revocation_reason", "supersedes_id", "superseded_by_id",
-	"key_id", "jws", "created_by", "status_list_id", "status_index", "suspended_at", "suspension_reason"}
+	"key_id", "jws", "created_by", "status_list_id", "status_index", "suspended_at", "suspension_reason", "proof"}
 
 // nullString is nil for "".
 func nullString(s string) *string {

@@ -25,6 +25,7 @@ type orgRow struct {
 	Plan          string    `bun:"plan"`
 	EmailsEnabled bool      `bun:"emails_enabled"`
 	RequireMFA    bool      `bun:"require_mfa"`
+	DataIntegrity bool      `bun:"data_integrity"`
 	CreatedAt     time.Time `bun:"created_at"`
 	UpdatedAt     time.Time `bun:"updated_at"`
 }
@@ -44,6 +45,7 @@ var orgFields = []column[orgRow]{
 	{"plan", func(r *orgRow) any { return stringDest{&r.Plan} }},
 	{"emails_enabled", func(r *orgRow) any { return boolDest{&r.EmailsEnabled} }},
 	{"require_mfa", func(r *orgRow) any { return boolDest{&r.RequireMFA} }},
+	{"data_integrity", func(r *orgRow) any { return boolDest{&r.DataIntegrity} }},
 	{"created_at", func(r *orgRow) any { return timeDest{&r.CreatedAt} }},
 	{"updated_at", func(r *orgRow) any { return timeDest{&r.UpdatedAt} }},
 }
@@ -54,13 +56,14 @@ var orgColumns = columnNames(orgFields)
 func toOrgRow(o domain.Organization) *orgRow {
 	return &orgRow{ID: o.ID, Name: o.Name, Slug: o.Slug, WebsiteURL: o.WebsiteURL, Description: o.Description,
 		LogoURL: o.LogoURL, Status: string(o.Status), StatusReason: o.StatusReason, Plan: string(o.Plan), EmailsEnabled: o.EmailsEnabled,
-		RequireMFA: o.RequireMFA, CreatedAt: o.CreatedAt, UpdatedAt: o.UpdatedAt}
+		RequireMFA: o.RequireMFA, DataIntegrity: o.DataIntegrity, CreatedAt: o.CreatedAt, UpdatedAt: o.UpdatedAt}
 }
 
 func (r *orgRow) toDomain() domain.Organization {
 	return domain.Organization{ID: r.ID, Name: r.Name, Slug: r.Slug, WebsiteURL: r.WebsiteURL,
 		Description: r.Description, LogoURL: r.LogoURL, Status: domain.OrgStatus(r.Status), StatusReason: r.StatusReason,
-		Plan: domain.PlanName(r.Plan), EmailsEnabled: r.EmailsEnabled, RequireMFA: r.RequireMFA, CreatedAt: utc(r.CreatedAt),
+		Plan: domain.PlanName(r.Plan), EmailsEnabled: r.EmailsEnabled, RequireMFA: r.RequireMFA, DataIntegrity: r.DataIntegrity,
+		CreatedAt: utc(r.CreatedAt),
 		UpdatedAt: utc(r.UpdatedAt)}
 }
 
@@ -113,7 +116,7 @@ func (r *Orgs) GetBySlug(ctx context.Context, slug string) (domain.Organization,
 // Update overwrites every field of o but ID, Slug and CreatedAt.
 func (r *Orgs) Update(ctx context.Context, o domain.Organization) error {
 	n, err := affected(r.s.idb(ctx).NewUpdate().Model(toOrgRow(o)).
-		Column("name", "website_url", "description", "logo_url", "status", "status_reason", "plan", "emails_enabled", "require_mfa", "updated_at").
+		Column("name", "website_url", "description", "logo_url", "status", "status_reason", "plan", "emails_enabled", "require_mfa", "data_integrity", "updated_at").
 		WherePK().Exec(ctx))
 	if err != nil {
 		return fmt.Errorf("update organization %s: %w", o.ID, err)

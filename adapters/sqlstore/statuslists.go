@@ -26,6 +26,8 @@ type statusListRow struct {
 	NextAttemptAt *time.Time `bun:"next_attempt_at"`
 	RevocationJWS string     `bun:"revocation_jws"`
 	SuspensionJWS string     `bun:"suspension_jws"`
+	RevProof      string     `bun:"revocation_proof"`
+	SusProof      string     `bun:"suspension_proof"`
 	PublishedAt   time.Time  `bun:"published_at"`
 	CreatedAt     time.Time  `bun:"created_at"`
 }
@@ -33,7 +35,7 @@ type statusListRow struct {
 func (r *statusListRow) toDomain() domain.StatusList {
 	return domain.StatusList{ID: r.ID, OrgID: r.OrgID, Seq: r.Seq, Size: r.Size, Allocated: r.Allocated, Key: r.Key,
 		Version: r.Version, Published: r.Published, Revocation: r.RevocationJWS, Suspension: r.SuspensionJWS,
-		PublishedAt: utc(r.PublishedAt), CreatedAt: utc(r.CreatedAt)}
+		RevocationProof: r.RevProof, SuspensionProof: r.SusProof, PublishedAt: utc(r.PublishedAt), CreatedAt: utc(r.CreatedAt)}
 }
 
 // StatusLists is the bun ports.StatusLists.
@@ -50,7 +52,7 @@ func (r *StatusLists) Create(ctx context.Context, l domain.StatusList) error {
 	db := r.s.idb(ctx)
 	row := &statusListRow{ID: l.ID, OrgID: l.OrgID, Seq: l.Seq, Size: l.Size, Allocated: l.Allocated, Key: l.Key,
 		Version: l.Version, Published: l.Published, RevocationJWS: l.Revocation, SuspensionJWS: l.Suspension,
-		PublishedAt: l.PublishedAt.UTC(), CreatedAt: l.CreatedAt.UTC()}
+		RevProof: l.RevocationProof, SusProof: l.SuspensionProof, PublishedAt: l.PublishedAt.UTC(), CreatedAt: l.CreatedAt.UTC()}
 	return insertUnique(ctx, db.NewInsert().Model(row), "create status list "+l.ID,
 		conflict{db.NewSelect().Model((*statusListRow)(nil)).Where("org_id = ?", l.OrgID).Where("seq = ?", l.Seq),
 			fmt.Errorf("status list %d of organization %s exists: %w", l.Seq, l.OrgID, domain.ErrInvalidState)})
@@ -131,9 +133,10 @@ func (r *StatusLists) Entries(ctx context.Context, id string) (revoked, suspende
 }
 
 // Publish stores the documents of version when no later ones are stored.
-func (r *StatusLists) Publish(ctx context.Context, id string, version int64, revocation, suspension string, at time.Time) (bool, error) {
+func (r *StatusLists) Publish(ctx context.Context, id string, version int64, docs domain.StatusList, at time.Time) (bool, error) {
 	n, err := affected(r.s.idb(ctx).NewUpdate().Model((*statusListRow)(nil)).
-		Set("published = ?", version).Set("revocation_jws = ?", revocation).Set("suspension_jws = ?", suspension).
+		Set("published = ?", version).Set("revocation_jws = ?", docs.Revocation).Set("suspension_jws = ?", docs.Suspension).
+		Set("revocation_proof = ?", docs.RevocationProof).Set("suspension_proof = ?", docs.SuspensionProof).
 		Set("published_at = ?", at.UTC()).
 		Where("id = ?", id).Where("published < ?", version).Exec(ctx))
 	if err != nil {

@@ -35,6 +35,7 @@ func testCredentialRoundTrip(t *testing.T, s ports.Store) {
 	full.RevocationReason = "issued in error"
 	full.SuspendedAt, full.SuspensionReason = ptr(t0.Add(-2*time.Hour)), "under review"
 	full.Slot = &domain.StatusSlot{List: newStatusList(t, s, is.org.ID).ID, Index: 131071}
+	full.Proof = `{"type":"DataIntegrityProof","cryptosuite":"eddsa-rdfc-2022","proofValue":"z3F"}`
 	full.SupersedesID = plain.ID
 	full.SupersededByID = domain.NewCredentialID()
 	full.JWS = "eyJhbGciOiJFUzI1NiIsImtpZCI6ImRpZDp3ZWI6ZXhhbXBsZS5jb20ja2V5LTEifQ." + strings.Repeat("eyJ2YyI6e30", 500) + ".sig_-"

@@ -344,3 +344,49 @@ func testInvitations(t *testing.T, s ports.Store) {
 	must(t, err)
 	equal(t, len(list), 0)
 }
+
+// ProofKeys: one active Data Integrity key per organization (a second
+// active one, or a fragment in use, is ErrInvalidState); retiring leaves
+// it listed, oldest first; the raw key bytes round-trip.
+func testProofKeys(t *testing.T, s ports.Store) {
+	ctx := t.Context()
+	o, other := newOrg(t, s), newOrg(t, s)
+	mk := func(orgID, fragment string, created time.Time) domain.ProofKey {
+		return domain.ProofKey{ID: domain.NewID(), OrgID: orgID, Fragment: fragment, Public: []byte{0x00, 0xed, 0x01, 0xff},
+			PrivateEnc: []byte{0x00, 0x01, 0xfe, 0xff, 0x80}, Status: domain.KeyActive, CreatedAt: created}
+	}
+	_, err := s.ProofKeys().Active(ctx, o.ID)
+	wantErr(t, err, domain.ErrNotFound)
+	k1 := mk(o.ID, "proof-1", t0)
+	must(t, s.ProofKeys().Create(ctx, k1))
+	must(t, s.ProofKeys().Create(ctx, mk(other.ID, "proof-1", t0)))
+	wantErr(t, s.ProofKeys().Create(ctx, mk(o.ID, "proof-2", t0)), domain.ErrInvalidState)
+	got, err := s.ProofKeys().Active(ctx, o.ID)
+	must(t, err)
+	equal(t, got, k1)
+
+	retiredAt := t0.Add(time.Hour)
+	must(t, s.ProofKeys().Retire(ctx, k1.ID, retiredAt))
+	wantErr(t, s.ProofKeys().Retire(ctx, k1.ID, retiredAt), domain.ErrInvalidState)
+	wantErr(t, s.ProofKeys().Retire(ctx, domain.NewID(), retiredAt), domain.ErrNotFound)
+	_, err = s.ProofKeys().Active(ctx, o.ID)
+	wantErr(t, err, domain.ErrNotFound)
+	retired := mk(o.ID, "proof-1", retiredAt)
+	retired.Status = domain.KeyRetired
+	wantErr(t, s.ProofKeys().Create(ctx, retired), domain.ErrInvalidState) // the fragment is taken
+	k2 := mk(o.ID, "proof-2", retiredAt)
+	must(t, s.ProofKeys().Create(ctx, k2))
+	k1.Status, k1.RetiredAt = domain.KeyRetired, &retiredAt
+	list, err := s.ProofKeys().List(ctx, o.ID)
+	must(t, err)
+	equal(t, list, []domain.ProofKey{k1, k2})
+	// Rolled back with its transaction.
+	err = s.WithinTx(ctx, func(ctx context.Context) error {
+		must(t, s.ProofKeys().Retire(ctx, k2.ID, retiredAt))
+		return errBoom
+	})
+	wantErr(t, err, errBoom)
+	got, err = s.ProofKeys().Active(ctx, o.ID)
+	must(t, err)
+	equal(t, got, k2)
+}

@@ -210,17 +210,17 @@ func testStatusListPublishing(t *testing.T, s ports.Store) {
 
 	// Publish version 1, then a stale publisher of version 1 again and of
 	// version 0 writes nothing; version 2 is stored and nothing is due.
-	ok, err := s.StatusLists().Publish(ctx, l.ID, 1, "rev.v1", "sus.v1", t0.Add(time.Minute))
+	ok, err := s.StatusLists().Publish(ctx, l.ID, 1, domain.StatusList{Revocation: "rev.v1", Suspension: "sus.v1"}, t0.Add(time.Minute))
 	must(t, err)
 	equal(t, ok, true)
 	for _, v := range []int64{1, 0} {
-		ok, err = s.StatusLists().Publish(ctx, l.ID, v, "rev.stale", "sus.stale", t0.Add(2*time.Minute))
+		ok, err = s.StatusLists().Publish(ctx, l.ID, v, domain.StatusList{Revocation: "rev.stale", Suspension: "sus.stale"}, t0.Add(2*time.Minute))
 		must(t, err)
 		equal(t, ok, false)
 	}
 	got, err = s.StatusLists().Get(ctx, l.ID)
 	must(t, err)
-	if got.Revocation != "rev.v1" || got.Suspension != "sus.v1" || got.Published != 1 || !got.PublishedAt.Equal(t0.Add(time.Minute)) {
+	if got.Revocation != "rev.v1" || got.Suspension != "sus.v1" || got.RevocationProof != "" || got.Published != 1 || !got.PublishedAt.Equal(t0.Add(time.Minute)) {
 		t.Errorf("after publishing version 1: %q %q published %d at %s", got.Revocation, got.Suspension, got.Published, got.PublishedAt)
 	}
 	due, err = s.StatusLists().Due(ctx, t0.Add(2*time.Hour), t0.Add(3*time.Hour), 10)
@@ -228,9 +228,15 @@ func testStatusListPublishing(t *testing.T, s ports.Store) {
 	if !slices.Contains(due, l.ID) {
 		t.Errorf("a list published at version 1 of 2 is not due: %v", due)
 	}
-	ok, err = s.StatusLists().Publish(ctx, l.ID, 2, "rev.v2", "sus.v2", t0.Add(3*time.Minute))
+	ok, err = s.StatusLists().Publish(ctx, l.ID, 2, domain.StatusList{Revocation: "rev.v2", Suspension: "sus.v2",
+		RevocationProof: `{"proofValue":"zR"}`, SuspensionProof: `{"proofValue":"zS"}`}, t0.Add(3*time.Minute))
 	must(t, err)
 	equal(t, ok, true)
+	got, err = s.StatusLists().Get(ctx, l.ID)
+	must(t, err)
+	if got.Revocation != "rev.v2" || got.RevocationProof != `{"proofValue":"zR"}` || got.SuspensionProof != `{"proofValue":"zS"}` {
+		t.Errorf("after publishing version 2 with proofs: %+v", got)
+	}
 	due, err = s.StatusLists().Due(ctx, t0.Add(24*time.Hour), t0.Add(25*time.Hour), 10)
 	must(t, err)
 	if slices.Contains(due, l.ID) {

@@ -71,6 +71,7 @@ func Run(t *testing.T, newStore Factory) {
 		{"invitations_open_answer_revoke", testInvitations},
 
 		{"signing_keys_one_active_per_org", testSigningKeys},
+		{"proof_keys_one_active_per_org", testProofKeys},
 		{"api_keys_round_trip_count_revoke_touch", testAPIKeys},
 		{"api_key_new_fields_round_trip", testAPIKeyNewFieldsRoundTrip},
 		{"api_key_regenerate_swaps_the_secret", testAPIKeyRegenerate},
@@ -245,7 +246,7 @@ func newUser(t *testing.T, s ports.Store) domain.User {
 func makeOrg() domain.Organization {
 	return domain.Organization{ID: domain.NewID(), Name: "Org " + uniq(), Slug: "org-" + uniq(),
 		WebsiteURL: "https://example.com", Description: "An issuer", LogoURL: "https://example.com/images/logo.png", Status: domain.OrgApproved,
-		Plan: domain.PlanProfessional, EmailsEnabled: true, CreatedAt: t0, UpdatedAt: t0}
+		Plan: domain.PlanProfessional, EmailsEnabled: true, DataIntegrity: true, CreatedAt: t0, UpdatedAt: t0}
 }
 
 func newOrg(t *testing.T, s ports.Store) domain.Organization {

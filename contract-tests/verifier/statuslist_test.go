@@ -83,7 +83,7 @@ func (p *thirdParty) status(jws string) (map[string]bool, error) {
 			return nil, err
 		}
 		listID := entry.StatusListCredential[strings.LastIndex(entry.StatusListCredential, "/")+1:]
-		doc, err := p.e.creds.StatusListDocument(p.t.Context(), listID) // GET statusListCredential
+		doc, _, err := p.e.creds.StatusListDocument(p.t.Context(), listID) // GET statusListCredential
 		if err != nil {
 			return nil, fmt.Errorf("fetch %s: %w", entry.StatusListCredential, err)
 		}
@@ -329,7 +329,7 @@ func TestUnreadableStatusListsAreUnknown(t *testing.T) {
 		{"no suspension list", list.Revocation, ""},
 	} {
 		version++
-		if ok, err := e.store.StatusLists().Publish(ctx, list.ID, version, tc.revocation, tc.suspension, e.clock.Now()); err != nil || !ok {
+		if ok, err := e.store.StatusLists().Publish(ctx, list.ID, version, domain.StatusList{Revocation: tc.revocation, Suspension: tc.suspension}, e.clock.Now()); err != nil || !ok {
 			t.Fatalf("%s: publish: %v %v", tc.name, ok, err)
 		}
 		v := e.verifyStored(t, c)
@@ -347,7 +347,7 @@ func TestUnreadableStatusListsAreUnknown(t *testing.T) {
 		t.Fatal(err)
 	}
 	version++
-	if _, err := e.store.StatusLists().Publish(ctx, list.ID, version+100, "garbage", "garbage", e.clock.Now()); err != nil {
+	if _, err := e.store.StatusLists().Publish(ctx, list.ID, version+100, domain.StatusList{Revocation: "garbage", Suspension: "garbage"}, e.clock.Now()); err != nil {
 		t.Fatal(err)
 	}
 	if v := e.verifyStored(t, c); v.Result != domain.ResultRevoked {

@@ -19,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/credence-dev/credence/adapters/jsonld"
 	"github.com/credence-dev/credence/adapters/sqlstore"
 	"github.com/credence-dev/credence/contract-tests/harness"
 	"github.com/credence-dev/credence/core/badges"
@@ -67,6 +68,7 @@ type env struct {
 	orgs   *orgs.Service
 	badges *badges.Service
 	creds  *credentials.Service
+	canon  *jsonld.Canonicalizer
 	owner  domain.Actor
 	admin  domain.Actor
 }
@@ -102,6 +104,12 @@ func newEnv(t *testing.T) *env {
 		admin:  domain.Actor{UserID: user.ID, Admin: true},
 	}
 	e.creds = credentials.New(store, clk, publishRelay{&e.creds}, cipher, plans, credentials.URLs{Base: base}, log)
+	canon, err := jsonld.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.creds.UseCanonicalizer(canon)
+	e.canon = canon
 	return e
 }
 

@@ -114,8 +114,12 @@ func (s *Service) PrepareBatch(ctx context.Context, actor domain.Actor, orgID, b
 
 	// Every credential takes its place in a status list before it is
 	// signed: its document names it.
+	proof, err := s.prover(ctx, org)
+	if err != nil {
+		return nil, err
+	}
 	if len(todo) > 0 {
-		slots, err := s.slots(ctx, org, signer, len(todo))
+		slots, err := s.slots(ctx, org, signer, proof, len(todo))
 		if err != nil {
 			return nil, err
 		}
@@ -125,7 +129,7 @@ func (s *Service) PrepareBatch(ctx context.Context, actor domain.Actor, orgID, b
 	}
 
 	// Sign in parallel: the documents do not depend on the chain.
-	if err := s.signAll(ctx, signer, org, badge, results, todo); err != nil {
+	if err := s.signAll(ctx, signer, proof, org, badge, now, results, todo); err != nil {
 		return nil, err
 	}
 	return &Batch{s: s, org: org, badge: badge, test: test, now: now, rcpts: rcpts, heads: heads, results: results, todo: todo}, nil
@@ -249,8 +253,9 @@ func sameTime(a, b *time.Time) bool {
 	return a.Equal(*b)
 }
 
-// signAll signs the credentials of results[todo] on every core.
-func (s *Service) signAll(ctx context.Context, signer *signing.Signer, org domain.Organization, badge domain.Badge, results []BatchResult, todo []int) error {
+// signAll signs the credentials of results[todo] on every core, and makes
+// their Data Integrity proofs with proof (when not nil).
+func (s *Service) signAll(ctx context.Context, signer *signing.Signer, proof *prover, org domain.Organization, badge domain.Badge, now time.Time, results []BatchResult, todo []int) error {
 	workers := min(runtime.GOMAXPROCS(0), len(todo))
 	next := make(chan int)
 	errs := make(chan error, workers)
@@ -264,6 +269,9 @@ func (s *Service) signAll(ctx context.Context, signer *signing.Signer, org domai
 				payload, err := jsonMarshal(s.urls.BuildDocument(*c, org, badge))
 				if err == nil {
 					c.JWS, err = signer.Sign(payload)
+				}
+				if err == nil {
+					c.Proof, err = s.prove(proof, payload, now)
 				}
 				if err != nil {
 					errs <- fmt.Errorf("sign %s: %w", c.ID, err)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 
+	"github.com/credence-dev/credence/core/dataintegrity"
 	"github.com/credence-dev/credence/core/domain"
 	"github.com/credence-dev/credence/core/signing"
 )
@@ -38,13 +39,23 @@ func (s *Service) JWKS(ctx context.Context, slug string) ([]byte, error) {
 	return signing.JWKS(keys)
 }
 
-// DIDDocument renders the issuer's did:web document.
+// DIDDocument renders the issuer's did:web document: its JWS keys and
+// its Data Integrity keys.
 func (s *Service) DIDDocument(ctx context.Context, slug string) ([]byte, error) {
 	org, keys, err := s.IssuerKeys(ctx, slug)
 	if err != nil {
 		return nil, err
 	}
-	return signing.DIDDocument(s.urls.DID(org.Slug), keys)
+	proofKeys, err := s.store.ProofKeys().List(ctx, org.ID)
+	if err != nil {
+		return nil, err
+	}
+	did := s.urls.DID(org.Slug)
+	multikeys := make([]signing.Multikey, len(proofKeys))
+	for i, k := range proofKeys {
+		multikeys[i] = signing.Multikey{ID: signing.KeyID(did, k.Fragment), PublicKeyMultibase: dataintegrity.Multikey(k.Public)}
+	}
+	return signing.DIDDocument(did, keys, multikeys...)
 }
 
 // IssuerProfile renders the issuer's Open Badges 3.0 Profile.

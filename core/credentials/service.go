@@ -37,6 +37,8 @@ type Service struct {
 	guard   access.Guard
 	log     *slog.Logger
 	signers sync.Map // signing key ID → *signing.Signer
+	provers sync.Map // proof key ID → *prover
+	canon   ports.Canonicalizer
 	// contexts are the issue contexts the one-step path decides on
 	// without reading (each checked as it is written).
 	contexts contexts
@@ -237,12 +239,20 @@ func (s *Service) issueOnce(ctx context.Context, actor domain.Actor, orgID strin
 		IssuedAt: now, ExpiresAt: badge.ExpiryFrom(now), Public: in.Public == nil || *in.Public,
 		Test: actor.APIKeyMode == domain.APIKeyTest, KeyID: signer.KID(), CreatedBy: actor.ID(),
 	}
-	slots, err := s.slots(ctx, org, signer, 1)
+	proof, err := s.prover(ctx, org)
+	if err != nil {
+		return issued{}, err
+	}
+	slots, err := s.slots(ctx, org, signer, proof, 1)
 	if err != nil {
 		return issued{}, err
 	}
 	c.Slot = &slots[0]
-	if c.JWS, err = s.sign(signer, c, org, badge); err != nil {
+	var payload []byte
+	if c.JWS, payload, err = s.sign(signer, c, org, badge); err != nil {
+		return issued{}, err
+	}
+	if c.Proof, err = s.prove(proof, payload, now); err != nil {
 		return issued{}, err
 	}
 	plan := s.plans.Get(org.Plan)
@@ -382,12 +392,14 @@ func (s *Service) place(ctx context.Context, c *domain.Credential, now time.Time
 	return is, s.store.Credentials().Insert(ctx, *c)
 }
 
-func (s *Service) sign(signer *signing.Signer, c domain.Credential, org domain.Organization, badge domain.Badge) (string, error) {
+// sign returns c's compact JWS and its payload.
+func (s *Service) sign(signer *signing.Signer, c domain.Credential, org domain.Organization, badge domain.Badge) (string, []byte, error) {
 	payload, err := jsonMarshal(s.urls.BuildDocument(c, org, badge))
 	if err != nil {
-		return "", err
+		return "", nil, err
 	}
-	return signer.Sign(payload)
+	jws, err := signer.Sign(payload)
+	return jws, payload, err
 }
 
 // signer returns a cached signer for the key; the private key is decrypted

@@ -32,10 +32,10 @@ const allocateChunk = 4096
 // (published at once, every entry clear) when none has room. Places
 // handed out to an issue that then fails stay unused: a clear bit that no
 // credential names.
-func (s *Service) slots(ctx context.Context, org domain.Organization, signer *signing.Signer, n int) ([]domain.StatusSlot, error) {
+func (s *Service) slots(ctx context.Context, org domain.Organization, signer *signing.Signer, proof *prover, n int) ([]domain.StatusSlot, error) {
 	out := make([]domain.StatusSlot, 0, n)
 	for len(out) < n {
-		got, err := s.allocate(ctx, org, signer, min(n-len(out), allocateChunk))
+		got, err := s.allocate(ctx, org, signer, proof, min(n-len(out), allocateChunk))
 		if err != nil {
 			return nil, err
 		}
@@ -44,7 +44,7 @@ func (s *Service) slots(ctx context.Context, org domain.Organization, signer *si
 	return out, nil
 }
 
-func (s *Service) allocate(ctx context.Context, org domain.Organization, signer *signing.Signer, n int) ([]domain.StatusSlot, error) {
+func (s *Service) allocate(ctx context.Context, org domain.Organization, signer *signing.Signer, proof *prover, n int) ([]domain.StatusSlot, error) {
 	for range 5 {
 		l, first, err := s.store.StatusLists().Allocate(ctx, org.ID, n)
 		if err == nil {
@@ -60,7 +60,7 @@ func (s *Service) allocate(ctx context.Context, org domain.Organization, signer 
 		case !errors.Is(err, domain.ErrNotFound):
 			return nil, err
 		}
-		l, err = s.newList(org, signer, seq, n)
+		l, err = s.newList(org, signer, proof, seq, n)
 		if err != nil {
 			return nil, err
 		}
@@ -90,40 +90,44 @@ func slotsOf(l domain.StatusList, first, n int) ([]domain.StatusSlot, error) {
 
 // newList returns org's list number seq with its first n places taken,
 // its documents signed with every entry clear.
-func (s *Service) newList(org domain.Organization, signer *signing.Signer, seq, n int) (domain.StatusList, error) {
+func (s *Service) newList(org domain.Organization, signer *signing.Signer, proof *prover, seq, n int) (domain.StatusList, error) {
 	now := s.now()
 	l := domain.StatusList{ID: domain.NewID(), OrgID: org.ID, Seq: seq, Size: statuslist.Size, Allocated: n,
 		Key: make([]byte, statuslist.KeySize), PublishedAt: now, CreatedAt: now}
 	if _, err := rand.Read(l.Key); err != nil {
 		return domain.StatusList{}, err
 	}
-	var err error
-	l.Revocation, l.Suspension, err = s.listDocuments(org, signer, l, nil, nil, now)
+	docs, err := s.listDocuments(org, signer, proof, l, nil, nil, now)
+	l.Revocation, l.Suspension, l.RevocationProof, l.SuspensionProof = docs.Revocation, docs.Suspension, docs.RevocationProof, docs.SuspensionProof
 	return l, err
 }
 
 // listDocuments signs l's two status list credentials with the bits of
-// the places revoked and suspended.
-func (s *Service) listDocuments(org domain.Organization, signer *signing.Signer, l domain.StatusList, revoked, suspended []int, now time.Time) (string, string, error) {
-	var docs [2]string
+// the places revoked and suspended, and makes their Data Integrity proofs
+// with proof (when not nil).
+func (s *Service) listDocuments(org domain.Organization, signer *signing.Signer, proof *prover, l domain.StatusList, revoked, suspended []int, now time.Time) (domain.StatusList, error) {
+	var docs, proofs [2]string
 	for i, set := range [][]int{revoked, suspended} {
 		purpose := statuslist.Purposes[i]
 		bits := statuslist.NewBitstring(l.Size)
 		for _, index := range set {
 			if index < 0 || index >= l.Size {
-				return "", "", fmt.Errorf("status list %s: a credential holds place %d, outside the list", l.ID, index)
+				return domain.StatusList{}, fmt.Errorf("status list %s: a credential holds place %d, outside the list", l.ID, index)
 			}
 			bits.Set(index)
 		}
 		payload, err := jsonMarshal(statuslist.NewCredential(s.urls.StatusList(l.ID, purpose), s.urls.DID(org.Slug), purpose, bits, now))
 		if err != nil {
-			return "", "", err
+			return domain.StatusList{}, err
 		}
 		if docs[i], err = signer.Sign(payload); err != nil {
-			return "", "", err
+			return domain.StatusList{}, err
+		}
+		if proofs[i], err = s.prove(proof, payload, now); err != nil {
+			return domain.StatusList{}, err
 		}
 	}
-	return docs[0], docs[1], nil
+	return domain.StatusList{Revocation: docs[0], Suspension: docs[1], RevocationProof: proofs[0], SuspensionProof: proofs[1]}, nil
 }
 
 // statusChanged marks, in the transaction at hand, the status lists of
@@ -172,12 +176,16 @@ func (s *Service) PublishStatusList(ctx context.Context, id string) error {
 	if err != nil {
 		return err
 	}
-	now := s.now()
-	rev, sus, err := s.listDocuments(org, signer, l, revoked, suspended, now)
+	proof, err := s.prover(ctx, org)
 	if err != nil {
 		return err
 	}
-	if _, err := s.store.StatusLists().Publish(ctx, id, l.Version, rev, sus, now); err != nil {
+	now := s.now()
+	docs, err := s.listDocuments(org, signer, proof, l, revoked, suspended, now)
+	if err != nil {
+		return err
+	}
+	if _, err := s.store.StatusLists().Publish(ctx, id, l.Version, docs, now); err != nil {
 		return err
 	}
 	s.log.InfoContext(ctx, "status list published", "list", id, "version", l.Version, "revoked", len(revoked), "suspended", len(suspended))
@@ -198,24 +206,35 @@ func (s *Service) HandlePublish(ctx context.Context, t ports.Task) error {
 }
 
 // StatusListDocument returns the published status list credential at
-// /status-lists/<listID>: the compact JWS, and the list's organization.
-func (s *Service) StatusListDocument(ctx context.Context, listID string) (string, error) {
+// /status-lists/<listID>: the compact JWS, and its Data Integrity proof
+// (JSON; "" without one).
+func (s *Service) StatusListDocument(ctx context.Context, listID string) (jws, proof string, err error) {
 	cut := strings.LastIndexByte(listID, '-')
 	if cut < 0 {
-		return "", fmt.Errorf("status list %q: %w", listID, domain.ErrNotFound)
+		return "", "", fmt.Errorf("status list %q: %w", listID, domain.ErrNotFound)
 	}
 	purpose, ok := statuslist.ParsePurpose(listID[cut+1:])
 	if !ok || !domain.ControlFree(listID, false) || len(listID) > 100 {
-		return "", fmt.Errorf("status list %q: %w", listID, domain.ErrNotFound)
+		return "", "", fmt.Errorf("status list %q: %w", listID, domain.ErrNotFound)
 	}
 	l, err := s.store.StatusLists().Get(ctx, listID[:cut])
 	if err != nil {
-		return "", err
+		return "", "", err
 	}
 	if purpose == statuslist.Revocation {
-		return l.Revocation, nil
+		return l.Revocation, l.RevocationProof, nil
 	}
-	return l.Suspension, nil
+	return l.Suspension, l.SuspensionProof, nil
+}
+
+// StatusListJSON is the JSON view of a status list credential: its
+// payload, with its Data Integrity proof embedded when it has one.
+func StatusListJSON(jws, proof string) ([]byte, error) {
+	_, payload, err := signing.Parse([]byte(jws))
+	if err != nil {
+		return nil, err
+	}
+	return embedProof(payload, proof)
 }
 
 // statusCheck is the revocation check of a stored credential: what the

@@ -13,6 +13,7 @@ type Store interface {
 	Badges() ports.Badges
 	Images() ports.Images
 	SigningKeys() ports.SigningKeys
+	ProofKeys() ports.ProofKeys
 	Credentials() ports.Credentials
 	StatusLists() ports.StatusLists
 	Quota() ports.Quota

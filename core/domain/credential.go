@@ -52,7 +52,10 @@ type Credential struct {
 	SupersededByID CredentialID // "" when none
 	KeyID          string       // the JWS header kid
 	JWS            string
-	CreatedBy      string // user or API key ID
+	// Proof is the embedded Data Integrity proof (JSON) of the signed
+	// document, made when it was issued; "" without one.
+	Proof     string
+	CreatedBy string // user or API key ID
 }
 
 // Status returns the credential's status at now: revoked wins over

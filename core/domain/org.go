@@ -31,6 +31,9 @@ type Organization struct {
 	Plan          PlanName
 	EmailsEnabled bool // recipient emails (credential issued/renewed)
 	RequireMFA    bool // every member signs in with an emailed code
+	// DataIntegrity: credentials issued from now on also carry an
+	// embedded eddsa-rdfc-2022 proof in their JSON view.
+	DataIntegrity bool
 	CreatedAt     time.Time
 	UpdatedAt     time.Time
 }
@@ -47,6 +50,9 @@ type OrgInput struct {
 	// RequireMFA makes every member sign in with an emailed code (owners
 	// only).
 	RequireMFA *bool
+	// DataIntegrity switches the embedded Data Integrity proof of new
+	// credentials on or off (owners only).
+	DataIntegrity *bool
 }
 
 // NewOrganization validates in and returns a pending_review organization on
@@ -114,6 +120,9 @@ func (o *Organization) apply(in OrgInput, v *Validator, creating bool) {
 	}
 	if in.RequireMFA != nil {
 		o.RequireMFA = *in.RequireMFA
+	}
+	if in.DataIntegrity != nil {
+		o.DataIntegrity = *in.DataIntegrity
 	}
 }
 

@@ -114,3 +114,17 @@ func Verdict(checks []Check, claimed bool) VerifyResult {
 		return ResultPending
 	}
 }
+
+// ProofKey is an organization's Ed25519 key for Data Integrity proofs
+// (eddsa-rdfc-2022), published in its DID document as a Multikey; like
+// signing keys, one is active and retired ones keep verifying.
+type ProofKey struct {
+	ID         string
+	OrgID      string
+	Fragment   string // proof-1, proof-2, …
+	Public     []byte // the raw 32-byte Ed25519 public key
+	PrivateEnc []byte // the 32-byte seed, encrypted with the master key
+	Status     KeyStatus
+	CreatedAt  time.Time
+	RetiredAt  *time.Time
+}

@@ -21,10 +21,14 @@ type StatusList struct {
 	Published int64
 	// The published documents: compact JWS of the revocation and the
 	// suspension list credentials, signed at PublishedAt.
-	Revocation  string
-	Suspension  string
-	PublishedAt time.Time
-	CreatedAt   time.Time
+	Revocation string
+	Suspension string
+	// Their embedded Data Integrity proofs (JSON), when the organization
+	// has them on; "" otherwise.
+	RevocationProof string
+	SuspensionProof string
+	PublishedAt     time.Time
+	CreatedAt       time.Time
 }
 
 // StatusDocs are the published documents of a credential's status list,

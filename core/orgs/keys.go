@@ -68,7 +68,10 @@ func (s *Service) RotateKeys(ctx context.Context, actor domain.Actor, orgID stri
 		if err := s.store.SigningKeys().Create(ctx, next); err != nil {
 			return err
 		}
-		return s.record(ctx, actor, orgID, domain.ActSigningKeyRotated, "signing_key", next.ID, "retired "+active.ID)
+		if err := s.record(ctx, actor, orgID, domain.ActSigningKeyRotated, "signing_key", next.ID, "retired "+active.ID); err != nil {
+			return err
+		}
+		return s.rotateProofKey(ctx, actor, orgID)
 	})
 	if errors.Is(err, domain.ErrNotFound) {
 		return domain.SigningKey{}, domain.ErrSigningKeysMissing
@@ -95,4 +98,53 @@ func (s *Service) Keys(ctx context.Context, actor domain.Actor, orgID string) ([
 		return nil, err
 	}
 	return s.store.SigningKeys().List(ctx, orgID)
+}
+
+// ensureProofKey gives the organization an active Data Integrity key
+// (Ed25519, published in its DID document as a Multikey) unless it has
+// one, in the transaction at hand.
+func (s *Service) ensureProofKey(ctx context.Context, actor domain.Actor, orgID string) error {
+	_, err := s.store.ProofKeys().Active(ctx, orgID)
+	if !errors.Is(err, domain.ErrNotFound) {
+		return err
+	}
+	return s.newProofKey(ctx, actor, orgID)
+}
+
+// rotateProofKey retires the organization's active Data Integrity key, if
+// it has one, and makes the next: proofs made with the retired one keep
+// verifying, as it stays published.
+func (s *Service) rotateProofKey(ctx context.Context, actor domain.Actor, orgID string) error {
+	active, err := s.store.ProofKeys().Active(ctx, orgID)
+	if errors.Is(err, domain.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if err := s.store.ProofKeys().Retire(ctx, active.ID, s.now()); err != nil {
+		return err
+	}
+	return s.newProofKey(ctx, actor, orgID)
+}
+
+func (s *Service) newProofKey(ctx context.Context, actor domain.Actor, orgID string) error {
+	keys, err := s.store.ProofKeys().List(ctx, orgID)
+	if err != nil {
+		return err
+	}
+	pub, seed, err := signing.GenerateEd25519()
+	if err != nil {
+		return err
+	}
+	enc, err := s.cipher.Encrypt(seed)
+	if err != nil {
+		return fmt.Errorf("encrypt proof key: %w", err)
+	}
+	k := domain.ProofKey{ID: domain.NewID(), OrgID: orgID, Fragment: fmt.Sprintf("proof-%d", len(keys)+1), Public: pub,
+		PrivateEnc: enc, Status: domain.KeyActive, CreatedAt: s.now()}
+	if err := s.store.ProofKeys().Create(ctx, k); err != nil {
+		return err
+	}
+	return s.record(ctx, actor, orgID, domain.ActSigningKeyCreated, "proof_key", k.ID, "Ed25519 (Data Integrity)")
 }

@@ -125,6 +125,9 @@ func (s *Service) Update(ctx context.Context, actor domain.Actor, orgID string, 
 	if in.RequireMFA != nil {
 		perm = domain.PermSecurity
 	}
+	if in.DataIntegrity != nil {
+		perm = domain.PermSigningKeys // owners (as for RequireMFA): it adds a key to the issuer's DID document
+	}
 	return s.change(ctx, actor, domain.ActOrgUpdated, func(ctx context.Context) (domain.Organization, error) {
 		return s.guard.Org(ctx, actor, orgID, perm)
 	}, func(o *domain.Organization) error {
@@ -132,6 +135,11 @@ func (s *Service) Update(ctx context.Context, actor domain.Actor, orgID string, 
 			return domain.Errorf(domain.CodeMFARequired, "requiring emailed codes takes a session opened with one: switch on your own sign-in codes, sign out and sign in again")
 		}
 		return o.Update(in, s.now())
+	}, func(ctx context.Context, o domain.Organization) error {
+		if !o.DataIntegrity {
+			return nil
+		}
+		return s.ensureProofKey(ctx, actor, o.ID)
 	})
 }
 
@@ -144,7 +152,7 @@ func (s *Service) Resubmit(ctx context.Context, actor domain.Actor, orgID string
 
 // change loads an organization, applies fn, stores it and logs action by
 // actor, in one transaction.
-func (s *Service) change(ctx context.Context, actor domain.Actor, action domain.Action, load func(context.Context) (domain.Organization, error), fn func(*domain.Organization) error) (domain.Organization, error) {
+func (s *Service) change(ctx context.Context, actor domain.Actor, action domain.Action, load func(context.Context) (domain.Organization, error), fn func(*domain.Organization) error, after ...func(context.Context, domain.Organization) error) (domain.Organization, error) {
 	var out domain.Organization
 	err := s.store.WithinTx(ctx, func(ctx context.Context) error {
 		org, err := load(ctx)
@@ -157,6 +165,11 @@ func (s *Service) change(ctx context.Context, actor domain.Actor, action domain.
 		out = org
 		if err := s.store.Orgs().Update(ctx, org); err != nil {
 			return err
+		}
+		for _, a := range after {
+			if err := a(ctx, org); err != nil {
+				return err
+			}
 		}
 		detail := fmt.Sprintf("status %s, plan %s", org.Status, org.Plan)
 		return s.record(ctx, actor, org.ID, action, "organization", org.ID, detail)

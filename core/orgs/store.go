@@ -12,6 +12,7 @@ type Store interface {
 	Members() ports.Members
 	Invitations() ports.Invitations
 	SigningKeys() ports.SigningKeys
+	ProofKeys() ports.ProofKeys
 	APIKeys() ports.APIKeys
 	Users() ports.Users
 	Quota() ports.Quota

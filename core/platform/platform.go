@@ -49,6 +49,9 @@ type Deps struct {
 	Limiter ports.RateLimiter
 	// Log receives the services' logs (nil: discarded).
 	Log *slog.Logger
+	// Canonicalizer makes the JSON-LD canonical form Data Integrity proofs
+	// sign (nil: an organization that switches proofs on cannot issue).
+	Canonicalizer ports.Canonicalizer
 }
 
 // Options tune the services; the zero value works.
@@ -152,6 +155,9 @@ func New(d Deps, o Options) (*Platform, error) {
 	p.Badges = badges.New(d.Store, d.Clock, o.Plans)
 	p.Images = images.New(d.Store, d.Clock, o.Plans, o.PublicURL)
 	p.Credentials = credentials.New(d.Store, d.Clock, p.Dispatcher, d.Cipher, o.Plans, credentials.URLs{Base: o.PublicURL}, d.Log)
+	if d.Canonicalizer != nil {
+		p.Credentials.UseCanonicalizer(d.Canonicalizer)
+	}
 	// The links of an address's credentials ("retrieve my credentials",
 	// asked through accounts.Service.RequestCredentialLinks) are written
 	// at delivery too, by the credential service.

@@ -119,17 +119,18 @@ func JWKS(keys []PublishedKey) ([]byte, error) {
 	return json.Marshal(set)
 }
 
-// DIDDocument renders the did:web document of an issuer: every key, active
-// and retired, as a JsonWebKey2020 verification method (the type JWT
+// DIDDocument renders the did:web document of an issuer: every JWS key,
+// active and retired, as a JsonWebKey2020 verification method (the type JWT
 // verifiers such as did-jwt and trustbloc vc-go look for; the W3C
-// Controlled Identifiers name JsonWebKey is newer but less read) listed in
-// assertionMethod.
-func DIDDocument(did string, keys []PublishedKey) ([]byte, error) {
+// Controlled Identifiers name JsonWebKey is newer but less read), and
+// every Data Integrity key as a Multikey, all listed in assertionMethod.
+func DIDDocument(did string, keys []PublishedKey, multikeys ...Multikey) ([]byte, error) {
 	type method struct {
-		ID           string  `json:"id"`
-		Type         string  `json:"type"`
-		Controller   string  `json:"controller"`
-		PublicKeyJwk jwk.Key `json:"publicKeyJwk"`
+		ID                 string  `json:"id"`
+		Type               string  `json:"type"`
+		Controller         string  `json:"controller"`
+		PublicKeyJwk       jwk.Key `json:"publicKeyJwk,omitempty"`
+		PublicKeyMultibase string  `json:"publicKeyMultibase,omitempty"`
 	}
 	doc := struct {
 		Context            []string `json:"@context"`
@@ -150,5 +151,28 @@ func DIDDocument(did string, keys []PublishedKey) ([]byte, error) {
 		doc.VerificationMethod = append(doc.VerificationMethod, method{ID: k.KID, Type: "JsonWebKey2020", Controller: did, PublicKeyJwk: key})
 		doc.AssertionMethod = append(doc.AssertionMethod, k.KID)
 	}
+	if len(multikeys) > 0 {
+		doc.Context = append(doc.Context, "https://w3id.org/security/multikey/v1")
+	}
+	for _, k := range multikeys {
+		doc.VerificationMethod = append(doc.VerificationMethod, method{ID: k.ID, Type: "Multikey", Controller: did, PublicKeyMultibase: k.PublicKeyMultibase})
+		doc.AssertionMethod = append(doc.AssertionMethod, k.ID)
+	}
 	return json.Marshal(doc)
+}
+
+// Multikey is a Data Integrity key as a DID document publishes it.
+type Multikey struct {
+	ID                 string // DID#fragment
+	PublicKeyMultibase string
+}
+
+// GenerateEd25519 returns a new Ed25519 key pair for Data Integrity
+// proofs: the raw public key and the 32-byte seed.
+func GenerateEd25519() (public, seed []byte, err error) {
+	pub, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		return nil, nil, fmt.Errorf("generate Ed25519 key: %w", err)
+	}
+	return pub, priv.Seed(), nil
 }

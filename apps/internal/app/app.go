@@ -16,6 +16,7 @@ import (
 
 	"github.com/credence-dev/credence/adapters/asynqueue"
 	"github.com/credence-dev/credence/adapters/filemail"
+	"github.com/credence-dev/credence/adapters/jsonld"
 	"github.com/credence-dev/credence/adapters/mailhtml"
 	"github.com/credence-dev/credence/adapters/memlimit"
 	"github.com/credence-dev/credence/adapters/memqueue"
@@ -132,7 +133,11 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	a.Store, a.Idempotency = store, store.Idempotency()
 
 	_, _, _, emailLimit := cfg.Limits()
-	a.Platform, err = platform.New(platform.Deps{Store: a.Store, Queue: a.Queue, Mailer: mailer, Cipher: cipher,
+	canon, err := jsonld.New()
+	if err != nil {
+		return nil, errors.Join(err, a.Close())
+	}
+	a.Platform, err = platform.New(platform.Deps{Store: a.Store, Queue: a.Queue, Mailer: mailer, Cipher: cipher, Canonicalizer: canon,
 		Clock: a.Clock, Limiter: a.Limiter, Log: log}, platform.Options{
 		PublicURL: cfg.PublicURL, AdminEmails: cfg.AdminEmails, Plans: cfg.Plans,
 		EmailLimit: emailLimit, SignInLimit: cfg.SignInLimit(), APIKeyCacheTTL: cfg.APIKeyCache,

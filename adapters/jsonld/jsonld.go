@@ -1,0 +1,90 @@
+// Package jsonld turns JSON-LD documents into canonical RDF (RDFC-1.0,
+// the URDNA2015 algorithm) with json-gold, for Data Integrity proofs. It
+// loads the contexts Credence's documents name from copies bundled in the
+// binary (contexts/, see SOURCE.md) and never from the network: a
+// document naming any other context is refused, as is one with a member
+// no context defines (JSON-LD safe mode), which canonicalization would
+// otherwise drop silently and leave unsigned.
+package jsonld
+
+import (
+	"bytes"
+	"embed"
+	"encoding/json"
+	"fmt"
+
+	"github.com/piprate/json-gold/ld"
+
+	"github.com/credence-dev/credence/ports"
+)
+
+//go:embed contexts/*.json contexts/*.jsonld
+var files embed.FS
+
+// bundled maps each context URL to its file.
+var bundled = map[string]string{
+	"https://www.w3.org/ns/credentials/v2":                       "contexts/credentials-v2.jsonld",
+	"https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json": "contexts/ob-v3p0-context-3.0.3.json",
+}
+
+// Canonicalizer is the json-gold ports.Canonicalizer.
+type Canonicalizer struct {
+	loader *ld.CachingDocumentLoader
+}
+
+var _ ports.Canonicalizer = (*Canonicalizer)(nil)
+
+// New returns a canonicalizer over the bundled contexts, parsed once.
+func New() (*Canonicalizer, error) {
+	loader := ld.NewCachingDocumentLoader(offline{})
+	for url, file := range bundled {
+		data, err := files.ReadFile(file)
+		if err != nil {
+			return nil, err
+		}
+		doc, err := ld.DocumentFromReader(bytes.NewReader(data))
+		if err != nil {
+			return nil, fmt.Errorf("bundled context %s: %w", url, err)
+		}
+		loader.AddDocument(url, doc)
+	}
+	return &Canonicalizer{loader: loader}, nil
+}
+
+// offline is the loader behind the cache: anything not bundled.
+type offline struct{}
+
+func (offline) LoadDocument(url string) (*ld.RemoteDocument, error) {
+	return nil, ld.NewJsonLdError(ld.LoadingDocumentFailed, fmt.Sprintf("the context %s is not bundled (no context is fetched)", url))
+}
+
+// Canonicalize returns doc's canonical N-Quads. It converts to RDF with
+// safe mode on, then canonicalizes: json-gold's one-step Normalize drops
+// the safe-mode option on the way.
+func (c *Canonicalizer) Canonicalize(doc []byte) ([]byte, error) {
+	var in any
+	if err := json.Unmarshal(doc, &in); err != nil {
+		return nil, fmt.Errorf("canonicalize: %w", err)
+	}
+	opts := ld.NewJsonLdOptions("")
+	opts.DocumentLoader = c.loader
+	opts.SafeMode = true
+	rdf, err := ld.NewJsonLdProcessor().ToRDF(in, opts)
+	if err != nil {
+		return nil, fmt.Errorf("canonicalize: %w", err)
+	}
+	dataset, ok := rdf.(*ld.RDFDataset)
+	if !ok {
+		return nil, fmt.Errorf("canonicalize: json-gold returned %T", rdf)
+	}
+	opts.Algorithm, opts.Format = ld.AlgorithmURDNA2015, "application/n-quads"
+	out, err := ld.NewJsonLdApi().Normalize(dataset, opts)
+	if err != nil {
+		return nil, fmt.Errorf("canonicalize: %w", err)
+	}
+	s, ok := out.(string)
+	if !ok {
+		return nil, fmt.Errorf("canonicalize: json-gold returned %T", out)
+	}
+	return []byte(s), nil
+}

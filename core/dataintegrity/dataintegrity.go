@@ -1,0 +1,249 @@
+// Package dataintegrity secures JSON-LD documents with an embedded W3C
+// Data Integrity proof of the eddsa-rdfc-2022 cryptosuite (Data
+// Integrity EdDSA Cryptosuites v1.0): the document and the proof's
+// options are each canonicalized (RDFC-1.0, by a ports.Canonicalizer),
+// hashed with SHA-256, and the two hashes, options first, signed with
+// Ed25519. Keys are published as Multikey verification methods.
+package dataintegrity
+
+import (
+	"bytes"
+	"crypto/ed25519"
+	"crypto/sha256"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/credence-dev/credence/ports"
+)
+
+// The proof's fixed members.
+const (
+	ProofType   = "DataIntegrityProof"
+	Cryptosuite = "eddsa-rdfc-2022"
+	// Purpose is the proof purpose of a credential's issuer: the key must
+	// be one of its DID document's assertionMethod.
+	Purpose = "assertionMethod"
+)
+
+// Proof is an embedded proof.
+type Proof struct {
+	Type               string `json:"type"`
+	Cryptosuite        string `json:"cryptosuite"`
+	Created            string `json:"created"`
+	VerificationMethod string `json:"verificationMethod"`
+	ProofPurpose       string `json:"proofPurpose"`
+	ProofValue         string `json:"proofValue,omitempty"`
+}
+
+// Sign returns the proof of doc (a JSON-LD object without a proof) made
+// at created with key, published as verificationMethod.
+func Sign(canon ports.Canonicalizer, doc []byte, key ed25519.PrivateKey, verificationMethod string, created time.Time) (Proof, error) {
+	p := Proof{Type: ProofType, Cryptosuite: Cryptosuite, Created: created.UTC().Truncate(time.Second).Format(time.RFC3339),
+		VerificationMethod: verificationMethod, ProofPurpose: Purpose}
+	data, err := hashData(canon, doc, p)
+	if err != nil {
+		return Proof{}, err
+	}
+	p.ProofValue = "z" + EncodeBase58(ed25519.Sign(key, data))
+	return p, nil
+}
+
+// hashData is SHA-256 of the canonical proof options (the proof without
+// its value, in the document's @context), then SHA-256 of the canonical
+// document.
+func hashData(canon ports.Canonicalizer, doc []byte, p Proof) ([]byte, error) {
+	var head struct {
+		Context json.RawMessage `json:"@context"`
+	}
+	if err := json.Unmarshal(doc, &head); err != nil || len(head.Context) == 0 {
+		return nil, errors.New("the document is not a JSON-LD object with an @context")
+	}
+	options, err := json.Marshal(struct {
+		Context json.RawMessage `json:"@context"`
+		Proof
+	}{head.Context, Proof{Type: p.Type, Cryptosuite: p.Cryptosuite, Created: p.Created,
+		VerificationMethod: p.VerificationMethod, ProofPurpose: p.ProofPurpose}})
+	if err != nil {
+		return nil, err
+	}
+	canonOptions, err := canon.Canonicalize(options)
+	if err != nil {
+		return nil, fmt.Errorf("the proof options: %w", err)
+	}
+	canonDoc, err := canon.Canonicalize(doc)
+	if err != nil {
+		return nil, fmt.Errorf("the document: %w", err)
+	}
+	optionsHash, docHash := sha256.Sum256(canonOptions), sha256.Sum256(canonDoc)
+	return append(optionsHash[:], docHash[:]...), nil
+}
+
+// Embed returns doc (a JSON object without a proof) with p as its proof
+// member, its other members byte for byte as they were.
+func Embed(doc []byte, p Proof) ([]byte, error) {
+	doc = bytes.TrimSpace(doc)
+	if len(doc) < 2 || doc[0] != '{' || doc[len(doc)-1] != '}' {
+		return nil, errors.New("the document is not a JSON object")
+	}
+	proof, err := json.Marshal(p)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]byte, 0, len(doc)+len(proof)+10)
+	out = append(out, doc[:len(doc)-1]...)
+	if len(bytes.TrimSpace(doc[1:len(doc)-1])) > 0 {
+		out = append(out, ',')
+	}
+	out = append(out, `"proof":`...)
+	out = append(out, proof...)
+	return append(out, '}'), nil
+}
+
+// Secured is a document with its embedded proof taken apart.
+type Secured struct {
+	Document []byte // the document without its proof
+	Proof    Proof
+}
+
+// Split takes the one eddsa-rdfc-2022 proof out of a secured document.
+func Split(secured []byte) (Secured, error) {
+	var members map[string]json.RawMessage
+	if err := json.Unmarshal(secured, &members); err != nil {
+		return Secured{}, errors.New("the credential is not a JSON object")
+	}
+	raw, ok := members["proof"]
+	if !ok {
+		return Secured{}, errors.New("the credential has no embedded proof")
+	}
+	var p Proof
+	if err := json.Unmarshal(raw, &p); err != nil {
+		return Secured{}, errors.New("the proof is not one Data Integrity proof object")
+	}
+	if p.Type != ProofType || p.Cryptosuite != Cryptosuite {
+		return Secured{}, fmt.Errorf("the proof is %s/%s, not %s/%s", p.Type, p.Cryptosuite, ProofType, Cryptosuite)
+	}
+	delete(members, "proof")
+	doc, err := json.Marshal(members)
+	if err != nil {
+		return Secured{}, err
+	}
+	return Secured{Document: doc, Proof: p}, nil
+}
+
+// Verify checks the proof of a secured document with the key its
+// verification method names (key returns it, or an error when the
+// method is not the issuer's), for purpose.
+func Verify(canon ports.Canonicalizer, s Secured, purpose string, key func(verificationMethod string) (ed25519.PublicKey, error)) error {
+	p := s.Proof
+	if p.ProofPurpose != purpose {
+		return fmt.Errorf("the proof's purpose is %q, not %q", p.ProofPurpose, purpose)
+	}
+	if _, err := time.Parse(time.RFC3339, p.Created); err != nil {
+		return errors.New("the proof's created is not a date-time")
+	}
+	if len(p.ProofValue) < 2 || p.ProofValue[0] != 'z' {
+		return errors.New("the proofValue is not multibase base58btc")
+	}
+	sig, err := DecodeBase58(p.ProofValue[1:])
+	if err != nil || len(sig) != ed25519.SignatureSize {
+		return errors.New("the proofValue is not an Ed25519 signature")
+	}
+	pub, err := key(p.VerificationMethod)
+	if err != nil {
+		return err
+	}
+	data, err := hashData(canon, s.Document, p)
+	if err != nil {
+		return err
+	}
+	if !ed25519.Verify(pub, data, sig) {
+		return errors.New("the proof does not verify: the document or the proof was changed, or another key signed it")
+	}
+	return nil
+}
+
+// multikeyEd25519 is the multicodec prefix of an Ed25519 public key.
+var multikeyEd25519 = []byte{0xed, 0x01}
+
+// Multikey returns the publicKeyMultibase of an Ed25519 public key.
+func Multikey(pub ed25519.PublicKey) string {
+	return "z" + EncodeBase58(append(append([]byte{}, multikeyEd25519...), pub...))
+}
+
+// ParseMultikey reads an Ed25519 publicKeyMultibase.
+func ParseMultikey(s string) (ed25519.PublicKey, error) {
+	if len(s) < 2 || s[0] != 'z' {
+		return nil, errors.New("publicKeyMultibase is not base58btc")
+	}
+	b, err := DecodeBase58(s[1:])
+	if err != nil || len(b) != 2+ed25519.PublicKeySize || !bytes.HasPrefix(b, multikeyEd25519) {
+		return nil, errors.New("publicKeyMultibase is not an Ed25519 Multikey")
+	}
+	return ed25519.PublicKey(b[2:]), nil
+}
+
+const base58Alphabet = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
+
+// EncodeBase58 encodes b in the Bitcoin base58 alphabet.
+func EncodeBase58(b []byte) string {
+	zeros := 0
+	for zeros < len(b) && b[zeros] == 0 {
+		zeros++
+	}
+	digits := make([]byte, 0, len(b)*138/100+1) // base58 digits, least significant first
+	for _, c := range b[zeros:] {
+		carry := int(c)
+		for i := range digits {
+			carry += int(digits[i]) << 8
+			digits[i] = byte(carry % 58)
+			carry /= 58
+		}
+		for carry > 0 {
+			digits = append(digits, byte(carry%58))
+			carry /= 58
+		}
+	}
+	out := make([]byte, zeros+len(digits))
+	for i := range zeros {
+		out[i] = '1'
+	}
+	for i, d := range digits {
+		out[len(out)-1-i] = base58Alphabet[d]
+	}
+	return string(out)
+}
+
+// DecodeBase58 decodes Bitcoin base58; at most 1 KiB of input.
+func DecodeBase58(s string) ([]byte, error) {
+	if len(s) > 1024 {
+		return nil, errors.New("base58 input too long")
+	}
+	zeros := 0
+	for zeros < len(s) && s[zeros] == '1' {
+		zeros++
+	}
+	bytesLE := make([]byte, 0, len(s)*733/1000+1) // least significant first
+	for i := zeros; i < len(s); i++ {
+		v := bytes.IndexByte([]byte(base58Alphabet), s[i])
+		if v < 0 {
+			return nil, fmt.Errorf("%q is not a base58 digit", s[i])
+		}
+		carry := v
+		for j := range bytesLE {
+			carry += int(bytesLE[j]) * 58
+			bytesLE[j] = byte(carry)
+			carry >>= 8
+		}
+		for carry > 0 {
+			bytesLE = append(bytesLE, byte(carry))
+			carry >>= 8
+		}
+	}
+	out := make([]byte, zeros+len(bytesLE))
+	for i, b := range bytesLE {
+		out[len(out)-1-i] = b
+	}
+	return out, nil
+}
