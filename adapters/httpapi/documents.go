@@ -59,7 +59,7 @@ func (s *server) credentialDocument(w http.ResponseWriter, r *http.Request) {
 		s.writeDocument(w, r, "application/vc+jwt", []byte(v.Credential.JWS), nil)
 		return
 	}
-	body, err := credentials.JSONView(v.Credential) // with its Data Integrity proof, when it has one
+	body, err := credentials.JSONView(v.Credential)    // with its Data Integrity proof, when it has one
 	s.writeDocument(w, r, "application/vc", body, err) // VCDM 2.0's media type of a credential
 }
 

@@ -24,9 +24,9 @@ import (
 	"time"
 
 	"github.com/credence-dev/credence/adapters/filemail"
+	"github.com/credence-dev/credence/adapters/jsonld"
 	"github.com/credence-dev/credence/adapters/mailhtml"
 	"github.com/credence-dev/credence/adapters/memlimit"
-	"github.com/credence-dev/credence/adapters/jsonld"
 	"github.com/credence-dev/credence/adapters/memqueue"
 	"github.com/credence-dev/credence/adapters/sqlstore"
 	"github.com/credence-dev/credence/adapters/sysclock"

@@ -95,8 +95,12 @@ func TestDataIntegrityProofs(t *testing.T) {
 	}
 	for name, edit := range map[string]func([]byte) []byte{
 		"recipient renamed": func(v []byte) []byte { return bytes.Replace(v, []byte("Rae Recipient"), []byte("Eve Recipient"), 1) },
-		"validFrom moved":   func(v []byte) []byte { return bytes.Replace(v, []byte(`"validFrom":"2026`), []byte(`"validFrom":"2025`), 1) },
-		"proof re-dated":    func(v []byte) []byte { return bytes.Replace(v, []byte(`"created":"2026`), []byte(`"created":"2025`), 1) },
+		"validFrom moved": func(v []byte) []byte {
+			return bytes.Replace(v, []byte(`"validFrom":"2026`), []byte(`"validFrom":"2025`), 1)
+		},
+		"proof re-dated": func(v []byte) []byte {
+			return bytes.Replace(v, []byte(`"created":"2026`), []byte(`"created":"2025`), 1)
+		},
 	} {
 		if err := e.verifyJSONView(t, acme, edit(view)); err == nil {
 			t.Errorf("%s: the proof still verifies", name)
