@@ -99,6 +99,7 @@ const (
 	redisOutage           = 12
 	redisSignInBudget     = 13
 	redisAccountMail      = 14
+	redisStatusLists      = 8
 )
 
 // redisInUse holds the Redis databases of the tests running now.
