@@ -107,6 +107,21 @@ func TestDataIntegrityProofs(t *testing.T) {
 		}
 	}
 
+	// Credence verifies the secured JSON view as it does a presented file.
+	v, err := e.creds.VerifySecured(t.Context(), view)
+	if err != nil || v.Result != domain.ResultPending || !strings.Contains(v.Checks[0].Detail, "Data Integrity proof by") || !v.Checks[1].OK {
+		t.Errorf("VerifySecured of the JSON view: %s %+v %v", v.Result, v.Checks, err)
+	}
+	renamed := bytes.Replace(view, []byte("Rae Recipient"), []byte("Eve Recipient"), 1)
+	if v, err := e.creds.VerifySecured(t.Context(), renamed); err != nil || v.Result != domain.ResultInvalid {
+		t.Errorf("VerifySecured of a changed view: %s %v", v.Result, err)
+	}
+	for name, bad := range map[string][]byte{"not JSON": []byte("{"), "no proof": mustPayload(t, c.JWS)} {
+		if _, err := e.creds.VerifySecured(t.Context(), bad); domain.CodeOf(err) != domain.CodeValidation {
+			t.Errorf("VerifySecured of %s: %v, want a validation error", name, err)
+		}
+	}
+
 	// Status lists published from now on carry proofs in their JSON view.
 	if _, err := e.creds.Revoke(t.Context(), e.owner, acme.org.ID, c.ID, "test"); err != nil {
 		t.Fatal(err)
@@ -121,6 +136,9 @@ func TestDataIntegrityProofs(t *testing.T) {
 	}
 	if err := e.verifyJSONView(t, acme, listView); err != nil {
 		t.Errorf("the status list's proof does not verify: %v", err)
+	}
+	if v, err := e.creds.VerifySecured(t.Context(), view); err != nil || v.Result != domain.ResultRevoked {
+		t.Errorf("VerifySecured of a revoked credential: %s %v", v.Result, err)
 	}
 
 	// Rotation: a new proof key signs, the retired one still verifies.
