@@ -104,9 +104,10 @@ type Verifiable struct {
 	// ("" when it has none): a key of the organization that is not the
 	// active one is retired.
 	ActiveKey string
-	// Status is the published documents of the credential's status list
-	// (empty for a credential without one).
-	Status domain.StatusDocs
+	// StatusListVersion is the version the credential's status list was
+	// last published at (domain.StatusList.Published; 0 without a list):
+	// what a verifier's cache of the list is checked against, as an ETag.
+	StatusListVersion int64
 }
 
 // IssueContext is what Credentials.IssueContext reads.

@@ -59,6 +59,7 @@ var (
 	bunScanBool    = schema.Scanner(reflect.TypeFor[bool]())
 	bunScanTime    = schema.Scanner(reflect.TypeFor[time.Time]())
 	bunScanInt     = schema.Scanner(reflect.TypeFor[int]())
+	bunScanInt64   = schema.Scanner(reflect.TypeFor[int64]())
 	bunScanIntPtr  = schema.Scanner(reflect.TypeFor[*int]())
 	bunScanTimePtr = schema.Scanner(reflect.TypeFor[*time.Time]())
 )
@@ -132,6 +133,17 @@ func (d intDest) Scan(src any) error {
 		return nil
 	}
 	return bunScanInt(reflect.ValueOf(d.p).Elem(), src)
+}
+
+// int64Dest scans a 64-bit integer.
+type int64Dest struct{ p *int64 }
+
+func (d int64Dest) Scan(src any) error {
+	if v, ok := src.(int64); ok {
+		*d.p = v
+		return nil
+	}
+	return bunScanInt64(reflect.ValueOf(d.p).Elem(), src)
 }
 
 // intPtrDest scans a nullable integer; NULL is nil.

@@ -13,14 +13,14 @@ import (
 )
 
 // verifiableRow is what Credentials.Verifiable reads: every column of the
-// credential, its organization and its badge, and the organization's
-// active key fragment.
+// credential, its organization and its badge, the organization's active
+// key fragment, and the version its status list was last published at.
 type verifiableRow struct {
-	Cred      credentialRow
-	Org       orgRow
-	Badge     badgeRow
-	ActiveKey string
-	Status    domain.StatusDocs
+	Cred          credentialRow
+	Org           orgRow
+	Badge         badgeRow
+	ActiveKey     string
+	StatusVersion int64
 }
 
 // verifiableColumns are the columns Credentials.Verifiable reads, in the
@@ -36,11 +36,8 @@ var verifiableColumns = func() []column[verifiableRow] {
 		name: "COALESCE((SELECT k.fragment FROM signing_keys AS k WHERE k.org_id = c.org_id AND k.status = 'active'), '')",
 		dest: func(r *verifiableRow) any { return stringDest{&r.ActiveKey} },
 	}, column[verifiableRow]{
-		name: "COALESCE(sl.revocation_jws, '')",
-		dest: func(r *verifiableRow) any { return stringDest{&r.Status.Revocation} },
-	}, column[verifiableRow]{
-		name: "COALESCE(sl.suspension_jws, '')",
-		dest: func(r *verifiableRow) any { return stringDest{&r.Status.Suspension} },
+		name: "COALESCE((SELECT sl.published FROM status_lists AS sl WHERE sl.id = c.status_list_id), 0)",
+		dest: func(r *verifiableRow) any { return int64Dest{&r.StatusVersion} },
 	})
 }()
 
@@ -50,8 +47,7 @@ var verifiableColumns = func() []column[verifiableRow] {
 var verifiableSelect = "SELECT " + strings.Join(columnNames(verifiableColumns), ", ") + `
 	FROM credentials AS c
 	JOIN organizations AS o ON o.id = c.org_id
-	JOIN badges AS b ON b.id = c.badge_id
-	LEFT JOIN status_lists AS sl ON sl.id = c.status_list_id`
+	JOIN badges AS b ON b.id = c.badge_id`
 
 // verifiableQuery reads one credential; its placeholder is the ID. It
 // serves reads inside a transaction, which must see the transaction's
@@ -98,7 +94,7 @@ func (r *Credentials) Verifiable(ctx context.Context, id domain.CredentialID) (p
 	if err != nil {
 		return ports.Verifiable{}, err
 	}
-	return ports.Verifiable{Credential: row.Cred.toDomain(), Org: row.Org.toDomain(), Badge: badge, ActiveKey: row.ActiveKey, Status: row.Status}, nil
+	return ports.Verifiable{Credential: row.Cred.toDomain(), Org: row.Org.toDomain(), Badge: badge, ActiveKey: row.ActiveKey, StatusListVersion: row.StatusVersion}, nil
 }
 
 // readVerifiables is the round trip of Store.verifiables: the rows of ids

@@ -833,8 +833,10 @@ func testCredentialVerifiable(t *testing.T, s ports.Store) {
 	list := newStatusList(t, s, is.org.ID)
 	full.Slot = &domain.StatusSlot{List: list.ID, Index: 77}
 	must(t, s.Credentials().Insert(ctx, full))
-	want := ports.Verifiable{Credential: full, Org: org, Badge: b2, ActiveKey: "key-2",
-		Status: domain.StatusDocs{Revocation: list.Revocation, Suspension: list.Suspension}}
+	must(t, s.StatusLists().Changed(ctx, t0, list.ID))
+	_, err := s.StatusLists().Publish(ctx, list.ID, 1, domain.StatusList{Revocation: "r", Suspension: "s"}, t0)
+	must(t, err)
+	want := ports.Verifiable{Credential: full, Org: org, Badge: b2, ActiveKey: "key-2", StatusListVersion: 1}
 	got, err := s.Credentials().Verifiable(ctx, full.ID)
 	must(t, err)
 	equal(t, got, want)

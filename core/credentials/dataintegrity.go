@@ -180,7 +180,7 @@ func (s *Service) VerifySecured(ctx context.Context, doc []byte) (Verification, 
 			issuerCheck(org)}
 		return Verification{Result: domain.Verdict(checks, false), Checks: checks, Org: org, Document: &signed}, nil
 	}
-	out, err := s.check(ctx, stored.Credential.JWS, nil, stored.Org, stored.Badge, &stored.Credential, &stored.ActiveKey, stored.Status)
+	out, err := s.check(ctx, stored.Credential.JWS, nil, stored.Org, stored.Badge, &stored.Credential, &stored.ActiveKey, stored.StatusListVersion)
 	if err != nil {
 		return Verification{}, err
 	}

@@ -242,7 +242,7 @@ func StatusListJSON(jws, proof string) ([]byte, error) {
 // any verifier reads them (the signature with the issuer's key, the list's
 // identity and purpose, the bit). A list that cannot be read makes the
 // answer unknown, never "not revoked".
-func (s *Service) statusCheck(ctx context.Context, c domain.Credential, org domain.Organization, docs domain.StatusDocs, active *string) domain.Check {
+func (s *Service) statusCheck(ctx context.Context, c domain.Credential, org domain.Organization, listVersion int64, active *string) domain.Check {
 	if c.RevokedAt != nil {
 		return domain.Check{Name: domain.CheckRevocation, Outcome: domain.ResultRevoked,
 			Detail: fmt.Sprintf("revoked on %s: %s", c.RevokedAt.Format(time.RFC3339), c.RevocationReason)}
@@ -258,8 +258,8 @@ func (s *Service) statusCheck(ctx context.Context, c domain.Credential, org doma
 		return domain.Check{Name: domain.CheckRevocation, OK: true,
 			Detail: "not revoked (issued before status lists: only Credence publishes its status)"}
 	}
-	revoked, revErr := s.listBit(ctx, org, docs.Revocation, *c.Slot, statuslist.Revocation, active)
-	suspended, susErr := s.listBit(ctx, org, docs.Suspension, *c.Slot, statuslist.Suspension, active)
+	revoked, revErr := s.listBit(ctx, org, *c.Slot, statuslist.Revocation, listVersion, active)
+	suspended, susErr := s.listBit(ctx, org, *c.Slot, statuslist.Suspension, listVersion, active)
 	switch {
 	case revoked:
 		return domain.Check{Name: domain.CheckRevocation, Outcome: domain.ResultRevoked,
@@ -280,46 +280,65 @@ func (s *Service) statusCheck(ctx context.Context, c domain.Credential, org doma
 		Detail: "not revoked or suspended: the issuer's record and its published status lists agree"}
 }
 
-// listBit reads the credential's bit of a published status list of
-// purpose (a compact JWS): signed by a key of org, naming itself by the
-// URL the credential's entry gives, issued by org's DID, for purpose. A
-// list read is kept with its exact bytes, so the next verification of a
-// credential in it only compares them.
-func (s *Service) listBit(ctx context.Context, org domain.Organization, jws string, slot domain.StatusSlot, purpose statuslist.Purpose, active *string) (bool, error) {
+// listBit reads the credential's bit of its published status list of
+// purpose (a compact JWS), as a verifier that fetched it does: signed by
+// a key of org, naming itself by the URL the credential's entry gives,
+// issued by org's DID, for purpose. A list read is kept with the version
+// it was published at, as a verifier keeps one with its ETag: the next
+// verification of a credential in it, told the list's version with the
+// record, reads it again only when the list was published again.
+func (s *Service) listBit(ctx context.Context, org domain.Organization, slot domain.StatusSlot, purpose statuslist.Purpose, version int64, active *string) (bool, error) {
 	url := s.urls.StatusList(slot.List, purpose)
-	if jws == "" {
-		return false, errors.New("no list is published at " + url)
-	}
-	if m, ok := s.caches.lists.get(url); ok && m.jws == jws && m.orgID == org.ID {
+	if m, ok := s.caches.lists.get(url); ok && m.version == version && m.orgID == org.ID {
 		return m.bits.Get(slot.Index)
 	}
-	tok, err := signing.ParseToken([]byte(jws))
+	l, err := s.store.StatusLists().Get(ctx, slot.List)
+	if errors.Is(err, domain.ErrNotFound) {
+		return false, errors.New("no list is published at " + url)
+	}
 	if err != nil {
-		return false, errors.New("the list is not a compact JWS")
+		return false, fmt.Errorf("the list at %s could not be read", url)
 	}
-	did, fragment, ok := signing.SplitKeyID(tok.Header.KID)
-	if !ok || did != s.urls.DID(org.Slug) || !domain.ControlFree(fragment, false) {
-		return false, fmt.Errorf("the list is signed with %q, not a key of %s", tok.Header.KID, org.Name)
+	jws := l.Revocation
+	if purpose == statuslist.Suspension {
+		jws = l.Suspension
 	}
-	pub, _, err := s.issuerKey(ctx, org, fragment, active)
-	if err != nil || pub == nil {
-		return false, fmt.Errorf("the key %q of the list is not published by %s", tok.Header.KID, org.Name)
-	}
-	payload, err := pub.Verify(tok)
-	if err != nil {
-		return false, fmt.Errorf("the list's signature does not verify with %s", tok.Header.KID)
-	}
-	bits, err := statuslist.Read(payload, url, s.urls.DID(org.Slug), purpose, s.clock.Now())
+	bits, err := s.readList(ctx, org, url, jws, purpose, active)
 	if err != nil {
 		return false, err
 	}
-	s.caches.lists.put(url, &listMemo{jws: jws, orgID: org.ID, bits: bits})
+	s.caches.lists.put(url, &listMemo{version: l.Published, orgID: org.ID, bits: bits})
 	return bits.Get(slot.Index)
 }
 
-// listMemo is a status list read and checked, kept with its exact bytes.
+// readList checks a published status list (a compact JWS) found at url.
+func (s *Service) readList(ctx context.Context, org domain.Organization, url, jws string, purpose statuslist.Purpose, active *string) (statuslist.Bitstring, error) {
+	if jws == "" {
+		return nil, errors.New("no list is published at " + url)
+	}
+	tok, err := signing.ParseToken([]byte(jws))
+	if err != nil {
+		return nil, errors.New("the list is not a compact JWS")
+	}
+	did, fragment, ok := signing.SplitKeyID(tok.Header.KID)
+	if !ok || did != s.urls.DID(org.Slug) || !domain.ControlFree(fragment, false) {
+		return nil, fmt.Errorf("the list is signed with %q, not a key of %s", tok.Header.KID, org.Name)
+	}
+	pub, _, err := s.issuerKey(ctx, org, fragment, active)
+	if err != nil || pub == nil {
+		return nil, fmt.Errorf("the key %q of the list is not published by %s", tok.Header.KID, org.Name)
+	}
+	payload, err := pub.Verify(tok)
+	if err != nil {
+		return nil, fmt.Errorf("the list's signature does not verify with %s", tok.Header.KID)
+	}
+	return statuslist.Read(payload, url, s.urls.DID(org.Slug), purpose, s.clock.Now())
+}
+
+// listMemo is a status list read and checked, kept with the version it
+// was published at.
 type listMemo struct {
-	jws   string
-	orgID string
-	bits  statuslist.Bitstring
+	version int64
+	orgID   string
+	bits    statuslist.Bitstring
 }

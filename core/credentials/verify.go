@@ -86,7 +86,7 @@ func (s *Service) Verify(ctx context.Context, actor domain.Actor, id domain.Cred
 	if err != nil {
 		return Verification{}, err
 	}
-	return s.check(ctx, v.Credential.JWS, nil, v.Org, v.Badge, &v.Credential, &v.ActiveKey, v.Status)
+	return s.check(ctx, v.Credential.JWS, nil, v.Org, v.Badge, &v.Credential, &v.ActiveKey, v.StatusListVersion)
 }
 
 // VerifyPresented checks a presented compact JWS, or the one baked into a
@@ -120,30 +120,31 @@ func (s *Service) VerifyPresented(ctx context.Context, compact []byte) (Verifica
 	var stored *domain.Credential
 	var badge domain.Badge
 	var active *string
-	var docs domain.StatusDocs
+	var listVersion int64
 	if doc, err := ParseDocument(tok.Payload); err == nil {
 		idStr, _ := strings.CutPrefix(doc.ID, s.urls.Credential(""))
 		if id, err := domain.ParseCredentialID(idStr); err == nil {
 			v, err := s.store.Credentials().Verifiable(ctx, id)
 			switch {
 			case err == nil && v.Credential.OrgID == org.ID:
-				stored, badge, org, active, docs = &v.Credential, v.Badge, v.Org, &v.ActiveKey, v.Status
+				stored, badge, org, active, listVersion = &v.Credential, v.Badge, v.Org, &v.ActiveKey, v.StatusListVersion
 			case err != nil && !errors.Is(err, domain.ErrNotFound):
 				return Verification{}, err // no record is a verdict; no answer is not
 			}
 		}
 	}
-	return s.check(ctx, string(compact), &tok, org, badge, stored, active, docs)
+	return s.check(ctx, string(compact), &tok, org, badge, stored, active, listVersion)
 }
 
 // check runs the five checks of compact against the stored record (nil
 // when the document names no credential of this issuer). tok is compact
 // read, or nil to read it here; active is the fragment of the
-// organization's active key as read with the record (nil: not read), docs
-// the published documents of the record's status list. An
+// organization's active key as read with the record (nil: not read),
+// listVersion the version the record's status list was last published
+// at. An
 // error means no verdict: a key that could not be read is not a bad
 // signature.
-func (s *Service) check(ctx context.Context, compact string, tok *signing.Token, org domain.Organization, badge domain.Badge, stored *domain.Credential, active *string, docs domain.StatusDocs) (Verification, error) {
+func (s *Service) check(ctx context.Context, compact string, tok *signing.Token, org domain.Organization, badge domain.Badge, stored *domain.Credential, active *string, listVersion int64) (Verification, error) {
 	now := s.clock.Now()
 	out := Verification{Credential: stored, Badge: badge, Org: org}
 	sig, err := s.verifiedSignature(ctx, compact, tok, org, stored, active)
@@ -178,7 +179,7 @@ func (s *Service) check(ctx context.Context, compact string, tok *signing.Token,
 	claimed := false
 	if stored != nil {
 		claimed = stored.ClaimedAt != nil
-		checks = append(checks, ExpiryCheck(stored.ExpiresAt, now), s.statusCheck(ctx, *stored, org, docs, active))
+		checks = append(checks, ExpiryCheck(stored.ExpiresAt, now), s.statusCheck(ctx, *stored, org, listVersion, active))
 	} else {
 		checks = append(checks,
 			domain.Check{Name: domain.CheckExpiry, Detail: "unknown: the issuer has no record of this credential"},

@@ -30,10 +30,3 @@ type StatusList struct {
 	PublishedAt     time.Time
 	CreatedAt       time.Time
 }
-
-// StatusDocs are the published documents of a credential's status list,
-// as Credentials.Verifiable reads them with the credential.
-type StatusDocs struct {
-	Revocation string
-	Suspension string
-}
