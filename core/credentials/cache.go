@@ -161,14 +161,14 @@ type issuerKeyID struct{ orgID, fragment string }
 type verifyCaches struct {
 	signatures *boundedCache[domain.CredentialID, *verified]
 	keys       *boundedCache[issuerKeyID, *signing.PublicKey]
-	// lists are status lists read and checked, by URL (listBit).
-	lists *boundedCache[string, *listMemo]
+	// lists are status lists read and checked (listBit).
+	lists *boundedCache[listKey, *listMemo]
 }
 
 func newVerifyCaches() verifyCaches {
 	return verifyCaches{
 		signatures: newBoundedCache[domain.CredentialID, *verified](signatureCacheSize),
 		keys:       newBoundedCache[issuerKeyID, *signing.PublicKey](keyCacheSize),
-		lists:      newBoundedCache[string, *listMemo](listCacheSize),
+		lists:      newBoundedCache[listKey, *listMemo](listCacheSize),
 	}
 }

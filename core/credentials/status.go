@@ -288,10 +288,11 @@ func (s *Service) statusCheck(ctx context.Context, c domain.Credential, org doma
 // verification of a credential in it, told the list's version with the
 // record, reads it again only when the list was published again.
 func (s *Service) listBit(ctx context.Context, org domain.Organization, slot domain.StatusSlot, purpose statuslist.Purpose, version int64, active *string) (bool, error) {
-	url := s.urls.StatusList(slot.List, purpose)
-	if m, ok := s.caches.lists.get(url); ok && m.version == version && m.orgID == org.ID {
+	key := listKey{slot.List, purpose}
+	if m, ok := s.caches.lists.get(key); ok && m.version == version && m.orgID == org.ID {
 		return m.bits.Get(slot.Index)
 	}
+	url := s.urls.StatusList(slot.List, purpose)
 	l, err := s.store.StatusLists().Get(ctx, slot.List)
 	if errors.Is(err, domain.ErrNotFound) {
 		return false, errors.New("no list is published at " + url)
@@ -307,7 +308,7 @@ func (s *Service) listBit(ctx context.Context, org domain.Organization, slot dom
 	if err != nil {
 		return false, err
 	}
-	s.caches.lists.put(url, &listMemo{version: l.Published, orgID: org.ID, bits: bits})
+	s.caches.lists.put(key, &listMemo{version: l.Published, orgID: org.ID, bits: bits})
 	return bits.Get(slot.Index)
 }
 
@@ -333,6 +334,12 @@ func (s *Service) readList(ctx context.Context, org domain.Organization, url, jw
 		return nil, fmt.Errorf("the list's signature does not verify with %s", tok.Header.KID)
 	}
 	return statuslist.Read(payload, url, s.urls.DID(org.Slug), purpose, s.clock.Now())
+}
+
+// listKey names a published status list: a list and a purpose.
+type listKey struct {
+	list    string
+	purpose statuslist.Purpose
 }
 
 // listMemo is a status list read and checked, kept with the version it
