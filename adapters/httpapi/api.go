@@ -21,6 +21,7 @@ import (
 	"github.com/credence-dev/credence/core/credentials"
 	"github.com/credence-dev/credence/core/images"
 	"github.com/credence-dev/credence/core/orgs"
+	"github.com/credence-dev/credence/core/vcapi"
 	"github.com/credence-dev/credence/ports"
 )
 
@@ -35,7 +36,9 @@ type Deps struct {
 	Images      *images.Service
 	Credentials *credentials.Service
 	Bulk        *bulk.Service
-	Clock       ports.Clock
+	// VCAPI answers the W3C VC-API's verification requests (vcapi.go).
+	VCAPI *vcapi.Service
+	Clock ports.Clock
 	// Ready reports whether the database (and queue) answer, for /readyz.
 	Ready func(ctx context.Context) error
 	Log   *slog.Logger
@@ -108,7 +111,7 @@ func (s *server) register(mux *http.ServeMux) huma.API {
 	api := humago.New(mux, cfg)
 	api.UseMiddleware(s.admit)
 	for _, register := range []func(huma.API){s.registerAccounts, s.registerOrgs, s.registerMembers, s.registerActivity,
-		s.registerKeys, s.registerBadges, s.registerImages, s.registerCredentials, s.registerBulk, s.registerVerification, s.registerRecipients} {
+		s.registerKeys, s.registerBadges, s.registerImages, s.registerCredentials, s.registerBulk, s.registerVerification, s.registerVCAPI, s.registerRecipients} {
 		register(api)
 	}
 	documentIdempotency(api.OpenAPI())

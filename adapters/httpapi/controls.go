@@ -42,11 +42,13 @@ const maxJSONDepth = 10000
 // the pages, and those added later; the core refuses the same where input
 // reaches a query (domain.ControlFree), for Go programs that embed it.
 // JSON that does not parse is left to the operation, which refuses it
-// with its own answer, and so is a body larger than maxScannedJSON.
+// with its own answer, and so is a body larger than maxScannedJSON. The
+// VC-API's bodies are not scanned (vcapiPaths): they store nothing and
+// answer every request they cannot read in the VC-API's own shape.
 func refuseControls(mux *http.ServeMux, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		bad := append(pathControls(mux, r), queryControls(r)...)
-		if len(bad) == 0 && isJSONBody(r) {
+		if len(bad) == 0 && isJSONBody(r) && !vcapiPaths[r.URL.Path] {
 			var f FieldProblem
 			var found bool
 			r, f, found = bodyControl(r)

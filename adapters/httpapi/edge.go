@@ -21,20 +21,22 @@ import (
 //
 //  1. retryAfter503 (unavailable.go): Retry-After on every 503;
 //  2. secureHeaders: the security headers of every response;
-//  3. identify (caller.go): the client's address, found once;
-//  4. limitAddresses (ratelimit.go): the per-address rate limit, before
+//  3. crossOrigin (vcapi.go): CORS for the VC-API's routes, their
+//     preflights answered;
+//  4. identify (caller.go): the client's address, found once;
+//  5. limitAddresses (ratelimit.go): the per-address rate limit, before
 //     any token is looked at;
-//  5. capBodies: the body bound of the route;
-//  6. refuseControls (controls.go): control characters in the path, the
+//  6. capBodies: the body bound of the route;
+//  7. refuseControls (controls.go): control characters in the path, the
 //     query or a JSON body;
-//  7. authenticate (caller.go): the bearer token looked up once, the
+//  8. authenticate (caller.go): the bearer token looked up once, the
 //     actor set for everything after; without one, the browser's session
 //     cookie, on the pages and public documents only (never /api/v1,
 //     which stays bearer-only and so out of reach of CSRF;
 //     web_session.go);
-//  8. idempotent (idempotency.go): replays of POSTs sent with an
+//  9. idempotent (idempotency.go): replays of POSTs sent with an
 //     Idempotency-Key (when Deps.Idempotency is set);
-//  9. the routes: the API's operations, each behind admit (caller.go:
+//  10. the routes: the API's operations, each behind admit (caller.go:
 //     the per-operation limits and the need for an actor), the public
 //     documents, the pages, unknown paths answered as problems.
 //
@@ -60,6 +62,7 @@ func New(d Deps) http.Handler {
 	h = capBodies(h, mux, limits)
 	h = s.limitAddresses(h)
 	h = identify(h, d.TrustedProxies)
+	h = crossOrigin(h)
 	return retryAfter503(secureHeaders(h, d.HSTS))
 }
 

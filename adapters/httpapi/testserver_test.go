@@ -129,7 +129,7 @@ func newTestServerAt(t testing.TB, limits Limits, clock ports.Clock, more ...fun
 	go func() { defer close(done); _ = queue.Run(runCtx) }()
 	t.Cleanup(func() { stop(); <-done })
 
-	deps := Deps{Accounts: p.Accounts, Orgs: p.Orgs, Badges: p.Badges, Images: p.Images, Credentials: p.Credentials, Bulk: p.Bulk,
+	deps := Deps{Accounts: p.Accounts, Orgs: p.Orgs, Badges: p.Badges, Images: p.Images, Credentials: p.Credentials, Bulk: p.Bulk, VCAPI: p.VCAPI,
 		Clock: clock, Ready: store.Ping, Log: log, Limiter: limiter,
 		Limits:      limits,
 		Idempotency: store.Idempotency(), Sealer: sealer, PublicURL: public}

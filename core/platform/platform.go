@@ -25,6 +25,7 @@ import (
 	"github.com/credence-dev/credence/core/domain"
 	"github.com/credence-dev/credence/core/images"
 	"github.com/credence-dev/credence/core/orgs"
+	"github.com/credence-dev/credence/core/vcapi"
 	"github.com/credence-dev/credence/core/work"
 	"github.com/credence-dev/credence/ports"
 )
@@ -91,6 +92,9 @@ type Platform struct {
 	Images      *images.Service
 	Credentials *credentials.Service
 	Bulk        *bulk.Service
+	// VCAPI answers the W3C VC-API's verification requests; a Data
+	// Integrity verifier plugs in with VCAPI.UseEmbeddedProofs.
+	VCAPI *vcapi.Service
 	// Dispatcher relays committed work to the queue; run its Sweep loop
 	// (Dispatcher.Run) in one process or more to relay what a crash lost
 	// and to prune what has ended.
@@ -168,6 +172,7 @@ func New(d Deps, o Options) (*Platform, error) {
 	p.Credentials.UseTally(p.Verifications)
 	p.Orgs.UseTally(p.Verifications)
 	p.Bulk = bulk.New(d.Store, d.Clock, p.Credentials, p.Dispatcher, o.Plans, d.Log, o.Bulk)
+	p.VCAPI = vcapi.New(p.Credentials, d.Clock)
 	return p, nil
 }
 

@@ -136,6 +136,12 @@ func parsePublicKey(public []byte, alg domain.Algorithm) (*PublicKey, error) {
 	if !ok {
 		return nil, fmt.Errorf("parse public key: a %T is not a %s key", raw, alg)
 	}
+	return newPublicKey(alg, raw)
+}
+
+// newPublicKey makes a PublicKey of raw, a key already checked to be one
+// of alg's.
+func newPublicKey(alg domain.Algorithm, raw any) (*PublicKey, error) {
 	v, err := jws.NewVerifier(jwa.SignatureAlgorithm(alg))
 	if err != nil {
 		return nil, err
