@@ -92,8 +92,8 @@ type Platform struct {
 	Images      *images.Service
 	Credentials *credentials.Service
 	Bulk        *bulk.Service
-	// VCAPI answers the W3C VC-API's verification requests; a Data
-	// Integrity verifier plugs in with VCAPI.UseEmbeddedProofs.
+	// VCAPI answers the W3C VC-API's verification requests, credentials
+	// with an embedded Data Integrity proof included.
 	VCAPI *vcapi.Service
 	// Dispatcher relays committed work to the queue; run its Sweep loop
 	// (Dispatcher.Run) in one process or more to relay what a crash lost
@@ -173,6 +173,7 @@ func New(d Deps, o Options) (*Platform, error) {
 	p.Orgs.UseTally(p.Verifications)
 	p.Bulk = bulk.New(d.Store, d.Clock, p.Credentials, p.Dispatcher, o.Plans, d.Log, o.Bulk)
 	p.VCAPI = vcapi.New(p.Credentials, d.Clock)
+	p.VCAPI.UseEmbeddedProofs(vcapi.DataIntegrity{Credentials: p.Credentials})
 	return p, nil
 }
 
