@@ -216,7 +216,7 @@ func (e *env) servedLists(t *testing.T, jws string) map[string]string {
 	out := map[string]string{}
 	for _, entry := range statusEntries(t, jws) {
 		listID := entry.StatusListCredential[strings.LastIndex(entry.StatusListCredential, "/")+1:]
-		doc, err := e.creds.StatusListDocument(t.Context(), listID)
+		doc, _, err := e.creds.StatusListDocument(t.Context(), listID)
 		if err != nil {
 			t.Fatalf("GET %s: %v", entry.StatusListCredential, err)
 		}
