@@ -525,7 +525,8 @@ type dccCase struct {
 	Credential json.RawMessage       `json:"credential"`
 	Lists      map[string]servedList `json:"lists"`
 	Registries []map[string]string   `json:"registries"`
-	want       map[string]string     // the log's steps
+	want       map[string]string     // the log's steps, when it verifies
+	refused    string                // the error's name, when it does not
 }
 
 type servedList struct {
@@ -548,6 +549,12 @@ func TestNpmDataIntegrityDCCVerifierCore(t *testing.T) {
 	// verifier-core checks validFrom against the machine's clock.
 	e.clock.add(time.Now().Add(-time.Minute).Truncate(time.Second).Sub(e.clock.Now()))
 	acme, globex := e.issuer(t, "Acme Academy", "acme", nil), e.issuer(t, "Globex", "globex", nil)
+	// A credential of an organization without proofs: its JSON view is
+	// the .jwt's payload.
+	plainView, err := credentials.JSONView(e.issue(t, globex, "before@example.com"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	e.enableProofs(t, acme, true)
 	e.enableProofs(t, globex, true)
 	first, second := e.issue(t, acme, "rae@example.com"), e.issue(t, acme, "sam@example.com")
@@ -565,7 +572,7 @@ func TestNpmDataIntegrityDCCVerifierCore(t *testing.T) {
 	const registryURL = "https://registry.example/issuers.json"
 	registries := []map[string]string{{"type": "dcc-legacy", "name": "Test registry", "url": registryURL}}
 	registry := map[string]any{"registry": map[string]any{acmeDID: map[string]string{"name": "Acme Academy", "url": "https://acme.example"}}}
-	clear := map[string]string{"valid_signature": "true", "expiration": "true", "revocation_status": "true", "suspension_status": "true", "registered_issuer": "true"}
+	fresh := map[string]string{"valid_signature": "true", "expiration": "true", "revocation_status": "true", "suspension_status": "true", "registered_issuer": "true"}
 	with := func(m map[string]string, kv ...string) map[string]string {
 		out := map[string]string{}
 		for k, v := range m {
@@ -579,29 +586,30 @@ func TestNpmDataIntegrityDCCVerifierCore(t *testing.T) {
 
 	lists := served(first.JWS)
 	cases := []dccCase{
-		{name: "a fresh credential", Credential: view, Lists: lists, Registries: registries, want: clear},
-		{name: "a fresh credential, no registry", Credential: view, Lists: lists, Registries: []map[string]string{}, want: with(clear, "registered_issuer", "false")},
-		{name: "the view with its proof in a one-element array", Credential: proofInArray(t, view), Lists: lists, Registries: registries, want: clear},
-		{name: "the view with the recipient renamed", Credential: bytes.Replace(view, []byte("Rae Recipient"), []byte("Eve Recipient"), 1), Lists: lists, Registries: registries},
-		{name: "a proof by globex's key as globex's method", Credential: e.proofBy(t, view, globex, ""), Lists: lists, Registries: registries},
-		{name: "a proof by globex's key as acme's method", Credential: e.proofBy(t, view, globex, acmeDID+"#proof-1"), Lists: lists, Registries: registries},
+		{name: "a fresh credential", Credential: view, Lists: lists, Registries: registries, want: fresh},
+		{name: "a fresh credential, no registry", Credential: view, Lists: lists, Registries: []map[string]string{}, want: with(fresh, "registered_issuer", "false")},
+		{name: "the view with its proof in a one-element array", Credential: proofInArray(t, view), Lists: lists, Registries: registries, want: fresh},
+		{name: "the view with the recipient renamed", Credential: bytes.Replace(view, []byte("Rae Recipient"), []byte("Eve Recipient"), 1), Lists: lists, Registries: registries, refused: "invalid_signature"},
+		{name: "a proof by globex's key as globex's method", Credential: e.proofBy(t, view, globex, ""), Lists: lists, Registries: registries, refused: "invalid_signature"},
+		{name: "a proof by globex's key as acme's method", Credential: e.proofBy(t, view, globex, acmeDID+"#proof-1"), Lists: lists, Registries: registries, refused: "invalid_signature"},
+		{name: "a credential issued without a proof (the .jwt's payload)", Credential: plainView, Lists: map[string]servedList{}, Registries: registries, refused: "no_proof"},
 	}
 	const genuine, inArray = 0, 2
 	if _, err := e.creds.Revoke(ctx, e.owner, acme.org.ID, first.ID, "issued in error"); err != nil {
 		t.Fatal(err)
 	}
 	cases = append(cases,
-		dccCase{name: "the revoked credential", Credential: view, Lists: served(first.JWS), Registries: registries, want: with(clear, "revocation_status", "false")},
-		dccCase{name: "its neighbour in the list", Credential: secondView, Lists: served(second.JWS), Registries: registries, want: clear})
+		dccCase{name: "the revoked credential", Credential: view, Lists: served(first.JWS), Registries: registries, want: with(fresh, "revocation_status", "false")},
+		dccCase{name: "its neighbour in the list", Credential: secondView, Lists: served(second.JWS), Registries: registries, want: fresh})
 	if _, err := e.creds.Suspend(ctx, e.owner, acme.org.ID, second.ID, "under review"); err != nil {
 		t.Fatal(err)
 	}
-	cases = append(cases, dccCase{name: "the suspended credential", Credential: secondView, Lists: served(second.JWS), Registries: registries, want: with(clear, "suspension_status", "false")})
+	cases = append(cases, dccCase{name: "the suspended credential", Credential: secondView, Lists: served(second.JWS), Registries: registries, want: with(fresh, "suspension_status", "false")})
 	if _, err := e.creds.Unsuspend(ctx, e.owner, acme.org.ID, second.ID); err != nil {
 		t.Fatal(err)
 	}
 	lifted := served(second.JWS)
-	cases = append(cases, dccCase{name: "the credential whose suspension was lifted", Credential: secondView, Lists: lifted, Registries: registries, want: clear})
+	cases = append(cases, dccCase{name: "the credential whose suspension was lifted", Credential: secondView, Lists: lifted, Registries: registries, want: fresh})
 	revocationURL := statusEntries(t, second.JWS)[0].StatusListCredential
 	views := map[string]json.RawMessage{}
 	forgedList := map[string]servedList{}
@@ -642,11 +650,13 @@ func TestNpmDataIntegrityDCCVerifierCore(t *testing.T) {
 				t.Errorf("%s: verifier-core asked for the list %s with Accept %q", tc.name, r.URL, r.Accept)
 			}
 		}
-		if tc.want == nil {
+		if tc.refused != "" {
 			// A view changed after signing, a proof by another issuer's
-			// key under either issuer's method.
-			if len(o.Result.Errors) != 1 || o.Result.Errors[0].Name != "invalid_signature" || o.Result.Errors[0].Message != "The signature is not valid." || len(o.Result.Log) != 0 {
-				t.Errorf("%s: %+v, want refused: invalid_signature", tc.name, o.Result)
+			// key under either issuer's method, no proof at all.
+			msg := map[string]string{"invalid_signature": "The signature is not valid.",
+				"no_proof": "This is not a Verifiable Credential - it does not have a digital signature."}[tc.refused]
+			if len(o.Result.Errors) != 1 || o.Result.Errors[0].Name != tc.refused || o.Result.Errors[0].Message != msg || len(o.Result.Log) != 0 {
+				t.Errorf("%s: %+v, want refused: %s", tc.name, o.Result, tc.refused)
 			}
 			continue
 		}
