@@ -44,7 +44,7 @@ func newThirdParty(t *testing.T, e *env, is issuer) *thirdParty {
 
 // payload verifies a compact JWS with the JWKS key its kid names.
 func (p *thirdParty) payload(compact string) ([]byte, error) {
-	sig, err := jose.ParseSigned(compact, []jose.SignatureAlgorithm{jose.ES256, jose.EdDSA})
+	sig, err := jose.ParseSignedCompact(compact, []jose.SignatureAlgorithm{jose.ES256, jose.EdDSA})
 	if err != nil {
 		return nil, err
 	}
