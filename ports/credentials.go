@@ -183,6 +183,8 @@ type StatusLists interface {
 	// Version goes up and they are due for publishing at due (the relay
 	// publishes them first when the transaction commits).
 	Changed(ctx context.Context, due time.Time, ids ...string) error
+	// ChangedOrg is Changed for every list of the organization.
+	ChangedOrg(ctx context.Context, orgID string, due time.Time) error
 	// Entries returns the places of the list's credentials that are
 	// revoked and those suspended.
 	Entries(ctx context.Context, id string) (revoked, suspended []int, err error)

@@ -107,6 +107,17 @@ func (r *StatusLists) Changed(ctx context.Context, due time.Time, ids ...string)
 	return nil
 }
 
+// ChangedOrg bumps the versions of every list of the organization.
+func (r *StatusLists) ChangedOrg(ctx context.Context, orgID string, due time.Time) error {
+	_, err := r.s.idb(ctx).NewUpdate().Model((*statusListRow)(nil)).
+		Set("version = version + 1").Set("next_attempt_at = ?", due.UTC()).
+		Where("org_id = ?", orgID).Exec(ctx)
+	if err != nil {
+		return fmt.Errorf("mark the status lists of organization %s changed: %w", orgID, err)
+	}
+	return nil
+}
+
 // Entries reads the revoked and the suspended places of the list.
 func (r *StatusLists) Entries(ctx context.Context, id string) (revoked, suspended []int, err error) {
 	var rows []struct {

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/credence-dev/credence/core/credentials"
 	"github.com/credence-dev/credence/core/dataintegrity"
@@ -77,6 +78,18 @@ func TestDataIntegrityProofs(t *testing.T) {
 	}
 
 	e.enableProofs(t, acme, true)
+	// The list created before is due again, and once the sweep has it
+	// published, it carries a proof too.
+	due, err := e.store.StatusLists().Due(t.Context(), e.clock.Now(), e.clock.Now().Add(time.Minute), 10)
+	if err != nil || !slices.Contains(due, plain.Slot.List) {
+		t.Fatalf("after switching proofs on, due lists %v (%v), want %s", due, err, plain.Slot.List)
+	}
+	if err := e.creds.PublishStatusList(t.Context(), plain.Slot.List); err != nil {
+		t.Fatal(err)
+	}
+	if _, proof, err := e.creds.StatusListDocument(t.Context(), plain.Slot.List+"-suspension"); err != nil || proof == "" {
+		t.Fatalf("the list published before proofs were on has none after: %v", err)
+	}
 	c := e.issue(t, acme, "rae@example.com")
 	view, err = credentials.JSONView(c)
 	if err != nil {
@@ -178,8 +191,16 @@ func TestDataIntegrityProofs(t *testing.T) {
 		}
 	}
 	e.enableProofs(t, acme, false)
-	if off := e.issue(t, acme, "off@example.com"); off.Proof != "" {
+	off := e.issue(t, acme, "off@example.com")
+	if off.Proof != "" {
 		t.Error("a credential issued with proofs off has one")
+	}
+	// Its lists keep their proofs: credentials issued with one name them.
+	if _, err := e.creds.Suspend(t.Context(), e.owner, acme.org.ID, off.ID, "check"); err != nil {
+		t.Fatal(err)
+	}
+	if _, proof, err := e.creds.StatusListDocument(t.Context(), off.Slot.List+"-suspension"); err != nil || proof == "" {
+		t.Errorf("a list published after proofs were switched off lost its proof (%v)", err)
 	}
 	if _, did := e.published(t, acme); !bytes.Contains(did, []byte("#proof-1")) {
 		t.Error("the proof keys left the DID document when proofs were switched off")

@@ -244,17 +244,21 @@ func withViewBitSet(t *testing.T, views map[string]json.RawMessage, url, jws str
 	return out
 }
 
-// proofInArray is the secured document with its proof member a
-// one-element array: the same proof set (VCDM 2.0 defines proof as a
-// graph container), in the form 1EdTech's Open Badges 3.0 JSON schema
-// requires (proof: array).
-func proofInArray(t *testing.T, secured []byte) json.RawMessage {
+// proofAsObject is the secured document with its proof member the one
+// proof object instead of the set of one Credence serves (the form
+// 1EdTech's Open Badges 3.0 JSON schema requires: proof, an array): the
+// same proof set, as VCDM 2.0 defines proof (a graph container).
+func proofAsObject(t *testing.T, secured []byte) json.RawMessage {
 	t.Helper()
 	var doc map[string]json.RawMessage
 	if err := json.Unmarshal(secured, &doc); err != nil {
 		t.Fatal(err)
 	}
-	doc["proof"] = json.RawMessage("[" + string(doc["proof"]) + "]")
+	var set []json.RawMessage
+	if err := json.Unmarshal(doc["proof"], &set); err != nil || len(set) != 1 {
+		t.Fatalf("the view's proof is not a set of one: %s", doc["proof"])
+	}
+	doc["proof"] = set[0]
 	return json.RawMessage(mustJSON(t, doc))
 }
 
@@ -315,7 +319,7 @@ func TestNpmDataIntegrityDigitalBazaar(t *testing.T) {
 		{name: "the view with the recipient renamed", Credential: bytes.Replace(view, []byte("Rae Recipient"), []byte("Eve Recipient"), 1), Lists: lists},
 		{name: "a proof by globex's key as globex's method", Credential: e.proofBy(t, view, globex, ""), Lists: lists},
 		{name: "a proof by globex's key as acme's method", Credential: e.proofBy(t, view, globex, acmeDID+"#proof-1"), Lists: lists},
-		{name: "the view with its proof in a one-element array", Credential: proofInArray(t, view), Lists: lists},
+		{name: "the view with its proof as one object", Credential: proofAsObject(t, view), Lists: lists},
 	}
 	const genuine, renamed, foreignMethod, foreignKey = 0, 1, 2, 3
 	if _, err := e.creds.Revoke(ctx, e.owner, acme.org.ID, first.ID, "issued in error"); err != nil {
@@ -588,13 +592,13 @@ func TestNpmDataIntegrityDCCVerifierCore(t *testing.T) {
 	cases := []dccCase{
 		{name: "a fresh credential", Credential: view, Lists: lists, Registries: registries, want: fresh},
 		{name: "a fresh credential, no registry", Credential: view, Lists: lists, Registries: []map[string]string{}, want: with(fresh, "registered_issuer", "false")},
-		{name: "the view with its proof in a one-element array", Credential: proofInArray(t, view), Lists: lists, Registries: registries, want: fresh},
+		{name: "the view with its proof as one object", Credential: proofAsObject(t, view), Lists: lists, Registries: registries, want: fresh},
 		{name: "the view with the recipient renamed", Credential: bytes.Replace(view, []byte("Rae Recipient"), []byte("Eve Recipient"), 1), Lists: lists, Registries: registries, refused: "invalid_signature"},
 		{name: "a proof by globex's key as globex's method", Credential: e.proofBy(t, view, globex, ""), Lists: lists, Registries: registries, refused: "invalid_signature"},
 		{name: "a proof by globex's key as acme's method", Credential: e.proofBy(t, view, globex, acmeDID+"#proof-1"), Lists: lists, Registries: registries, refused: "invalid_signature"},
 		{name: "a credential issued without a proof (the .jwt's payload)", Credential: plainView, Lists: map[string]servedList{}, Registries: registries, refused: "no_proof"},
 	}
-	const genuine, inArray = 0, 2
+	const genuine, asObject = 0, 2
 	if _, err := e.creds.Revoke(ctx, e.owner, acme.org.ID, first.ID, "issued in error"); err != nil {
 		t.Fatal(err)
 	}
@@ -668,13 +672,13 @@ func TestNpmDataIntegrityDCCVerifierCore(t *testing.T) {
 	// The schema check (additional information, not a verdict): with no
 	// credentialSchema, verifier-core picks 1EdTech's AchievementCredential
 	// schema from the Open Badges context and VCDM version. The view fails
-	// it twice: credentialStatus is an array of two entries where the
-	// schema allows one object (openbadges-specification #623), and proof
-	// is one object where the schema wants an array; with the proof in an
-	// array only credentialStatus is left.
+	// it once: credentialStatus is an array of two entries where the
+	// schema allows one object (openbadges-specification #623). With the
+	// proof as one object rather than the set Credence serves, the schema
+	// also wants proof to be an array.
 	for i, want := range map[int][]string{
-		genuine: {"/proof must be array", "/credentialStatus must be object"},
-		inArray: {"/credentialStatus must be object"},
+		genuine:  {"/credentialStatus must be object"},
+		asObject: {"/proof must be array", "/credentialStatus must be object"},
 	} {
 		if got := got[i].schemaErrors(schemaURL); !slices.Equal(got, want) {
 			t.Errorf("%s: the schema check says %v, want %v", cases[i].name, got, want)

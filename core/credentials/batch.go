@@ -119,7 +119,7 @@ func (s *Service) PrepareBatch(ctx context.Context, actor domain.Actor, orgID, b
 		return nil, err
 	}
 	if len(todo) > 0 {
-		slots, err := s.slots(ctx, org, signer, proof, len(todo))
+		slots, err := s.slots(ctx, org, signer, len(todo))
 		if err != nil {
 			return nil, err
 		}

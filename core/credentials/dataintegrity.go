@@ -31,7 +31,7 @@ func (s *Service) UseCanonicalizer(c ports.Canonicalizer) { s.canon = c }
 
 // ErrNoCanonicalizer is returned when proofs are on but this process has
 // no canonicalizer.
-var ErrNoCanonicalizer = errors.New("Data Integrity proofs are on, but this server was started without a JSON-LD canonicalizer")
+var ErrNoCanonicalizer = errors.New("this server was started without a JSON-LD canonicalizer: it makes and checks no Data Integrity proofs")
 
 // prover signs Data Integrity proofs with an organization's active proof
 // key.
@@ -40,21 +40,33 @@ type prover struct {
 	vm  string // the key's verification method: the issuer's DID and fragment
 }
 
-// prover returns org's prover when it has proofs on, nil otherwise. The
-// private key is decrypted once per process.
+// prover returns the prover of org's credentials when it has proofs on,
+// nil otherwise. The private key is decrypted once per process.
 func (s *Service) prover(ctx context.Context, org domain.Organization) (*prover, error) {
 	if !org.DataIntegrity {
 		return nil, nil
 	}
-	if s.canon == nil {
-		return nil, ErrNoCanonicalizer
+	p, err := s.listProver(ctx, org)
+	if err == nil && p == nil {
+		err = fmt.Errorf("organization %s has Data Integrity proofs on but no proof key: %w", org.ID, domain.ErrSigningKeysMissing)
 	}
+	return p, err
+}
+
+// listProver returns the prover of org's status lists: its active proof
+// key's, whether or not its new credentials carry proofs (credentials
+// issued with one name lists that should keep carrying one), nil when it
+// has none.
+func (s *Service) listProver(ctx context.Context, org domain.Organization) (*prover, error) {
 	k, err := s.store.ProofKeys().Active(ctx, org.ID)
 	if errors.Is(err, domain.ErrNotFound) {
-		return nil, fmt.Errorf("organization %s has Data Integrity proofs on but no proof key: %w", org.ID, domain.ErrSigningKeysMissing)
+		return nil, nil
 	}
 	if err != nil {
 		return nil, err
+	}
+	if s.canon == nil {
+		return nil, ErrNoCanonicalizer
 	}
 	vm := signing.KeyID(s.urls.DID(org.Slug), k.Fragment)
 	if v, ok := s.provers.Load(k.ID); ok && v.(*prover).vm == vm {
@@ -77,7 +89,7 @@ func (s *Service) prove(p *prover, doc []byte, now time.Time) (string, error) {
 	}
 	proof, err := dataintegrity.Sign(s.canon, doc, p.key, p.vm, now)
 	if err != nil {
-		return "", fmt.Errorf("Data Integrity proof: %w", err)
+		return "", fmt.Errorf("make the Data Integrity proof: %w", err)
 	}
 	js, err := json.Marshal(proof)
 	return string(js), err

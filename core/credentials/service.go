@@ -243,7 +243,7 @@ func (s *Service) issueOnce(ctx context.Context, actor domain.Actor, orgID strin
 	if err != nil {
 		return issued{}, err
 	}
-	slots, err := s.slots(ctx, org, signer, proof, 1)
+	slots, err := s.slots(ctx, org, signer, 1)
 	if err != nil {
 		return issued{}, err
 	}

@@ -32,10 +32,10 @@ const allocateChunk = 4096
 // (published at once, every entry clear) when none has room. Places
 // handed out to an issue that then fails stay unused: a clear bit that no
 // credential names.
-func (s *Service) slots(ctx context.Context, org domain.Organization, signer *signing.Signer, proof *prover, n int) ([]domain.StatusSlot, error) {
+func (s *Service) slots(ctx context.Context, org domain.Organization, signer *signing.Signer, n int) ([]domain.StatusSlot, error) {
 	out := make([]domain.StatusSlot, 0, n)
 	for len(out) < n {
-		got, err := s.allocate(ctx, org, signer, proof, min(n-len(out), allocateChunk))
+		got, err := s.allocate(ctx, org, signer, min(n-len(out), allocateChunk))
 		if err != nil {
 			return nil, err
 		}
@@ -44,7 +44,7 @@ func (s *Service) slots(ctx context.Context, org domain.Organization, signer *si
 	return out, nil
 }
 
-func (s *Service) allocate(ctx context.Context, org domain.Organization, signer *signing.Signer, proof *prover, n int) ([]domain.StatusSlot, error) {
+func (s *Service) allocate(ctx context.Context, org domain.Organization, signer *signing.Signer, n int) ([]domain.StatusSlot, error) {
 	for range 5 {
 		l, first, err := s.store.StatusLists().Allocate(ctx, org.ID, n)
 		if err == nil {
@@ -60,7 +60,7 @@ func (s *Service) allocate(ctx context.Context, org domain.Organization, signer 
 		case !errors.Is(err, domain.ErrNotFound):
 			return nil, err
 		}
-		l, err = s.newList(org, signer, proof, seq, n)
+		l, err = s.newList(ctx, org, signer, seq, n)
 		if err != nil {
 			return nil, err
 		}
@@ -90,11 +90,15 @@ func slotsOf(l domain.StatusList, first, n int) ([]domain.StatusSlot, error) {
 
 // newList returns org's list number seq with its first n places taken,
 // its documents signed with every entry clear.
-func (s *Service) newList(org domain.Organization, signer *signing.Signer, proof *prover, seq, n int) (domain.StatusList, error) {
+func (s *Service) newList(ctx context.Context, org domain.Organization, signer *signing.Signer, seq, n int) (domain.StatusList, error) {
 	now := s.now()
 	l := domain.StatusList{ID: domain.NewID(), OrgID: org.ID, Seq: seq, Size: statuslist.Size, Allocated: n,
 		Key: make([]byte, statuslist.KeySize), PublishedAt: now, CreatedAt: now}
 	if _, err := rand.Read(l.Key); err != nil {
+		return domain.StatusList{}, err
+	}
+	proof, err := s.listProver(ctx, org)
+	if err != nil {
 		return domain.StatusList{}, err
 	}
 	docs, err := s.listDocuments(org, signer, proof, l, nil, nil, now)
@@ -176,7 +180,7 @@ func (s *Service) PublishStatusList(ctx context.Context, id string) error {
 	if err != nil {
 		return err
 	}
-	proof, err := s.prover(ctx, org)
+	proof, err := s.listProver(ctx, org)
 	if err != nil {
 		return err
 	}

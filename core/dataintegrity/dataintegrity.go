@@ -80,8 +80,10 @@ func hashData(canon ports.Canonicalizer, doc []byte, p Proof) ([]byte, error) {
 	return append(optionsHash[:], docHash[:]...), nil
 }
 
-// Embed returns doc (a JSON object without a proof) with p as its proof
-// member, its other members byte for byte as they were.
+// Embed returns doc (a JSON object without a proof) with a proof member
+// holding p, its other members byte for byte as they were. The proof is
+// written as a set of one (an array), as VCDM 2.0 allows and the Open
+// Badges 3.0 JSON Schema requires.
 func Embed(doc []byte, p Proof) ([]byte, error) {
 	doc = bytes.TrimSpace(doc)
 	if len(doc) < 2 || doc[0] != '{' || doc[len(doc)-1] != '}' {
@@ -96,9 +98,9 @@ func Embed(doc []byte, p Proof) ([]byte, error) {
 	if len(bytes.TrimSpace(doc[1:len(doc)-1])) > 0 {
 		out = append(out, ',')
 	}
-	out = append(out, `"proof":`...)
+	out = append(out, `"proof":[`...)
 	out = append(out, proof...)
-	return append(out, '}'), nil
+	return append(out, ']', '}'), nil
 }
 
 // Secured is a document with its embedded proof taken apart.
@@ -107,7 +109,8 @@ type Secured struct {
 	Proof    Proof
 }
 
-// Split takes the one eddsa-rdfc-2022 proof out of a secured document.
+// Split takes the one eddsa-rdfc-2022 proof out of a secured document: a
+// proof object, or a set (array) of one.
 func Split(secured []byte) (Secured, error) {
 	var members map[string]json.RawMessage
 	if err := json.Unmarshal(secured, &members); err != nil {
@@ -118,6 +121,13 @@ func Split(secured []byte) (Secured, error) {
 		return Secured{}, errors.New("the credential has no embedded proof")
 	}
 	var p Proof
+	var set []json.RawMessage
+	if json.Unmarshal(raw, &set) == nil {
+		if len(set) != 1 {
+			return Secured{}, fmt.Errorf("the proof is a set of %d proofs: one is verified here", len(set))
+		}
+		raw = set[0]
+	}
 	if err := json.Unmarshal(raw, &p); err != nil {
 		return Secured{}, errors.New("the proof is not one Data Integrity proof object")
 	}

@@ -126,7 +126,7 @@ func TestEmbedAndSplit(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !bytes.HasPrefix(out, doc[:len(doc)-1]) || !bytes.HasSuffix(out, []byte(`"proofValue":"zabc"}}`)) || !json.Valid(out) {
+	if !bytes.HasPrefix(out, doc[:len(doc)-1]) || !bytes.HasSuffix(out, []byte(`"proofValue":"zabc"}]}`)) || !json.Valid(out) {
 		t.Fatalf("embedded: %s", out)
 	}
 	s, err := dataintegrity.Split(out)
@@ -139,7 +139,8 @@ func TestEmbedAndSplit(t *testing.T) {
 	if len(back) != len(orig) || back["a"] != "é" {
 		t.Errorf("document after split: %s", s.Document)
 	}
-	for _, bad := range []string{`[]`, `{"a":1}`, `{"proof":[1]}`, `{"proof":{"type":"Ed25519Signature2020"}}`} {
+	for _, bad := range []string{`[]`, `{"a":1}`, `{"proof":[1]}`, `{"proof":{"type":"Ed25519Signature2020"}}`, `{"proof":[]}`,
+		`{"proof":[` + string(mustJSON(p)) + `,` + string(mustJSON(p)) + `]}`} {
 		if _, err := dataintegrity.Split([]byte(bad)); err == nil {
 			t.Errorf("Split(%s) succeeded", bad)
 		}
@@ -177,4 +178,12 @@ func FuzzBase58(f *testing.F) {
 			t.Fatalf("%q decodes to %x, which encodes to %q", s, b, dataintegrity.EncodeBase58(b))
 		}
 	})
+}
+
+func mustJSON(v any) []byte {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err)
+	}
+	return b
 }

@@ -128,18 +128,26 @@ func (s *Service) Update(ctx context.Context, actor domain.Actor, orgID string, 
 	if in.DataIntegrity != nil {
 		perm = domain.PermSigningKeys // owners (as for RequireMFA): it adds a key to the issuer's DID document
 	}
+	proofsWereOn := false
 	return s.change(ctx, actor, domain.ActOrgUpdated, func(ctx context.Context) (domain.Organization, error) {
 		return s.guard.Org(ctx, actor, orgID, perm)
 	}, func(o *domain.Organization) error {
+		proofsWereOn = o.DataIntegrity
 		if in.RequireMFA != nil && *in.RequireMFA && !o.RequireMFA && actor.SessionWithoutCode() {
 			return domain.Errorf(domain.CodeMFARequired, "requiring emailed codes takes a session opened with one: switch on your own sign-in codes, sign out and sign in again")
 		}
 		return o.Update(in, s.now())
 	}, func(ctx context.Context, o domain.Organization) error {
-		if !o.DataIntegrity {
+		if !o.DataIntegrity || proofsWereOn {
 			return nil
 		}
-		return s.ensureProofKey(ctx, actor, o.ID)
+		if err := s.ensureProofKey(ctx, actor, o.ID); err != nil {
+			return err
+		}
+		// Its status lists are published again with proofs, for the
+		// credentials with proofs that will name them (by the sweep,
+		// once its relay grace has passed).
+		return s.store.StatusLists().ChangedOrg(ctx, o.ID, s.now())
 	})
 }
 

@@ -13,6 +13,7 @@ type Store interface {
 	Invitations() ports.Invitations
 	SigningKeys() ports.SigningKeys
 	ProofKeys() ports.ProofKeys
+	StatusLists() ports.StatusLists
 	APIKeys() ports.APIKeys
 	Users() ports.Users
 	Quota() ports.Quota
