@@ -62,12 +62,32 @@ func TestDataIntegrityOverHTTP(t *testing.T) {
 	if _, ok := view(before.ID)["proof"]; ok {
 		t.Error("a credential issued before proofs were on has one")
 	}
-	var proof struct{ Type, Cryptosuite, VerificationMethod, ProofPurpose, ProofValue string }
-	if err := json.Unmarshal(view(after.ID)["proof"], &proof); err != nil || proof.Type != "DataIntegrityProof" ||
+	var proofs []struct{ Type, Cryptosuite, VerificationMethod, ProofPurpose, ProofValue string }
+	if err := json.Unmarshal(view(after.ID)["proof"], &proofs); err != nil || len(proofs) != 1 {
+		t.Fatalf("proof %s (%v): want a set of one", view(after.ID)["proof"], err)
+	}
+	if proof := proofs[0]; proof.Type != "DataIntegrityProof" ||
 		proof.Cryptosuite != "eddsa-rdfc-2022" || proof.VerificationMethod != vm || proof.ProofPurpose != "assertionMethod" ||
 		!strings.HasPrefix(proof.ProofValue, "z") {
-		t.Errorf("proof %+v (%v)", proof, err)
+		t.Errorf("proof %+v", proof)
 	}
+	// The VC-API verifies the JSON view by its embedded proof.
+	w = s.do(http.MethodGet, "/credentials/"+after.ID, "", nil)
+	secured := json.RawMessage(w.Body.Bytes())
+	var verdict struct {
+		Verified bool `json:"verified"`
+		Problems []struct{ Type, Detail string } `json:"problemDetails"`
+	}
+	if w := s.do(http.MethodPost, "/credentials/verify", "", map[string]any{"verifiableCredential": secured}); w.Code != http.StatusOK ||
+		json.Unmarshal(w.Body.Bytes(), &verdict) != nil || !verdict.Verified {
+		t.Errorf("VC-API verify of the secured JSON view: %d %s", w.Code, w.Body)
+	}
+	tampered := json.RawMessage(strings.Replace(string(secured), `"validFrom":"`, `"validFrom":"1`, 1))
+	if w := s.do(http.MethodPost, "/credentials/verify", "", map[string]any{"verifiableCredential": tampered}); w.Code != http.StatusBadRequest ||
+		json.Unmarshal(w.Body.Bytes(), &verdict) != nil || verdict.Verified {
+		t.Errorf("VC-API verify of a changed JSON view: %d %s", w.Code, w.Body)
+	}
+
 	// The .jwt is the same signed bytes as ever.
 	if w := s.do(http.MethodGet, "/credentials/"+after.ID+".jwt", "", nil); w.Body.String() != after.JWT {
 		t.Error("the .jwt changed")

@@ -239,7 +239,10 @@ func TestVCAPIRefusesMalformedRequests(t *testing.T) {
 		"a control character":  {`{"verifiableCredential":{"type":"EnvelopedVerifiableCredential","@context":"https://www.w3.org/ns/credentials/v2","id":"data:application/vc+jwt,\u0000"}}`, parsingError, "compact JWS"},
 		"embedded proof": {map[string]any{"verifiableCredential": map[string]any{"@context": []string{"https://www.w3.org/ns/credentials/v2"},
 			"type": []string{"VerifiableCredential"}, "issuer": "did:key:z6Mk", "credentialSubject": map[string]any{"name": "A"},
-			"proof": map[string]any{"type": "DataIntegrityProof", "cryptosuite": "eddsa-rdfc-2022"}}}, unsupportedProblem, "embedded proof"},
+			"proof": map[string]any{"type": "DataIntegrityProof", "cryptosuite": "eddsa-rdfc-2022"}}}, cryptographicError, "not an issuer key published here"},
+		"embedded proof of another suite": {map[string]any{"verifiableCredential": map[string]any{"@context": []string{"https://www.w3.org/ns/credentials/v2"},
+			"type": []string{"VerifiableCredential"}, "issuer": "did:key:z6Mk", "credentialSubject": map[string]any{"name": "A"},
+			"proof": map[string]any{"type": "DataIntegrityProof", "cryptosuite": "ecdsa-rdfc-2019"}}}, malformedError, "not DataIntegrityProof/eddsa-rdfc-2022"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			wantRefused(t, s, "/credentials/verify", tc.body, tc.typ, tc.problem)
