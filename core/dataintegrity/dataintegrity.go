@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/credence-dev/credence/core/signing"
 	"github.com/credence-dev/credence/ports"
 )
 
@@ -46,7 +47,7 @@ func Sign(canon ports.Canonicalizer, doc []byte, key ed25519.PrivateKey, verific
 	if err != nil {
 		return Proof{}, err
 	}
-	p.ProofValue = "z" + EncodeBase58(ed25519.Sign(key, data))
+	p.ProofValue = "z" + signing.EncodeBase58(ed25519.Sign(key, data))
 	return p, nil
 }
 
@@ -156,7 +157,7 @@ func Verify(canon ports.Canonicalizer, s Secured, purpose string, key func(verif
 	if len(p.ProofValue) < 2 || p.ProofValue[0] != 'z' {
 		return errors.New("the proofValue is not multibase base58btc")
 	}
-	sig, err := DecodeBase58(p.ProofValue[1:])
+	sig, err := signing.DecodeBase58(p.ProofValue[1:])
 	if err != nil || len(sig) != ed25519.SignatureSize {
 		return errors.New("the proofValue is not an Ed25519 signature")
 	}
@@ -179,7 +180,7 @@ var multikeyEd25519 = []byte{0xed, 0x01}
 
 // Multikey returns the publicKeyMultibase of an Ed25519 public key.
 func Multikey(pub ed25519.PublicKey) string {
-	return "z" + EncodeBase58(append(append([]byte{}, multikeyEd25519...), pub...))
+	return "z" + signing.EncodeBase58(append(append([]byte{}, multikeyEd25519...), pub...))
 }
 
 // ParseMultikey reads an Ed25519 publicKeyMultibase.
@@ -187,73 +188,9 @@ func ParseMultikey(s string) (ed25519.PublicKey, error) {
 	if len(s) < 2 || s[0] != 'z' {
 		return nil, errors.New("publicKeyMultibase is not base58btc")
 	}
-	b, err := DecodeBase58(s[1:])
+	b, err := signing.DecodeBase58(s[1:])
 	if err != nil || len(b) != 2+ed25519.PublicKeySize || !bytes.HasPrefix(b, multikeyEd25519) {
 		return nil, errors.New("publicKeyMultibase is not an Ed25519 Multikey")
 	}
 	return ed25519.PublicKey(b[2:]), nil
-}
-
-const base58Alphabet = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
-
-// EncodeBase58 encodes b in the Bitcoin base58 alphabet.
-func EncodeBase58(b []byte) string {
-	zeros := 0
-	for zeros < len(b) && b[zeros] == 0 {
-		zeros++
-	}
-	digits := make([]byte, 0, len(b)*138/100+1) // base58 digits, least significant first
-	for _, c := range b[zeros:] {
-		carry := int(c)
-		for i := range digits {
-			carry += int(digits[i]) << 8
-			digits[i] = byte(carry % 58)
-			carry /= 58
-		}
-		for carry > 0 {
-			digits = append(digits, byte(carry%58))
-			carry /= 58
-		}
-	}
-	out := make([]byte, zeros+len(digits))
-	for i := range zeros {
-		out[i] = '1'
-	}
-	for i, d := range digits {
-		out[len(out)-1-i] = base58Alphabet[d]
-	}
-	return string(out)
-}
-
-// DecodeBase58 decodes Bitcoin base58; at most 1 KiB of input.
-func DecodeBase58(s string) ([]byte, error) {
-	if len(s) > 1024 {
-		return nil, errors.New("base58 input too long")
-	}
-	zeros := 0
-	for zeros < len(s) && s[zeros] == '1' {
-		zeros++
-	}
-	bytesLE := make([]byte, 0, len(s)*733/1000+1) // least significant first
-	for i := zeros; i < len(s); i++ {
-		v := bytes.IndexByte([]byte(base58Alphabet), s[i])
-		if v < 0 {
-			return nil, fmt.Errorf("%q is not a base58 digit", s[i])
-		}
-		carry := v
-		for j := range bytesLE {
-			carry += int(bytesLE[j]) * 58
-			bytesLE[j] = byte(carry)
-			carry >>= 8
-		}
-		for carry > 0 {
-			bytesLE = append(bytesLE, byte(carry))
-			carry >>= 8
-		}
-	}
-	out := make([]byte, zeros+len(bytesLE))
-	for i, b := range bytesLE {
-		out[len(out)-1-i] = b
-	}
-	return out, nil
 }

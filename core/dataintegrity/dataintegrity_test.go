@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/credence-dev/credence/core/dataintegrity"
+	"github.com/credence-dev/credence/core/signing"
 )
 
 // vectorCanon answers with the specification's canonical forms: the one
@@ -45,7 +46,7 @@ func vectorKey(t *testing.T) (ed25519.PrivateKey, ed25519.PublicKey) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	raw, err := dataintegrity.DecodeBase58(pair.PrivateKeyMultibase[1:])
+	raw, err := signing.DecodeBase58(pair.PrivateKeyMultibase[1:])
 	if err != nil || len(raw) != 34 || raw[0] != 0x80 || raw[1] != 0x26 { // ed25519-priv multicodec
 		t.Fatalf("private key multibase: %x %v", raw, err)
 	}
@@ -90,9 +91,9 @@ func TestSpecificationVector(t *testing.T) {
 	// (the options are signed too: the canonical options name it).
 	for name, edit := range map[string]func(s *dataintegrity.Secured){
 		"a flipped signature": func(s *dataintegrity.Secured) {
-			sig, _ := dataintegrity.DecodeBase58(s.Proof.ProofValue[1:])
+			sig, _ := signing.DecodeBase58(s.Proof.ProofValue[1:])
 			sig[10] ^= 1
-			s.Proof.ProofValue = "z" + dataintegrity.EncodeBase58(sig)
+			s.Proof.ProofValue = "z" + signing.EncodeBase58(sig)
 		},
 		"another purpose":    func(s *dataintegrity.Secured) { s.Proof.ProofPurpose = "authentication" },
 		"not base58btc":      func(s *dataintegrity.Secured) { s.Proof.ProofValue = "u" + s.Proof.ProofValue[1:] },
@@ -148,36 +149,6 @@ func TestEmbedAndSplit(t *testing.T) {
 	if _, err := dataintegrity.Embed([]byte(`[1]`), p); err == nil {
 		t.Error("embedded into an array")
 	}
-}
-
-func TestBase58(t *testing.T) {
-	for in, want := range map[string]string{"": "", "\x00\x00\x01": "112", "Hello World!": "2NEpo7TZRRrLZSi2U", "\xff": "5Q"} {
-		if got := dataintegrity.EncodeBase58([]byte(in)); got != want {
-			t.Errorf("EncodeBase58(%q) = %s, want %s", in, got, want)
-		}
-		back, err := dataintegrity.DecodeBase58(want)
-		if err != nil || string(back) != in {
-			t.Errorf("DecodeBase58(%s) = %q %v", want, back, err)
-		}
-	}
-	for _, bad := range []string{"0", "O", "I", "l", "abc+"} {
-		if _, err := dataintegrity.DecodeBase58(bad); err == nil {
-			t.Errorf("DecodeBase58(%q) succeeded", bad)
-		}
-	}
-}
-
-// FuzzBase58: decoding and encoding again is the identity on valid input,
-// and no input makes either panic.
-func FuzzBase58(f *testing.F) {
-	f.Add("2NEpo7TZRRrLZSi2U")
-	f.Add("111z")
-	f.Fuzz(func(t *testing.T, s string) {
-		b, err := dataintegrity.DecodeBase58(s)
-		if err == nil && dataintegrity.EncodeBase58(b) != s {
-			t.Fatalf("%q decodes to %x, which encodes to %q", s, b, dataintegrity.EncodeBase58(b))
-		}
-	})
 }
 
 func mustJSON(v any) []byte {

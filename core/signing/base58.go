@@ -6,7 +6,7 @@ import "errors"
 // encoding (prefix "z") of did:key identifiers and Multikeys.
 const base58Alphabet = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
 
-// maxBase58Len bounds what base58Decode reads: decoding is quadratic in
+// maxBase58Len bounds what DecodeBase58 reads: decoding is quadratic in
 // the length, and no key Credence reads is near it (a P-256 did:key is 49
 // characters).
 const maxBase58Len = 256
@@ -24,10 +24,10 @@ var base58Index = func() (t [256]int8) {
 	return t
 }()
 
-// base58Decode decodes base58btc: each leading '1' is a zero byte, the
+// DecodeBase58 decodes base58btc: each leading '1' is a zero byte, the
 // rest a big-endian number. Every byte string has exactly one encoding, so
 // one key has exactly one did:key.
-func base58Decode(s string) ([]byte, error) {
+func DecodeBase58(s string) ([]byte, error) {
 	if len(s) == 0 || len(s) > maxBase58Len {
 		return nil, errBase58
 	}
@@ -60,8 +60,8 @@ func base58Decode(s string) ([]byte, error) {
 	return out, nil
 }
 
-// base58Encode is the inverse of base58Decode.
-func base58Encode(b []byte) string {
+// EncodeBase58 is the inverse of DecodeBase58.
+func EncodeBase58(b []byte) string {
 	zeros := 0
 	for zeros < len(b) && b[zeros] == 0 {
 		zeros++

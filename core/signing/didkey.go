@@ -52,7 +52,7 @@ func ResolveDIDKey(did string) (*PublicKey, error) {
 	if !ok {
 		return nil, fmt.Errorf("%w: the key must be base58btc multibase (z…)", ErrDIDKeyInvalid)
 	}
-	b, err := base58Decode(enc)
+	b, err := DecodeBase58(enc)
 	if err != nil {
 		return nil, fmt.Errorf("%w: the key is not base58btc", ErrDIDKeyInvalid)
 	}
@@ -103,7 +103,7 @@ func DIDKey(pub crypto.PublicKey) (string, error) {
 	default:
 		return "", fmt.Errorf("did:key: a %T is not an Ed25519 or P-256 public key", pub)
 	}
-	return DIDKeyPrefix + "z" + base58Encode(b), nil
+	return DIDKeyPrefix + "z" + EncodeBase58(b), nil
 }
 
 // DIDKeyMethod returns the verification method of a did:key, the one
