@@ -47,6 +47,11 @@ type Credentials interface {
 	// anyway, SQLite, it adds nothing).
 	Heads(ctx context.Context, badgeID string, test bool, emails []string, lock bool) (map[string]domain.Credential, error)
 	Get(ctx context.Context, id domain.CredentialID) (domain.Credential, error)
+	// GetForUpdate is Get that, in a transaction, holds the credential
+	// until the transaction ends: a change read-modified-written through
+	// Update is never lost to a concurrent one (where transactions are
+	// serialized anyway, SQLite, it adds nothing).
+	GetForUpdate(ctx context.Context, id domain.CredentialID) (domain.Credential, error)
 	// Verifiable reads in one query what showing and verifying a stored
 	// credential needs, as it is at that instant: the credential, the
 	// organization and the badge it was issued under, and the fragment of

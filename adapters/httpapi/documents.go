@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/credence-dev/credence/core/credentials"
@@ -106,12 +107,27 @@ func (s *server) statusListDocument(w http.ResponseWriter, r *http.Request) {
 // application/vc+jwt.
 func wantsCredentialJSON(accept string) bool {
 	for part := range strings.SplitSeq(accept, ",") {
-		mediaType, _, _ := strings.Cut(part, ";")
+		mediaType, params, _ := strings.Cut(part, ";")
+		if refused(params) {
+			continue // q=0: not acceptable
+		}
 		switch strings.ToLower(strings.TrimSpace(mediaType)) {
 		case "application/vc+jwt", "application/jwt":
 			return false
 		case "application/vc", "application/json", "application/ld+json", "application/vc+ld+json":
 			return true
+		}
+	}
+	return false
+}
+
+// refused reports whether the parameters of an Accept entry give it q=0.
+func refused(params string) bool {
+	for p := range strings.SplitSeq(params, ";") {
+		name, value, _ := strings.Cut(strings.TrimSpace(p), "=")
+		if strings.EqualFold(strings.TrimSpace(name), "q") {
+			q, err := strconv.ParseFloat(strings.TrimSpace(value), 64)
+			return err == nil && q == 0
 		}
 	}
 	return false

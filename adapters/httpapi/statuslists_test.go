@@ -105,6 +105,9 @@ func TestStatusListsOverHTTP(t *testing.T) {
 		etag == "" || w.Header().Get("Cache-Control") != "public, max-age=60" || w.Header().Get("Access-Control-Allow-Origin") != "*" {
 		t.Fatalf("GET %s: %d %v %s", path, w.Code, w.Header(), w.Body)
 	}
+	if w := s.do(http.MethodGet, path, "", nil, "Accept", "application/json;q=0, application/vc+jwt"); w.Header().Get("Content-Type") != "application/vc+jwt" {
+		t.Errorf("Accept refusing JSON (q=0): %s", w.Header().Get("Content-Type"))
+	}
 	for _, accept := range []string{"application/vc", "application/json", "text/html;q=0.5, application/json"} {
 		w := s.do(http.MethodGet, path, "", nil, "Accept", accept)
 		var list statuslist.Credential

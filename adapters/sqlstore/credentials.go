@@ -345,6 +345,16 @@ func (r *Credentials) Get(ctx context.Context, id domain.CredentialID) (domain.C
 	return row.toDomain(), nil
 }
 
+// GetForUpdate returns the credential with id, locked until the
+// transaction ends.
+func (r *Credentials) GetForUpdate(ctx context.Context, id domain.CredentialID) (domain.Credential, error) {
+	var row credentialRow
+	if err := r.s.forUpdate(r.s.idb(ctx).NewSelect().Model(&row).Where("id = ?", string(id))).Scan(ctx); err != nil {
+		return domain.Credential{}, notFound(err, "get credential "+string(id)+" for update")
+	}
+	return row.toDomain(), nil
+}
+
 type issueContextRow struct {
 	Org     orgRow        `bun:"embed:o_"`
 	Role    string        `bun:"role"`

@@ -92,6 +92,12 @@ func (r *StatusLists) Last(ctx context.Context, orgID string) (domain.StatusList
 	return row.toDomain(), nil
 }
 
+// keepDue sets a changed list's next attempt unless it is due already
+// (changed, not yet published), so that a list changed more often than
+// the relay grace is still swept when its relays fail. SET expressions
+// read the row as it was.
+const keepDue = "next_attempt_at = CASE WHEN version > published AND next_attempt_at IS NOT NULL THEN next_attempt_at ELSE ? END"
+
 // Changed bumps the lists' versions and sets their next attempt.
 func (r *StatusLists) Changed(ctx context.Context, due time.Time, ids ...string) error {
 	ids = slices.Compact(slices.Sorted(slices.Values(ids))) // one bump each, locked in one order
@@ -99,7 +105,7 @@ func (r *StatusLists) Changed(ctx context.Context, due time.Time, ids ...string)
 		return nil
 	}
 	_, err := r.s.idb(ctx).NewUpdate().Model((*statusListRow)(nil)).
-		Set("version = version + 1").Set("next_attempt_at = ?", due.UTC()).
+		Set("version = version + 1").Set(keepDue, due.UTC()).
 		Where("id IN (?)", bun.List(ids)).Exec(ctx)
 	if err != nil {
 		return fmt.Errorf("mark %d status lists changed: %w", len(ids), err)
@@ -110,7 +116,7 @@ func (r *StatusLists) Changed(ctx context.Context, due time.Time, ids ...string)
 // ChangedOrg bumps the versions of every list of the organization.
 func (r *StatusLists) ChangedOrg(ctx context.Context, orgID string, due time.Time) error {
 	_, err := r.s.idb(ctx).NewUpdate().Model((*statusListRow)(nil)).
-		Set("version = version + 1").Set("next_attempt_at = ?", due.UTC()).
+		Set("version = version + 1").Set(keepDue, due.UTC()).
 		Where("org_id = ?", orgID).Exec(ctx)
 	if err != nil {
 		return fmt.Errorf("mark the status lists of organization %s changed: %w", orgID, err)

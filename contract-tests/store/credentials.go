@@ -43,6 +43,12 @@ func testCredentialRoundTrip(t *testing.T, s ports.Store) {
 	got, err = s.Credentials().Get(ctx, full.ID)
 	must(t, err)
 	equal(t, got, full)
+	must(t, s.WithinTx(ctx, func(ctx context.Context) error {
+		got, err := s.Credentials().GetForUpdate(ctx, full.ID)
+		must(t, err)
+		equal(t, got, full)
+		return nil
+	}))
 
 	upd := plain
 	upd.ClaimedAt = ptr(t0.Add(time.Minute))

@@ -186,12 +186,14 @@ func testStatusListPublishing(t *testing.T, s ports.Store) {
 	must(t, err)
 	equal(t, len(due), 0)
 
-	// Two changes (one list named twice counts once per call).
+	// Two changes (one list named twice counts once per call); the second,
+	// made while the first is not yet published, keeps its due time.
 	must(t, s.StatusLists().Changed(ctx, t0.Add(time.Minute), l.ID, l.ID))
-	must(t, s.StatusLists().Changed(ctx, t0.Add(time.Minute), l.ID, other.ID))
+	must(t, s.StatusLists().Changed(ctx, t0.Add(time.Hour), l.ID))
+	must(t, s.StatusLists().Changed(ctx, t0.Add(time.Minute), other.ID))
 	got, err := s.StatusLists().Get(ctx, l.ID)
 	must(t, err)
-	if got.Version != 2 || got.Published != 0 {
+	if got.Version != 2 || got.Published != 0 { // l: two changes
 		t.Errorf("after two changes: version %d, published %d; want 2, 0", got.Version, got.Published)
 	}
 	// Not due before its time; then due once until its next attempt.

@@ -359,6 +359,7 @@ func testGetUnknown(t *testing.T, s ports.Store) {
 		"Badges.Get":                errOf(s.Badges().Get(ctx, o.ID, id)),
 		"Badges.GetBySlug":          errOf(s.Badges().GetBySlug(ctx, o.ID, "no-such-badge")),
 		"Credentials.Get":           errOf(s.Credentials().Get(ctx, domain.NewCredentialID())),
+		"Credentials.GetForUpdate":  errOf(s.Credentials().GetForUpdate(ctx, domain.NewCredentialID())),
 		"Credentials.Current":       errOf(s.Credentials().Current(ctx, id, newEmail(), false)),
 		"Credentials.Verifiable":    errOf(s.Credentials().Verifiable(ctx, domain.NewCredentialID())),
 		"Devices.Get":               errOf(s.Devices().Get(ctx, id)),

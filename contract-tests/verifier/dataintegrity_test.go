@@ -125,10 +125,24 @@ func TestDataIntegrityProofs(t *testing.T) {
 	if err != nil || v.Result != domain.ResultPending || !strings.Contains(v.Checks[0].Detail, "Data Integrity proof by") || !v.Checks[1].OK {
 		t.Errorf("VerifySecured of the JSON view: %s %+v %v", v.Result, v.Checks, err)
 	}
+	// A changed document is refused before anything is canonicalized:
+	// JSON-LD canonicalization of a hostile document can take exponential
+	// time, so only documents Credence wrote are.
+	counted := &countingCanon{inner: e.canon}
+	e.creds.UseCanonicalizer(counted)
 	renamed := bytes.Replace(view, []byte("Rae Recipient"), []byte("Eve Recipient"), 1)
-	if v, err := e.creds.VerifySecured(t.Context(), renamed); err != nil || v.Result != domain.ResultInvalid {
-		t.Errorf("VerifySecured of a changed view: %s %v", v.Result, err)
+	poison := bytes.Replace(view, []byte(`"name":"Rae Recipient"`),
+		[]byte(`"name":"Rae Recipient","knows":{"@id":"_:a","knows":{"@id":"_:b","knows":{"@id":"_:a"}}}`), 1)
+	for name, doc := range map[string][]byte{"a renamed recipient": renamed, "an added graph": poison} {
+		if v, err := e.creds.VerifySecured(t.Context(), doc); err != nil || v.Result != domain.ResultInvalid ||
+			!strings.Contains(v.Checks[0].Detail, "not the one the issuer signed") {
+			t.Errorf("VerifySecured of %s: %s %+v %v", name, v.Result, v.Checks, err)
+		}
 	}
+	if counted.n != 0 {
+		t.Errorf("%d documents canonicalized to refuse changed ones", counted.n)
+	}
+	e.creds.UseCanonicalizer(e.canon)
 	for name, bad := range map[string][]byte{"not JSON": []byte("{"), "no proof": mustPayload(t, c.JWS)} {
 		if _, err := e.creds.VerifySecured(t.Context(), bad); domain.CodeOf(err) != domain.CodeValidation {
 			t.Errorf("VerifySecured of %s: %v, want a validation error", name, err)
@@ -205,6 +219,17 @@ func TestDataIntegrityProofs(t *testing.T) {
 	if _, did := e.published(t, acme); !bytes.Contains(did, []byte("#proof-1")) {
 		t.Error("the proof keys left the DID document when proofs were switched off")
 	}
+}
+
+// countingCanon counts the documents it canonicalizes.
+type countingCanon struct {
+	inner interface{ Canonicalize([]byte) ([]byte, error) }
+	n     int
+}
+
+func (c *countingCanon) Canonicalize(doc []byte) ([]byte, error) {
+	c.n++
+	return c.inner.Canonicalize(doc)
 }
 
 func mustPayload(t *testing.T, jws string) []byte {

@@ -243,7 +243,7 @@ func (b *Batch) Commit(ctx context.Context, within func(ctx context.Context, res
 // sameHead reports whether a chain head is as it was read.
 func sameHead(a, b domain.Credential) bool {
 	return a.ID == b.ID && a.SupersededByID == b.SupersededByID && sameTime(a.RevokedAt, b.RevokedAt) &&
-		sameTime(a.SuspendedAt, b.SuspendedAt) && sameTime(a.ExpiresAt, b.ExpiresAt)
+		sameTime(a.SuspendedAt, b.SuspendedAt) && sameTime(a.ClaimedAt, b.ClaimedAt) && sameTime(a.ExpiresAt, b.ExpiresAt)
 }
 
 func sameTime(a, b *time.Time) bool {

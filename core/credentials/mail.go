@@ -64,7 +64,7 @@ func (s *Service) Resend(ctx context.Context, actor domain.Actor, orgID string, 
 	if err != nil {
 		return domain.Mail{}, err
 	}
-	c, err := s.orgCredential(ctx, orgID, id)
+	c, err := s.orgCredential(ctx, orgID, id, false)
 	if err != nil {
 		return domain.Mail{}, err
 	}

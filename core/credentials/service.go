@@ -376,7 +376,7 @@ func (s *Service) place(ctx context.Context, c *domain.Credential, now time.Time
 	if err == nil || !errors.As(err, &dup) {
 		return domain.Issuance{State: domain.StateNew}, err
 	}
-	head, err := s.store.Credentials().Get(ctx, dup.Existing)
+	head, err := s.store.Credentials().GetForUpdate(ctx, dup.Existing)
 	if err != nil {
 		return domain.Issuance{}, err
 	}
@@ -454,7 +454,7 @@ func (s *Service) changeStatus(ctx context.Context, actor domain.Actor, orgID st
 		if _, err := s.guard.Org(ctx, actor, orgID, domain.PermRevoke); err != nil {
 			return err
 		}
-		c, err := s.orgCredential(ctx, orgID, id)
+		c, err := s.orgCredential(ctx, orgID, id, true)
 		if err != nil {
 			return err
 		}
@@ -476,11 +476,17 @@ func (s *Service) changeStatus(ctx context.Context, actor domain.Actor, orgID st
 	return out, err
 }
 
-func (s *Service) orgCredential(ctx context.Context, orgID string, id domain.CredentialID) (domain.Credential, error) {
+// orgCredential reads a credential of the organization; lock holds it
+// until the transaction ends (to change it).
+func (s *Service) orgCredential(ctx context.Context, orgID string, id domain.CredentialID, lock bool) (domain.Credential, error) {
 	if _, err := domain.ParseCredentialID(string(id)); err != nil {
 		return domain.Credential{}, err
 	}
-	c, err := s.store.Credentials().Get(ctx, id)
+	get := s.store.Credentials().Get
+	if lock {
+		get = s.store.Credentials().GetForUpdate
+	}
+	c, err := get(ctx, id)
 	if err != nil {
 		return domain.Credential{}, err
 	}
@@ -495,7 +501,7 @@ func (s *Service) Get(ctx context.Context, actor domain.Actor, orgID string, id 
 	if _, err := s.guard.Org(ctx, actor, orgID, domain.PermCredentialsRead); err != nil {
 		return domain.Credential{}, err
 	}
-	return s.orgCredential(ctx, orgID, id)
+	return s.orgCredential(ctx, orgID, id, false)
 }
 
 // List pages through the organization's credentials.
@@ -543,7 +549,7 @@ func (s *Service) Claim(ctx context.Context, actor domain.Actor, id domain.Crede
 	}
 	var out domain.Credential
 	err := s.store.WithinTx(ctx, func(ctx context.Context) error {
-		c, err := s.store.Credentials().Get(ctx, id)
+		c, err := s.store.Credentials().GetForUpdate(ctx, id)
 		if err != nil {
 			return err
 		}

@@ -154,16 +154,18 @@ const (
 )
 
 // PreIssueState classifies the recipient's current credential of the badge
-// (the latest one, nil when none).
+// (the latest one, nil when none). A suspended credential counts as what
+// it would be without its suspension: issuing again to its recipient
+// renews or refuses as for an active one.
 func PreIssueState(current *Credential, now time.Time) IssueState {
 	if current == nil {
 		return StateNew
 	}
-	switch current.Status(now) {
-	case StatusRevoked:
+	switch {
+	case current.RevokedAt != nil:
 		return StateRevoked
-	case StatusExpired:
-		return StateExpired
+	case current.ExpiresAt != nil && !now.Before(*current.ExpiresAt):
+		return StateExpired // suspended or not: it has expired
 	}
 	if current.ExpiresAt != nil {
 		return StateActiveTimeBound

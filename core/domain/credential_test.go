@@ -254,6 +254,10 @@ func TestPreIssueState(t *testing.T) {
 		{"revoked_time_bound", ptr(cred(func(c *domain.Credential) { c.RevokedAt, c.ExpiresAt = &past, &future })), domain.StateRevoked},
 		{"active_non_expiring_pending", ptr(cred(nil)), domain.StateActiveNonExpiring},
 		{"active_non_expiring_valid", ptr(cred(func(c *domain.Credential) { c.ClaimedAt = &past })), domain.StateActiveNonExpiring},
+		{"suspended_and_expired", ptr(cred(func(c *domain.Credential) { c.SuspendedAt, c.ExpiresAt = &past, &past })), domain.StateExpired},
+		{"suspended_time_bound", ptr(cred(func(c *domain.Credential) { c.SuspendedAt, c.ExpiresAt = &past, &future })), domain.StateActiveTimeBound},
+		{"suspended_non_expiring", ptr(cred(func(c *domain.Credential) { c.SuspendedAt = &past })), domain.StateActiveNonExpiring},
+		{"suspended_and_revoked", ptr(cred(func(c *domain.Credential) { c.SuspendedAt, c.RevokedAt = &past, &past })), domain.StateRevoked},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

@@ -194,6 +194,10 @@ func NewCredential(url, issuer string, purpose Purpose, bits Bitstring, now time
 	}
 }
 
+// Leeway is how far in the future a list's validFrom may be: the clocks
+// of the process that published it and the one reading it may differ.
+const Leeway = 5 * time.Minute
+
 // Read checks a signed status list credential's payload as a verifier
 // that found it at url, following a credential's entry of purpose issued
 // by issuer, must, and returns its bits: the credential must be a
@@ -219,7 +223,7 @@ func Read(payload []byte, url, issuer string, purpose Purpose, now time.Time) (B
 	case c.CredentialSubject.StatusPurpose != purpose:
 		return nil, fmt.Errorf("the status list's purpose is %q, not %q", c.CredentialSubject.StatusPurpose, purpose)
 	}
-	if from, err := time.Parse(time.RFC3339, c.ValidFrom); c.ValidFrom != "" && (err != nil || now.Before(from)) {
+	if from, err := time.Parse(time.RFC3339, c.ValidFrom); c.ValidFrom != "" && (err != nil || now.Add(Leeway).Before(from)) {
 		return nil, errors.New("the status list is not valid yet")
 	}
 	if until, err := time.Parse(time.RFC3339, c.ValidUntil); c.ValidUntil != "" && (err != nil || !now.Before(until)) {

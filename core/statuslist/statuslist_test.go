@@ -145,6 +145,9 @@ func TestReadChecksWhatAVerifierMust(t *testing.T) {
 	if err := read(good, now.Add(-time.Hour)); err == nil {
 		t.Error("a list valid from later was read")
 	}
+	if err := read(good, now.Add(-time.Minute)); err != nil {
+		t.Errorf("a list published by a clock a minute ahead: %v", err)
+	}
 }
 
 func TestParseIndex(t *testing.T) {
