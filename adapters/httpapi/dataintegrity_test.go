@@ -75,7 +75,7 @@ func TestDataIntegrityOverHTTP(t *testing.T) {
 	w = s.do(http.MethodGet, "/credentials/"+after.ID, "", nil)
 	secured := json.RawMessage(w.Body.Bytes())
 	var verdict struct {
-		Verified bool `json:"verified"`
+		Verified bool                            `json:"verified"`
 		Problems []struct{ Type, Detail string } `json:"problemDetails"`
 	}
 	if w := s.do(http.MethodPost, "/credentials/verify", "", map[string]any{"verifiableCredential": secured}); w.Code != http.StatusOK ||
