@@ -242,6 +242,11 @@ func testRoleMatrix(t *testing.T, e *env) {
 		"verify-credential": {"GET", at("/api/v1/credentials/" + cr.ID + "/verify"), nil, all(ok), false},
 		"verify-presented":  {"POST", at("/api/v1/verify"), with(map[string]string{"credential": cr.JWT}), all(ok), false},
 		"claim-credential":  {"POST", at("/api/v1/credentials/" + cr.ID + "/claim"), nil, userOnly(forbidden), false},
+		// The W3C VC-API: public, whoever asks.
+		"vcapi-verify-credential": {"POST", at("/credentials/verify"), with(map[string]any{"verifiableCredential": map[string]any{
+			"@context": []string{"https://www.w3.org/ns/credentials/v2"}, "type": "EnvelopedVerifiableCredential",
+			"id": "data:application/vc+jwt," + cr.JWT}}), all(ok), false},
+		"vcapi-verify-presentation": {"POST", at("/presentations/verify"), with(map[string]any{}), all(bad), false},
 		// Organizations.
 		"list-orgs":          {"GET", at("/api/v1/orgs"), nil, [7]int{ok, ok, ok, ok, ok, ok, anon}, false},
 		"create-org":         {"POST", at("/api/v1/orgs"), func() any { return map[string]string{"name": "M " + unique("o")} }, [7]int{created, created, created, created, anon, created, anon}, false}, // API keys are no users
@@ -284,6 +289,16 @@ func testRoleMatrix(t *testing.T, e *env) {
 		"revoke-credential": {"POST", func() string {
 			return org + "/credentials/" + issue(oc, o.ID, b.ID, "R", uniqueEmail("rv")).ID + "/revoke"
 		}, with(map[string]string{"reason": "matrix"}),
+			[7]int{ok, ok, forbidden, forbidden, ok, notFound, anon}, false},
+		"suspend-credential": {"POST", func() string {
+			return org + "/credentials/" + issue(oc, o.ID, b.ID, "S", uniqueEmail("sp")).ID + "/suspend"
+		}, with(map[string]string{"reason": "matrix"}),
+			[7]int{ok, ok, forbidden, forbidden, ok, notFound, anon}, false},
+		"unsuspend-credential": {"POST", func() string {
+			id := issue(oc, o.ID, b.ID, "U", uniqueEmail("us")).ID
+			oc.expect(http.StatusOK, http.MethodPost, org+"/credentials/"+id+"/suspend", map[string]string{"reason": "matrix"}, nil)
+			return org + "/credentials/" + id + "/unsuspend"
+		}, nil,
 			[7]int{ok, ok, forbidden, forbidden, ok, notFound, anon}, false},
 		"resend-credential": {"POST", func() string {
 			return org + "/credentials/" + issue(oc, o.ID, b.ID, "R", uniqueEmail("rs")).ID + "/resend"
