@@ -17,7 +17,6 @@ import (
 	"github.com/credence-dev/credence/core/dataintegrity"
 	"github.com/credence-dev/credence/core/domain"
 	"github.com/credence-dev/credence/core/signing"
-	"github.com/credence-dev/credence/core/statuslist"
 )
 
 // Data Integrity verifiers from npm, run against the JSON views of
@@ -215,27 +214,11 @@ func withViewBitSet(t *testing.T, views map[string]json.RawMessage, url, jws str
 			index, _ = strconv.Atoi(entry.StatusListIndex)
 		}
 	}
-	var list, subject map[string]json.RawMessage
+	var list map[string]json.RawMessage
 	if err := json.Unmarshal(views[url], &list); index < 0 || err != nil {
 		t.Fatalf("no list at %s for the credential: %v", url, err)
 	}
-	if err := json.Unmarshal(list["credentialSubject"], &subject); err != nil {
-		t.Fatal(err)
-	}
-	var encoded string
-	if err := json.Unmarshal(subject["encodedList"], &encoded); err != nil {
-		t.Fatal(err)
-	}
-	bits, err := statuslist.Decode(encoded)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if set, _ := bits.Get(index); set {
-		t.Fatalf("the bit of %d is set already in %s", index, url)
-	}
-	bits.Set(index)
-	subject["encodedList"] = json.RawMessage(mustJSON(t, bits.Encode()))
-	list["credentialSubject"] = json.RawMessage(mustJSON(t, subject))
+	setBit(t, list, index, url)
 	out := map[string]json.RawMessage{}
 	for k, v := range views {
 		out[k] = v

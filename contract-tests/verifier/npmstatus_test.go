@@ -239,27 +239,11 @@ func withBitSet(t *testing.T, lists map[string]string, url, jws string) map[stri
 	if index < 0 || !ok {
 		t.Fatalf("the credential names no place in %s, or nothing is published there", url)
 	}
-	var list, subject map[string]json.RawMessage
+	var list map[string]json.RawMessage
 	if err := json.Unmarshal(payloadOf(t, doc), &list); err != nil {
 		t.Fatal(err)
 	}
-	if err := json.Unmarshal(list["credentialSubject"], &subject); err != nil {
-		t.Fatal(err)
-	}
-	var encoded string
-	if err := json.Unmarshal(subject["encodedList"], &encoded); err != nil {
-		t.Fatal(err)
-	}
-	bits, err := statuslist.Decode(encoded)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if set, _ := bits.Get(index); set {
-		t.Fatalf("the bit of %d is set already in %s", index, url)
-	}
-	bits.Set(index)
-	subject["encodedList"] = json.RawMessage(mustJSON(t, bits.Encode()))
-	list["credentialSubject"] = json.RawMessage(mustJSON(t, subject))
+	setBit(t, list, index, url)
 	out := map[string]string{}
 	for k, v := range lists {
 		out[k] = v
@@ -413,4 +397,28 @@ func bitsOf(o *bslOutcome, read func(verified bool, status *bool) (bool, bool)) 
 		out[r.Purpose] = bit
 	}
 	return out, len(out) == len(o.Results)
+}
+
+// setBit sets entry index of a status list credential's encodedList (its
+// JSON members), leaving its signature or proof as it was: a forged list.
+func setBit(t *testing.T, list map[string]json.RawMessage, index int, url string) {
+	t.Helper()
+	var subject map[string]json.RawMessage
+	if err := json.Unmarshal(list["credentialSubject"], &subject); err != nil {
+		t.Fatal(err)
+	}
+	var encoded string
+	if err := json.Unmarshal(subject["encodedList"], &encoded); err != nil {
+		t.Fatal(err)
+	}
+	bits, err := statuslist.Decode(encoded)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if set, _ := bits.Get(index); set {
+		t.Fatalf("the bit of %d is set already in %s", index, url)
+	}
+	bits.Set(index)
+	subject["encodedList"] = json.RawMessage(mustJSON(t, bits.Encode()))
+	list["credentialSubject"] = json.RawMessage(mustJSON(t, subject))
 }
