@@ -180,16 +180,19 @@ func TestVCAPIVerifyCredential(t *testing.T) {
 
 	// Suspended, then revoked: not verified, the problem names it.
 	credPath := "/api/v1/orgs/" + o.ID + "/credentials/" + c.ID
-	s.expect(http.StatusOK, http.MethodPost, credPath+"/suspend", owner.Token, map[string]string{"reason": "under review"}, nil)
+	var got struct {
+		StatusList statusListWire `json:"statusList"`
+	}
+	s.expect(http.StatusOK, http.MethodPost, credPath+"/suspend", owner.Token, map[string]string{"reason": "under review"}, &got)
 	r = wantRefused(t, s, "/credentials/verify", map[string]any{"verifiableCredential": envelopedVC(c.JWT)}, suspendedProblem, "suspended")
 	if r.ProblemDetails[0].Check != "revocation" || !strings.Contains(r.ProblemDetails[0].Detail, "under review") {
 		t.Errorf("a suspended credential's problems: %+v", r.ProblemDetails)
 	}
 	// Unsuspended, it verifies again once the issuer's list is published
 	// without it (until then the published list still says suspended).
-	var got struct {
-		StatusList statusListWire `json:"statusList"`
-	}
+	// The suspension is waited for first: before it is published, the
+	// list reads "not suspended" already.
+	s.eventuallyBit(got.StatusList.SuspensionList, got.StatusList.Index, true)
 	s.expect(http.StatusOK, http.MethodPost, credPath+"/unsuspend", owner.Token, nil, &got)
 	s.eventuallyBit(got.StatusList.SuspensionList, got.StatusList.Index, false)
 	wantVerified(t, s, "/credentials/verify", map[string]any{"verifiableCredential": envelopedVC(c.JWT)})
