@@ -168,6 +168,23 @@ type Quota interface {
 	Counted(ctx context.Context, orgID string, month time.Time, email string) (bool, error)
 }
 
+// VCRecords persists the credentials issued through the VC-API
+// (domain.VCRecord).
+type VCRecords interface {
+	// Insert stores a new record; its ID or its digest taken returns an
+	// error matching ErrIDTaken.
+	Insert(ctx context.Context, r domain.VCRecord) error
+	// ByDigest returns the organization's record of the signed payload
+	// whose hex SHA-256 is digest.
+	ByDigest(ctx context.Context, orgID, digest string) (domain.VCRecord, error)
+	// ForUpdate returns the organization's records signed with the
+	// credential id vcID, newest first, at most limit, locked until the
+	// transaction ends; none is an empty slice.
+	ForUpdate(ctx context.Context, orgID, vcID string, limit int) ([]domain.VCRecord, error)
+	// Update stores the record's revocation and suspension.
+	Update(ctx context.Context, r domain.VCRecord) error
+}
+
 // StatusLists persists organizations' status lists (domain.StatusList).
 type StatusLists interface {
 	// Create stores a new list with its first documents; a list of the
@@ -190,8 +207,9 @@ type StatusLists interface {
 	Changed(ctx context.Context, due time.Time, ids ...string) error
 	// ChangedOrg is Changed for every list of the organization.
 	ChangedOrg(ctx context.Context, orgID string, due time.Time) error
-	// Entries returns the places of the list's credentials that are
-	// revoked and those suspended.
+	// Entries returns the places of the list's credentials (badge
+	// credentials and VC-API records) that are revoked and those
+	// suspended.
 	Entries(ctx context.Context, id string) (revoked, suspended []int, err error)
 	// Publish stores the documents built from version (docs' Revocation,
 	// Suspension and their proofs), unless documents of that version or a

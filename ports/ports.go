@@ -45,3 +45,13 @@ type Canonicalizer interface {
 	// context defines (JSON-LD safe mode), is refused.
 	Canonicalize(doc []byte) ([]byte, error)
 }
+
+// TermChecker checks the terms of JSON-LD documents callers write, as
+// the VC-API's issuing does before signing one.
+type TermChecker interface {
+	// CheckTerms expands doc in JSON-LD safe mode over the contexts the
+	// adapter holds, without canonicalizing: a context it does not hold,
+	// a redefined protected term, a member that expands to no IRI, or a
+	// type or id that is no absolute IRI once expanded is an error.
+	CheckTerms(doc []byte) error
+}

@@ -35,6 +35,7 @@ type Store interface {
 	Images() Images
 	Credentials() Credentials
 	StatusLists() StatusLists
+	VCRecords() VCRecords
 	Quota() Quota
 	Bulk() BulkJobs
 	Mails() Mails

@@ -118,7 +118,7 @@ func newTestServerAt(t testing.TB, limits Limits, clock ports.Clock, more ...fun
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := platform.New(platform.Deps{Store: counted, Queue: queue, Mailer: mailer, Cipher: cipher, Clock: clock, Log: log, Canonicalizer: canon},
+	p, err := platform.New(platform.Deps{Store: counted, Queue: queue, Mailer: mailer, Cipher: cipher, Clock: clock, Log: log, Canonicalizer: canon, Terms: canon},
 		platform.Options{PublicURL: public, AdminEmails: []string{testAdminEmail}, Plans: plans})
 	if err != nil {
 		t.Fatal(err)

@@ -23,6 +23,8 @@ import (
 const (
 	vcapiCredentialsVerify   = "/credentials/verify"
 	vcapiPresentationsVerify = "/presentations/verify"
+	vcapiCredentialsIssue    = "/credentials/issue"
+	vcapiCredentialsStatus   = "/credentials/status"
 )
 
 // vcapiPaths are the VC-API's routes. The edge treats them apart: any
@@ -92,6 +94,54 @@ func vcapiAnswer(r vcapi.Result) *vcapiResponse {
 	return out
 }
 
+type vcIssueRequest struct {
+	_          struct{}       `additionalProperties:"true"`
+	Credential map[string]any `json:"credential" doc:"the VCDM 2.0 credential to sign: @context beginning with https://www.w3.org/ns/credentials/v2 (other contexts: those Credence holds, or inline), type including VerifiableCredential, credentialSubject; issuer, when given, the API key's organization's DID"`
+	Options    map[string]any `json:"options,omitempty" doc:"read but ignored"`
+}
+
+type vcIssueWire struct {
+	VerifiableCredential *vcEnvelopeWire `json:"verifiableCredential,omitempty" doc:"the signed credential, enveloped: data:application/vc+jwt,<compact JWS>"`
+	ProblemDetails       []vcProblemWire `json:"problemDetails,omitempty" doc:"why it was not issued (400)"`
+}
+
+type vcIssueResponse struct {
+	Status int
+	Body   vcIssueWire
+}
+
+type vcStatusEntryWire struct {
+	_             struct{} `additionalProperties:"true"`
+	Type          string   `json:"type,omitempty" doc:"BitstringStatusListEntry"`
+	StatusPurpose string   `json:"statusPurpose" enum:"revocation,suspension"`
+}
+
+type vcStatusRequest struct {
+	_                struct{}          `additionalProperties:"true"`
+	CredentialID     string            `json:"credentialId" doc:"the id of a credential the API key's organization issued through POST /credentials/issue (every credential issued with that id changes)"`
+	CredentialStatus vcStatusEntryWire `json:"credentialStatus"`
+	Status           *bool             `json:"status,omitempty" doc:"true (the default) sets the bit: revoke or suspend; false clears a suspension (a revocation is final)"`
+	Reason           string            `json:"reason,omitempty" doc:"kept with the change and in the activity log"`
+}
+
+type vcStatusWire struct {
+	Changed        int             `json:"changed" doc:"how many credentials changed (all those issued with credentialId)"`
+	ProblemDetails []vcProblemWire `json:"problemDetails,omitempty" doc:"why nothing changed (400)"`
+}
+
+type vcStatusResponse struct {
+	Status int
+	Body   vcStatusWire
+}
+
+func vcProblems(ps []vcapi.Problem) []vcProblemWire {
+	out := make([]vcProblemWire, 0, len(ps))
+	for _, p := range ps {
+		out = append(out, vcProblemWire{Type: p.Type.URL, Title: p.Type.Title, Detail: p.Detail, Check: string(p.Check)})
+	}
+	return out
+}
+
 // registerVCAPI registers the VC-API's verification operations.
 func (s *server) registerVCAPI(api huma.API) {
 	tag := "VC-API"
@@ -120,6 +170,49 @@ func (s *server) registerVCAPI(api huma.API) {
 		"200 {verified: true, problemDetails: []} or 400 {verified: false, problemDetails}."
 	huma.Register(api, o, verify((*vcapi.Service).VerifyPresentation))
 	documentVCAPI(api, vcapiPresentationsVerify, reflect.TypeFor[vcVerifyPresentationRequest]())
+
+	o = withStatus(op(http.MethodPost, vcapiCredentialsIssue, "vcapi-issue-credential", "Issue a credential (W3C VC-API)", tag), http.StatusCreated)
+	o.Description = "Signs the VCDM 2.0 credential given, as the organization of the API key (the issue permission), after refusing what " +
+		"VCDM 2.0 forbids: no @context beginning with the base context, a context Credence does not hold, an undefined term or type, " +
+		"a redefined protected term, an id that is not one URL, no VerifiableCredential type, no credentialSubject or an empty one, " +
+		"a date that is not a dateTimeStamp, validUntil before validFrom, a status, schema, terms of use, evidence or refresh " +
+		"service without a type, another issuer. Credence sets the issuer (the organization's DID), an id (urn:uuid:…) when there " +
+		"is none, its two BitstringStatusListEntry (revocation, suspension) beside any status given, and the JWT claims iss, nbf " +
+		"and exp mirroring it. The credential is recorded: POST /credentials/verify verifies it against the record, and " +
+		"POST /credentials/status revokes or suspends it. 201 {verifiableCredential: {type: EnvelopedVerifiableCredential, " +
+		"id: data:application/vc+jwt,<JWS>}}, or 400 {problemDetails}."
+	huma.Register(api, o, func(ctx context.Context, in *vcapiRequest) (*vcIssueResponse, error) {
+		r, err := s.VCAPI.IssueCredential(ctx, actorFrom(ctx), in.RawBody)
+		if err != nil {
+			return nil, s.from(ctx, err)
+		}
+		if len(r.Problems) > 0 {
+			return &vcIssueResponse{Status: http.StatusBadRequest, Body: vcIssueWire{ProblemDetails: vcProblems(r.Problems)}}, nil
+		}
+		return &vcIssueResponse{Status: http.StatusCreated, Body: vcIssueWire{VerifiableCredential: &vcEnvelopeWire{
+			Context: r.Envelope["@context"], Type: r.Envelope["type"].(string), ID: r.Envelope["id"].(string)}}}, nil
+	})
+	documentVCAPIWith(api, vcapiCredentialsIssue, reflect.TypeFor[vcIssueRequest](), reflect.TypeFor[vcIssueWire](), "201",
+		"issued", "not issued: problemDetails says why")
+
+	o = op(http.MethodPost, vcapiCredentialsStatus, "vcapi-update-status", "Revoke or suspend a credential (W3C VC-API)", tag)
+	o.Description = "Sets (status true, the default) or clears (false) the bit of credentialStatus.statusPurpose, revocation or " +
+		"suspension, of every credential the API key's organization issued through POST /credentials/issue with the id " +
+		"credentialId (the revoke permission); the status lists are published again through the queue. Revocation is final. " +
+		"200 {changed}; 400 {problemDetails} for a request that cannot be read; 404 NOT_FOUND for an id issued by none; " +
+		"409 INVALID_STATE for a change that changes nothing or clears a revocation."
+	huma.Register(api, o, func(ctx context.Context, in *vcapiRequest) (*vcStatusResponse, error) {
+		r, err := s.VCAPI.UpdateStatus(ctx, actorFrom(ctx), in.RawBody)
+		if err != nil {
+			return nil, s.from(ctx, err)
+		}
+		if len(r.Problems) > 0 {
+			return &vcStatusResponse{Status: http.StatusBadRequest, Body: vcStatusWire{ProblemDetails: vcProblems(r.Problems)}}, nil
+		}
+		return &vcStatusResponse{Status: http.StatusOK, Body: vcStatusWire{Changed: r.Changed}}, nil
+	})
+	documentVCAPIWith(api, vcapiCredentialsStatus, reflect.TypeFor[vcStatusRequest](), reflect.TypeFor[vcStatusWire](), "200",
+		"changed", "the request could not be read: problemDetails says why")
 }
 
 // documentVCAPI describes a VC-API operation's JSON body (the handler
@@ -128,15 +221,24 @@ func (s *server) registerVCAPI(api huma.API) {
 // answer a missing one itself, as a problem, and the operation answers
 // it 400 PARSING_ERROR.
 func documentVCAPI(api huma.API, path string, request reflect.Type) {
+	documentVCAPIWith(api, path, request, reflect.TypeFor[vcResultWire](), "200", "verified",
+		"not verified, or the request could not be read: problemDetails says why")
+}
+
+// documentVCAPIWith is documentVCAPI for an operation answering status
+// ok (described as okText) with result, or 400 (badText).
+func documentVCAPIWith(api huma.API, path string, request, result reflect.Type, ok, okText, badText string) {
 	o := api.OpenAPI().Paths[path].Post
 	registry := api.OpenAPI().Components.Schemas
 	o.RequestBody = &huma.RequestBody{Content: map[string]*huma.MediaType{
 		"application/json": {Schema: registry.Schema(request, true, "")},
 	}}
-	result := registry.Schema(reflect.TypeFor[vcResultWire](), true, "")
-	o.Responses["200"].Description = "verified"
-	o.Responses["400"] = &huma.Response{Description: "not verified, or the request could not be read: problemDetails says why",
-		Content: map[string]*huma.MediaType{"application/json": {Schema: result}}}
+	schema := registry.Schema(result, true, "")
+	if o.Responses[ok] != nil {
+		o.Responses[ok].Description = okText
+	}
+	o.Responses["400"] = &huma.Response{Description: badText,
+		Content: map[string]*huma.MediaType{"application/json": {Schema: schema}}}
 }
 
 // crossOrigin lets pages of any origin call the VC-API (vcapiPaths):

@@ -12,6 +12,8 @@ import (
 	"embed"
 	"encoding/json"
 	"fmt"
+	"net/url"
+	"strings"
 
 	"github.com/piprate/json-gold/ld"
 
@@ -25,6 +27,7 @@ var files embed.FS
 var bundled = map[string]string{
 	"https://www.w3.org/ns/credentials/v2":                       "contexts/credentials-v2.jsonld",
 	"https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json": "contexts/ob-v3p0-context-3.0.3.json",
+	"https://www.w3.org/ns/credentials/examples/v2":              "contexts/credentials-examples-v2.jsonld",
 }
 
 // Canonicalizer is the json-gold ports.Canonicalizer.
@@ -87,4 +90,69 @@ func (c *Canonicalizer) Canonicalize(doc []byte) ([]byte, error) {
 		return nil, fmt.Errorf("canonicalize: json-gold returned %T", out)
 	}
 	return []byte(s), nil
+}
+
+// CheckTerms expands doc in safe mode: a context not bundled, a redefined
+// protected term, or a member that expands to no IRI is an error; so is a
+// type or an id that is not an absolute IRI once expanded (json-gold's
+// safe mode drops those silently). Expansion only, no canonicalization:
+// its cost grows with the document, not faster.
+func (c *Canonicalizer) CheckTerms(doc []byte) error {
+	var in any
+	if err := json.Unmarshal(doc, &in); err != nil {
+		return err
+	}
+	opts := ld.NewJsonLdOptions("")
+	opts.DocumentLoader = c.loader
+	opts.SafeMode = true
+	expanded, err := ld.NewJsonLdProcessor().Expand(in, opts)
+	if err != nil {
+		return err
+	}
+	return absoluteIRIs(expanded)
+}
+
+// absoluteIRIs requires every @type and @id of an expanded document to be
+// an absolute IRI or a blank node.
+func absoluteIRIs(v any) error {
+	switch v := v.(type) {
+	case map[string]any:
+		for k, member := range v {
+			if k == "@type" || k == "@id" {
+				if _, isValue := v["@value"]; k == "@type" && isValue {
+					continue // a literal's datatype
+				}
+				ids, _ := member.([]any)
+				if s, ok := member.(string); ok {
+					ids = []any{s}
+				}
+				for _, id := range ids {
+					if s, _ := id.(string); !absoluteIRI(s) {
+						return fmt.Errorf("%s %q is not an absolute IRI: no context defines it", k, s)
+					}
+				}
+				continue
+			}
+			if err := absoluteIRIs(member); err != nil {
+				return err
+			}
+		}
+	case []any:
+		for _, item := range v {
+			if err := absoluteIRIs(item); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// absoluteIRI reports whether s is a blank node or an IRI with a scheme
+// and no spaces.
+func absoluteIRI(s string) bool {
+	if strings.HasPrefix(s, "_:") {
+		return true
+	}
+	u, err := url.Parse(s)
+	return err == nil && u.Scheme != "" && !strings.ContainsAny(s, " \t\n\r<>\"{}|^`\\")
 }

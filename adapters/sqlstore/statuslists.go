@@ -131,10 +131,13 @@ func (r *StatusLists) Entries(ctx context.Context, id string) (revoked, suspende
 		Revoked   bool `bun:"revoked"`
 		Suspended bool `bun:"suspended"`
 	}
-	err = r.s.idb(ctx).NewSelect().TableExpr("credentials").
-		ColumnExpr("status_index, revoked_at IS NOT NULL AS revoked, suspended_at IS NOT NULL AS suspended").
-		Where("status_list_id = ?", id).Where("(revoked_at IS NOT NULL OR suspended_at IS NOT NULL)").
-		Scan(ctx, &rows)
+	db := r.s.idb(ctx)
+	set := func(table string) *bun.SelectQuery {
+		return db.NewSelect().TableExpr(table).
+			ColumnExpr("status_index, revoked_at IS NOT NULL AS revoked, suspended_at IS NOT NULL AS suspended").
+			Where("status_list_id = ?", id).Where("(revoked_at IS NOT NULL OR suspended_at IS NOT NULL)")
+	}
+	err = set("credentials").UnionAll(set("vc_records")).Scan(ctx, &rows)
 	if err != nil {
 		return nil, nil, fmt.Errorf("read the entries of status list %s: %w", id, err)
 	}

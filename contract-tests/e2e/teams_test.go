@@ -247,6 +247,15 @@ func testRoleMatrix(t *testing.T, e *env) {
 			"@context": []string{"https://www.w3.org/ns/credentials/v2"}, "type": "EnvelopedVerifiableCredential",
 			"id": "data:application/vc+jwt," + cr.JWT}}), all(ok), false},
 		"vcapi-verify-presentation": {"POST", at("/presentations/verify"), with(map[string]any{}), all(bad), false},
+		// Issuing and status changes through the VC-API: an organization's
+		// API key only (a person's token is refused: it names no one
+		// organization).
+		"vcapi-issue-credential": {"POST", at("/credentials/issue"), with(map[string]any{"credential": map[string]any{
+			"@context": []string{"https://www.w3.org/ns/credentials/v2"}, "type": "VerifiableCredential",
+			"credentialSubject": map[string]string{"id": "did:example:matrix"}}}), [7]int{forbidden, forbidden, forbidden, forbidden, created, forbidden, anon}, false},
+		"vcapi-update-status": {"POST", at("/credentials/status"), with(map[string]any{"credentialId": "urn:uuid:issued-by-none",
+			"credentialStatus": map[string]string{"type": "BitstringStatusListEntry", "statusPurpose": "revocation"}}),
+			[7]int{forbidden, forbidden, forbidden, forbidden, notFound, forbidden, anon}, false},
 		// Organizations.
 		"list-orgs":          {"GET", at("/api/v1/orgs"), nil, [7]int{ok, ok, ok, ok, ok, ok, anon}, false},
 		"create-org":         {"POST", at("/api/v1/orgs"), func() any { return map[string]string{"name": "M " + unique("o")} }, [7]int{created, created, created, created, anon, created, anon}, false}, // API keys are no users

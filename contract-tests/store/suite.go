@@ -108,6 +108,7 @@ func Run(t *testing.T, newStore Factory) {
 		{"status_list_allocate_concurrent_places_once", testStatusListAllocate},
 		{"status_list_changed_due_publish_entries", testStatusListPublishing},
 		{"status_list_due_concurrent_sweeps_disjoint", testStatusListDueConcurrent},
+		{"vc_records_digest_credential_id_entries", testVCRecords},
 
 		{"quota_consume_counts_distinct_recipients", testQuota},
 		{"quota_never_exceeds_limit_under_concurrency", testQuotaConcurrent},

@@ -16,6 +16,7 @@ type Store interface {
 	ProofKeys() ports.ProofKeys
 	Credentials() ports.Credentials
 	StatusLists() ports.StatusLists
+	VCRecords() ports.VCRecords
 	Quota() ports.Quota
 	Mails() ports.Mails
 	Activity() ports.ActivityLog

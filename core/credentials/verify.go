@@ -133,6 +133,12 @@ func (s *Service) VerifyPresented(ctx context.Context, compact []byte) (Verifica
 			}
 		}
 	}
+	if stored == nil {
+		// Not a badge credential of this issuer: a VC-API one, perhaps.
+		if v, ok, err := s.verifyVC(ctx, string(compact), &tok, org); err != nil || ok {
+			return v, err
+		}
+	}
 	return s.check(ctx, string(compact), &tok, org, badge, stored, active, listVersion)
 }
 

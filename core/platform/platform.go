@@ -53,6 +53,9 @@ type Deps struct {
 	// Canonicalizer makes the JSON-LD canonical form Data Integrity proofs
 	// sign (nil: an organization that switches proofs on cannot issue).
 	Canonicalizer ports.Canonicalizer
+	// Terms checks the JSON-LD terms of credentials issued through the
+	// VC-API (nil: that endpoint answers UNSUPPORTED).
+	Terms ports.TermChecker
 }
 
 // Options tune the services; the zero value works.
@@ -174,6 +177,11 @@ func New(d Deps, o Options) (*Platform, error) {
 	p.Bulk = bulk.New(d.Store, d.Clock, p.Credentials, p.Dispatcher, o.Plans, d.Log, o.Bulk)
 	p.VCAPI = vcapi.New(p.Credentials, d.Clock)
 	p.VCAPI.UseEmbeddedProofs(vcapi.DataIntegrity{Credentials: p.Credentials})
+	if d.Terms != nil {
+		// Issuing through the VC-API checks each credential's JSON-LD
+		// terms: without the contexts, it is not offered.
+		p.VCAPI.UseIssuer(p.Credentials, d.Terms)
+	}
 	return p, nil
 }
 

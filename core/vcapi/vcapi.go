@@ -72,6 +72,8 @@ type Service struct {
 	credentials Presented
 	clock       ports.Clock
 	proofs      EmbeddedProofs
+	issuer      VCIssuer
+	terms       ports.TermChecker
 }
 
 // New returns a Service verifying credentials with credentials, at the

@@ -137,7 +137,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	if err != nil {
 		return nil, errors.Join(err, a.Close())
 	}
-	a.Platform, err = platform.New(platform.Deps{Store: a.Store, Queue: a.Queue, Mailer: mailer, Cipher: cipher, Canonicalizer: canon,
+	a.Platform, err = platform.New(platform.Deps{Store: a.Store, Queue: a.Queue, Mailer: mailer, Cipher: cipher, Canonicalizer: canon, Terms: canon,
 		Clock: a.Clock, Limiter: a.Limiter, Log: log}, platform.Options{
 		PublicURL: cfg.PublicURL, AdminEmails: cfg.AdminEmails, Plans: cfg.Plans,
 		EmailLimit: emailLimit, SignInLimit: cfg.SignInLimit(), APIKeyCacheTTL: cfg.APIKeyCache,

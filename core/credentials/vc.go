@@ -1,0 +1,307 @@
+package credentials
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/credence-dev/credence/core/domain"
+	"github.com/credence-dev/credence/core/signing"
+	"github.com/credence-dev/credence/core/statuslist"
+)
+
+// Credentials issued through the VC-API (POST /credentials/issue) are
+// VCDM 2.0 documents their caller wrote (core/vcapi checked them). The
+// organization signs each as given, adding its issuer id, its two status
+// list entries and the JWT claims that mirror the document, and records
+// it (domain.VCRecord): verified against that record, revocable and
+// suspendable through its place in the status lists like a badge
+// credential.
+
+// MaxVCRecordsPerID bounds the records one status change reaches: the
+// records signed with one credential id.
+const MaxVCRecordsPerID = 100
+
+// IssueVC signs and records credential (a VCDM 2.0 credential that
+// passed vcapi.CheckCredential) for the organization of actor, an API key
+// with the issue permission, and returns its compact JWS. Its issuer must
+// be the organization's DID (a string, or an object with that id or none);
+// absent, it is set.
+func (s *Service) IssueVC(ctx context.Context, actor domain.Actor, credential map[string]any) (string, error) {
+	if actor.Anonymous() {
+		return "", domain.ErrUnauthenticated
+	}
+	if !actor.IsAPIKey() {
+		return "", domain.Errorf(domain.CodeForbidden, "the VC-API issues with an organization's API key (Authorization: Bearer <key>)")
+	}
+	org, err := s.guard.Org(ctx, actor, actor.APIKeyOrg, domain.PermIssue)
+	if err != nil {
+		return "", err
+	}
+	if err := org.CanIssue(); err != nil {
+		return "", err
+	}
+	key, err := s.store.SigningKeys().Active(ctx, org.ID)
+	if errors.Is(err, domain.ErrNotFound) {
+		return "", domain.ErrSigningKeysMissing
+	}
+	if err != nil {
+		return "", err
+	}
+	signer, err := s.signer(key, org.Slug)
+	if err != nil {
+		return "", err
+	}
+	did := s.urls.DID(org.Slug)
+	doc := make(map[string]any, len(credential)+4)
+	for k, v := range credential {
+		doc[k] = v
+	}
+	if err := setIssuer(doc, did); err != nil {
+		return "", err
+	}
+	now := s.now()
+	r := domain.VCRecord{ID: domain.NewCredentialID(), OrgID: org.ID, IssuedAt: now,
+		Test: actor.APIKeyMode == domain.APIKeyTest, KeyID: signer.KID(), CreatedBy: actor.ID()}
+	if id, ok := doc["id"].(string); ok {
+		r.VCID = id
+	} else {
+		r.VCID = "urn:uuid:" + domain.NewID()
+		doc["id"] = r.VCID
+	}
+	doc["iss"] = did
+	if t, ok := vcTime(doc["validFrom"]); ok {
+		r.ValidFrom, doc["nbf"] = &t, t.Unix()
+	}
+	if t, ok := vcTime(doc["validUntil"]); ok {
+		r.ValidUntil, doc["exp"] = &t, t.Unix()
+	}
+	slots, err := s.slots(ctx, org, signer, 1)
+	if err != nil {
+		return "", err
+	}
+	r.Slot = slots[0]
+	doc["credentialStatus"] = append(callerStatus(doc["credentialStatus"]), s.statusEntries(r.Slot)...)
+	payload, err := vcPayload(doc)
+	if err != nil {
+		return "", err
+	}
+	sum := sha256.Sum256(payload)
+	r.Digest = hex.EncodeToString(sum[:])
+	if r.JWS, err = signer.Sign(payload); err != nil {
+		return "", err
+	}
+	err = s.store.WithinTx(ctx, func(ctx context.Context) error {
+		if !r.Test {
+			if _, err := s.store.Quota().Consume(ctx, org.ID, domain.MonthStart(now), "vc:"+r.VCID, s.plans.Get(org.Plan).MonthlyRecipients); err != nil {
+				return err
+			}
+		}
+		if err := s.store.VCRecords().Insert(ctx, r); err != nil {
+			return err
+		}
+		return s.record(ctx, actor, org.ID, domain.ActCredentialIssued, r.ID, "VC-API credential "+r.VCID)
+	})
+	if err != nil {
+		return "", fmt.Errorf("issue VC-API credential %s: %w", r.ID, err)
+	}
+	return r.JWS, nil
+}
+
+// setIssuer sets doc's issuer to did, or checks that the one given is it.
+func setIssuer(doc map[string]any, did string) error {
+	refuse := func(got string) error {
+		return &domain.ValidationError{Fields: []domain.FieldError{{Location: "body.credential.issuer",
+			Message: fmt.Sprintf("issuer is %s, but this API key signs as %s: omit it, or give that id", got, did)}}}
+	}
+	switch is := doc["issuer"].(type) {
+	case nil:
+		doc["issuer"] = did
+	case string:
+		if is != did {
+			return refuse(strconv.Quote(is))
+		}
+	case map[string]any:
+		id, ok := is["id"]
+		if !ok {
+			withID := make(map[string]any, len(is)+1)
+			for k, v := range is {
+				withID[k] = v
+			}
+			withID["id"] = did
+			doc["issuer"] = withID
+			return nil
+		}
+		if s, _ := id.(string); s != did {
+			return refuse(fmt.Sprintf("%v", id))
+		}
+	default:
+		return refuse(fmt.Sprintf("%v", is))
+	}
+	return nil
+}
+
+// vcTime reads a validFrom or validUntil that vcapi.CheckCredential let
+// through.
+func vcTime(v any) (time.Time, bool) {
+	s, ok := v.(string)
+	if !ok {
+		return time.Time{}, false
+	}
+	t, err := time.Parse(time.RFC3339Nano, s)
+	return t.UTC(), err == nil
+}
+
+// callerStatus is the credentialStatus the caller gave (kept beside
+// Credence's entries), as a list.
+func callerStatus(v any) []any {
+	switch v := v.(type) {
+	case nil:
+		return nil
+	case []any:
+		return v
+	default:
+		return []any{v}
+	}
+}
+
+// statusEntries are the credentialStatus entries of a place: revocation
+// and suspension.
+func (s *Service) statusEntries(slot domain.StatusSlot) []any {
+	out := make([]any, 0, len(statuslist.Purposes))
+	for _, p := range statuslist.Purposes {
+		out = append(out, statuslist.NewEntry(s.urls.StatusList(slot.List, p), p, slot.Index))
+	}
+	return out
+}
+
+// vcPayload is the JSON Credence signs of a VC-API credential. Besides
+// what encoding/json escapes (<, >, &), it escapes ?, ~ and DEL: with
+// them, and only them, ASCII JSON's base64url holds - or _, which naive
+// decoders (atob, as the W3C suites use) refuse.
+func vcPayload(doc map[string]any) ([]byte, error) {
+	payload, err := json.Marshal(doc)
+	if err != nil {
+		return nil, err
+	}
+	for _, r := range [...]struct{ from, to string }{{"?", `\u003f`}, {"~", `\u007e`}, {"\x7f", `\u007f`}} {
+		payload = bytes.ReplaceAll(payload, []byte(r.from), []byte(r.to))
+	}
+	return payload, nil
+}
+
+// VCStatusChange is a change of a VC-API credential's status: set (or,
+// for suspension, clear) the bit of purpose.
+type VCStatusChange struct {
+	VCID    string
+	Purpose statuslist.Purpose
+	Set     bool
+	Reason  string
+}
+
+// ChangeVCStatus revokes, suspends or unsuspends every credential the
+// organization of actor (an API key with the revoke permission) signed
+// through the VC-API with the credential id ch.VCID, and marks their
+// status lists for publishing. Revocation is final: clearing it is
+// refused, as is a change that changes nothing.
+func (s *Service) ChangeVCStatus(ctx context.Context, actor domain.Actor, ch VCStatusChange) (int, error) {
+	if actor.Anonymous() {
+		return 0, domain.ErrUnauthenticated
+	}
+	if !actor.IsAPIKey() {
+		return 0, domain.Errorf(domain.CodeForbidden, "the VC-API changes a status with an organization's API key (Authorization: Bearer <key>)")
+	}
+	if ch.Reason == "" {
+		ch.Reason = "set through the VC-API"
+	}
+	var change func(c *domain.Credential) error
+	var action domain.Action
+	switch {
+	case ch.Purpose == statuslist.Revocation && ch.Set:
+		action, change = domain.ActCredentialRevoked, func(c *domain.Credential) error { return c.Revoke(ch.Reason, s.clock.Now()) }
+	case ch.Purpose == statuslist.Revocation:
+		return 0, domain.Errorf(domain.CodeInvalidState, "revocation is final: a revoked credential cannot be reinstated")
+	case ch.Set:
+		action, change = domain.ActCredentialSuspended, func(c *domain.Credential) error { return c.Suspend(ch.Reason, s.clock.Now()) }
+	default:
+		action, change = domain.ActCredentialUnsuspended, func(c *domain.Credential) error { return c.Unsuspend() }
+	}
+	var changed []string
+	var n int
+	err := s.store.WithinTx(ctx, func(ctx context.Context) error {
+		changed, n = nil, 0
+		org, err := s.guard.Org(ctx, actor, actor.APIKeyOrg, domain.PermRevoke)
+		if err != nil {
+			return err
+		}
+		rs, err := s.store.VCRecords().ForUpdate(ctx, org.ID, ch.VCID, MaxVCRecordsPerID)
+		if err != nil {
+			return err
+		}
+		if len(rs) == 0 {
+			return fmt.Errorf("no credential %q was issued through the VC-API by %s: %w", ch.VCID, org.Name, domain.ErrNotFound)
+		}
+		var cs []domain.Credential
+		for _, r := range rs {
+			if err := r.Change(change); err != nil {
+				return err
+			}
+			if err := s.store.VCRecords().Update(ctx, r); err != nil {
+				return err
+			}
+			if err := s.record(ctx, actor, org.ID, action, r.ID, "VC-API credential "+r.VCID+": "+ch.Reason); err != nil {
+				return err
+			}
+			cs = append(cs, r.Credential())
+		}
+		n = len(rs)
+		changed, err = s.statusChanged(ctx, cs...)
+		return err
+	})
+	if err == nil && len(changed) > 0 {
+		s.relay.StatusListsChanged(context.WithoutCancel(ctx), changed...)
+	}
+	return n, err
+}
+
+// verifyVC verifies a JWS that org signed but that names no badge
+// credential: a VC-API credential, found by the digest of its payload.
+// It reports false when org has no record of it (the caller then answers
+// as for any unrecorded document).
+func (s *Service) verifyVC(ctx context.Context, compact string, tok *signing.Token, org domain.Organization) (Verification, bool, error) {
+	sum := sha256.Sum256(tok.Payload)
+	r, err := s.store.VCRecords().ByDigest(ctx, org.ID, hex.EncodeToString(sum[:]))
+	if errors.Is(err, domain.ErrNotFound) {
+		return Verification{}, false, nil
+	}
+	if err != nil {
+		return Verification{}, false, err
+	}
+	sig, err := s.verifiedSignature(ctx, compact, tok, org, nil, nil)
+	if err != nil {
+		return Verification{}, false, err
+	}
+	checks := []domain.Check{sig.check}
+	integrity := domain.Check{Name: domain.CheckIntegrity, OK: true, Detail: "the signed document is the one the issuer recorded"}
+	switch {
+	case sig.verified == nil:
+		integrity = domain.Check{Name: domain.CheckIntegrity, Detail: "not checked: the signature is not valid"}
+	case compact != r.JWS:
+		integrity = domain.Check{Name: domain.CheckIntegrity, Detail: "the presented file differs from the one the issuer stored"}
+	}
+	checks = append(checks, integrity)
+	l, err := s.store.StatusLists().Get(ctx, r.Slot.List)
+	if err != nil && !errors.Is(err, domain.ErrNotFound) {
+		return Verification{}, false, err
+	}
+	c := r.Credential()
+	checks = append(checks, ExpiryCheck(r.ValidUntil, s.clock.Now()), s.statusCheck(ctx, c, org, l.Published, nil), issuerCheck(org))
+	s.tally.Count(org.ID)
+	return Verification{Credential: &c, Org: org, Checks: checks, Result: domain.Verdict(checks, true)}, true, nil
+}
