@@ -177,9 +177,12 @@ type VCRecords interface {
 	// ByDigest returns the organization's record of the signed payload
 	// whose hex SHA-256 is digest.
 	ByDigest(ctx context.Context, orgID, digest string) (domain.VCRecord, error)
-	// ForUpdate returns the organization's records signed with the
-	// credential id vcID, newest first, at most limit, locked until the
-	// transaction ends; none is an empty slice.
+	// ByVCID returns the organization's records signed with the
+	// credential id vcID, newest first, at most limit; none is an empty
+	// slice.
+	ByVCID(ctx context.Context, orgID, vcID string, limit int) ([]domain.VCRecord, error)
+	// ForUpdate is ByVCID, the records locked until the transaction
+	// ends.
 	ForUpdate(ctx context.Context, orgID, vcID string, limit int) ([]domain.VCRecord, error)
 	// Update stores the record's revocation and suspension.
 	Update(ctx context.Context, r domain.VCRecord) error

@@ -81,12 +81,12 @@ func (s *server) statusListDocument(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	contentType, body := "application/vc+jwt", []byte(jws)
-	if wantsCredentialJSON(r.Header.Get("Accept")) {
+	if asJSON := credentialJSONType(r.Header.Get("Accept")); asJSON != "" {
 		if body, err = credentials.StatusListJSON(jws, proof); err != nil {
 			s.writeDocument(w, r, "", nil, err)
 			return
 		}
-		contentType = "application/vc"
+		contentType = asJSON
 	}
 	sum := sha256.Sum256(append([]byte(contentType+"\n"), body...))
 	etag := `"` + hex.EncodeToString(sum[:16]) + `"`
@@ -101,24 +101,26 @@ func (s *server) statusListDocument(w http.ResponseWriter, r *http.Request) {
 	s.writeDocument(w, r, contentType, body, nil)
 }
 
-// wantsCredentialJSON reports whether an Accept header asks for a
-// credential as JSON (application/vc, application/json or
-// application/ld+json) rather than, or before, the signed
-// application/vc+jwt.
-func wantsCredentialJSON(accept string) bool {
+// credentialJSONType is the JSON media type an Accept header asks a
+// credential in (application/vc, application/json, application/ld+json
+// or application/vc+ld+json, whichever it names first), or "" when it
+// asks for the signed application/vc+jwt first or names neither. The
+// answer is labelled with the type asked for: clients that check for
+// "json" in it get what they check for.
+func credentialJSONType(accept string) string {
 	for part := range strings.SplitSeq(accept, ",") {
 		mediaType, params, _ := strings.Cut(part, ";")
 		if refused(params) {
 			continue // q=0: not acceptable
 		}
-		switch strings.ToLower(strings.TrimSpace(mediaType)) {
+		switch mt := strings.ToLower(strings.TrimSpace(mediaType)); mt {
 		case "application/vc+jwt", "application/jwt":
-			return false
+			return ""
 		case "application/vc", "application/json", "application/ld+json", "application/vc+ld+json":
-			return true
+			return mt
 		}
 	}
-	return false
+	return ""
 }
 
 // refused reports whether the parameters of an Accept entry give it q=0.

@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"reflect"
 
@@ -94,14 +95,19 @@ func vcapiAnswer(r vcapi.Result) *vcapiResponse {
 	return out
 }
 
+type vcIssueOptions struct {
+	_                 struct{} `additionalProperties:"true"`
+	SecuringMechanism string   `json:"securingMechanism,omitempty" enum:"vc+jwt,DataIntegrity" doc:"vc+jwt (the default): the answer is the credential enveloped (data:application/vc+jwt,<JWS>); DataIntegrity: the answer is the signed document with its embedded eddsa-rdfc-2022 proof (the organization must have dataIntegrityProof on), the JWS being kept too"`
+}
+
 type vcIssueRequest struct {
 	_          struct{}       `additionalProperties:"true"`
 	Credential map[string]any `json:"credential" doc:"the VCDM 2.0 credential to sign: @context beginning with https://www.w3.org/ns/credentials/v2 (other contexts: those Credence holds, or inline), type including VerifiableCredential, credentialSubject; issuer, when given, the API key's organization's DID"`
-	Options    map[string]any `json:"options,omitempty" doc:"read but ignored"`
+	Options    vcIssueOptions `json:"options,omitzero"`
 }
 
 type vcIssueWire struct {
-	VerifiableCredential *vcEnvelopeWire `json:"verifiableCredential,omitempty" doc:"the signed credential, enveloped: data:application/vc+jwt,<compact JWS>"`
+	VerifiableCredential json.RawMessage `json:"verifiableCredential,omitempty" doc:"the signed credential: enveloped ({@context, type: EnvelopedVerifiableCredential, id: data:application/vc+jwt,<JWS>}), or with its embedded proof (options.securingMechanism DataIntegrity)"`
 	ProblemDetails       []vcProblemWire `json:"problemDetails,omitempty" doc:"why it was not issued (400)"`
 }
 
@@ -189,8 +195,7 @@ func (s *server) registerVCAPI(api huma.API) {
 		if len(r.Problems) > 0 {
 			return &vcIssueResponse{Status: http.StatusBadRequest, Body: vcIssueWire{ProblemDetails: vcProblems(r.Problems)}}, nil
 		}
-		return &vcIssueResponse{Status: http.StatusCreated, Body: vcIssueWire{VerifiableCredential: &vcEnvelopeWire{
-			Context: r.Envelope["@context"], Type: r.Envelope["type"].(string), ID: r.Envelope["id"].(string)}}}, nil
+		return &vcIssueResponse{Status: http.StatusCreated, Body: vcIssueWire{VerifiableCredential: r.Credential}}, nil
 	})
 	documentVCAPIWith(api, vcapiCredentialsIssue, reflect.TypeFor[vcIssueRequest](), reflect.TypeFor[vcIssueWire](), "201",
 		"issued", "not issued: problemDetails says why")

@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 )
@@ -210,4 +211,51 @@ func TestVCAPIIssue(t *testing.T) {
 			t.Errorf("%s: problems %+v, want one saying %q", name, a.ProblemDetails, tc.says)
 		}
 	}
+}
+
+// With options.securingMechanism DataIntegrity, an organization with
+// proofs on gets the signed document with its eddsa-rdfc-2022 proof
+// embedded; POST /credentials/verify verifies it, refuses it changed, and
+// reads its status; without proofs on, the request is refused.
+func TestVCAPIIssueDataIntegrity(t *testing.T) {
+	t.Parallel()
+	s := newTestServer(t)
+	owner, o := s.newIssuer("professional")
+	_, key := s.apiKey(owner.Token, o.ID, "live")
+	vc := map[string]any{"@context": []any{v2}, "type": "VerifiableCredential", "id": "urn:uuid:0b4f5b7e-6a43-4c55-9d7e-7f1f0e3d2a11",
+		"credentialSubject": map[string]any{"id": "did:example:carol"}}
+	di := map[string]any{"securingMechanism": "DataIntegrity"}
+	issue := func() *httptest.ResponseRecorder {
+		return s.do(http.MethodPost, "/credentials/issue", key, map[string]any{"credential": vc, "options": di})
+	}
+	if w := issue(); w.Code != http.StatusBadRequest || !strings.Contains(w.Body.String(), "dataIntegrityProof") {
+		t.Fatalf("DataIntegrity with proofs off: %d %s", w.Code, w.Body)
+	}
+	s.expect(http.StatusOK, http.MethodPatch, "/api/v1/orgs/"+o.ID, owner.Token, map[string]bool{"dataIntegrityProof": true}, nil)
+	w := issue()
+	var got struct {
+		VerifiableCredential map[string]any `json:"verifiableCredential"`
+	}
+	if w.Code != http.StatusCreated || json.Unmarshal(w.Body.Bytes(), &got) != nil {
+		t.Fatalf("DataIntegrity: %d %s", w.Code, w.Body)
+	}
+	secured := got.VerifiableCredential
+	proofs, _ := secured["proof"].([]any) // a set of one, as Credence embeds proofs
+	var proof map[string]any
+	if len(proofs) == 1 {
+		proof, _ = proofs[0].(map[string]any)
+	}
+	if proof["cryptosuite"] != "eddsa-rdfc-2022" || secured["id"] != vc["id"] || secured["credentialStatus"] == nil {
+		t.Fatalf("secured credential: %v", secured)
+	}
+	wantVerified(t, s, "/credentials/verify", map[string]any{"verifiableCredential": secured})
+	changed := map[string]any{}
+	for k, v := range secured {
+		changed[k] = v
+	}
+	changed["credentialSubject"] = map[string]any{"id": "did:example:mallory"}
+	wantRefused(t, s, "/credentials/verify", map[string]any{"verifiableCredential": changed}, cryptographicError, "not one the issuer recorded")
+	s.expect(http.StatusOK, http.MethodPost, "/credentials/status", key, map[string]any{"credentialId": vc["id"],
+		"credentialStatus": map[string]any{"statusPurpose": "revocation"}, "reason": "withdrawn"}, nil)
+	wantRefused(t, s, "/credentials/verify", map[string]any{"verifiableCredential": secured}, revokedProblem, "withdrawn")
 }

@@ -30,6 +30,7 @@ type vcRecordRow struct {
 	SuspensionReason string     `bun:"suspension_reason"`
 	KeyID            string     `bun:"key_id"`
 	JWS              string     `bun:"jws"`
+	Proof            string     `bun:"proof"`
 	CreatedBy        string     `bun:"created_by"`
 }
 
@@ -39,7 +40,7 @@ func vcRecordRowOf(r domain.VCRecord) *vcRecordRow {
 		StatusListID: r.Slot.List, StatusIndex: r.Slot.Index,
 		RevokedAt: utcPtr(r.RevokedAt), RevocationReason: r.RevocationReason,
 		SuspendedAt: utcPtr(r.SuspendedAt), SuspensionReason: r.SuspensionReason,
-		KeyID: r.KeyID, JWS: r.JWS, CreatedBy: r.CreatedBy}
+		KeyID: r.KeyID, JWS: r.JWS, Proof: r.Proof, CreatedBy: r.CreatedBy}
 }
 
 func (r *vcRecordRow) toDomain() domain.VCRecord {
@@ -48,7 +49,7 @@ func (r *vcRecordRow) toDomain() domain.VCRecord {
 		Slot:      domain.StatusSlot{List: r.StatusListID, Index: r.StatusIndex},
 		RevokedAt: utcPtr(r.RevokedAt), RevocationReason: r.RevocationReason,
 		SuspendedAt: utcPtr(r.SuspendedAt), SuspensionReason: r.SuspensionReason,
-		KeyID: r.KeyID, JWS: r.JWS, CreatedBy: r.CreatedBy}
+		KeyID: r.KeyID, JWS: r.JWS, Proof: r.Proof, CreatedBy: r.CreatedBy}
 }
 
 // VCRecords is the bun ports.VCRecords.
@@ -78,13 +79,26 @@ func (r *VCRecords) ByDigest(ctx context.Context, orgID, digest string) (domain.
 	return row.toDomain(), nil
 }
 
+// ByVCID returns the organization's records of a credential id, newest
+// first.
+func (r *VCRecords) ByVCID(ctx context.Context, orgID, vcID string, limit int) ([]domain.VCRecord, error) {
+	return r.byVCID(ctx, orgID, vcID, limit, false)
+}
+
 // ForUpdate returns the organization's records of a credential id,
 // newest first, locked until the transaction ends.
 func (r *VCRecords) ForUpdate(ctx context.Context, orgID, vcID string, limit int) ([]domain.VCRecord, error) {
+	return r.byVCID(ctx, orgID, vcID, limit, true)
+}
+
+func (r *VCRecords) byVCID(ctx context.Context, orgID, vcID string, limit int, lock bool) ([]domain.VCRecord, error) {
 	var rows []vcRecordRow
 	q := r.s.idb(ctx).NewSelect().Model(&rows).Where("org_id = ?", orgID).Where("vc_id = ?", vcID).
 		OrderExpr("vr.issued_at DESC, vr.id DESC").Limit(int64(limit))
-	if err := r.s.forUpdate(q).Scan(ctx); err != nil {
+	if lock {
+		q = r.s.forUpdate(q)
+	}
+	if err := q.Scan(ctx); err != nil {
 		return nil, fmt.Errorf("VC records of %q: %w", vcID, err)
 	}
 	out := make([]domain.VCRecord, len(rows))

@@ -183,6 +183,9 @@ func startServer(t *testing.T, store string, opts ...serverOption) *server {
 	})
 
 	// A port found free may be taken before the server binds it: retry.
+	// The public URL is the server's own unless an option set one (a
+	// proxy in front of it).
+	public := env["CREDENCE_PUBLIC_URL"]
 	var lastErr error
 	for attempt := 0; attempt < 3; attempt++ {
 		port, err := freePort()
@@ -190,8 +193,11 @@ func startServer(t *testing.T, store string, opts ...serverOption) *server {
 			t.Fatal(err)
 		}
 		env["CREDENCE_HTTP_ADDR"] = fmt.Sprintf("127.0.0.1:%d", port)
-		env["CREDENCE_PUBLIC_URL"] = fmt.Sprintf("http://127.0.0.1:%d", port)
-		s.url = env["CREDENCE_PUBLIC_URL"]
+		s.url = fmt.Sprintf("http://127.0.0.1:%d", port)
+		env["CREDENCE_PUBLIC_URL"] = s.url
+		if public != "" {
+			env["CREDENCE_PUBLIC_URL"] = public
+		}
 		lastErr = s.launch()
 		if lastErr == nil {
 			t.Cleanup(func() {

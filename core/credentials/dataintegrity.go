@@ -172,7 +172,7 @@ func (s *Service) VerifySecured(ctx context.Context, doc []byte) (Verification, 
 	idStr, _ := strings.CutPrefix(signed.ID, s.urls.Credential(""))
 	id, err := domain.ParseCredentialID(idStr)
 	if err != nil {
-		return fail("not checked: the issuer has no record of this credential"), nil
+		return s.verifySecuredVC(ctx, org, key, secured, signed.ID, fail)
 	}
 	stored, err := s.store.Credentials().Verifiable(ctx, id)
 	switch {
@@ -198,6 +198,32 @@ func (s *Service) VerifySecured(ctx context.Context, doc []byte) (Verification, 
 		Detail: fmt.Sprintf("Data Integrity proof by %s (eddsa-rdfc-2022, %s key published by the issuer)", vm, key.Status)}
 	out.Result = domain.Verdict(out.Checks, stored.Credential.ClaimedAt != nil)
 	return out, nil
+}
+
+// verifySecuredVC is VerifySecured of a document that names no badge
+// credential: a VC-API credential of org with the id vcID, issued with
+// its proof.
+func (s *Service) verifySecuredVC(ctx context.Context, org domain.Organization, key domain.ProofKey, secured dataintegrity.Secured, vcID string,
+	fail func(string) Verification) (Verification, error) {
+	if vcID == "" {
+		return fail("not checked: the issuer has no record of this credential"), nil
+	}
+	r, payload, ok, err := s.securedRecord(ctx, org, vcID, secured.Document)
+	switch {
+	case err != nil:
+		return Verification{}, err
+	case !ok:
+		return fail("not checked: the secured document is not one the issuer recorded"), nil
+	}
+	err = dataintegrity.Verify(s.canon, dataintegrity.Secured{Document: payload, Proof: secured.Proof}, dataintegrity.Purpose,
+		func(string) (ed25519.PublicKey, error) { return ed25519.PublicKey(key.Public), nil })
+	if err != nil {
+		return fail(err.Error()), nil
+	}
+	signature := domain.Check{Name: domain.CheckSignature, OK: true,
+		Detail: fmt.Sprintf("Data Integrity proof by %s (eddsa-rdfc-2022, %s key published by the issuer)", secured.Proof.VerificationMethod, key.Status)}
+	integrity := domain.Check{Name: domain.CheckIntegrity, OK: true, Detail: "the secured document is the one the issuer recorded"}
+	return s.recordVerification(ctx, r, org, signature, integrity)
 }
 
 // sameJSON reports whether two JSON documents hold the same values.

@@ -28,35 +28,58 @@ import (
 // records signed with one credential id.
 const MaxVCRecordsPerID = 100
 
+// IssuedVC is a credential issued through the VC-API: its compact JWS,
+// and, when a Data Integrity proof was asked for, the signed document
+// with the proof embedded (JSON).
+type IssuedVC struct {
+	JWS     string
+	Secured []byte
+}
+
+// ErrNoDataIntegrity refuses a Data Integrity proof to an organization
+// that has not switched them on (the VC-API answers it as a problem).
+var ErrNoDataIntegrity = errors.New(
+	"Data Integrity proofs are off for this organization: an owner switches them on (PATCH /api/v1/orgs/{orgId} {\"dataIntegrityProof\": true})")
+
 // IssueVC signs and records credential (a VCDM 2.0 credential that
 // passed vcapi.CheckCredential) for the organization of actor, an API key
-// with the issue permission, and returns its compact JWS. Its issuer must
-// be the organization's DID (a string, or an object with that id or none);
-// absent, it is set.
-func (s *Service) IssueVC(ctx context.Context, actor domain.Actor, credential map[string]any) (string, error) {
+// with the issue permission. Its issuer must be the organization's DID (a
+// string, or an object with that id or none); absent, it is set. With
+// proof, the answer is also the signed document with its Data Integrity
+// proof embedded (eddsa-rdfc-2022, the organization's proof key), which
+// the organization must have switched on; with them on, every credential
+// gets its proof, asked for or not.
+func (s *Service) IssueVC(ctx context.Context, actor domain.Actor, credential map[string]any, proof bool) (IssuedVC, error) {
 	if actor.Anonymous() {
-		return "", domain.ErrUnauthenticated
+		return IssuedVC{}, domain.ErrUnauthenticated
 	}
 	if !actor.IsAPIKey() {
-		return "", domain.Errorf(domain.CodeForbidden, "the VC-API issues with an organization's API key (Authorization: Bearer <key>)")
+		return IssuedVC{}, domain.Errorf(domain.CodeForbidden, "the VC-API issues with an organization's API key (Authorization: Bearer <key>)")
 	}
 	org, err := s.guard.Org(ctx, actor, actor.APIKeyOrg, domain.PermIssue)
 	if err != nil {
-		return "", err
+		return IssuedVC{}, err
 	}
 	if err := org.CanIssue(); err != nil {
-		return "", err
+		return IssuedVC{}, err
+	}
+	if proof && !org.DataIntegrity {
+		return IssuedVC{}, ErrNoDataIntegrity
+	}
+	prover, err := s.prover(ctx, org)
+	if err != nil {
+		return IssuedVC{}, err
 	}
 	key, err := s.store.SigningKeys().Active(ctx, org.ID)
 	if errors.Is(err, domain.ErrNotFound) {
-		return "", domain.ErrSigningKeysMissing
+		return IssuedVC{}, domain.ErrSigningKeysMissing
 	}
 	if err != nil {
-		return "", err
+		return IssuedVC{}, err
 	}
 	signer, err := s.signer(key, org.Slug)
 	if err != nil {
-		return "", err
+		return IssuedVC{}, err
 	}
 	did := s.urls.DID(org.Slug)
 	doc := make(map[string]any, len(credential)+4)
@@ -64,7 +87,7 @@ func (s *Service) IssueVC(ctx context.Context, actor domain.Actor, credential ma
 		doc[k] = v
 	}
 	if err := setIssuer(doc, did); err != nil {
-		return "", err
+		return IssuedVC{}, err
 	}
 	now := s.now()
 	r := domain.VCRecord{ID: domain.NewCredentialID(), OrgID: org.ID, IssuedAt: now,
@@ -84,18 +107,29 @@ func (s *Service) IssueVC(ctx context.Context, actor domain.Actor, credential ma
 	}
 	slots, err := s.slots(ctx, org, signer, 1)
 	if err != nil {
-		return "", err
+		return IssuedVC{}, err
 	}
 	r.Slot = slots[0]
 	doc["credentialStatus"] = append(callerStatus(doc["credentialStatus"]), s.statusEntries(r.Slot)...)
 	payload, err := vcPayload(doc)
 	if err != nil {
-		return "", err
+		return IssuedVC{}, err
 	}
 	sum := sha256.Sum256(payload)
 	r.Digest = hex.EncodeToString(sum[:])
 	if r.JWS, err = signer.Sign(payload); err != nil {
-		return "", err
+		return IssuedVC{}, err
+	}
+	// With proofs on, every credential gets one, as a badge credential
+	// does; the secured document is the answer only when asked for.
+	out := IssuedVC{JWS: r.JWS}
+	if r.Proof, err = s.prove(prover, payload, now); err != nil {
+		return IssuedVC{}, err
+	}
+	if proof {
+		if out.Secured, err = embedProof(payload, r.Proof); err != nil {
+			return IssuedVC{}, err
+		}
 	}
 	err = s.store.WithinTx(ctx, func(ctx context.Context) error {
 		if !r.Test {
@@ -109,9 +143,9 @@ func (s *Service) IssueVC(ctx context.Context, actor domain.Actor, credential ma
 		return s.record(ctx, actor, org.ID, domain.ActCredentialIssued, r.ID, "VC-API credential "+r.VCID)
 	})
 	if err != nil {
-		return "", fmt.Errorf("issue VC-API credential %s: %w", r.ID, err)
+		return IssuedVC{}, fmt.Errorf("issue VC-API credential %s: %w", r.ID, err)
 	}
-	return r.JWS, nil
+	return out, nil
 }
 
 // setIssuer sets doc's issuer to did, or checks that the one given is it.
@@ -287,7 +321,6 @@ func (s *Service) verifyVC(ctx context.Context, compact string, tok *signing.Tok
 	if err != nil {
 		return Verification{}, false, err
 	}
-	checks := []domain.Check{sig.check}
 	integrity := domain.Check{Name: domain.CheckIntegrity, OK: true, Detail: "the signed document is the one the issuer recorded"}
 	switch {
 	case sig.verified == nil:
@@ -295,13 +328,38 @@ func (s *Service) verifyVC(ctx context.Context, compact string, tok *signing.Tok
 	case compact != r.JWS:
 		integrity = domain.Check{Name: domain.CheckIntegrity, Detail: "the presented file differs from the one the issuer stored"}
 	}
-	checks = append(checks, integrity)
+	v, err := s.recordVerification(ctx, r, org, sig.check, integrity)
+	return v, err == nil, err
+}
+
+// recordVerification completes the verification of a VC-API credential
+// whose signature (or proof) and integrity were checked: its expiry, its
+// status (the record and the issuer's published lists), the issuer.
+func (s *Service) recordVerification(ctx context.Context, r domain.VCRecord, org domain.Organization, signature, integrity domain.Check) (Verification, error) {
 	l, err := s.store.StatusLists().Get(ctx, r.Slot.List)
 	if err != nil && !errors.Is(err, domain.ErrNotFound) {
-		return Verification{}, false, err
+		return Verification{}, err
 	}
 	c := r.Credential()
-	checks = append(checks, ExpiryCheck(r.ValidUntil, s.clock.Now()), s.statusCheck(ctx, c, org, l.Published, nil), issuerCheck(org))
+	checks := []domain.Check{signature, integrity,
+		ExpiryCheck(r.ValidUntil, s.clock.Now()), s.statusCheck(ctx, c, org, l.Published, nil), issuerCheck(org)}
 	s.tally.Count(org.ID)
-	return Verification{Credential: &c, Org: org, Checks: checks, Result: domain.Verdict(checks, true)}, true, nil
+	return Verification{Credential: &c, Org: org, Checks: checks, Result: domain.Verdict(checks, true)}, nil
+}
+
+// securedRecord is the organization's VC-API credential with the id
+// vcID whose signed payload is doc (the secured document without its
+// proof), if there is one.
+func (s *Service) securedRecord(ctx context.Context, org domain.Organization, vcID string, doc []byte) (domain.VCRecord, []byte, bool, error) {
+	rs, err := s.store.VCRecords().ByVCID(ctx, org.ID, vcID, MaxVCRecordsPerID)
+	if err != nil {
+		return domain.VCRecord{}, nil, false, err
+	}
+	for _, r := range rs {
+		_, payload, err := signing.Parse([]byte(r.JWS))
+		if err == nil && r.Proof != "" && sameJSON(payload, doc) {
+			return r, payload, true, nil
+		}
+	}
+	return domain.VCRecord{}, nil, false, nil
 }

@@ -30,7 +30,10 @@ type VCRecord struct {
 	SuspensionReason string
 	KeyID            string // the JWS header kid
 	JWS              string
-	CreatedBy        string // the API key's ID
+	// Proof is the embedded Data Integrity proof (JSON) of the signed
+	// payload, when the caller asked for one; "" otherwise.
+	Proof     string
+	CreatedBy string // the API key's ID
 }
 
 // Status is the record's status at now, as a credential's: revoked wins

@@ -27,11 +27,12 @@ const MaxIssueBytes = 48 << 10
 const baseContext = "https://www.w3.org/ns/credentials/v2"
 
 // VCIssuer signs and records a VCDM 2.0 credential that passed the rules
-// here, for the organization of actor (an API key): credentials.Service
-// does. It returns the compact JWS; a domain error (a refused actor, the
-// quota) is the caller's to answer.
+// here, for the organization of actor (an API key), with an embedded Data
+// Integrity proof too when proof is set; and changes the status of what
+// it issued: credentials.Service does. A domain error (a refused actor,
+// the quota) is the caller's to answer.
 type VCIssuer interface {
-	IssueVC(ctx context.Context, actor domain.Actor, credential map[string]any) (string, error)
+	IssueVC(ctx context.Context, actor domain.Actor, credential map[string]any, proof bool) (credentials.IssuedVC, error)
 	ChangeVCStatus(ctx context.Context, actor domain.Actor, ch credentials.VCStatusChange) (int, error)
 }
 
@@ -39,12 +40,24 @@ type VCIssuer interface {
 // each credential's terms with terms. Call it before the Service serves.
 func (s *Service) UseIssuer(i VCIssuer, terms ports.TermChecker) { s.issuer, s.terms = i, terms }
 
-// Issued is the answer to an issue request: the enveloped credential
-// (VCDM 2.0 §4.13), or the problems that refused the request.
+// Issued is the answer to an issue request: the credential (enveloped,
+// VCDM 2.0 §4.13, or with its embedded proof), or the problems that
+// refused the request.
 type Issued struct {
-	Envelope map[string]any
-	Problems []Problem
+	Credential json.RawMessage
+	Problems   []Problem
 }
+
+// The securing mechanisms an issue request may ask for (its
+// options.securingMechanism).
+const (
+	// SecuredEnveloped: a compact JWS (vc+jwt), answered enveloped; the
+	// default.
+	SecuredEnveloped = "vc+jwt"
+	// SecuredDataIntegrity: the JWS too, and the document answered with
+	// its embedded Data Integrity proof (eddsa-rdfc-2022).
+	SecuredDataIntegrity = "DataIntegrity"
+)
 
 // IssueCredential answers an issue request, the JSON {credential,
 // options}: the credential is checked against what VCDM 2.0 requires,
@@ -60,9 +73,17 @@ func (s *Service) IssueCredential(ctx context.Context, actor domain.Actor, reque
 	if !ok {
 		return refused(problem(ParsingError, "the request must be a JSON object {credential, options}")), nil
 	}
+	mechanism := SecuredEnveloped
 	if opts := req["options"]; present(opts) {
-		if _, ok := object(opts); !ok {
+		o, ok := object(opts)
+		if !ok {
 			return refused(problem(MalformedValueError, "options must be an object")), nil
+		}
+		if m := o["securingMechanism"]; present(m) {
+			if json.Unmarshal(m, &mechanism) != nil || mechanism != SecuredEnveloped && mechanism != SecuredDataIntegrity {
+				return refused(problem(MalformedValueError, "options.securingMechanism must be %q (the default) or %q",
+					SecuredEnveloped, SecuredDataIntegrity)), nil
+			}
 		}
 	}
 	raw := bytes.TrimSpace(req["credential"])
@@ -83,18 +104,25 @@ func (s *Service) IssueCredential(ctx context.Context, actor domain.Actor, reque
 		return refused(problem(MalformedValueError, "credential: its JSON-LD does not expand (every term must be defined by a context Credence holds, "+
 			"and no protected term redefined): %v", err)), nil
 	}
-	compact, err := s.issuer.IssueVC(ctx, actor, doc)
+	vc, err := s.issuer.IssueVC(ctx, actor, doc, mechanism == SecuredDataIntegrity)
 	if invalid, ok := errors.AsType[*domain.ValidationError](err); ok {
 		return refused(validationProblems(invalid)...), nil
+	}
+	if errors.Is(err, credentials.ErrNoDataIntegrity) {
+		return refused(problem(Unsupported, "options.securingMechanism %s: %v", SecuredDataIntegrity, credentials.ErrNoDataIntegrity)), nil
 	}
 	if err != nil {
 		return Issued{}, err
 	}
-	return Issued{Envelope: map[string]any{
+	if mechanism == SecuredDataIntegrity {
+		return Issued{Credential: vc.Secured}, nil
+	}
+	envelope, err := json.Marshal(map[string]any{
 		"@context": []string{baseContext},
 		"type":     credentialEnvelope.typ,
-		"id":       "data:application/vc+jwt," + compact,
-	}}, nil
+		"id":       "data:application/vc+jwt," + vc.JWS,
+	})
+	return Issued{Credential: envelope}, err
 }
 
 func refused(problems ...Problem) Issued { return Issued{Problems: problems} }

@@ -19,6 +19,8 @@ CREATE TABLE vc_records (
     suspension_reason text NOT NULL DEFAULT '',
     key_id            text NOT NULL,
     jws               text NOT NULL,
+    -- the embedded Data Integrity proof (JSON), '' without one
+    proof             text NOT NULL DEFAULT '',
     created_by        text NOT NULL
 );
 CREATE UNIQUE INDEX vc_records_digest_idx ON vc_records (digest);

@@ -19,6 +19,8 @@ CREATE TABLE vc_records (
     suspension_reason TEXT NOT NULL DEFAULT '',
     key_id            TEXT NOT NULL,
     jws               TEXT NOT NULL,
+    -- the embedded Data Integrity proof (JSON), '' without one
+    proof             TEXT NOT NULL DEFAULT '',
     created_by        TEXT NOT NULL
 );
 CREATE UNIQUE INDEX vc_records_digest_idx ON vc_records (digest);
