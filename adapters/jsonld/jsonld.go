@@ -97,7 +97,14 @@ func (c *Canonicalizer) Canonicalize(doc []byte) ([]byte, error) {
 // type or an id that is not an absolute IRI once expanded (json-gold's
 // safe mode drops those silently). Expansion only, no canonicalization:
 // its cost grows with the document, not faster.
-func (c *Canonicalizer) CheckTerms(doc []byte) error {
+func (c *Canonicalizer) CheckTerms(doc []byte) (err error) {
+	// The document is a caller's: whatever json-gold does with it, a
+	// panic is a refusal, never a crash.
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("the JSON-LD processor gave up on the document: %v", p)
+		}
+	}()
 	var in any
 	if err := json.Unmarshal(doc, &in); err != nil {
 		return err
