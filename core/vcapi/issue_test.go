@@ -117,7 +117,7 @@ func TestUpdateStatus(t *testing.T) {
 	s := newIssuing(f)
 	for body, want := range map[string]credentials.VCStatusChange{
 		`{"credentialId":"urn:uuid:1","credentialStatus":{"type":"BitstringStatusListEntry","statusPurpose":"revocation"}}`: {VCID: "urn:uuid:1", Purpose: statuslist.Revocation, Set: true},
-		`{"credentialId":"urn:uuid:1","credentialStatus":[{"statusPurpose":"suspension"}],"status":false,"reason":" ok "}`: {VCID: "urn:uuid:1", Purpose: statuslist.Suspension, Reason: "ok"},
+		`{"credentialId":"urn:uuid:1","credentialStatus":[{"statusPurpose":"suspension"}],"status":false,"reason":" ok "}`:  {VCID: "urn:uuid:1", Purpose: statuslist.Suspension, Reason: "ok"},
 	} {
 		f.changes = nil
 		r, err := s.UpdateStatus(t.Context(), domain.Actor{}, []byte(body))
