@@ -36,6 +36,7 @@ type Store interface {
 	Credentials() Credentials
 	StatusLists() StatusLists
 	VCRecords() VCRecords
+	Webhooks() Webhooks
 	Quota() Quota
 	Bulk() BulkJobs
 	Mails() Mails

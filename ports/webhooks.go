@@ -3,6 +3,8 @@ package ports
 import (
 	"context"
 	"time"
+
+	"github.com/credence-dev/credence/core/domain"
 )
 
 // WebhookRequest is one delivery attempt of a webhook: a POST of Body
@@ -46,4 +48,70 @@ type WebhookSender interface {
 	// host when it is an IP literal or resolves now): "" when it may, else
 	// why not, for a WEBHOOK_URL_REFUSED answer.
 	Check(ctx context.Context, url string) string
+}
+
+// Webhooks persists organizations' endpoints (domain.Webhook), their
+// deliveries and the attempts of each: the webhook outbox. Deliveries are
+// written in the transaction of the change they tell about and relayed to
+// the queue after it commits; a sweep relays what a lost relay left.
+type Webhooks interface {
+	// Create stores a new endpoint.
+	Create(ctx context.Context, w domain.Webhook) error
+	// Get returns the organization's endpoint; another organization's is
+	// ErrNotFound.
+	Get(ctx context.Context, orgID, id string) (domain.Webhook, error)
+	// List returns the organization's endpoints, oldest first.
+	List(ctx context.Context, orgID string) ([]domain.Webhook, error)
+	// Update stores what may change of an endpoint: URL, events, active,
+	// description, secrets, DisabledReason, FailingSince, UpdatedAt.
+	Update(ctx context.Context, w domain.Webhook) error
+	// Delete removes the organization's endpoint; its deliveries still
+	// pending fail ("the endpoint was deleted"), the log stays until
+	// retention prunes it.
+	Delete(ctx context.Context, orgID, id string, at time.Time) error
+	// Subscribed returns the organization's active endpoints that chose t.
+	Subscribed(ctx context.Context, orgID string, t domain.EventType) ([]domain.Webhook, error)
+
+	// Deliver stores new deliveries, pending, due at their NextAttempt.
+	Deliver(ctx context.Context, ds ...domain.WebhookDelivery) error
+	// Delivery returns the organization's delivery.
+	Delivery(ctx context.Context, orgID, id string) (domain.WebhookDelivery, error)
+	// Deliveries pages through an endpoint's deliveries, newest first,
+	// filtered by status and event type when set.
+	Deliveries(ctx context.Context, f DeliveryFilter) ([]domain.WebhookDelivery, error)
+	// Due returns up to limit pending deliveries due at now (NextAttempt
+	// <= now), moving their NextAttempt to leaseUntil so that no other
+	// sweep takes them meanwhile.
+	Due(ctx context.Context, now, leaseUntil time.Time, limit int) ([]string, error)
+	// Claim starts an attempt at each of the deliveries that is pending
+	// and due at now: one more attempt, leased until leaseUntil; it
+	// returns those with their endpoints. Deliveries that are done or
+	// leased to another attempt are left out: of concurrent claimers of a
+	// delivery one gets it.
+	Claim(ctx context.Context, ids []string, now, leaseUntil time.Time) ([]ClaimedDelivery, error)
+	// Attempted records an attempt and the delivery's state after it (d's
+	// Status, NextAttempt, LastStatus, LastError, DeliveredAt), and the
+	// endpoint's (its Active, DisabledReason, FailingSince, UpdatedAt)
+	// when w is not nil.
+	Attempted(ctx context.Context, d domain.WebhookDelivery, a domain.WebhookAttempt, w *domain.Webhook) error
+	// Attempts returns a delivery's attempts, first first.
+	Attempts(ctx context.Context, deliveryID string) ([]domain.WebhookAttempt, error)
+	// Resend makes a delivery pending again, due at at, its attempts
+	// counted afresh from the next one (the log keeps the earlier).
+	Resend(ctx context.Context, orgID, id string, at time.Time) error
+}
+
+// ClaimedDelivery is a delivery claimed for an attempt, with its endpoint
+// as it is now.
+type ClaimedDelivery struct {
+	Delivery domain.WebhookDelivery
+	Webhook  domain.Webhook
+}
+
+// DeliveryFilter selects an endpoint's deliveries.
+type DeliveryFilter struct {
+	OrgID, WebhookID string
+	Status           domain.DeliveryStatus // "" for any
+	EventType        domain.EventType      // "" for any
+	Page             Page
 }

@@ -109,6 +109,8 @@ func Run(t *testing.T, newStore Factory) {
 		{"status_list_changed_due_publish_entries", testStatusListPublishing},
 		{"status_list_due_concurrent_sweeps_disjoint", testStatusListDueConcurrent},
 		{"vc_records_digest_credential_id_entries", testVCRecords},
+		{"webhook_endpoints_round_trip_subscribed_delete", testWebhookEndpoints},
+		{"webhook_deliveries_due_claim_attempt_log_resend", testWebhookDeliveries},
 
 		{"quota_consume_counts_distinct_recipients", testQuota},
 		{"quota_never_exceeds_limit_under_concurrency", testQuotaConcurrent},

@@ -51,12 +51,13 @@ const (
 	PermUsageRead       Permission = "usage:read"
 	PermSecurity        Permission = "security:manage" // require MFA of members
 	PermActivityRead    Permission = "activity:read"
+	PermWebhooks        Permission = "webhooks:manage" // endpoints, their deliveries, resends
 )
 
 var (
 	readPerms   = []Permission{PermOrgRead, PermMembersRead, PermBadgeRead, PermCredentialsRead, PermUsageRead}
 	issuerPerms = append([]Permission{PermBadgeCreate, PermIssue}, readPerms...)
-	adminPerms  = append([]Permission{PermOrgUpdate, PermMembersInvite, PermMembersRemove, PermBadgeEdit, PermRevoke, PermResend, PermActivityRead}, issuerPerms...)
+	adminPerms  = append([]Permission{PermOrgUpdate, PermMembersInvite, PermMembersRemove, PermBadgeEdit, PermRevoke, PermResend, PermActivityRead, PermWebhooks}, issuerPerms...)
 	ownerPerms  = append([]Permission{PermSigningKeys, PermAPIKeys, PermBilling, PermDomain, PermOwnersManage, PermSecurity}, adminPerms...)
 	// An API key acts as its organization with issuer rights plus revoke.
 	apiKeyPerms = append([]Permission{PermRevoke}, issuerPerms...)

@@ -1,0 +1,395 @@
+package sqlstore
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/uptrace/bun"
+
+	"github.com/credence-dev/credence/core/domain"
+	"github.com/credence-dev/credence/ports"
+)
+
+type webhookRow struct {
+	bun.BaseModel `bun:"table:webhooks,alias:wh"`
+
+	ID                string     `bun:"id,pk"`
+	OrgID             string     `bun:"org_id"`
+	URL               string     `bun:"url"`
+	Events            string     `bun:"events"`
+	Active            bool       `bun:"active"`
+	Description       string     `bun:"description"`
+	SecretEnc         []byte     `bun:"secret_enc"`
+	PreviousSecretEnc []byte     `bun:"previous_secret_enc"`
+	PreviousUntil     *time.Time `bun:"previous_until"`
+	DisabledReason    string     `bun:"disabled_reason"`
+	FailingSince      *time.Time `bun:"failing_since"`
+	CreatedAt         time.Time  `bun:"created_at"`
+	UpdatedAt         time.Time  `bun:"updated_at"`
+	CreatedBy         string     `bun:"created_by"`
+}
+
+func webhookRowOf(w domain.Webhook) *webhookRow {
+	events := make([]string, len(w.Events))
+	for i, e := range w.Events {
+		events[i] = string(e)
+	}
+	return &webhookRow{ID: w.ID, OrgID: w.OrgID, URL: w.URL, Events: strings.Join(events, " "), Active: w.Active,
+		Description: w.Description, SecretEnc: w.SecretEnc, PreviousSecretEnc: w.PreviousSecretEnc, PreviousUntil: utcPtr(w.PreviousUntil),
+		DisabledReason: w.DisabledReason, FailingSince: utcPtr(w.FailingSince), CreatedAt: w.CreatedAt.UTC(), UpdatedAt: w.UpdatedAt.UTC(),
+		CreatedBy: w.CreatedBy}
+}
+
+func (r *webhookRow) toDomain() domain.Webhook {
+	var events []domain.EventType
+	for e := range strings.FieldsSeq(r.Events) {
+		events = append(events, domain.EventType(e))
+	}
+	return domain.Webhook{ID: r.ID, OrgID: r.OrgID, URL: r.URL, Events: events, Active: r.Active, Description: r.Description,
+		SecretEnc: r.SecretEnc, PreviousSecretEnc: r.PreviousSecretEnc, PreviousUntil: utcPtr(r.PreviousUntil),
+		DisabledReason: r.DisabledReason, FailingSince: utcPtr(r.FailingSince), CreatedAt: utc(r.CreatedAt), UpdatedAt: utc(r.UpdatedAt),
+		CreatedBy: r.CreatedBy}
+}
+
+// deliverySending is the stored status of a pending delivery an attempt
+// holds (leased until next_attempt_at); callers see it as pending.
+const deliverySending = "sending"
+
+type deliveryRow struct {
+	bun.BaseModel `bun:"table:webhook_deliveries,alias:wd"`
+
+	ID          string     `bun:"id,pk"`
+	OrgID       string     `bun:"org_id"`
+	WebhookID   string     `bun:"webhook_id"`
+	MessageID   string     `bun:"message_id"`
+	EventType   string     `bun:"event_type"`
+	Payload     []byte     `bun:"payload"`
+	Test        bool       `bun:"test"`
+	Status      string     `bun:"status"`
+	Attempts    int        `bun:"attempts"`
+	NextAttempt time.Time  `bun:"next_attempt_at"`
+	LastStatus  int        `bun:"last_status"`
+	LastError   string     `bun:"last_error"`
+	CreatedAt   time.Time  `bun:"created_at"`
+	DeliveredAt *time.Time `bun:"delivered_at"`
+}
+
+func deliveryRowOf(d domain.WebhookDelivery) deliveryRow {
+	return deliveryRow{ID: d.ID, OrgID: d.OrgID, WebhookID: d.WebhookID, MessageID: d.MessageID, EventType: string(d.EventType),
+		Payload: d.Payload, Test: d.Test, Status: string(d.Status), Attempts: d.Attempts, NextAttempt: d.NextAttempt.UTC(),
+		LastStatus: d.LastStatus, LastError: d.LastError, CreatedAt: d.CreatedAt.UTC(), DeliveredAt: utcPtr(d.DeliveredAt)}
+}
+
+func (r *deliveryRow) toDomain() domain.WebhookDelivery {
+	status := domain.DeliveryStatus(r.Status)
+	if r.Status == deliverySending {
+		status = domain.DeliveryPending
+	}
+	return domain.WebhookDelivery{ID: r.ID, OrgID: r.OrgID, WebhookID: r.WebhookID, MessageID: r.MessageID,
+		EventType: domain.EventType(r.EventType), Payload: r.Payload, Test: r.Test, Status: status, Attempts: r.Attempts,
+		NextAttempt: utc(r.NextAttempt), LastStatus: r.LastStatus, LastError: r.LastError, CreatedAt: utc(r.CreatedAt),
+		DeliveredAt: utcPtr(r.DeliveredAt)}
+}
+
+type attemptRow struct {
+	bun.BaseModel `bun:"table:webhook_attempts,alias:wa"`
+
+	ID         string    `bun:"id,pk"`
+	DeliveryID string    `bun:"delivery_id"`
+	N          int       `bun:"n"`
+	At         time.Time `bun:"at"`
+	StatusCode int       `bun:"status_code"`
+	LatencyUS  int64     `bun:"latency_us"`
+	Response   string    `bun:"response"`
+	Error      string    `bun:"error"`
+}
+
+// Webhooks is the bun ports.Webhooks.
+type Webhooks struct{ s *Store }
+
+var _ ports.Webhooks = (*Webhooks)(nil)
+
+// Webhooks returns the organizations' endpoints and their deliveries.
+func (s *Store) Webhooks() ports.Webhooks { return &Webhooks{s} }
+
+// Create stores a new endpoint.
+func (r *Webhooks) Create(ctx context.Context, w domain.Webhook) error {
+	if _, err := r.s.idb(ctx).NewInsert().Model(webhookRowOf(w)).Exec(ctx); err != nil {
+		return fmt.Errorf("create webhook %s: %w", w.ID, err)
+	}
+	return nil
+}
+
+// Get returns the organization's endpoint.
+func (r *Webhooks) Get(ctx context.Context, orgID, id string) (domain.Webhook, error) {
+	var row webhookRow
+	if err := r.s.idb(ctx).NewSelect().Model(&row).Where("id = ?", id).Where("org_id = ?", orgID).Scan(ctx); err != nil {
+		return domain.Webhook{}, notFound(err, "webhook "+id)
+	}
+	return row.toDomain(), nil
+}
+
+// List returns the organization's endpoints, oldest first.
+func (r *Webhooks) List(ctx context.Context, orgID string) ([]domain.Webhook, error) {
+	return r.list(ctx, r.s.idb(ctx).NewSelect().Where("org_id = ?", orgID))
+}
+
+// Subscribed returns the organization's active endpoints that chose t.
+func (r *Webhooks) Subscribed(ctx context.Context, orgID string, t domain.EventType) ([]domain.Webhook, error) {
+	all, err := r.list(ctx, r.s.idb(ctx).NewSelect().Where("org_id = ?", orgID).Where("active"))
+	if err != nil {
+		return nil, err
+	}
+	out := all[:0]
+	for _, w := range all {
+		if w.Subscribes(t) {
+			out = append(out, w)
+		}
+	}
+	return out, nil
+}
+
+func (r *Webhooks) list(ctx context.Context, q *bun.SelectQuery) ([]domain.Webhook, error) {
+	var rows []webhookRow
+	if err := q.Model(&rows).OrderExpr("wh.created_at ASC, wh.id ASC").Scan(ctx); err != nil {
+		return nil, fmt.Errorf("list webhooks: %w", err)
+	}
+	out := make([]domain.Webhook, len(rows))
+	for i := range rows {
+		out[i] = rows[i].toDomain()
+	}
+	return out, nil
+}
+
+// Update stores what may change of an endpoint.
+func (r *Webhooks) Update(ctx context.Context, w domain.Webhook) error {
+	row := webhookRowOf(w)
+	n, err := affected(r.s.idb(ctx).NewUpdate().Model(row).
+		Column("url", "events", "active", "description", "secret_enc", "previous_secret_enc", "previous_until",
+			"disabled_reason", "failing_since", "updated_at").
+		Where("id = ?", w.ID).Where("org_id = ?", w.OrgID).Exec(ctx))
+	if err != nil {
+		return fmt.Errorf("update webhook %s: %w", w.ID, err)
+	}
+	if n == 0 {
+		return fmt.Errorf("update webhook %s: %w", w.ID, domain.ErrNotFound)
+	}
+	return nil
+}
+
+// Delete removes an endpoint and fails its pending deliveries.
+func (r *Webhooks) Delete(ctx context.Context, orgID, id string, at time.Time) error {
+	return r.s.WithinTx(ctx, func(ctx context.Context) error {
+		db := r.s.idb(ctx)
+		n, err := affected(db.NewDelete().Model((*webhookRow)(nil)).Where("id = ?", id).Where("org_id = ?", orgID).Exec(ctx))
+		if err != nil {
+			return fmt.Errorf("delete webhook %s: %w", id, err)
+		}
+		if n == 0 {
+			return fmt.Errorf("delete webhook %s: %w", id, domain.ErrNotFound)
+		}
+		_, err = db.NewUpdate().Model((*deliveryRow)(nil)).Set("status = ?", string(domain.DeliveryFailed)).
+			Set("last_error = ?", "the endpoint was deleted").Set("next_attempt_at = ?", at.UTC()).
+			Where("webhook_id = ?", id).Where("status IN (?)", bun.List(pendingStatuses)).Exec(ctx)
+		return err
+	})
+}
+
+var pendingStatuses = []string{string(domain.DeliveryPending), deliverySending}
+
+// Deliver stores new deliveries; a second delivery of one message to one
+// endpoint is not stored.
+func (r *Webhooks) Deliver(ctx context.Context, ds ...domain.WebhookDelivery) error {
+	if len(ds) == 0 {
+		return nil
+	}
+	rows := make([]deliveryRow, len(ds))
+	for i, d := range ds {
+		rows[i] = deliveryRowOf(d)
+	}
+	if _, err := r.s.idb(ctx).NewInsert().Model(&rows).On("CONFLICT DO NOTHING").Exec(ctx); err != nil {
+		return fmt.Errorf("store %d webhook deliveries: %w", len(ds), err)
+	}
+	return nil
+}
+
+// Delivery returns the organization's delivery.
+func (r *Webhooks) Delivery(ctx context.Context, orgID, id string) (domain.WebhookDelivery, error) {
+	var row deliveryRow
+	if err := r.s.idb(ctx).NewSelect().Model(&row).Where("id = ?", id).Where("org_id = ?", orgID).Scan(ctx); err != nil {
+		return domain.WebhookDelivery{}, notFound(err, "webhook delivery "+id)
+	}
+	return row.toDomain(), nil
+}
+
+// Deliveries pages through an endpoint's deliveries, newest first: the
+// cursor is the last delivery seen.
+func (r *Webhooks) Deliveries(ctx context.Context, f ports.DeliveryFilter) ([]domain.WebhookDelivery, error) {
+	db := r.s.idb(ctx)
+	q := db.NewSelect().Model((*deliveryRow)(nil)).Where("wd.org_id = ?", f.OrgID).Where("wd.webhook_id = ?", f.WebhookID)
+	switch f.Status {
+	case "":
+	case domain.DeliveryPending:
+		q = q.Where("wd.status IN (?)", bun.List(pendingStatuses))
+	default:
+		q = q.Where("wd.status = ?", string(f.Status))
+	}
+	if f.EventType != "" {
+		q = q.Where("wd.event_type = ?", string(f.EventType))
+	}
+	if f.Page.After != "" {
+		var after deliveryRow
+		err := db.NewSelect().Model(&after).Column("created_at", "id").Where("id = ?", f.Page.After).Where("webhook_id = ?", f.WebhookID).Scan(ctx)
+		if err != nil {
+			return nil, notFound(err, "webhook delivery cursor "+f.Page.After)
+		}
+		q = q.Where("(wd.created_at < ? OR (wd.created_at = ? AND wd.id < ?))", after.CreatedAt, after.CreatedAt, after.ID)
+	}
+	var rows []deliveryRow
+	if err := q.Model(&rows).OrderExpr("wd.created_at DESC, wd.id DESC").Limit(limit(f.Page.Limit)).Scan(ctx); err != nil {
+		return nil, fmt.Errorf("list webhook deliveries: %w", err)
+	}
+	out := make([]domain.WebhookDelivery, len(rows))
+	for i := range rows {
+		out[i] = rows[i].toDomain()
+	}
+	return out, nil
+}
+
+// Due takes pending deliveries whose attempt is due (and attempts whose
+// lease ended: their worker died) and leases them to the relay.
+func (r *Webhooks) Due(ctx context.Context, now, leaseUntil time.Time, n int) ([]string, error) {
+	var ids []string
+	err := r.s.WithinTx(ctx, func(ctx context.Context) error {
+		db := r.s.idb(ctx)
+		q := db.NewSelect().Model((*deliveryRow)(nil)).Column("id").
+			Where("status IN (?)", bun.List(pendingStatuses)).Where("next_attempt_at <= ?", now.UTC()).
+			Order("next_attempt_at").Limit(int64(n))
+		if r.s.dialect == DialectPostgres {
+			q = q.For("UPDATE SKIP LOCKED")
+		}
+		if err := q.Scan(ctx, &ids); err != nil || len(ids) == 0 {
+			return err
+		}
+		_, err := db.NewUpdate().Model((*deliveryRow)(nil)).Set("next_attempt_at = ?", leaseUntil.UTC()).
+			Set("status = ?", string(domain.DeliveryPending)).
+			Where("id IN (?)", bun.List(ids)).Exec(ctx)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("due webhook deliveries: %w", err)
+	}
+	return ids, nil
+}
+
+// Claim starts attempts with one conditional UPDATE … RETURNING: of
+// concurrent claimers of a delivery one gets it. A delivery is claimable
+// when it is pending (the relay decides when) or sending with an ended
+// lease.
+func (r *Webhooks) Claim(ctx context.Context, ids []string, now, leaseUntil time.Time) ([]ports.ClaimedDelivery, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	var rows []deliveryRow
+	err := r.s.idb(ctx).NewUpdate().Model((*deliveryRow)(nil)).
+		Set("status = ?", deliverySending).Set("attempts = attempts + 1").Set("next_attempt_at = ?", leaseUntil.UTC()).
+		Where("id IN (?)", bun.List(ids)).
+		Where("(status = ? OR (status = ? AND next_attempt_at <= ?))", string(domain.DeliveryPending), deliverySending, now.UTC()).
+		Returning("*").Scan(ctx, &rows)
+	if err != nil && !isNoRows(err) {
+		return nil, fmt.Errorf("claim %d webhook deliveries: %w", len(ids), err)
+	}
+	if len(rows) == 0 {
+		return nil, nil
+	}
+	hooks := map[string]bool{}
+	var hookIDs []string
+	for _, row := range rows {
+		if !hooks[row.WebhookID] {
+			hooks[row.WebhookID] = true
+			hookIDs = append(hookIDs, row.WebhookID)
+		}
+	}
+	var whs []webhookRow
+	if err := r.s.idb(ctx).NewSelect().Model(&whs).Where("id IN (?)", bun.List(hookIDs)).Scan(ctx); err != nil {
+		return nil, fmt.Errorf("the endpoints of %d webhook deliveries: %w", len(rows), err)
+	}
+	byID := make(map[string]domain.Webhook, len(whs))
+	for i := range whs {
+		byID[whs[i].ID] = whs[i].toDomain()
+	}
+	out := make([]ports.ClaimedDelivery, 0, len(rows))
+	for i := range rows {
+		// An endpoint deleted meanwhile: its zero value (no ID) tells.
+		out = append(out, ports.ClaimedDelivery{Delivery: rows[i].toDomain(), Webhook: byID[rows[i].WebhookID]})
+	}
+	return out, nil
+}
+
+// Attempted records an attempt, the delivery's state after it and, when
+// given, its endpoint's, in one transaction.
+func (r *Webhooks) Attempted(ctx context.Context, d domain.WebhookDelivery, a domain.WebhookAttempt, w *domain.Webhook) error {
+	return r.s.WithinTx(ctx, func(ctx context.Context) error {
+		db := r.s.idb(ctx)
+		row := &attemptRow{ID: domain.NewID(), DeliveryID: d.ID, N: a.N, At: a.At.UTC(), StatusCode: a.StatusCode,
+			LatencyUS: a.Latency.Microseconds(), Response: a.Response, Error: a.Error}
+		if _, err := db.NewInsert().Model(row).Exec(ctx); err != nil {
+			return fmt.Errorf("record webhook attempt: %w", err)
+		}
+		_, err := db.NewUpdate().Model((*deliveryRow)(nil)).Set("status = ?", string(d.Status)).
+			Set("next_attempt_at = ?", d.NextAttempt.UTC()).Set("last_status = ?", d.LastStatus).Set("last_error = ?", d.LastError).
+			Set("delivered_at = ?", utcPtr(d.DeliveredAt)).Where("id = ?", d.ID).Exec(ctx)
+		if err != nil {
+			return fmt.Errorf("update webhook delivery %s: %w", d.ID, err)
+		}
+		if w == nil {
+			return nil
+		}
+		_, err = db.NewUpdate().Model(webhookRowOf(*w)).Column("active", "disabled_reason", "failing_since", "updated_at").
+			Where("id = ?", w.ID).Exec(ctx)
+		if err != nil {
+			return fmt.Errorf("update webhook %s: %w", w.ID, err)
+		}
+		if !w.Active {
+			// Switched off: what it still had pending fails with it.
+			_, err = db.NewUpdate().Model((*deliveryRow)(nil)).Set("status = ?", string(domain.DeliveryFailed)).
+				Set("last_error = ?", "the endpoint was switched off: "+w.DisabledReason).
+				Where("webhook_id = ?", w.ID).Where("status IN (?)", bun.List(pendingStatuses)).Where("id <> ?", d.ID).Exec(ctx)
+		}
+		return err
+	})
+}
+
+// Attempts returns a delivery's attempts, first first.
+func (r *Webhooks) Attempts(ctx context.Context, deliveryID string) ([]domain.WebhookAttempt, error) {
+	var rows []attemptRow
+	if err := r.s.idb(ctx).NewSelect().Model(&rows).Where("delivery_id = ?", deliveryID).OrderExpr("wa.at ASC, wa.n ASC").Scan(ctx); err != nil {
+		return nil, fmt.Errorf("attempts of webhook delivery %s: %w", deliveryID, err)
+	}
+	out := make([]domain.WebhookAttempt, len(rows))
+	for i, row := range rows {
+		out[i] = domain.WebhookAttempt{DeliveryID: row.DeliveryID, N: row.N, At: utc(row.At), StatusCode: row.StatusCode,
+			Latency: time.Duration(row.LatencyUS) * time.Microsecond, Response: row.Response, Error: row.Error}
+	}
+	return out, nil
+}
+
+// Resend makes a delivery pending again, its attempts counted afresh.
+func (r *Webhooks) Resend(ctx context.Context, orgID, id string, at time.Time) error {
+	n, err := affected(r.s.idb(ctx).NewUpdate().Model((*deliveryRow)(nil)).
+		Set("status = ?", string(domain.DeliveryPending)).Set("attempts = 0").Set("next_attempt_at = ?", at.UTC()).
+		Set("delivered_at = NULL").
+		Where("id = ?", id).Where("org_id = ?", orgID).Where("status <> ?", deliverySending).Exec(ctx))
+	if err != nil {
+		return fmt.Errorf("resend webhook delivery %s: %w", id, err)
+	}
+	if n == 0 {
+		if _, err := r.Delivery(ctx, orgID, id); err != nil {
+			return err
+		}
+		return fmt.Errorf("webhook delivery %s is being attempted: %w", id, domain.ErrInvalidState)
+	}
+	return nil
+}

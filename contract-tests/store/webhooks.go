@@ -1,0 +1,225 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/credence-dev/credence/core/domain"
+	"github.com/credence-dev/credence/ports"
+)
+
+func makeWebhook(orgID string, events ...domain.EventType) domain.Webhook {
+	return domain.Webhook{ID: domain.NewID(), OrgID: orgID, URL: "https://hooks.example/" + uniq(), Events: events, Active: true,
+		Description: "d", SecretEnc: []byte("sealed-" + uniq()), CreatedAt: t0, UpdatedAt: t0, CreatedBy: domain.NewID()}
+}
+
+func makeDelivery(w domain.Webhook, t domain.EventType, due time.Time) domain.WebhookDelivery {
+	return domain.WebhookDelivery{ID: domain.NewID(), OrgID: w.OrgID, WebhookID: w.ID, MessageID: "msg_" + uniq(), EventType: t,
+		Payload: []byte(`{"type":"` + string(t) + `"}`), Status: domain.DeliveryPending, NextAttempt: due, CreatedAt: due}
+}
+
+// Webhooks: endpoints round-trip within their organization only;
+// Subscribed lists the active endpoints that chose a type; Update and
+// Delete change and remove one (Delete failing what it had pending).
+func testWebhookEndpoints(t *testing.T, s ports.Store) {
+	ctx := t.Context()
+	o := newOrg(t, s)
+	w := makeWebhook(o.ID, domain.EventCredentialIssued, domain.EventCredentialRevoked)
+	must(t, s.Webhooks().Create(ctx, w))
+	got, err := s.Webhooks().Get(ctx, o.ID, w.ID)
+	must(t, err)
+	equal(t, got, w)
+	if _, err := s.Webhooks().Get(ctx, newOrg(t, s).ID, w.ID); !errors.Is(err, domain.ErrNotFound) {
+		t.Errorf("another organization's Get = %v, want not found", err)
+	}
+	off := makeWebhook(o.ID, domain.EventCredentialIssued)
+	off.Active, off.DisabledReason = false, domain.WebhookDisabledGone
+	must(t, s.Webhooks().Create(ctx, off))
+	other := makeWebhook(o.ID, domain.EventBulkIssuanceCompleted)
+	other.CreatedAt = t0.Add(time.Second)
+	must(t, s.Webhooks().Create(ctx, other))
+	subs, err := s.Webhooks().Subscribed(ctx, o.ID, domain.EventCredentialIssued)
+	must(t, err)
+	if len(subs) != 1 || subs[0].ID != w.ID {
+		t.Errorf("Subscribed(issued) = %+v, want the active endpoint that chose it", subs)
+	}
+	all, err := s.Webhooks().List(ctx, o.ID)
+	must(t, err)
+	equal(t, len(all), 3)
+
+	w.URL, w.Events, w.Description = "https://hooks.example/new", []domain.EventType{domain.EventPing}, "changed"
+	w.PreviousSecretEnc, w.PreviousUntil, w.SecretEnc = w.SecretEnc, ptr(t0.Add(24*time.Hour)), []byte("sealed-new")
+	w.FailingSince, w.UpdatedAt = ptr(t0), t0.Add(time.Minute)
+	must(t, s.Webhooks().Update(ctx, w))
+	got, err = s.Webhooks().Get(ctx, o.ID, w.ID)
+	must(t, err)
+	equal(t, got, w)
+
+	pending := makeDelivery(w, domain.EventCredentialIssued, t0)
+	done := makeDelivery(w, domain.EventCredentialIssued, t0)
+	done.Status = domain.DeliverySucceeded
+	must(t, s.Webhooks().Deliver(ctx, pending, done))
+	must(t, s.Webhooks().Delete(ctx, o.ID, w.ID, t0.Add(time.Hour)))
+	if _, err := s.Webhooks().Get(ctx, o.ID, w.ID); !errors.Is(err, domain.ErrNotFound) {
+		t.Errorf("Get after Delete = %v, want not found", err)
+	}
+	d, err := s.Webhooks().Delivery(ctx, o.ID, pending.ID)
+	must(t, err)
+	if d.Status != domain.DeliveryFailed || d.LastError == "" {
+		t.Errorf("a pending delivery of a deleted endpoint: %+v, want failed with a reason", d)
+	}
+	d, err = s.Webhooks().Delivery(ctx, o.ID, done.ID)
+	must(t, err)
+	equal(t, d.Status, domain.DeliverySucceeded)
+	if err := s.Webhooks().Delete(ctx, o.ID, w.ID, t0); !errors.Is(err, domain.ErrNotFound) {
+		t.Errorf("a second Delete = %v, want not found", err)
+	}
+}
+
+// Webhooks deliveries: Deliver stores each message once per endpoint;
+// Due leases what is due; Claim gives each delivery to one claimer, one
+// attempt more; Attempted records the attempt and the new state (and
+// the endpoint's, failing its other pending deliveries when switched
+// off); Deliveries pages newest first with filters; Resend makes one
+// pending again.
+func testWebhookDeliveries(t *testing.T, s ports.Store) {
+	ctx := t.Context()
+	o := newOrg(t, s)
+	w := makeWebhook(o.ID, domain.EventCredentialIssued)
+	must(t, s.Webhooks().Create(ctx, w))
+
+	first := makeDelivery(w, domain.EventCredentialIssued, t0)
+	again := first
+	again.ID = domain.NewID()
+	later := makeDelivery(w, domain.EventCredentialRevoked, t0.Add(time.Hour))
+	later.CreatedAt = t0.Add(time.Second)
+	must(t, s.Webhooks().Deliver(ctx, first, again, later))
+	if _, err := s.Webhooks().Delivery(ctx, o.ID, again.ID); !errors.Is(err, domain.ErrNotFound) {
+		t.Errorf("a second delivery of one message to one endpoint was stored: %v", err)
+	}
+	got, err := s.Webhooks().Delivery(ctx, o.ID, first.ID)
+	must(t, err)
+	equal(t, got, first)
+
+	due, err := s.Webhooks().Due(ctx, t0, t0.Add(30*time.Second), 10)
+	must(t, err)
+	equalIDs(t, "due deliveries", due, []string{first.ID})
+	due, err = s.Webhooks().Due(ctx, t0, t0.Add(30*time.Second), 10)
+	must(t, err)
+	equal(t, len(due), 0) // leased to the relay
+
+	const claimers = 6
+	warmPool(t, s, claimers)
+	claimed := make([][]ports.ClaimedDelivery, claimers)
+	errs := race(claimers, func(i int) error {
+		var err error
+		claimed[i], err = s.Webhooks().Claim(ctx, []string{first.ID}, t0, t0.Add(time.Minute))
+		return err
+	})
+	var won []ports.ClaimedDelivery
+	for i, err := range errs {
+		must(t, err)
+		won = append(won, claimed[i]...)
+	}
+	if len(won) != 1 || won[0].Delivery.Attempts != 1 || won[0].Webhook.ID != w.ID || won[0].Webhook.URL != w.URL {
+		t.Fatalf("claims: %+v, want one, attempt 1, with its endpoint", won)
+	}
+	// Held by an attempt: neither claimed again nor due until its lease ends.
+	if c, err := s.Webhooks().Claim(ctx, []string{first.ID}, t0.Add(30*time.Second), t0.Add(2*time.Minute)); err != nil || len(c) != 0 {
+		t.Errorf("a leased delivery claimed again: %+v %v", c, err)
+	}
+	due, err = s.Webhooks().Due(ctx, t0.Add(2*time.Minute), t0.Add(3*time.Minute), 10)
+	must(t, err)
+	equalIDs(t, "deliveries whose attempt's lease ended", due, []string{first.ID})
+	won, err = s.Webhooks().Claim(ctx, []string{first.ID}, t0.Add(2*time.Minute), t0.Add(4*time.Minute))
+	must(t, err)
+	equal(t, len(won), 1)
+	equal(t, won[0].Delivery.Attempts, 2)
+
+	// The attempt failed: pending again at its retry, the attempt logged.
+	d := won[0].Delivery
+	d.Status, d.NextAttempt, d.LastStatus, d.LastError = domain.DeliveryPending, t0.Add(10*time.Minute), 500, "HTTP 500"
+	failing := w
+	failing.FailingSince = ptr(t0)
+	must(t, s.Webhooks().Attempted(ctx, d, domain.WebhookAttempt{DeliveryID: d.ID, N: 2, At: t0.Add(2 * time.Minute),
+		StatusCode: 500, Latency: 1500 * time.Microsecond, Response: "oops", Error: "HTTP 500"}, &failing))
+	got, err = s.Webhooks().Delivery(ctx, o.ID, d.ID)
+	must(t, err)
+	equal(t, got.Status, domain.DeliveryPending)
+	equal(t, got.LastStatus, 500)
+	gotHook, err := s.Webhooks().Get(ctx, o.ID, w.ID)
+	must(t, err)
+	equal(t, gotHook.FailingSince, ptr(t0))
+	attempts, err := s.Webhooks().Attempts(ctx, d.ID)
+	must(t, err)
+	if len(attempts) != 1 || attempts[0].StatusCode != 500 || attempts[0].Latency != 1500*time.Microsecond || attempts[0].Response != "oops" {
+		t.Errorf("attempts %+v", attempts)
+	}
+
+	// Succeeded; then switched off on another delivery's 410: what the
+	// endpoint had pending fails.
+	won, err = s.Webhooks().Claim(ctx, []string{first.ID}, t0.Add(11*time.Minute), t0.Add(12*time.Minute))
+	must(t, err)
+	d = won[0].Delivery
+	d.Status, d.LastStatus, d.LastError, d.DeliveredAt = domain.DeliverySucceeded, 204, "", ptr(t0.Add(11*time.Minute))
+	must(t, s.Webhooks().Attempted(ctx, d, domain.WebhookAttempt{DeliveryID: d.ID, N: 3, At: t0.Add(11 * time.Minute), StatusCode: 204}, nil))
+	third := makeDelivery(w, domain.EventCredentialIssued, t0.Add(time.Hour))
+	third.CreatedAt = t0.Add(2 * time.Second)
+	must(t, s.Webhooks().Deliver(ctx, third))
+	won, err = s.Webhooks().Claim(ctx, []string{third.ID}, t0.Add(time.Hour), t0.Add(time.Hour+time.Minute))
+	must(t, err)
+	d = won[0].Delivery
+	d.Status, d.LastStatus = domain.DeliveryFailed, 410
+	gone := w
+	gone.Active, gone.DisabledReason = false, domain.WebhookDisabledGone
+	must(t, s.Webhooks().Attempted(ctx, d, domain.WebhookAttempt{DeliveryID: d.ID, N: 1, At: t0.Add(time.Hour), StatusCode: 410}, &gone))
+	got, err = s.Webhooks().Delivery(ctx, o.ID, later.ID)
+	must(t, err)
+	if got.Status != domain.DeliveryFailed || got.LastError == "" {
+		t.Errorf("a pending delivery of an endpoint switched off: %+v", got)
+	}
+
+	// The log: newest first, filtered, paged.
+	list := func(f ports.DeliveryFilter) []string {
+		t.Helper()
+		f.OrgID, f.WebhookID = o.ID, w.ID
+		ds, err := s.Webhooks().Deliveries(ctx, f)
+		must(t, err)
+		ids := make([]string, len(ds))
+		for i, d := range ds {
+			ids[i] = d.ID
+		}
+		return ids
+	}
+	equal(t, list(ports.DeliveryFilter{}), []string{third.ID, later.ID, first.ID})
+	equal(t, list(ports.DeliveryFilter{Status: domain.DeliverySucceeded}), []string{first.ID})
+	equal(t, list(ports.DeliveryFilter{EventType: domain.EventCredentialRevoked}), []string{later.ID})
+	equal(t, list(ports.DeliveryFilter{Page: ports.Page{Limit: 2}}), []string{third.ID, later.ID})
+	equal(t, list(ports.DeliveryFilter{Page: ports.Page{After: later.ID}}), []string{first.ID})
+	ds, err := s.Webhooks().Deliveries(ctx, ports.DeliveryFilter{OrgID: newOrg(t, s).ID, WebhookID: w.ID})
+	must(t, err)
+	equal(t, len(ds), 0)
+
+	// Resend: pending again, attempts afresh; the log keeps the earlier.
+	must(t, s.Webhooks().Resend(ctx, o.ID, first.ID, t0.Add(2*time.Hour)))
+	got, err = s.Webhooks().Delivery(ctx, o.ID, first.ID)
+	must(t, err)
+	if got.Status != domain.DeliveryPending || got.Attempts != 0 || got.DeliveredAt != nil {
+		t.Errorf("resent delivery %+v", got)
+	}
+	if err := s.Webhooks().Resend(ctx, o.ID, domain.NewID(), t0); !errors.Is(err, domain.ErrNotFound) {
+		t.Errorf("Resend of an unknown delivery = %v", err)
+	}
+	// A rolled-back transaction stores no delivery.
+	lost := makeDelivery(w, domain.EventCredentialIssued, t0)
+	err = s.WithinTx(ctx, func(ctx context.Context) error {
+		must(t, s.Webhooks().Deliver(ctx, lost))
+		return errBoom
+	})
+	wantErr(t, err, errBoom)
+	if _, err := s.Webhooks().Delivery(ctx, o.ID, lost.ID); !errors.Is(err, domain.ErrNotFound) {
+		t.Errorf("a delivery of a rolled-back transaction: %v", err)
+	}
+}
