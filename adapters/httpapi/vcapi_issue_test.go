@@ -259,3 +259,141 @@ func TestVCAPIIssueDataIntegrity(t *testing.T) {
 		"credentialStatus": map[string]any{"statusPurpose": "revocation"}, "reason": "withdrawn"}, nil)
 	wantRefused(t, s, "/credentials/verify", map[string]any{"verifiableCredential": secured}, revokedProblem, "withdrawn")
 }
+
+// What a review of the issue endpoint found, each as a user would meet
+// it: names under this server's URL and badge types refused (so no
+// document issued here passes for a badge credential), test keys
+// refused, each credential counted toward the quota, a reused id's
+// revoked record not blocking the others, a validFrom ahead, JWT claims
+// given by the caller, a document too large once signed, and a secured
+// document whose numbers were changed.
+func TestVCAPIIssueRefusals(t *testing.T) {
+	t.Parallel()
+	s := newTestServer(t)
+	owner, o := s.newIssuer("enterprise")
+	_, key := s.apiKey(owner.Token, o.ID, "live")
+	_, testKey := s.apiKey(owner.Token, o.ID, "test")
+	base := func() map[string]any {
+		return map[string]any{"@context": []any{v2}, "type": []any{"VerifiableCredential"}, "credentialSubject": map[string]any{"id": "did:example:dan"}}
+	}
+	with := func(k string, v any) map[string]any {
+		c := base()
+		c[k] = v
+		return c
+	}
+	refused := func(name string, credential any, says string) {
+		t.Helper()
+		code, a := issueVC(t, s, key, credential)
+		if code != http.StatusBadRequest {
+			t.Errorf("%s: %d %+v, want 400", name, code, a)
+			return
+		}
+		for _, p := range a.ProblemDetails {
+			if strings.Contains(p.Detail, says) {
+				return
+			}
+		}
+		t.Errorf("%s: problems %+v, want one saying %q", name, a.ProblemDetails, says)
+	}
+	refused("id of a badge credential", with("id", "https://credence.test/credentials/CRD-AAAAAAAA"), "public URL")
+	nested := with("credentialSubject", map[string]any{"achievement": map[string]any{"id": "https://CREDENCE.test/achievements/x/y"}})
+	nested["@context"] = []any{v2, "https://www.w3.org/ns/credentials/examples/v2"}
+	refused("nested id under the server", nested, "public URL")
+	refused("Open Badges type", with("type", []any{"VerifiableCredential", "OpenBadgeCredential"}), "Open Badges")
+	refused("a JWT claim", with("exp", 1), "JWT claims")
+	refused("an id too long", with("id", "urn:x:"+strings.Repeat("a", 3000)), "id must be a single URL")
+	refused("members repeated ignoring case", with("Type", "x"), "appears twice")
+	refused("too large once signed", with("credentialSubject", map[string]any{"id": "did:example:dan", "name": strings.Repeat("?", 40000)}), "once signed")
+	deep := any(map[string]any{"id": "did:example:deep"})
+	for range 40 {
+		deep = map[string]any{"name": deep}
+	}
+	refused("nested too deep", with("credentialSubject", deep), "levels deep")
+	s.expectProblem(http.StatusForbidden, "FORBIDDEN", http.MethodPost, "/credentials/issue", testKey, map[string]any{"credential": base()})
+
+	// Each credential counts toward the month's recipients, however its
+	// id is reused.
+	usage := func() int {
+		var u struct {
+			Quota struct {
+				Used int `json:"used"`
+			} `json:"quota"`
+		}
+		s.expect(http.StatusOK, http.MethodGet, "/api/v1/orgs/"+o.ID+"/usage", owner.Token, nil, &u)
+		return u.Quota.Used
+	}
+	before := usage()
+	reused := with("id", "urn:uuid:5e0c4c55-3b5d-4b8e-a8a7-0c1d3a5b9f00")
+	_, first := issueVC(t, s, key, reused)
+	status := func(purpose string, set bool) (int, int) {
+		var got struct {
+			Changed int `json:"changed"`
+		}
+		w := s.do(http.MethodPost, "/credentials/status", key, map[string]any{"credentialId": reused["id"],
+			"credentialStatus": map[string]any{"statusPurpose": purpose}, "status": set})
+		_ = json.Unmarshal(w.Body.Bytes(), &got)
+		return w.Code, got.Changed
+	}
+	if code, n := status("revocation", true); code != http.StatusOK || n != 1 {
+		t.Fatalf("revoke: %d changed %d", code, n)
+	}
+	_, second := issueVC(t, s, key, reused)
+	// Another organization's key reaches none of them.
+	otherOwner, other := s.newIssuer("professional")
+	_, otherKey := s.apiKey(otherOwner.Token, other.ID, "live")
+	s.expectProblem(http.StatusNotFound, "NOT_FOUND", http.MethodPost, "/credentials/status", otherKey, map[string]any{"credentialId": reused["id"],
+		"credentialStatus": map[string]any{"statusPurpose": "suspension"}})
+	if got := usage() - before; got != 2 {
+		t.Errorf("two credentials with one id counted %d recipients, want 2", got)
+	}
+	// The first is revoked already: the second's revocation goes through.
+	if code, n := status("suspension", true); code != http.StatusOK || n != 1 {
+		t.Errorf("suspend with one of two revoked: %d changed %d", code, n)
+	}
+	if code, n := status("revocation", true); code != http.StatusOK || n != 1 {
+		t.Errorf("revoke the second: %d changed %d", code, n)
+	}
+	if code, _ := status("revocation", true); code != http.StatusConflict {
+		t.Errorf("revoking all-revoked: %d, want 409", code)
+	}
+	for _, a := range []vcIssueAnswer{first, second} {
+		wantRefused(t, s, "/credentials/verify", map[string]any{"verifiableCredential": a.VerifiableCredential}, revokedProblem, "")
+	}
+
+	// Valid from a later time: not verified yet.
+	_, later := issueVC(t, s, key, with("validFrom", "2099-01-01T00:00:00Z"))
+	wantRefused(t, s, "/credentials/verify", map[string]any{"verifiableCredential": later.VerifiableCredential}, credenceTypes+"NOT_YET_VALID", "not yet valid")
+
+	// POST /api/v1/verify of one: verified, and no badge credential named.
+	_, now := issueVC(t, s, key, base())
+	jws := strings.TrimPrefix(now.VerifiableCredential.ID, "data:application/vc+jwt,")
+	var v struct {
+		Result     string          `json:"result"`
+		Credential json.RawMessage `json:"credential"`
+	}
+	s.expect(http.StatusOK, http.MethodPost, "/api/v1/verify", "", map[string]string{"credential": jws}, &v)
+	if v.Result != "valid" || len(v.Credential) != 0 {
+		t.Errorf("POST /api/v1/verify of a VC-API credential: %s, credential %s", v.Result, v.Credential)
+	}
+
+	// A secured document whose number was changed is not the one signed.
+	s.expect(http.StatusOK, http.MethodPatch, "/api/v1/orgs/"+o.ID, owner.Token, map[string]bool{"dataIntegrityProof": true}, nil)
+	big := `{"credential":{"@context":["` + "https://www.w3.org/ns/credentials/v2" + `",{"amount":"https://e.org/#amount"}],"type":"VerifiableCredential",` +
+		`"id":"urn:uuid:6a1f0d52-8d0e-4f39-9d8a-3c2b1e0f4a77","credentialSubject":{"id":"did:example:dan","amount":9007199254740993}},` +
+		`"options":{"securingMechanism":"DataIntegrity"}}`
+	w := s.do(http.MethodPost, "/credentials/issue", key, json.RawMessage(big))
+	if w.Code != http.StatusCreated {
+		t.Fatalf("issue with a large number: %d %s", w.Code, w.Body)
+	}
+	var secured struct {
+		VerifiableCredential json.RawMessage `json:"verifiableCredential"`
+	}
+	if err := json.Unmarshal(w.Body.Bytes(), &secured); err != nil {
+		t.Fatal(err)
+	}
+	wantVerified(t, s, "/credentials/verify", map[string]any{"verifiableCredential": secured.VerifiableCredential})
+	for _, changed := range []string{"9007199254740992", "9.007199254740993e15"} {
+		doc := json.RawMessage(strings.Replace(string(secured.VerifiableCredential), "9007199254740993", changed, 1))
+		wantRefused(t, s, "/credentials/verify", map[string]any{"verifiableCredential": doc}, cryptographicError, "not one the issuer recorded")
+	}
+}

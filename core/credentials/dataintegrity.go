@@ -1,6 +1,7 @@
 package credentials
 
 import (
+	"bytes"
 	"context"
 	"crypto/ed25519"
 	"encoding/json"
@@ -228,6 +229,22 @@ func (s *Service) verifySecuredVC(ctx context.Context, org domain.Organization, 
 
 // sameJSON reports whether two JSON documents hold the same values.
 func sameJSON(a, b []byte) bool {
-	var x, y any
-	return json.Unmarshal(a, &x) == nil && json.Unmarshal(b, &y) == nil && reflect.DeepEqual(x, y)
+	x, errA := decodeExact(a)
+	y, errB := decodeExact(b)
+	return errA == nil && errB == nil && reflect.DeepEqual(x, y)
+}
+
+// decodeExact reads a JSON document keeping each number as written:
+// 9007199254740993 and 9007199254740992 differ, as do 1e3 and 1000.
+func decodeExact(doc []byte) (any, error) {
+	dec := json.NewDecoder(bytes.NewReader(doc))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return nil, err
+	}
+	if dec.More() {
+		return nil, errors.New("more than one JSON value")
+	}
+	return v, nil
 }

@@ -210,7 +210,7 @@ func ParseDocument(payload []byte) (Document, error) {
 	if err := json.Unmarshal(payload, &d); err != nil {
 		return Document{}, fmt.Errorf("payload is not a credential document: %w", err)
 	}
-	if key, ok := repeatedMember(payload); ok {
+	if key, ok := RepeatedMember(payload); ok {
 		return Document{}, fmt.Errorf("payload is not a credential document: the member %q appears twice in one object (ignoring case)", key)
 	}
 	return d, nil
@@ -221,7 +221,7 @@ func ParseDocument(payload []byte) (Document, error) {
 // a document: Go's encoding/json takes the last of "exp" and "Exp" for
 // the same field, a JavaScript verifier the one spelled as it expects,
 // so one signed payload could say two things. Credence never writes one.
-func repeatedMember(doc []byte) (string, bool) {
+func RepeatedMember(doc []byte) (string, bool) {
 	dec := json.NewDecoder(bytes.NewReader(doc))
 	var seen []map[string]bool // the keys of each open object; nil for an array
 	expectKey := func() bool { return len(seen) > 0 && seen[len(seen)-1] != nil }

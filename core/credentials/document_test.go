@@ -634,7 +634,7 @@ func TestParseDocumentRefusesRepeatedMembers(t *testing.T) {
 		`{"a":{"a":{"a":1}},"b":[[{"b":1}]]}`:             false,
 		`{"iss":"x","nbf":1,"exp":2,"issuer":{"id":"x"}}`: false,
 	} {
-		if key, got := repeatedMember([]byte(doc)); got != repeated {
+		if key, got := RepeatedMember([]byte(doc)); got != repeated {
 			t.Errorf("%s: repeated %v (%q), want %v", doc, got, key, repeated)
 		}
 	}
@@ -658,7 +658,7 @@ func FuzzParseDocument(f *testing.F) {
 	f.Add([]byte(`{"name":"a","credentialSubject":{"name":"b","NAME":"c"}}`))
 	f.Fuzz(func(t *testing.T, payload []byte) {
 		_, err := ParseDocument(payload)
-		if key, repeated := repeatedMember(payload); repeated && err == nil {
+		if key, repeated := RepeatedMember(payload); repeated && err == nil {
 			t.Errorf("member %q repeated, and the payload accepted", key)
 		}
 	})

@@ -9,7 +9,10 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
+	"unicode/utf16"
+	"unicode/utf8"
 
 	"github.com/credence-dev/credence/core/domain"
 	"github.com/credence-dev/credence/core/signing"
@@ -56,6 +59,11 @@ func (s *Service) IssueVC(ctx context.Context, actor domain.Actor, credential ma
 	if !actor.IsAPIKey() {
 		return IssuedVC{}, domain.Errorf(domain.CodeForbidden, "the VC-API issues with an organization's API key (Authorization: Bearer <key>)")
 	}
+	if actor.APIKeyMode == domain.APIKeyTest {
+		// A badge credential issued in test mode says so in its name; a
+		// caller's document has no place for the mark.
+		return IssuedVC{}, domain.Errorf(domain.CodeForbidden, "test-mode API keys do not issue through the VC-API: its documents carry no test mark; use a live key")
+	}
 	org, err := s.guard.Org(ctx, actor, actor.APIKeyOrg, domain.PermIssue)
 	if err != nil {
 		return IssuedVC{}, err
@@ -81,6 +89,10 @@ func (s *Service) IssueVC(ctx context.Context, actor domain.Actor, credential ma
 	if err != nil {
 		return IssuedVC{}, err
 	}
+	if id, ok := ownID(credential, strings.TrimSuffix(s.urls.Base.String(), "/")+"/"); ok {
+		return IssuedVC{}, &domain.ValidationError{Fields: []domain.FieldError{{Location: "body.credential",
+			Message: fmt.Sprintf("the id %q is under this server's public URL, whose names are Credence's own (its badge credentials, achievements, lists): give another", id)}}}
+	}
 	did := s.urls.DID(org.Slug)
 	doc := make(map[string]any, len(credential)+4)
 	for k, v := range credential {
@@ -94,6 +106,16 @@ func (s *Service) IssueVC(ctx context.Context, actor domain.Actor, credential ma
 		Test: actor.APIKeyMode == domain.APIKeyTest, KeyID: signer.KID(), CreatedBy: actor.ID()}
 	if id, ok := doc["id"].(string); ok {
 		r.VCID = id
+		// Every record of one id takes each status change: their number
+		// is bounded.
+		same, err := s.store.VCRecords().ByVCID(ctx, org.ID, id, MaxVCRecordsPerID)
+		if err != nil {
+			return IssuedVC{}, err
+		}
+		if len(same) >= MaxVCRecordsPerID {
+			return IssuedVC{}, domain.Errorf(domain.CodeInvalidState,
+				"%d credentials were issued with the id %q: give each credential an id of its own", len(same), id)
+		}
 	} else {
 		r.VCID = "urn:uuid:" + domain.NewID()
 		doc["id"] = r.VCID
@@ -115,6 +137,10 @@ func (s *Service) IssueVC(ctx context.Context, actor domain.Actor, credential ma
 	if err != nil {
 		return IssuedVC{}, err
 	}
+	if len(payload) > MaxVCPayload {
+		return IssuedVC{}, &domain.ValidationError{Fields: []domain.FieldError{{Location: "body.credential",
+			Message: fmt.Sprintf("the credential is %d bytes once signed (escapes included); at most %d are, so that its JWS stays within what verification reads", len(payload), MaxVCPayload)}}}
+	}
 	sum := sha256.Sum256(payload)
 	r.Digest = hex.EncodeToString(sum[:])
 	if r.JWS, err = signer.Sign(payload); err != nil {
@@ -133,7 +159,9 @@ func (s *Service) IssueVC(ctx context.Context, actor domain.Actor, credential ma
 	}
 	err = s.store.WithinTx(ctx, func(ctx context.Context) error {
 		if !r.Test {
-			if _, err := s.store.Quota().Consume(ctx, org.ID, domain.MonthStart(now), "vc:"+r.VCID, s.plans.Get(org.Plan).MonthlyRecipients); err != nil {
+			// Each credential counts as a recipient: its subjects are the
+			// caller's to name.
+			if _, err := s.store.Quota().Consume(ctx, org.ID, domain.MonthStart(now), "vc:"+string(r.ID), s.plans.Get(org.Plan).MonthlyRecipients); err != nil {
 				return err
 			}
 		}
@@ -215,19 +243,65 @@ func (s *Service) statusEntries(slot domain.StatusSlot) []any {
 	return out
 }
 
-// vcPayload is the JSON Credence signs of a VC-API credential. Besides
-// what encoding/json escapes (<, >, &), it escapes ?, ~ and DEL: with
-// them, and only them, ASCII JSON's base64url holds - or _, which naive
-// decoders (atob, as the W3C suites use) refuse.
+// MaxVCPayload bounds the payload of a VC-API credential, so that its
+// compact JWS stays within the 64 KiB a presented credential may be.
+const MaxVCPayload = 46 << 10
+
+// vcPayload is the JSON Credence signs of a VC-API credential: ASCII
+// only, every other character escaped (\uXXXX, surrogate pairs beyond
+// the BMP), and, besides what encoding/json escapes (<, >, &), ?, ~ and
+// DEL escaped too. The base64url of such JSON holds no - or _ (they come
+// only from a byte 0x3e, 0x3f, 0x7e, 0x7f at the third place of a group
+// of three, or from bytes above 0x7f), which naive decoders (atob, as
+// the W3C suites use) refuse. Escaping changes no value: those
+// characters can stand only inside strings.
 func vcPayload(doc map[string]any) ([]byte, error) {
-	payload, err := json.Marshal(doc)
+	raw, err := json.Marshal(doc)
 	if err != nil {
 		return nil, err
 	}
-	for _, r := range [...]struct{ from, to string }{{"?", `\u003f`}, {"~", `\u007e`}, {"\x7f", `\u007f`}} {
-		payload = bytes.ReplaceAll(payload, []byte(r.from), []byte(r.to))
+	var out bytes.Buffer
+	out.Grow(len(raw))
+	for _, r := range string(raw) {
+		switch {
+		case r == '?' || r == '~' || r == 0x7f:
+			fmt.Fprintf(&out, `\u%04x`, r)
+		case r < utf8.RuneSelf:
+			out.WriteByte(byte(r))
+		case r > 0xffff:
+			hi, lo := utf16.EncodeRune(r)
+			fmt.Fprintf(&out, `\u%04x\u%04x`, hi, lo)
+		default:
+			fmt.Fprintf(&out, `\u%04x`, r)
+		}
 	}
-	return payload, nil
+	return out.Bytes(), nil
+}
+
+// ownID returns an id member (at any depth, contexts aside) that lies
+// under base, this server's public URL.
+func ownID(v any, base string) (string, bool) {
+	switch v := v.(type) {
+	case map[string]any:
+		for k, member := range v {
+			if k == "@context" {
+				continue
+			}
+			if s, ok := member.(string); ok && k == "id" && (strings.HasPrefix(strings.ToLower(s), strings.ToLower(base)) || strings.EqualFold(s+"/", base)) {
+				return s, true
+			}
+			if id, ok := ownID(member, base); ok {
+				return id, true
+			}
+		}
+	case []any:
+		for _, item := range v {
+			if id, ok := ownID(item, base); ok {
+				return id, true
+			}
+		}
+	}
+	return "", false
 }
 
 // VCStatusChange is a change of a VC-API credential's status: set (or,
@@ -281,10 +355,14 @@ func (s *Service) ChangeVCStatus(ctx context.Context, actor domain.Actor, ch VCS
 		if len(rs) == 0 {
 			return fmt.Errorf("no credential %q was issued through the VC-API by %s: %w", ch.VCID, org.Name, domain.ErrNotFound)
 		}
+		// Records already so are left as they are (a reused id's earlier
+		// credential revoked, say); a change that changes none is refused.
 		var cs []domain.Credential
+		var refusal error
 		for _, r := range rs {
 			if err := r.Change(change); err != nil {
-				return err
+				refusal = err
+				continue
 			}
 			if err := s.store.VCRecords().Update(ctx, r); err != nil {
 				return err
@@ -294,7 +372,10 @@ func (s *Service) ChangeVCStatus(ctx context.Context, actor domain.Actor, ch VCS
 			}
 			cs = append(cs, r.Credential())
 		}
-		n = len(rs)
+		if len(cs) == 0 {
+			return refusal
+		}
+		n = len(cs)
 		changed, err = s.statusChanged(ctx, cs...)
 		return err
 	})
@@ -340,11 +421,15 @@ func (s *Service) recordVerification(ctx context.Context, r domain.VCRecord, org
 	if err != nil && !errors.Is(err, domain.ErrNotFound) {
 		return Verification{}, err
 	}
-	c := r.Credential()
-	checks := []domain.Check{signature, integrity,
-		ExpiryCheck(r.ValidUntil, s.clock.Now()), s.statusCheck(ctx, c, org, l.Published, nil), issuerCheck(org)}
+	now := s.clock.Now()
+	expiry := ExpiryCheck(r.ValidUntil, now)
+	if r.ValidFrom != nil && now.Before(*r.ValidFrom) {
+		expiry = domain.Check{Name: domain.CheckExpiry, Outcome: domain.ResultPending,
+			Detail: "not yet valid: valid from " + r.ValidFrom.Format(time.RFC3339)}
+	}
+	checks := []domain.Check{signature, integrity, expiry, s.statusCheck(ctx, r.Credential(), org, l.Published, nil), issuerCheck(org)}
 	s.tally.Count(org.ID)
-	return Verification{Credential: &c, Org: org, Checks: checks, Result: domain.Verdict(checks, true)}, nil
+	return Verification{Record: &r, Org: org, Checks: checks, Result: domain.Verdict(checks, true)}, nil
 }
 
 // securedRecord is the organization's VC-API credential with the id

@@ -17,9 +17,12 @@ type Verification struct {
 	Result     domain.VerifyResult
 	Checks     []domain.Check
 	Credential *domain.Credential // nil when the presented file names no credential of ours
-	Badge      domain.Badge
-	Org        domain.Organization
-	Document   *Document // the signed document, when the signature could be read
+	// Record is the VC-API credential verified, when it is one (then
+	// Credential is nil: it is no badge credential).
+	Record   *domain.VCRecord
+	Badge    domain.Badge
+	Org      domain.Organization
+	Document *Document // the signed document, when the signature could be read
 }
 
 // View is a credential with what is needed to show it publicly.

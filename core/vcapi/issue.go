@@ -97,6 +97,10 @@ func (s *Service) IssueCredential(ctx context.Context, actor domain.Actor, reque
 	if err != nil {
 		return refused(problem(MalformedValueError, "credential must be a JSON object")), nil
 	}
+	if key, repeated := credentials.RepeatedMember(raw); repeated {
+		// Readers disagree on which of "exp" and "Exp" counts.
+		return refused(problem(MalformedValueError, "credential: the member %q appears twice in one object (ignoring case)", key)), nil
+	}
 	if bad := CheckCredential(doc); len(bad) > 0 {
 		return refused(bad...), nil
 	}
@@ -170,8 +174,24 @@ func CheckCredential(doc map[string]any) []Problem {
 		bad("@context is required: an array beginning with %s", baseContext)
 	}
 
-	if types, ok := stringSet(doc["type"]); !ok || !slices.Contains(types, "VerifiableCredential") {
+	types, ok := stringSet(doc["type"])
+	if !ok || !slices.Contains(types, "VerifiableCredential") {
 		bad("type is required: VerifiableCredential, alone or with more types, as a string or an array of strings")
+	}
+	for _, t := range types {
+		if slices.Contains(badgeTypes, t) {
+			bad("type %s: Open Badges credentials are issued with POST /api/v1/orgs/{orgId}/credentials, under a badge", t)
+		}
+	}
+	for _, claim := range jwtClaims {
+		if _, ok := doc[claim]; ok {
+			bad("%s: the JWT claims (iss, sub, aud, exp, nbf, iat, jti, cnf, vc, vp) are Credence's to set; say validFrom and validUntil", claim)
+		}
+	}
+	if depth, terms := shape(doc, 0, false); depth > MaxDepth {
+		bad("credential: nested more than %d levels deep", MaxDepth)
+	} else if terms > MaxContextTerms {
+		bad("credential: its inline contexts define %d terms; at most %d are read", terms, MaxContextTerms)
 	}
 	if v, ok := doc["id"]; ok {
 		if s, isString := v.(string); !isString || !isURL(s) {
@@ -270,6 +290,48 @@ func CheckCredential(doc map[string]any) []Problem {
 		bad("proof: the credential to issue must not carry a proof; Credence secures it")
 	}
 	return out
+}
+
+// The Open Badges types, which Credence issues under a badge only: a
+// document of them signed here must be one of its badge credentials.
+var badgeTypes = []string{"OpenBadgeCredential", "AchievementCredential", "EndorsementCredential"}
+
+// jwtClaims are the registered JWT claim names (and VC-JWT 1.1's) a
+// credential signed as a JWT carries at its top level: Credence sets iss,
+// nbf and exp from the document, and no caller may make them contradict
+// it.
+var jwtClaims = []string{"iss", "sub", "aud", "exp", "nbf", "iat", "jti", "cnf", "vc", "vp"}
+
+// Bounds of what the JSON-LD expansion is given: nesting and the terms
+// inline contexts define (each scoped context is processed where it
+// applies, so their number multiplies the work).
+const (
+	MaxDepth        = 32
+	MaxContextTerms = 256
+	// MaxURL bounds an id: an index entry must hold it.
+	MaxURL = 2048
+)
+
+// shape returns the depth of v and the number of members of the
+// objects inside its @context values (the terms they define).
+func shape(v any, depth int, inContext bool) (int, int) {
+	deepest, terms := depth, 0
+	switch v := v.(type) {
+	case map[string]any:
+		if inContext {
+			terms += len(v)
+		}
+		for k, member := range v {
+			d, n := shape(member, depth+1, inContext || k == "@context")
+			deepest, terms = max(deepest, d), terms+n
+		}
+	case []any:
+		for _, item := range v {
+			d, n := shape(item, depth+1, inContext)
+			deepest, terms = max(deepest, d), terms+n
+		}
+	}
+	return deepest, terms
 }
 
 // checkIDs requires every id member at any depth (contexts aside) to be
@@ -390,7 +452,7 @@ func stringSet(v any) ([]string, bool) {
 // isURL reports whether s is an absolute URL (RFC 3986: a scheme, then
 // no spaces or controls), as VCDM 2.0 requires of ids.
 func isURL(s string) bool {
-	if s == "" || strings.ContainsFunc(s, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }) {
+	if s == "" || len(s) > MaxURL || strings.ContainsFunc(s, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }) {
 		return false
 	}
 	u, err := url.Parse(s)

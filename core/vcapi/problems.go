@@ -64,7 +64,8 @@ var (
 	// suspended it (reversibly).
 	Revoked   = problemType(CredenceBase, "CREDENTIAL_REVOKED")
 	Suspended = problemType(CredenceBase, "CREDENTIAL_SUSPENDED")
-	// Expired and NotYetValid: outside its validity period.
+	// Expired and NotYetValid: outside its validity period (a credential
+	// issued through the VC-API may be valid from a later time).
 	Expired     = problemType(CredenceBase, "EXPIRED")
 	NotYetValid = problemType(CredenceBase, "NOT_YET_VALID")
 	// IntegrityError: genuinely signed with the issuer's key, but not the
@@ -137,12 +138,15 @@ func fromVerification(v credentials.Verification) Result {
 		case domain.CheckIntegrity:
 			p.Type = IntegrityError
 		case domain.CheckExpiry:
-			if v.Credential == nil {
+			if v.Credential == nil && v.Record == nil {
 				continue
 			}
 			p.Type = Expired
+			if c.Outcome == domain.ResultPending {
+				p.Type = NotYetValid
+			}
 		case domain.CheckRevocation:
-			if v.Credential == nil {
+			if v.Credential == nil && v.Record == nil {
 				continue
 			}
 			switch c.Outcome {
