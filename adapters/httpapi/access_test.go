@@ -54,6 +54,31 @@ func TestRoleMatrix(t *testing.T) {
 		id, _ := s.apiKey(owner.Token, o.ID, "test")
 		return id
 	}
+	rcv := newReceiver(t)
+	freshHook := func() string {
+		var w webhookOut
+		s.expect(http.StatusCreated, http.MethodPost, org+"/webhooks", owner.Token, map[string]any{"url": rcv.URL, "events": []string{"credential.issued"}}, &w)
+		return w.ID
+	}
+	hook := freshHook()
+	// A delivery done with (not under way: that one is not resent).
+	freshDelivery := func() string {
+		var d deliveryOut
+		s.expect(http.StatusAccepted, http.MethodPost, org+"/webhooks/"+hook+"/test", owner.Token, nil, &d)
+		eventually(t, func() bool {
+			var page struct {
+				Items []deliveryOut `json:"items"`
+			}
+			s.expect(http.StatusOK, http.MethodGet, org+"/webhooks/"+hook+"/deliveries", owner.Token, nil, &page)
+			for _, x := range page.Items {
+				if x.ID == d.ID {
+					return x.Status != "pending"
+				}
+			}
+			return false
+		}, "the test delivery done")
+		return d.ID
+	}
 	freshInvitation := func() string {
 		var inv struct {
 			ID string `json:"id"`
@@ -156,6 +181,16 @@ func TestRoleMatrix(t *testing.T) {
 		"list-bulk-issuances":     {"GET", at(org + "/bulk-issuances"), nil, read, ""},
 		"get-bulk-issuance":       {"GET", at(org + "/bulk-issuances/" + job.ID), nil, read, ""},
 		"list-bulk-issuance-rows": {"GET", at(org + "/bulk-issuances/" + job.ID + "/rows"), nil, read, ""},
+
+		"create-webhook":          {"POST", at(org + "/webhooks"), with(map[string]any{"url": rcv.URL, "events": []string{"credential.revoked"}}), manage(created), ""},
+		"list-webhooks":           {"GET", at(org + "/webhooks"), nil, manage(ok), ""},
+		"get-webhook":             {"GET", at(org + "/webhooks/" + hook), nil, manage(ok), ""},
+		"update-webhook":          {"PATCH", at(org + "/webhooks/" + hook), with(map[string]string{"description": "Edited"}), manage(ok), ""},
+		"delete-webhook":          {"DELETE", func() string { return org + "/webhooks/" + freshHook() }, nil, manage(none), ""},
+		"rotate-webhook-secret":   {"POST", func() string { return org + "/webhooks/" + freshHook() + "/rotate-secret" }, nil, manage(ok), ""},
+		"test-webhook":            {"POST", at(org + "/webhooks/" + hook + "/test"), nil, manage(accepted), ""},
+		"list-webhook-deliveries": {"GET", at(org + "/webhooks/" + hook + "/deliveries"), nil, manage(ok), ""},
+		"resend-webhook-delivery": {"POST", func() string { return org + "/webhooks/" + hook + "/deliveries/" + freshDelivery() + "/resend" }, nil, manage(accepted), ""},
 	}
 
 	// Every operation on an organization is in the matrix.

@@ -22,6 +22,7 @@ import (
 	"github.com/credence-dev/credence/core/images"
 	"github.com/credence-dev/credence/core/orgs"
 	"github.com/credence-dev/credence/core/vcapi"
+	"github.com/credence-dev/credence/core/webhooks"
 	"github.com/credence-dev/credence/ports"
 )
 
@@ -38,7 +39,9 @@ type Deps struct {
 	Bulk        *bulk.Service
 	// VCAPI answers the W3C VC-API's verification requests (vcapi.go).
 	VCAPI *vcapi.Service
-	Clock ports.Clock
+	// Webhooks manages organizations' webhook endpoints (webhooks.go).
+	Webhooks *webhooks.Service
+	Clock    ports.Clock
 	// Ready reports whether the database (and queue) answer, for /readyz.
 	Ready func(ctx context.Context) error
 	Log   *slog.Logger
@@ -111,7 +114,7 @@ func (s *server) register(mux *http.ServeMux) huma.API {
 	api := humago.New(mux, cfg)
 	api.UseMiddleware(s.admit)
 	for _, register := range []func(huma.API){s.registerAccounts, s.registerOrgs, s.registerMembers, s.registerActivity,
-		s.registerKeys, s.registerBadges, s.registerImages, s.registerCredentials, s.registerBulk, s.registerVerification, s.registerVCAPI, s.registerRecipients} {
+		s.registerKeys, s.registerBadges, s.registerImages, s.registerCredentials, s.registerBulk, s.registerVerification, s.registerVCAPI, s.registerRecipients, s.registerWebhooks} {
 		register(api)
 	}
 	documentIdempotency(api.OpenAPI())

@@ -77,6 +77,7 @@ var statusOf = map[domain.Code]int{
 	domain.CodeAccountLocked:       http.StatusLocked,
 	domain.CodeMFAInvalid:          http.StatusUnauthorized,
 	domain.CodeMFARequired:         http.StatusForbidden,
+	domain.CodeWebhookURLRefused:   http.StatusUnprocessableEntity,
 	domain.CodeWrongPassword:       http.StatusForbidden,
 	domain.CodeUnavailable:         http.StatusServiceUnavailable,
 

@@ -30,11 +30,13 @@ import (
 	"github.com/credence-dev/credence/adapters/memqueue"
 	"github.com/credence-dev/credence/adapters/sqlstore"
 	"github.com/credence-dev/credence/adapters/sysclock"
+	"github.com/credence-dev/credence/adapters/webhooksend"
 	"github.com/credence-dev/credence/contract-tests/harness"
 	"github.com/credence-dev/credence/contract-tests/mailer"
 	"github.com/credence-dev/credence/core/domain"
 	"github.com/credence-dev/credence/core/platform"
 	"github.com/credence-dev/credence/core/signing"
+	"github.com/credence-dev/credence/core/webhooks"
 	"github.com/credence-dev/credence/ports"
 )
 
@@ -118,8 +120,11 @@ func newTestServerAt(t testing.TB, limits Limits, clock ports.Clock, more ...fun
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := platform.New(platform.Deps{Store: counted, Queue: queue, Mailer: mailer, Cipher: cipher, Clock: clock, Log: log, Canonicalizer: canon, Terms: canon},
-		platform.Options{PublicURL: public, AdminEmails: []string{testAdminEmail}, Plans: plans})
+	// Webhooks reach the tests' receivers on loopback.
+	sender := webhooksend.New(webhooksend.Options{AllowPrivate: true, Timeout: 2 * time.Second})
+	p, err := platform.New(platform.Deps{Store: counted, Queue: queue, Mailer: mailer, Cipher: cipher, Clock: clock, Log: log, Canonicalizer: canon, Terms: canon,
+		Webhooks: sender},
+		platform.Options{PublicURL: public, AdminEmails: []string{testAdminEmail}, Plans: plans, Webhooks: webhooks.Options{AllowHTTP: true}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -129,7 +134,7 @@ func newTestServerAt(t testing.TB, limits Limits, clock ports.Clock, more ...fun
 	go func() { defer close(done); _ = queue.Run(runCtx) }()
 	t.Cleanup(func() { stop(); <-done })
 
-	deps := Deps{Accounts: p.Accounts, Orgs: p.Orgs, Badges: p.Badges, Images: p.Images, Credentials: p.Credentials, Bulk: p.Bulk, VCAPI: p.VCAPI,
+	deps := Deps{Accounts: p.Accounts, Orgs: p.Orgs, Badges: p.Badges, Images: p.Images, Credentials: p.Credentials, Bulk: p.Bulk, VCAPI: p.VCAPI, Webhooks: p.Webhooks,
 		Clock: clock, Ready: store.Ping, Log: log, Limiter: limiter,
 		Limits:      limits,
 		Idempotency: store.Idempotency(), Sealer: sealer, PublicURL: public}

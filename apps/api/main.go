@@ -79,7 +79,7 @@ func serve(ctx context.Context, cfg app.Config, log *slog.Logger) error {
 	defer a.Close()
 	ipLimit, keyLimit, authLimit, _ := cfg.Limits()
 	handler := httpapi.New(httpapi.Deps{Accounts: a.Accounts, Orgs: a.Orgs, Badges: a.Badges, Images: a.Images, Credentials: a.Credentials,
-		Bulk: a.Bulk, VCAPI: a.VCAPI, Clock: a.Clock, Ready: a.Ready, Log: log, Limiter: a.Limiter,
+		Bulk: a.Bulk, VCAPI: a.VCAPI, Webhooks: a.Webhooks, Clock: a.Clock, Ready: a.Ready, Log: log, Limiter: a.Limiter,
 		Limits: httpapi.Limits{IP: ipLimit, Key: keyLimit, AuthIP: authLimit}, TrustedProxies: cfg.TrustedProxies,
 		Idempotency: a.Idempotency, Sealer: a.ResponseSealer, HSTS: cfg.PublicURL.Scheme == "https",
 		SecureCookies: cfg.PublicURL.Scheme == "https", FormKey: a.FormKey, PublicURL: cfg.PublicURL})

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 // invitation is the wire form of an invitation as its organization sees it.
@@ -207,6 +208,41 @@ func testRoleMatrix(t *testing.T, e *env) {
 	}
 	at := func(p string) func() string { return func() string { return p } }
 	with := func(v any) func() any { return func() any { return v } }
+	manageHooks := func(status int) [7]int {
+		return [7]int{status, status, forbidden, forbidden, forbidden, notFound, anon}
+	}
+	rcv := startReceiver(t)
+	freshHook := func() string {
+		var w struct {
+			ID string `json:"id"`
+		}
+		oc.expect(http.StatusCreated, http.MethodPost, org+"/webhooks", map[string]any{"url": rcv.URL, "events": []string{"credential.issued"}}, &w)
+		return w.ID
+	}
+	hook := freshHook()
+	// A delivery done with: one under way is not resent.
+	doneDelivery := func() string {
+		var d struct {
+			ID string `json:"id"`
+		}
+		oc.expect(http.StatusAccepted, http.MethodPost, org+"/webhooks/"+hook+"/test", nil, &d)
+		deadline := time.Now().Add(15 * time.Second)
+		for {
+			var page struct {
+				Items []struct{ ID, Status string } `json:"items"`
+			}
+			oc.expect(http.StatusOK, http.MethodGet, org+"/webhooks/"+hook+"/deliveries", nil, &page)
+			for _, x := range page.Items {
+				if x.ID == d.ID && x.Status != "pending" {
+					return d.ID
+				}
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("the test delivery %s never ended", d.ID)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
 	ops := map[string]op{
 		// Platform administration.
 		"admin-list-activity":    {"GET", at("/api/v1/admin/activity"), nil, adminOnly, false},
@@ -321,6 +357,16 @@ func testRoleMatrix(t *testing.T, e *env) {
 		"list-bulk-issuances":     {"GET", at(org + "/bulk-issuances"), nil, read, false},
 		"get-bulk-issuance":       {"GET", at(org + "/bulk-issuances/" + job.ID), nil, read, false},
 		"list-bulk-issuance-rows": {"GET", at(org + "/bulk-issuances/" + job.ID + "/rows"), nil, read, false},
+		// Webhooks: owners and admins.
+		"create-webhook":          {"POST", at(org + "/webhooks"), with(map[string]any{"url": rcv.URL, "events": []string{"credential.revoked"}}), manageHooks(created), false},
+		"list-webhooks":           {"GET", at(org + "/webhooks"), nil, manageHooks(ok), false},
+		"get-webhook":             {"GET", at(org + "/webhooks/" + hook), nil, manageHooks(ok), false},
+		"update-webhook":          {"PATCH", at(org + "/webhooks/" + hook), with(map[string]string{"description": "Edited"}), manageHooks(ok), false},
+		"delete-webhook":          {"DELETE", func() string { return org + "/webhooks/" + freshHook() }, nil, manageHooks(none), false},
+		"rotate-webhook-secret":   {"POST", func() string { return org + "/webhooks/" + freshHook() + "/rotate-secret" }, nil, manageHooks(ok), false},
+		"test-webhook":            {"POST", at(org + "/webhooks/" + hook + "/test"), nil, manageHooks(accepted), false},
+		"list-webhook-deliveries": {"GET", at(org + "/webhooks/" + hook + "/deliveries"), nil, manageHooks(ok), false},
+		"resend-webhook-delivery": {"POST", func() string { return org + "/webhooks/" + hook + "/deliveries/" + doneDelivery() + "/resend" }, nil, manageHooks(accepted), false},
 	}
 
 	// Every operation of the API is in the matrix.

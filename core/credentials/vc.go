@@ -42,7 +42,7 @@ type IssuedVC struct {
 // ErrNoDataIntegrity refuses a Data Integrity proof to an organization
 // that has not switched them on (the VC-API answers it as a problem).
 var ErrNoDataIntegrity = errors.New(
-	"Data Integrity proofs are off for this organization: an owner switches them on (PATCH /api/v1/orgs/{orgId} {\"dataIntegrityProof\": true})")
+	"this organization has Data Integrity proofs off: an owner switches them on (PATCH /api/v1/orgs/{orgId} {\"dataIntegrityProof\": true})")
 
 // IssueVC signs and records credential (a VCDM 2.0 credential that
 // passed vcapi.CheckCredential) for the organization of actor, an API key

@@ -55,6 +55,13 @@ const (
 	ActCredentialSuspended   Action = "credential.suspended"
 	ActCredentialUnsuspended Action = "credential.unsuspended"
 	ActBulkSubmitted         Action = "bulk_issuance.submitted"
+	ActWebhookCreated        Action = "webhook.created"
+	ActWebhookUpdated        Action = "webhook.updated"
+	ActWebhookDeleted        Action = "webhook.deleted"
+	ActWebhookSecretRotated  Action = "webhook.secret_rotated"
+	ActWebhookTested         Action = "webhook.tested"
+	ActWebhookResent         Action = "webhook.delivery_resent"
+	ActWebhookDisabled       Action = "webhook.disabled"
 )
 
 // NewActivity is an entry of actor's action on a target of orgID at now.

@@ -183,7 +183,8 @@ const (
 	MailMFACode         MailKind = "account.mfa_code"
 	MailOrgDecision     MailKind = "org.decision" // approved, rejected, suspended
 	MailInvitation      MailKind = "org.invitation"
-	MailMembership      MailKind = "org.membership" // role changed, removed, invitation answered
+	MailMembership      MailKind = "org.membership"   // role changed, removed, invitation answered
+	MailWebhookDisabled MailKind = "webhook.disabled" // an endpoint switched off (410 Gone, or failing for days)
 )
 
 // Mail is an outgoing email kept until delivered: the outbox of mail.

@@ -48,7 +48,11 @@ const (
 	CodeLastOwner       Code = "LAST_OWNER"       // the change would leave an organization without an owner
 	CodeWrongPassword   Code = "WRONG_PASSWORD"   // a wrong current password confirming a change to one's own account
 	CodeMFARequired     Code = "MFA_REQUIRED"     // the organization requires sessions opened with an emailed code
-	CodeUnavailable     Code = "UNAVAILABLE"      // a service the request needs (the database) cannot be reached: retry later
+
+	// CodeWebhookURLRefused: a webhook URL that is not https, or that
+	// resolves to an address webhooks may not reach (API.md).
+	CodeWebhookURLRefused Code = "WEBHOOK_URL_REFUSED"
+	CodeUnavailable       Code = "UNAVAILABLE" // a service the request needs (the database) cannot be reached: retry later
 )
 
 // Error is a domain error that carries a stable code and a human message.

@@ -26,6 +26,7 @@ import (
 	"github.com/credence-dev/credence/core/images"
 	"github.com/credence-dev/credence/core/orgs"
 	"github.com/credence-dev/credence/core/vcapi"
+	"github.com/credence-dev/credence/core/webhooks"
 	"github.com/credence-dev/credence/core/work"
 	"github.com/credence-dev/credence/ports"
 )
@@ -56,6 +57,9 @@ type Deps struct {
 	// Terms checks the JSON-LD terms of credentials issued through the
 	// VC-API (nil: that endpoint answers UNSUPPORTED).
 	Terms ports.TermChecker
+	// Webhooks sends webhook deliveries (the SSRF guard is its); nil:
+	// webhooks cannot be created, and deliveries wait.
+	Webhooks ports.WebhookSender
 }
 
 // Options tune the services; the zero value works.
@@ -81,6 +85,9 @@ type Options struct {
 	Work work.Options
 	// Bulk tunes bulk issuance (its JobLease defaults to Work.JobLease).
 	Bulk bulk.Options
+	// Webhooks tunes the webhook service (AllowHTTP: the operator's
+	// CREDENCE_WEBHOOK_ALLOW_PRIVATE).
+	Webhooks webhooks.Options
 	// VerificationsEvery is how often the verifications counted in memory
 	// are added to the store (default work.DefaultTallyEvery): what a
 	// crash may lose of the counts.
@@ -98,6 +105,8 @@ type Platform struct {
 	// VCAPI answers the W3C VC-API's verification requests, credentials
 	// with an embedded Data Integrity proof included.
 	VCAPI *vcapi.Service
+	// Webhooks manages organizations' endpoints and delivers their events.
+	Webhooks *webhooks.Service
 	// Dispatcher relays committed work to the queue; run its Sweep loop
 	// (Dispatcher.Run) in one process or more to relay what a crash lost
 	// and to prune what has ended.
@@ -177,6 +186,7 @@ func New(d Deps, o Options) (*Platform, error) {
 	p.Bulk = bulk.New(d.Store, d.Clock, p.Credentials, p.Dispatcher, o.Plans, d.Log, o.Bulk)
 	p.VCAPI = vcapi.New(p.Credentials, d.Clock)
 	p.VCAPI.UseEmbeddedProofs(vcapi.DataIntegrity{Credentials: p.Credentials})
+	p.Webhooks = webhooks.New(d.Store, d.Clock, p.Dispatcher, d.Cipher, d.Webhooks, outbox, o.Plans, d.Log, o.Webhooks)
 	if d.Terms != nil {
 		// Issuing through the VC-API checks each credential's JSON-LD
 		// terms: without the contexts, it is not offered.
@@ -186,12 +196,13 @@ func New(d Deps, o Options) (*Platform, error) {
 }
 
 // Register installs the task handlers (mail delivery, bulk jobs, status
-// list publishing) on w:
+// list publishing, webhook deliveries) on w:
 // call it in every process that runs a worker of Deps.Queue.
 func (p *Platform) Register(w ports.Worker) {
 	w.Handle(work.KindMail, p.Delivery.Handle)
 	w.Handle(work.KindBulkJob, p.Bulk.Process)
 	w.Handle(work.KindStatusList, p.Credentials.HandlePublish)
+	w.Handle(work.KindWebhook, p.Webhooks.HandleDeliver)
 }
 
 type systemClock struct{}

@@ -56,6 +56,27 @@ func (d *Dispatcher) StatusListsChanged(ctx context.Context, ids ...string) {
 	}
 }
 
+// WebhooksQueued relays webhook deliveries whose transaction committed;
+// like MailsQueued, a failure is left to the sweep.
+func (d *Dispatcher) WebhooksQueued(ctx context.Context, ids ...string) {
+	if err := d.enqueueWebhooks(ctx, ids); err != nil {
+		d.log.WarnContext(ctx, "relay of webhook deliveries failed; the sweep will retry", "deliveries", len(ids), "err", err)
+	}
+}
+
+func (d *Dispatcher) enqueueWebhooks(ctx context.Context, ids []string) error {
+	for start := 0; start < len(ids); start += webhookBatch {
+		payload, err := json.Marshal(WebhookTask{IDs: ids[start:min(start+webhookBatch, len(ids))]})
+		if err != nil {
+			return err
+		}
+		if err := d.queue.Enqueue(ctx, ports.Task{Kind: KindWebhook, Payload: payload}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 func (d *Dispatcher) enqueueStatusLists(ctx context.Context, ids []string) error {
 	if len(ids) == 0 {
 		return nil
@@ -93,7 +114,9 @@ const sweepBatch = 1000
 
 // Sweep relays what is due and was not relayed: mail due for a (first or
 // next) attempt, bulk jobs whose lease ended (never relayed, or their
-// worker died), and status lists with changes not yet published. Each row it takes is marked so that sweeps of other
+// worker died), status lists with changes not yet published, and webhook
+// deliveries due for an attempt (a retry's time come, or an attempt's
+// lease ended). Each row it takes is marked so that sweeps of other
 // replicas leave it alone for a while; a repeated task is harmless anyway.
 func (d *Dispatcher) Sweep(ctx context.Context) error {
 	now := d.clock.Now()
@@ -120,8 +143,15 @@ func (d *Dispatcher) Sweep(ctx context.Context) error {
 	if err := d.enqueueStatusLists(ctx, lists); err != nil {
 		return fmt.Errorf("relay %d status lists: %w", len(lists), err)
 	}
-	if len(mails) > 0 || len(jobs) > 0 || len(lists) > 0 {
-		d.log.InfoContext(ctx, "sweep relayed work", "mails", len(mails), "jobs", len(jobs), "statusLists", len(lists))
+	hooks, err := d.store.Webhooks().Due(ctx, now, now.Add(RelayGrace), sweepBatch)
+	if err != nil {
+		return err
+	}
+	if err := d.enqueueWebhooks(ctx, hooks); err != nil {
+		return fmt.Errorf("relay %d webhook deliveries: %w", len(hooks), err)
+	}
+	if len(mails) > 0 || len(jobs) > 0 || len(lists) > 0 || len(hooks) > 0 {
+		d.log.InfoContext(ctx, "sweep relayed work", "mails", len(mails), "jobs", len(jobs), "statusLists", len(lists), "webhookDeliveries", len(hooks))
 	}
 	return nil
 }

@@ -9,12 +9,13 @@ type MailStore interface {
 	Mails() ports.Mails
 }
 
-// DispatchStore is what the dispatcher reads and prunes: mail, bulk jobs
-// and status lists to relay again, and what housekeeping deletes. *sqlstore.Store
+// DispatchStore is what the dispatcher reads and prunes: mail, bulk jobs,
+// status lists and webhook deliveries to relay again, and what housekeeping deletes. *sqlstore.Store
 // satisfies it, as does any ports.Store.
 type DispatchStore interface {
 	Mails() ports.Mails
 	Bulk() ports.BulkJobs
 	StatusLists() ports.StatusLists
+	Webhooks() ports.Webhooks
 	Retention() ports.Retention
 }

@@ -19,7 +19,17 @@ const (
 	// KindStatusList publishes status lists again (payload:
 	// StatusListTask).
 	KindStatusList = "statuslist.publish"
+	// KindWebhook attempts webhook deliveries (payload: WebhookTask).
+	KindWebhook = "webhook.deliver"
 )
+
+// WebhookTask names webhook deliveries to attempt.
+type WebhookTask struct {
+	IDs []string `json:"ids"`
+}
+
+// webhookBatch bounds the deliveries one task carries.
+const webhookBatch = 100
 
 // StatusListTask names status lists to publish.
 type StatusListTask struct {

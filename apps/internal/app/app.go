@@ -24,9 +24,11 @@ import (
 	"github.com/credence-dev/credence/adapters/smtpmail"
 	"github.com/credence-dev/credence/adapters/sqlstore"
 	"github.com/credence-dev/credence/adapters/sysclock"
+	"github.com/credence-dev/credence/adapters/webhooksend"
 	"github.com/credence-dev/credence/core/bulk"
 	"github.com/credence-dev/credence/core/platform"
 	"github.com/credence-dev/credence/core/signing"
+	"github.com/credence-dev/credence/core/webhooks"
 	"github.com/credence-dev/credence/core/work"
 	"github.com/credence-dev/credence/ports"
 )
@@ -137,13 +139,18 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	if err != nil {
 		return nil, errors.Join(err, a.Close())
 	}
+	if cfg.WebhookAllowPrivate {
+		log.Warn("CREDENCE_WEBHOOK_ALLOW_PRIVATE is on: webhooks may reach loopback and private addresses over http (development and tests only)")
+	}
+	sender := webhooksend.New(webhooksend.Options{AllowPrivate: cfg.WebhookAllowPrivate})
 	a.Platform, err = platform.New(platform.Deps{Store: a.Store, Queue: a.Queue, Mailer: mailer, Cipher: cipher, Canonicalizer: canon, Terms: canon,
-		Clock: a.Clock, Limiter: a.Limiter, Log: log}, platform.Options{
+		Webhooks: sender, Clock: a.Clock, Limiter: a.Limiter, Log: log}, platform.Options{
 		PublicURL: cfg.PublicURL, AdminEmails: cfg.AdminEmails, Plans: cfg.Plans,
 		EmailLimit: emailLimit, SignInLimit: cfg.SignInLimit(), APIKeyCacheTTL: cfg.APIKeyCache,
 		Work: work.Options{SweepEvery: cfg.SweepEvery, JobLease: cfg.JobLease, MailBackoff: cfg.MailBackoff,
 			ActivityRetention: cfg.ActivityRetention, PruneEvery: cfg.PruneEvery},
-		Bulk: bulk.Options{ChunkSize: cfg.BulkChunk, JobLease: cfg.JobLease},
+		Bulk:     bulk.Options{ChunkSize: cfg.BulkChunk, JobLease: cfg.JobLease},
+		Webhooks: webhooks.Options{AllowHTTP: cfg.WebhookAllowPrivate},
 	})
 	if err != nil {
 		return nil, errors.Join(err, a.Close())

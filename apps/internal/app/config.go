@@ -56,6 +56,11 @@ type Config struct {
 	// Housekeeping: activity entries are kept ActivityRetention (0:
 	// forever); what ended is deleted every PruneEvery.
 	ActivityRetention, PruneEvery time.Duration
+
+	// WebhookAllowPrivate lets webhooks reach loopback and private
+	// addresses and http URLs (CREDENCE_WEBHOOK_ALLOW_PRIVATE=1: for
+	// development and tests only).
+	WebhookAllowPrivate bool
 }
 
 // Load reads the configuration; every bad value is an error naming its
@@ -118,6 +123,13 @@ func Load(getenv func(string) string) (Config, error) {
 	}
 	if cfg.PruneEvery, err = durationSetting(getenv, "CREDENCE_PRUNE_INTERVAL", time.Hour); err != nil {
 		return Config{}, err
+	}
+	switch v := strings.TrimSpace(getenv("CREDENCE_WEBHOOK_ALLOW_PRIVATE")); v {
+	case "", "0", "false":
+	case "1", "true":
+		cfg.WebhookAllowPrivate = true
+	default:
+		return Config{}, fmt.Errorf("CREDENCE_WEBHOOK_ALLOW_PRIVATE must be 1 or 0, got %q", v)
 	}
 	cfg.DatabaseURL = get("CREDENCE_DATABASE_URL", filepath.Join(cfg.DataDir, "credence.db"))
 	if cfg.IsPostgres() && strings.TrimSpace(cfg.MasterKeyText) == "" {

@@ -1,0 +1,233 @@
+package httpapi
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
+
+	"github.com/credence-dev/credence/core/domain"
+)
+
+// receiver is a webhook endpoint started by a test: it records every
+// delivery and answers with the status the test sets.
+type receiver struct {
+	*httptest.Server
+	mu     sync.Mutex
+	got    []receivedHook
+	status int
+}
+
+type receivedHook struct {
+	header http.Header
+	body   []byte
+}
+
+func newReceiver(t *testing.T) *receiver {
+	r := &receiver{status: http.StatusNoContent}
+	r.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		body, _ := io.ReadAll(req.Body)
+		r.mu.Lock()
+		r.got = append(r.got, receivedHook{header: req.Header.Clone(), body: body})
+		status := r.status
+		r.mu.Unlock()
+		w.WriteHeader(status)
+		_, _ = io.WriteString(w, "received")
+	}))
+	t.Cleanup(r.Close)
+	return r
+}
+
+func (r *receiver) answer(status int) {
+	r.mu.Lock()
+	r.status = status
+	r.mu.Unlock()
+}
+
+// await waits for the n-th delivery.
+func (r *receiver) await(t *testing.T, n int) receivedHook {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		r.mu.Lock()
+		if len(r.got) >= n {
+			h := r.got[n-1]
+			r.mu.Unlock()
+			return h
+		}
+		r.mu.Unlock()
+		if time.Now().After(deadline) {
+			t.Fatalf("delivery %d never arrived", n)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+type webhookOut struct {
+	ID             string   `json:"id"`
+	URL            string   `json:"url"`
+	Events         []string `json:"events"`
+	Active         bool     `json:"active"`
+	Secret         string   `json:"secret"`
+	DisabledReason string   `json:"disabledReason"`
+}
+
+type deliveryOut struct {
+	ID        string `json:"id"`
+	MessageID string `json:"messageId"`
+	EventType string `json:"eventType"`
+	Status    string `json:"status"`
+	Attempts  []struct {
+		StatusCode int     `json:"statusCode"`
+		LatencyMS  float64 `json:"latencyMs"`
+		Response   string  `json:"response"`
+		Error      string  `json:"error"`
+	} `json:"attempts"`
+}
+
+// Owners and admins manage webhook endpoints on plans that have them:
+// the secret is shown once, a ping is signed per Standard Webhooks (the
+// Go library verifies it), the delivery log shows each attempt, a rotated
+// secret signs beside the old one, resend delivers the same message
+// again, a 410 switches the endpoint off and tells its owners, and bad
+// input gets a problem.
+func TestWebhookEndpoints(t *testing.T) {
+	t.Parallel()
+	s := newTestServer(t)
+	owner, o := s.newIssuer("enterprise")
+	rcv := newReceiver(t)
+	hooks := "/api/v1/orgs/" + o.ID + "/webhooks"
+
+	var w webhookOut
+	s.expect(http.StatusCreated, http.MethodPost, hooks, owner.Token, map[string]any{"url": rcv.URL + "/hooks?x=1",
+		"events": []string{"credential.issued", "credential.revoked"}, "description": "our LMS"}, &w)
+	if !strings.HasPrefix(w.Secret, "whsec_") || !w.Active || len(w.Events) != 2 {
+		t.Fatalf("created endpoint %+v", w)
+	}
+	var got webhookOut
+	s.expect(http.StatusOK, http.MethodGet, hooks+"/"+w.ID, owner.Token, nil, &got)
+	if got.Secret != "" || got.URL != w.URL {
+		t.Errorf("GET shows %+v (the secret must not be shown again)", got)
+	}
+
+	// A ping: signed so that the Standard Webhooks library verifies it.
+	var d deliveryOut
+	s.expect(http.StatusAccepted, http.MethodPost, hooks+"/"+w.ID+"/test", owner.Token, nil, &d)
+	h := rcv.await(t, 1)
+	verifier, err := standardwebhooks.NewWebhook(w.Secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := verifier.Verify(h.body, h.header); err != nil {
+		t.Errorf("the ping does not verify: %v (headers %v)", err, h.header)
+	}
+	var msg struct {
+		ID, Type, Timestamp string
+		Data                map[string]string
+	}
+	if err := json.Unmarshal(h.body, &msg); err != nil || msg.Type != "ping" || msg.ID != h.header.Get("webhook-id") ||
+		msg.ID != d.MessageID || msg.Data["webhookId"] != w.ID || h.header.Get("Content-Type") != "application/json" {
+		t.Errorf("ping %s (%v), headers %v", h.body, err, h.header)
+	}
+	logged := func() []deliveryOut {
+		t.Helper()
+		var page struct {
+			Items []deliveryOut `json:"items"`
+		}
+		s.expect(http.StatusOK, http.MethodGet, hooks+"/"+w.ID+"/deliveries", owner.Token, nil, &page)
+		return page.Items
+	}
+	eventually(t, func() bool {
+		l := logged()
+		return len(l) == 1 && l[0].Status == "succeeded" && len(l[0].Attempts) == 1 && l[0].Attempts[0].StatusCode == 204
+	}, "the ping logged as succeeded with one 204 attempt")
+
+	// Rotated: the old secret and the new both sign for a day.
+	var rotated struct {
+		Secret string `json:"secret"`
+	}
+	s.expect(http.StatusOK, http.MethodPost, hooks+"/"+w.ID+"/rotate-secret", owner.Token, nil, &rotated)
+	if rotated.Secret == w.Secret || !strings.HasPrefix(rotated.Secret, "whsec_") {
+		t.Fatalf("rotated secret %q", rotated.Secret)
+	}
+	s.expect(http.StatusAccepted, http.MethodPost, hooks+"/"+w.ID+"/test", owner.Token, nil, nil)
+	h = rcv.await(t, 2)
+	newVerifier, err := standardwebhooks.NewWebhook(rotated.Secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if verifier.Verify(h.body, h.header) != nil || newVerifier.Verify(h.body, h.header) != nil {
+		t.Errorf("after a rotation, a delivery must verify with both secrets: %v", h.header.Get("webhook-signature"))
+	}
+
+	// Resend: the same message again, its webhook-id unchanged.
+	first := logged()[1]
+	s.expect(http.StatusAccepted, http.MethodPost, hooks+"/"+w.ID+"/deliveries/"+first.ID+"/resend", owner.Token, nil, nil)
+	h = rcv.await(t, 3)
+	if h.header.Get("webhook-id") != first.MessageID {
+		t.Errorf("resent with webhook-id %q, want %q", h.header.Get("webhook-id"), first.MessageID)
+	}
+
+	// 410 Gone switches the endpoint off; its owners are told.
+	rcv.answer(http.StatusGone)
+	s.expect(http.StatusAccepted, http.MethodPost, hooks+"/"+w.ID+"/test", owner.Token, nil, nil)
+	rcv.await(t, 4)
+	eventually(t, func() bool {
+		s.expect(http.StatusOK, http.MethodGet, hooks+"/"+w.ID, owner.Token, nil, &got)
+		return !got.Active && strings.Contains(got.DisabledReason, "410")
+	}, "the endpoint switched off after 410")
+	if m := s.mail(owner.Email, "was switched off"); !strings.Contains(m.Text, "410 Gone") {
+		t.Errorf("the owners' mail: %s", m.Text)
+	}
+	var on webhookOut
+	s.expect(http.StatusOK, http.MethodPatch, hooks+"/"+w.ID, owner.Token, map[string]any{"active": true}, &on)
+	if !on.Active || on.DisabledReason != "" {
+		t.Errorf("switched on again: %+v", on)
+	}
+
+	// Bad input, roles and plans.
+	admin := s.join(owner.Token, o.ID, domain.RoleAdmin)
+	issuer := s.join(owner.Token, o.ID, domain.RoleIssuer)
+	s.expect(http.StatusOK, http.MethodGet, hooks, admin.Token, nil, nil)
+	s.expectProblem(http.StatusForbidden, "FORBIDDEN", http.MethodGet, hooks, issuer.Token, nil)
+	for name, body := range map[string]map[string]any{
+		"no url":        {"events": []string{"credential.issued"}},
+		"ftp url":       {"url": "ftp://hooks.example/x", "events": []string{"credential.issued"}},
+		"a user in url": {"url": "https://u:p@hooks.example/x", "events": []string{"credential.issued"}},
+		"no events":     {"url": rcv.URL, "events": []string{}},
+		"unknown event": {"url": rcv.URL, "events": []string{"credential.exploded"}},
+		"ping event":    {"url": rcv.URL, "events": []string{"ping"}},
+		"twice":         {"url": rcv.URL, "events": []string{"credential.issued", "credential.issued"}},
+	} {
+		if p := s.expectProblem(http.StatusUnprocessableEntity, "VALIDATION_FAILED", http.MethodPost, hooks, owner.Token, body); p.Code == "" {
+			t.Errorf("%s: no problem", name)
+		}
+	}
+	s.expectProblem(http.StatusUnprocessableEntity, "WEBHOOK_URL_REFUSED", http.MethodPost, hooks, owner.Token,
+		map[string]any{"url": "https://nowhere.invalid/hooks", "events": []string{"credential.issued"}})
+	freeOwner, free := s.newIssuer("")
+	s.expectProblem(http.StatusForbidden, "PLAN_REQUIRED", http.MethodPost, "/api/v1/orgs/"+free.ID+"/webhooks", freeOwner.Token,
+		map[string]any{"url": rcv.URL, "events": []string{"credential.issued"}})
+	s.expectProblem(http.StatusNotFound, "NOT_FOUND", http.MethodGet, hooks+"/"+w.ID, freeOwner.Token, nil)
+
+	s.expect(http.StatusNoContent, http.MethodDelete, hooks+"/"+w.ID, owner.Token, nil, nil)
+	s.expectProblem(http.StatusNotFound, "NOT_FOUND", http.MethodGet, hooks+"/"+w.ID, owner.Token, nil)
+}
+
+// eventually polls cond for up to 10 s.
+func eventually(t *testing.T, cond func() bool, what string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("never: %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}

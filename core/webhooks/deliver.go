@@ -1,0 +1,179 @@
+package webhooks
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/credence-dev/credence/core/domain"
+	"github.com/credence-dev/credence/core/work"
+	"github.com/credence-dev/credence/ports"
+)
+
+// sendConcurrency bounds the attempts one task makes at once: a batch of
+// deliveries to slow endpoints must not take a worker's whole time one
+// after another.
+const sendConcurrency = 16
+
+// HandleDeliver attempts the deliveries a task names (work.WebhookTask):
+// those still pending and not held by another attempt.
+func (s *Service) HandleDeliver(ctx context.Context, t ports.Task) error {
+	var task work.WebhookTask
+	if err := json.Unmarshal(t.Payload, &task); err != nil {
+		return fmt.Errorf("webhook task: %w", err)
+	}
+	now := s.clock.Now()
+	claimed, err := s.store.Webhooks().Claim(ctx, task.IDs, now, now.Add(s.opts.Lease))
+	if err != nil {
+		return err
+	}
+	var wg sync.WaitGroup
+	errs := make([]error, len(claimed))
+	slots := make(chan struct{}, sendConcurrency)
+	for i, c := range claimed {
+		wg.Add(1)
+		slots <- struct{}{}
+		go func() {
+			defer func() { <-slots; wg.Done() }()
+			errs[i] = s.attempt(ctx, c)
+		}()
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// attempt makes one attempt at a claimed delivery and records it.
+func (s *Service) attempt(ctx context.Context, c ports.ClaimedDelivery) error {
+	d, w := c.Delivery, c.Webhook
+	start := s.clock.Now()
+	a := domain.WebhookAttempt{DeliveryID: d.ID, N: d.Attempts, At: start}
+	fail := func(why string) error {
+		d.Status, d.LastStatus, d.LastError, d.NextAttempt = domain.DeliveryFailed, 0, why, start
+		a.Error = why
+		return s.store.Webhooks().Attempted(ctx, d, a, nil)
+	}
+	switch {
+	case w.ID == "":
+		return fail("the endpoint was deleted")
+	case !w.Active && d.EventType != domain.EventPing:
+		return fail("the endpoint is switched off")
+	}
+	keys, err := s.keys(w, start)
+	if err != nil {
+		return err
+	}
+	r := s.sender.Send(ctx, ports.WebhookRequest{URL: w.URL, Headers: Headers(keys, d.MessageID, start, d.Payload), Body: d.Payload})
+	a.StatusCode, a.Latency, a.Response = r.Status, r.Latency, printable(r.Body)
+	now := s.clock.Now()
+	var changed *domain.Webhook
+	switch {
+	case r.Status >= 200 && r.Status < 300:
+		d.Status, d.LastStatus, d.LastError, d.DeliveredAt = domain.DeliverySucceeded, r.Status, "", &now
+		if w.FailingSince != nil {
+			w.FailingSince, w.UpdatedAt = nil, domain.Truncate(now)
+			changed = &w
+		}
+	case r.Status == 410:
+		a.Error = "the endpoint answered 410 Gone: it is switched off"
+		d.Status, d.LastStatus, d.LastError = domain.DeliveryFailed, r.Status, a.Error
+		w.Active, w.DisabledReason, w.UpdatedAt = false, domain.WebhookDisabledGone, domain.Truncate(now)
+		changed = &w
+	default:
+		a.Error = r.Err
+		if r.Status != 0 {
+			a.Error = fmt.Sprintf("HTTP %d", r.Status)
+		}
+		d.LastStatus, d.LastError = r.Status, a.Error
+		next, retry := domain.WebhookRetryAfter(d.Attempts, now, s.jitter())
+		d.Status, d.NextAttempt = domain.DeliveryPending, next
+		if !retry {
+			d.Status, d.NextAttempt = domain.DeliveryFailed, now
+		}
+		if w.FailingSince == nil {
+			since := domain.Truncate(start)
+			w.FailingSince, w.UpdatedAt = &since, domain.Truncate(now)
+			changed = &w
+		} else if w.Active && now.Sub(*w.FailingSince) >= domain.WebhookFailingLimit {
+			w.Active, w.DisabledReason, w.UpdatedAt = false, domain.WebhookDisabledFailing, domain.Truncate(now)
+			d.Status, d.NextAttempt = domain.DeliveryFailed, now
+			changed = &w
+		}
+	}
+	if changed != nil && !changed.Active {
+		return s.switchOff(ctx, d, a, *changed)
+	}
+	return s.store.Webhooks().Attempted(ctx, d, a, changed)
+}
+
+// switchOff records the attempt that switched an endpoint off, and, in
+// the same transaction, the activity entry and the mail to the
+// organization's owners.
+func (s *Service) switchOff(ctx context.Context, d domain.WebhookDelivery, a domain.WebhookAttempt, w domain.Webhook) error {
+	s.log.WarnContext(ctx, "webhook endpoint switched off", "webhook", w.ID, "org", w.OrgID, "reason", w.DisabledReason)
+	return s.outbox.Within(ctx, func(ctx context.Context, post work.Post) error {
+		if err := s.store.Webhooks().Attempted(ctx, d, a, &w); err != nil {
+			return err
+		}
+		if err := s.store.Activity().Record(ctx, domain.NewActivity(domain.Actor{}, w.OrgID, domain.ActWebhookDisabled, "webhook", w.ID,
+			w.DisabledReason, s.now())); err != nil {
+			return err
+		}
+		org, err := s.store.Orgs().Get(ctx, w.OrgID)
+		if err != nil {
+			return err
+		}
+		members, err := s.store.Members().List(ctx, w.OrgID)
+		if err != nil {
+			return err
+		}
+		subject := fmt.Sprintf("A webhook of %s was switched off", org.Name)
+		text := fmt.Sprintf("Credence switched off the webhook endpoint %s of %s: %s.\n\n"+
+			"Events are no longer sent to it. Once it answers again, switch it back on (PATCH /api/v1/orgs/%s/webhooks/%s {\"active\": true}); "+
+			"its delivery log (GET …/webhooks/%s/deliveries) shows every attempt, and failed deliveries can be resent.\n",
+			w.URL, org.Name, w.DisabledReason, w.OrgID, w.ID, w.ID)
+		for _, m := range members {
+			if m.Role == domain.RoleOwner {
+				if err := post(domain.MailWebhookDisabled, m.Email, subject, text); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+}
+
+// keys are the secrets that sign at now: the endpoint's, and the one a
+// rotation replaced until its overlap ends.
+func (s *Service) keys(w domain.Webhook, now time.Time) ([][]byte, error) {
+	key, err := s.cipher.Decrypt(w.SecretEnc)
+	if err != nil {
+		return nil, fmt.Errorf("decrypt the secret of webhook %s: %w", w.ID, err)
+	}
+	keys := [][]byte{key}
+	if w.PreviousSecretEnc != nil && w.PreviousUntil != nil && now.Before(*w.PreviousUntil) {
+		prev, err := s.cipher.Decrypt(w.PreviousSecretEnc)
+		if err != nil {
+			return nil, fmt.Errorf("decrypt the previous secret of webhook %s: %w", w.ID, err)
+		}
+		keys = append(keys, prev)
+	}
+	return keys, nil
+}
+
+// printable keeps what the log may show of a receiver's answer: valid
+// UTF-8, control characters but newlines and tabs dropped.
+func printable(b []byte) string {
+	return strings.Map(func(r rune) rune {
+		switch {
+		case r == '\n' || r == '\t':
+			return r
+		case r < 0x20 || r == 0x7f || r == 0xfffd:
+			return -1
+		}
+		return r
+	}, strings.ToValidUTF8(string(b), ""))
+}
