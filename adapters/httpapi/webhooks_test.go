@@ -231,3 +231,103 @@ func eventually(t *testing.T, cond func() bool, what string) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// A credential's life reaches a subscribed endpoint as events: issued,
+// suspended, unsuspended, revoked, a renewal (renewed, and the
+// replaced credential revoked), claimed; each once, signed, with the
+// credential in data; an endpoint that did not choose a type gets none
+// of it, and test-mode credentials' events say test.
+func TestWebhookCredentialEvents(t *testing.T) {
+	t.Parallel()
+	s := newTestServer(t)
+	owner, o := s.newIssuer("enterprise")
+	rcv := newReceiver(t)
+	other := newReceiver(t)
+	hooks := "/api/v1/orgs/" + o.ID + "/webhooks"
+	var w webhookOut
+	s.expect(http.StatusCreated, http.MethodPost, hooks, owner.Token, map[string]any{"url": rcv.URL,
+		"events": []string{"credential.issued", "credential.renewed", "credential.revoked", "credential.suspended", "credential.unsuspended", "credential.claimed"}}, &w)
+	s.expect(http.StatusCreated, http.MethodPost, hooks, owner.Token, map[string]any{"url": other.URL, "events": []string{"bulk_issuance.completed"}}, nil)
+	verifier, err := standardwebhooks.NewWebhook(w.Secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	type event struct {
+		ID, Type string
+		Test     bool
+		Data     struct {
+			ID, Status, RevocationReason, SuspensionReason string
+			Recipient                                      struct{ Email string }
+		}
+	}
+	n := 0
+	next := func(want string) event {
+		t.Helper()
+		n++
+		h := rcv.await(t, n)
+		if err := verifier.Verify(h.body, h.header); err != nil {
+			t.Errorf("event %d does not verify: %v", n, err)
+		}
+		var e event
+		if err := json.Unmarshal(h.body, &e); err != nil || e.Type != want || e.ID != h.header.Get("webhook-id") {
+			t.Fatalf("event %d: %s (%v), want %s", n, h.body, err, want)
+		}
+		return e
+	}
+
+	b := s.createBadge(owner.Token, o.ID, 30)
+	email := uniqueEmail("hook")
+	c := s.issue(owner.Token, o.ID, b.ID, email)
+	if e := next("credential.issued"); e.Data.ID != c.ID || e.Data.Recipient.Email != email || e.Test {
+		t.Errorf("issued: %+v", e)
+	}
+	cred := "/api/v1/orgs/" + o.ID + "/credentials/" + c.ID
+	s.expect(http.StatusOK, http.MethodPost, cred+"/suspend", owner.Token, map[string]string{"reason": "checking"}, nil)
+	if e := next("credential.suspended"); e.Data.SuspensionReason != "checking" || e.Data.Status != "suspended" {
+		t.Errorf("suspended: %+v", e)
+	}
+	s.expect(http.StatusOK, http.MethodPost, cred+"/unsuspend", owner.Token, nil, nil)
+	next("credential.unsuspended")
+
+	// Issuing again renews the time-bound credential: renewed, and the
+	// replaced one revoked.
+	// (Their order is not promised: both are sent at once.)
+	renewal := s.issue(owner.Token, o.ID, b.ID, email)
+	pair := map[string]event{}
+	for range 2 {
+		n++
+		h := rcv.await(t, n)
+		var e event
+		if err := json.Unmarshal(h.body, &e); err != nil || verifier.Verify(h.body, h.header) != nil {
+			t.Fatalf("renewal event %s: %v", h.body, err)
+		}
+		pair[e.Type] = e
+	}
+	if pair["credential.renewed"].Data.ID != renewal.ID || pair["credential.revoked"].Data.ID != c.ID {
+		t.Errorf("renewal events: %+v", pair)
+	}
+	recipient := s.signUp(email)
+	s.expect(http.StatusOK, http.MethodPost, "/api/v1/credentials/"+renewal.ID+"/claim", recipient.Token, nil, nil)
+	next("credential.claimed")
+	s.expect(http.StatusOK, http.MethodPost, "/api/v1/orgs/"+o.ID+"/credentials/"+renewal.ID+"/revoke", owner.Token, map[string]string{"reason": "withdrawn"}, nil)
+	if e := next("credential.revoked"); e.Data.RevocationReason != "withdrawn" {
+		t.Errorf("revoked: %+v", e)
+	}
+
+	// A test key's credential: its event says test.
+	_, testKey := s.apiKey(owner.Token, o.ID, "test")
+	s.issue(testKey, o.ID, b.ID, uniqueEmail("hooktest"))
+	if e := next("credential.issued"); !e.Test {
+		t.Errorf("a test-mode credential's event: %+v", e)
+	}
+	time.Sleep(200 * time.Millisecond)
+	rcv.mu.Lock()
+	extra := len(rcv.got) - n
+	rcv.mu.Unlock()
+	other.mu.Lock()
+	elsewhere := len(other.got)
+	other.mu.Unlock()
+	if extra != 0 || elsewhere != 0 {
+		t.Errorf("%d events more than expected, %d to the endpoint that chose none of them", extra, elsewhere)
+	}
+}

@@ -39,7 +39,14 @@ type Service struct {
 	guard access.Guard
 	log   *slog.Logger
 	opts  Options
+	// events writes bulk_issuance.completed and failed for webhooks (see
+	// UseEmitter); nil: the event is only recorded.
+	events credentials.Emitter
 }
+
+// UseEmitter has the service write the webhook events of finished jobs.
+// Call it before the service serves.
+func (s *Service) UseEmitter(e credentials.Emitter) { s.events = e }
 
 // New returns a bulk issuance service issuing through creds.
 func New(store Store, clock ports.Clock, creds *credentials.Service, relay Relay, plans domain.Plans, log *slog.Logger, opts Options) *Service {
@@ -488,7 +495,9 @@ func (s *Service) record(ctx context.Context, job domain.BulkJob, owner string, 
 // final status: the event tells the job is over) in one transaction.
 func (s *Service) finish(ctx context.Context, job domain.BulkJob, owner string, status domain.JobStatus, code, reason string) (domain.BulkJob, error) {
 	var done domain.BulkJob
+	var hooks []string
 	err := s.store.WithinTx(ctx, func(ctx context.Context) error {
+		hooks = nil
 		now := domain.Truncate(s.clock.Now())
 		var err error
 		if done, err = s.store.Bulk().Finish(ctx, job.ID, owner, status, reason, code, now); err != nil {
@@ -499,9 +508,24 @@ func (s *Service) finish(ctx context.Context, job domain.BulkJob, owner string, 
 		if err != nil {
 			return err
 		}
-		return s.store.Events().Record(ctx, domain.Event{ID: domain.NewID(), OrgID: done.OrgID,
-			Type: domain.EventBulkIssuanceCompleted, SubjectID: done.ID, Payload: payload, CreatedAt: now})
+		e := domain.Event{ID: "evt_" + domain.NewID(), OrgID: done.OrgID, Type: domain.EventBulkIssuanceCompleted,
+			SubjectID: done.ID, Payload: payload, CreatedAt: now}
+		if done.Status == domain.JobFailed {
+			e.Type = domain.EventBulkIssuanceFailed
+		}
+		if s.events == nil {
+			return s.store.Events().Record(ctx, e)
+		}
+		org, err := s.store.Orgs().Get(ctx, done.OrgID)
+		if err != nil {
+			return err
+		}
+		hooks, err = s.events.Emit(ctx, org, e, done.Test)
+		return err
 	})
+	if err == nil && s.events != nil {
+		s.events.Queued(ctx, hooks...)
+	}
 	if errors.Is(err, ports.ErrLeaseLost) {
 		return done, nil
 	}

@@ -46,6 +46,8 @@ type Service struct {
 	// verifying finds that cannot change.
 	tally  *work.Tally
 	caches verifyCaches
+	// events writes webhook events (see UseEmitter); nil: none.
+	events Emitter
 }
 
 // New returns a credential service publishing under urls. Recipient mail
@@ -261,6 +263,15 @@ func (s *Service) issueOnce(ctx context.Context, actor domain.Actor, orgID strin
 	// checks that the context decided on still holds (one statement on
 	// PostgreSQL). The full rules run in a transaction when it declines,
 	// on retries, and when within must join the transaction.
+	if fast && s.events != nil && badge.Locked {
+		// An issue that webhooks want writes its event in its
+		// transaction: not the one-statement path.
+		wanted, err := s.events.Wants(ctx, org, domain.EventCredentialIssued, domain.EventCredentialRenewed, domain.EventCredentialRevoked)
+		if err != nil {
+			return issued{}, err
+		}
+		fast = !wanted
+	}
 	if badge.Locked && fast {
 		is := Issued{Credential: c, State: domain.StateNew}
 		f := ports.FirstIssue{Credential: c, Month: domain.MonthStart(now), Limit: plan.MonthlyRecipients,
@@ -282,9 +293,9 @@ func (s *Service) issueOnce(ctx context.Context, actor domain.Actor, orgID strin
 		}
 	}
 	var out issued
-	var changed []string
+	var changed, hooks []string
 	err = s.store.WithinTx(ctx, func(ctx context.Context) error {
-		changed = nil
+		changed, hooks = nil, nil
 		if cached {
 			// Decided on a remembered context: it must still hold.
 			held, err := s.store.Credentials().IssueContext(ctx, orgID, in.BadgeID, actor.UserID)
@@ -326,6 +337,16 @@ func (s *Service) issueOnce(ctx context.Context, actor domain.Actor, orgID strin
 			}
 		}
 		out.Issued = Issued{Credential: c, State: is.State, Previous: is.Previous}
+		types, subjects := []domain.EventType{domain.EventCredentialIssued}, []domain.Credential{c}
+		if is.State != domain.StateNew {
+			types[0] = domain.EventCredentialRenewed
+		}
+		if is.Previous != nil && is.Previous.RevokedAt != nil {
+			types, subjects = append(types, domain.EventCredentialRevoked), append(subjects, *is.Previous)
+		}
+		if hooks, err = s.emit(ctx, org, types, subjects...); err != nil {
+			return err
+		}
 		if out.mail = s.credentialMail(org, badge, out.Issued, now); out.mail != nil {
 			if err := s.store.Mails().Create(ctx, *out.mail); err != nil {
 				return err
@@ -362,6 +383,7 @@ func (s *Service) issueOnce(ctx context.Context, actor domain.Actor, orgID strin
 	if len(changed) > 0 {
 		s.relay.StatusListsChanged(context.WithoutCancel(ctx), changed...)
 	}
+	s.queued(ctx, hooks)
 	return out, nil
 }
 
@@ -449,9 +471,10 @@ func (s *Service) Unsuspend(ctx context.Context, actor domain.Actor, orgID strin
 // commits, the list is published again.
 func (s *Service) changeStatus(ctx context.Context, actor domain.Actor, orgID string, id domain.CredentialID, action domain.Action, detail string, change func(c *domain.Credential) error) (domain.Credential, error) {
 	var out domain.Credential
-	var changed []string
+	var changed, hooks []string
 	err := s.store.WithinTx(ctx, func(ctx context.Context) error {
-		if _, err := s.guard.Org(ctx, actor, orgID, domain.PermRevoke); err != nil {
+		org, err := s.guard.Org(ctx, actor, orgID, domain.PermRevoke)
+		if err != nil {
 			return err
 		}
 		c, err := s.orgCredential(ctx, orgID, id, true)
@@ -468,12 +491,25 @@ func (s *Service) changeStatus(ctx context.Context, actor domain.Actor, orgID st
 		if changed, err = s.statusChanged(ctx, c); err != nil {
 			return err
 		}
+		if hooks, err = s.emit(ctx, org, []domain.EventType{actionEvents[action]}, c); err != nil {
+			return err
+		}
 		return s.record(ctx, actor, orgID, action, c.ID, detail)
 	})
 	if err == nil && len(changed) > 0 {
 		s.relay.StatusListsChanged(context.WithoutCancel(ctx), changed...)
 	}
+	if err == nil {
+		s.queued(ctx, hooks)
+	}
 	return out, err
+}
+
+// actionEvents are the webhook events of the status changes.
+var actionEvents = map[domain.Action]domain.EventType{
+	domain.ActCredentialRevoked:     domain.EventCredentialRevoked,
+	domain.ActCredentialSuspended:   domain.EventCredentialSuspended,
+	domain.ActCredentialUnsuspended: domain.EventCredentialUnsuspended,
 }
 
 // orgCredential reads a credential of the organization; lock holds it
@@ -548,6 +584,7 @@ func (s *Service) Claim(ctx context.Context, actor domain.Actor, id domain.Crede
 		return domain.Credential{}, err
 	}
 	var out domain.Credential
+	var hooks []string
 	err := s.store.WithinTx(ctx, func(ctx context.Context) error {
 		c, err := s.store.Credentials().GetForUpdate(ctx, id)
 		if err != nil {
@@ -560,7 +597,19 @@ func (s *Service) Claim(ctx context.Context, actor domain.Actor, id domain.Crede
 		if err := s.store.Credentials().Update(ctx, c); err != nil {
 			return err
 		}
+		if s.events != nil {
+			org, err := s.store.Orgs().Get(ctx, c.OrgID)
+			if err != nil {
+				return err
+			}
+			if hooks, err = s.emit(ctx, org, []domain.EventType{domain.EventCredentialClaimed}, c); err != nil {
+				return err
+			}
+		}
 		return s.record(ctx, actor, c.OrgID, domain.ActCredentialClaimed, c.ID, "")
 	})
+	if err == nil {
+		s.queued(ctx, hooks)
+	}
 	return out, err
 }

@@ -187,6 +187,8 @@ func New(d Deps, o Options) (*Platform, error) {
 	p.VCAPI = vcapi.New(p.Credentials, d.Clock)
 	p.VCAPI.UseEmbeddedProofs(vcapi.DataIntegrity{Credentials: p.Credentials})
 	p.Webhooks = webhooks.New(d.Store, d.Clock, p.Dispatcher, d.Cipher, d.Webhooks, outbox, o.Plans, d.Log, o.Webhooks)
+	p.Credentials.UseEmitter(p.Webhooks)
+	p.Bulk.UseEmitter(p.Webhooks)
 	if d.Terms != nil {
 		// Issuing through the VC-API checks each credential's JSON-LD
 		// terms: without the contexts, it is not offered.

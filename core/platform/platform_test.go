@@ -56,7 +56,7 @@ func TestNewAssemblesAndRegisters(t *testing.T) {
 	}
 	p.Register(q)
 	slices.Sort(q.kinds)
-	if want := []string{work.KindBulkJob, work.KindMail, work.KindStatusList}; !slices.Equal(q.kinds, want) {
+	if want := []string{work.KindBulkJob, work.KindMail, work.KindStatusList, work.KindWebhook}; !slices.Equal(q.kinds, want) {
 		t.Errorf("Register installed %v, want %v", q.kinds, want)
 	}
 

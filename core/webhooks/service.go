@@ -296,6 +296,35 @@ func (s *Service) Test(ctx context.Context, actor domain.Actor, orgID, id string
 	return d, err
 }
 
+// Wants reports whether an event of one of the types ts of the
+// organization would be delivered anywhere now (its plan has webhooks and
+// an active endpoint chose the type): an issue that none wants may take
+// the one-statement path.
+func (s *Service) Wants(ctx context.Context, org domain.Organization, ts ...domain.EventType) (bool, error) {
+	if !s.plans.Get(org.Plan).Webhooks {
+		return false, nil
+	}
+	hooks, err := s.store.Webhooks().List(ctx, org.ID)
+	if err != nil {
+		return false, err
+	}
+	for _, w := range hooks {
+		for _, t := range ts {
+			if w.Subscribes(t) {
+				return true, nil
+			}
+		}
+	}
+	return false, nil
+}
+
+// Queued relays deliveries Emit wrote once their transaction committed.
+func (s *Service) Queued(ctx context.Context, ids ...string) {
+	if len(ids) > 0 {
+		s.relay.WebhooksQueued(context.WithoutCancel(ctx), ids...)
+	}
+}
+
 // Emit writes an event and its deliveries, one per endpoint of the
 // organization that chose its type, in the transaction at hand, and
 // returns the deliveries' IDs for the relay once it commits (none when
