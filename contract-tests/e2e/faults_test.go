@@ -100,6 +100,7 @@ const (
 	redisSignInBudget     = 13
 	redisAccountMail      = 14
 	redisStatusLists      = 8
+	redisWebhooks         = 7
 )
 
 // redisInUse holds the Redis databases of the tests running now.

@@ -49,7 +49,8 @@ type Options struct {
 	// lets the sender reach private addresses too).
 	AllowHTTP bool
 	// Lease is how long one attempt may take before its delivery is
-	// taken again (default 1 minute: the sender gives up after 10 s).
+	// taken again, by the sweep, from a worker that died (default 30 s,
+	// three times the sender's default timeout).
 	Lease time.Duration
 }
 
@@ -72,7 +73,7 @@ type Service struct {
 func New(store Store, clock ports.Clock, relay Relay, cipher ports.KeyCipher, sender ports.WebhookSender, outbox *work.Outbox,
 	plans domain.Plans, log *slog.Logger, o Options) *Service {
 	if o.Lease <= 0 {
-		o.Lease = time.Minute
+		o.Lease = 30 * time.Second
 	}
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)

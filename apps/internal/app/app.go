@@ -142,7 +142,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	if cfg.WebhookAllowPrivate {
 		log.Warn("CREDENCE_WEBHOOK_ALLOW_PRIVATE is on: webhooks may reach loopback and private addresses over http (development and tests only)")
 	}
-	sender := webhooksend.New(webhooksend.Options{AllowPrivate: cfg.WebhookAllowPrivate})
+	sender := webhooksend.New(webhooksend.Options{AllowPrivate: cfg.WebhookAllowPrivate, Timeout: cfg.WebhookTimeout})
 	a.Platform, err = platform.New(platform.Deps{Store: a.Store, Queue: a.Queue, Mailer: mailer, Cipher: cipher, Canonicalizer: canon, Terms: canon,
 		Webhooks: sender, Clock: a.Clock, Limiter: a.Limiter, Log: log}, platform.Options{
 		PublicURL: cfg.PublicURL, AdminEmails: cfg.AdminEmails, Plans: cfg.Plans,
@@ -150,7 +150,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		Work: work.Options{SweepEvery: cfg.SweepEvery, JobLease: cfg.JobLease, MailBackoff: cfg.MailBackoff,
 			ActivityRetention: cfg.ActivityRetention, PruneEvery: cfg.PruneEvery},
 		Bulk:     bulk.Options{ChunkSize: cfg.BulkChunk, JobLease: cfg.JobLease},
-		Webhooks: webhooks.Options{AllowHTTP: cfg.WebhookAllowPrivate},
+		Webhooks: webhooks.Options{AllowHTTP: cfg.WebhookAllowPrivate, Lease: 3 * cfg.WebhookTimeout},
 	})
 	if err != nil {
 		return nil, errors.Join(err, a.Close())

@@ -61,6 +61,8 @@ type Config struct {
 	// addresses and http URLs (CREDENCE_WEBHOOK_ALLOW_PRIVATE=1: for
 	// development and tests only).
 	WebhookAllowPrivate bool
+	// WebhookTimeout bounds one delivery attempt (connect, TLS, answer).
+	WebhookTimeout time.Duration
 }
 
 // Load reads the configuration; every bad value is an error naming its
@@ -123,6 +125,12 @@ func Load(getenv func(string) string) (Config, error) {
 	}
 	if cfg.PruneEvery, err = durationSetting(getenv, "CREDENCE_PRUNE_INTERVAL", time.Hour); err != nil {
 		return Config{}, err
+	}
+	if cfg.WebhookTimeout, err = boundedDuration(getenv, "CREDENCE_WEBHOOK_TIMEOUT", 10*time.Second, time.Minute); err != nil {
+		return Config{}, err
+	}
+	if cfg.WebhookTimeout == 0 {
+		return Config{}, errors.New("CREDENCE_WEBHOOK_TIMEOUT must be more than 0")
 	}
 	switch v := strings.TrimSpace(getenv("CREDENCE_WEBHOOK_ALLOW_PRIVATE")); v {
 	case "", "0", "false":
