@@ -8,6 +8,9 @@
 #
 # ROWS (default 25000), BENCHFLAGS (e.g. -no-mail), PG (server URL without
 # database), REDIS (a Redis URL whose database is flushed!) tune it.
+# WEBHOOK=1 gives the organization a webhook endpoint served by the bench
+# for every row's credential.issued and the job's completion, and reports
+# the delivery rate beside the bulk rate.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 MODE=${MODE:-redis}
@@ -23,7 +26,11 @@ go build -o "$work/worker" ./apps/worker
 go build -o "$work/bench" ./apps/bench
 
 export CREDENCE_DATA_DIR="$work/data" CREDENCE_HTTP_ADDR="127.0.0.1:$PORT" CREDENCE_LOG_LEVEL=warn CREDENCE_RATE_LIMIT_IP=0 \
-  CREDENCE_ADMIN_EMAILS=admin@example.com CREDENCE_PLANS='{"professional":{"monthlyRecipients":-1}}'
+  CREDENCE_ADMIN_EMAILS=admin@example.com CREDENCE_PLANS='{"professional":{"monthlyRecipients":-1},"enterprise":{"monthlyRecipients":-1}}'
+if [ "${WEBHOOK:-}" = 1 ]; then
+  export CREDENCE_WEBHOOK_ALLOW_PRIVATE=1
+  BENCHFLAGS="${BENCHFLAGS:-} -webhook"
+fi
 if [ "$MODE" != sqlite ]; then
   psql "$PG/postgres" -qc "DROP DATABASE IF EXISTS credence_bench" -c "CREATE DATABASE credence_bench" >/dev/null 2>&1
   export CREDENCE_DATABASE_URL="$PG/credence_bench?sslmode=disable" CREDENCE_MASTER_KEY=$(head -c 32 /dev/urandom | base64)

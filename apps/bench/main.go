@@ -78,6 +78,8 @@ func main() {
 	flag.StringVar(&o.pidOf, "pid-of", "", "sample the memory of the process with this name (pgrep -n -f)")
 	flag.DurationVar(&o.timeout, "timeout", 20*time.Minute, "give up after this long")
 	flag.BoolVar(&o.noMail, "no-mail", false, "switch the bench organization's recipient emails off (time the issuance alone)")
+	flag.BoolVar(&o.webhook, "webhook", false, "-mode bulk: an Enterprise organization with one webhook endpoint (served here) taking every event; "+
+		"report the delivery rate and how far deliveries fell behind (the server needs CREDENCE_WEBHOOK_ALLOW_PRIVATE=1)")
 	flag.DurationVar(&o.signFor, "sign-for", 5*time.Second, "how long the raw signing loop runs")
 	flag.StringVar(&o.mode, "mode", "bulk", "bulk: one bulk job; issue: single issues by concurrent clients; verify: verification under load")
 	flag.IntVar(&o.clients, "clients", 16, "-mode issue: concurrent clients (and in-process issuers)")
@@ -110,7 +112,7 @@ func main() {
 type options struct {
 	url, mailDir, admin, pidOf string
 	rows, pid                  int
-	noMail                     bool
+	noMail, webhook            bool
 	timeout, signFor           time.Duration
 	mode, inprocessDB          string
 	clients, slices            int
@@ -164,6 +166,13 @@ func run(ctx context.Context, o options) error {
 	peak := &peakRSS{pid: pid}
 	stopSampling := peak.sample(100 * time.Millisecond)
 
+	var hooks *hookCounter
+	if o.webhook {
+		if hooks, err = c.addWebhook(ctx, setup); err != nil {
+			return fmt.Errorf("webhook: %w", err)
+		}
+		defer hooks.close()
+	}
 	mailsBefore := countMail(o.mailDir)
 	start = time.Now()
 	var job jobView
@@ -188,6 +197,20 @@ func run(ctx context.Context, o options) error {
 	}
 	bulkRate := float64(job.Issued) / took.Seconds()
 	fmt.Printf("bulk: %d rows issued in %v (submit answered in %v): %.0f rows/s\n", job.Issued, took.Round(time.Millisecond), submitted.Round(time.Millisecond), bulkRate)
+	if hooks != nil {
+		// Every row's credential.issued and the job's
+		// bulk_issuance.completed.
+		want := job.Issued + 1
+		for hooks.distinct() < want && ctx.Err() == nil {
+			time.Sleep(20 * time.Millisecond)
+		}
+		h := hooks.report()
+		span := h.last.Sub(h.first)
+		fmt.Printf("webhooks: %d events delivered (%d deliveries, %d repeated), the last %v after the job completed; "+
+			"%.0f deliveries/s between the first and the last; the furthest behind an event's own time: %v\n",
+			h.distinct, h.deliveries, h.deliveries-h.distinct, h.last.Sub(start.Add(took)).Round(time.Millisecond),
+			float64(h.distinct)/span.Seconds(), h.maxLag.Round(time.Millisecond))
+	}
 	if !o.noMail {
 		// Mail goes out once the job is over (or 30 s after its chunk
 		// committed): wait until every recipient's file is written.
@@ -413,7 +436,11 @@ func (c *client) setup(ctx context.Context, o options) (session, error) {
 	if err := c.json(ctx, "POST", "/api/v1/admin/orgs/"+org.ID+"/approve", admin, nil, nil); err != nil {
 		return session{}, err
 	}
-	if err := c.json(ctx, "PUT", "/api/v1/admin/orgs/"+org.ID+"/plan", admin, map[string]any{"plan": "professional"}, nil); err != nil {
+	plan := "professional"
+	if o.webhook {
+		plan = "enterprise"
+	}
+	if err := c.json(ctx, "PUT", "/api/v1/admin/orgs/"+org.ID+"/plan", admin, map[string]any{"plan": plan}, nil); err != nil {
 		return session{}, err
 	}
 	if err := c.json(ctx, "POST", "/api/v1/orgs/"+org.ID+"/signing-keys", tok, nil, nil); err != nil {
