@@ -82,6 +82,13 @@ type Credentials interface {
 	List(ctx context.Context, f CredentialFilter) ([]domain.Credential, error)
 	// ListByEmail returns every credential issued to email, newest first.
 	ListByEmail(ctx context.Context, email string, page Page) ([]domain.Credential, error)
+	// Expired returns up to limit credentials that expired after since and
+	// at or before now and whose expiry was not announced yet, soonest
+	// first.
+	Expired(ctx context.Context, since, now time.Time, limit int) ([]domain.Credential, error)
+	// AnnounceExpiry marks the credential's expiry announced at at; false
+	// when it was already (of concurrent announcers one gets true).
+	AnnounceExpiry(ctx context.Context, id domain.CredentialID, at time.Time) (bool, error)
 }
 
 // FirstIssue is what Credentials.InsertFirst writes.

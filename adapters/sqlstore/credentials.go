@@ -653,3 +653,31 @@ func (r *Credentials) Heads(ctx context.Context, badgeID string, test bool, emai
 	}
 	return out, nil
 }
+
+// Expired returns credentials expired in (since, now] whose expiry was
+// not announced, soonest first.
+func (r *Credentials) Expired(ctx context.Context, since, now time.Time, limit int) ([]domain.Credential, error) {
+	var rows []credentialRow
+	err := r.s.idb(ctx).NewSelect().Model(&rows).
+		Where("c.expiry_announced_at IS NULL").Where("c.expires_at IS NOT NULL").
+		Where("c.expires_at > ?", since.UTC()).Where("c.expires_at <= ?", now.UTC()).
+		OrderExpr("c.expires_at ASC, c.id ASC").Limit(int64(limit)).Scan(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("expired credentials: %w", err)
+	}
+	out := make([]domain.Credential, len(rows))
+	for i := range rows {
+		out[i] = rows[i].toDomain()
+	}
+	return out, nil
+}
+
+// AnnounceExpiry marks a credential's expiry announced, once.
+func (r *Credentials) AnnounceExpiry(ctx context.Context, id domain.CredentialID, at time.Time) (bool, error) {
+	n, err := affected(r.s.idb(ctx).NewUpdate().Model((*credentialRow)(nil)).Set("expiry_announced_at = ?", at.UTC()).
+		Where("id = ?", string(id)).Where("expiry_announced_at IS NULL").Exec(ctx))
+	if err != nil {
+		return false, fmt.Errorf("announce the expiry of %s: %w", id, err)
+	}
+	return n == 1, nil
+}

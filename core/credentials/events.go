@@ -95,3 +95,58 @@ func (s *Service) queued(ctx context.Context, ids []string) {
 		s.events.Queued(ctx, ids...)
 	}
 }
+
+// ExpiryWindow is how far back the announcer looks for expiries: a
+// credential that expired longer ago without being announced (the
+// announcer was down that long, or it expired before webhooks existed)
+// is not announced.
+const ExpiryWindow = 24 * time.Hour
+
+// expiryBatch bounds the expiries one call announces.
+const expiryBatch = 500
+
+// AnnounceExpiries writes credential.expired for the credentials that
+// expired since the last call (within ExpiryWindow), each once, in the
+// transaction that marks it announced; it returns how many it announced.
+// Every process's sweep calls it: of concurrent announcers of one
+// expiry, one writes the event.
+func (s *Service) AnnounceExpiries(ctx context.Context) (int, error) {
+	if s.events == nil {
+		return 0, nil
+	}
+	now := s.clock.Now()
+	expired, err := s.store.Credentials().Expired(ctx, now.Add(-ExpiryWindow), now, expiryBatch)
+	if err != nil || len(expired) == 0 {
+		return 0, err
+	}
+	orgs := map[string]domain.Organization{}
+	n := 0
+	for _, c := range expired {
+		var hooks []string
+		err := s.store.WithinTx(ctx, func(ctx context.Context) error {
+			hooks = nil
+			first, err := s.store.Credentials().AnnounceExpiry(ctx, c.ID, s.now())
+			if err != nil || !first {
+				return err
+			}
+			org, ok := orgs[c.OrgID]
+			if !ok {
+				if org, err = s.store.Orgs().Get(ctx, c.OrgID); err != nil {
+					return err
+				}
+				orgs[c.OrgID] = org
+			}
+			n++
+			if c.RevokedAt != nil {
+				return nil // revoked before it expired: its end was told then
+			}
+			hooks, err = s.emit(ctx, org, []domain.EventType{domain.EventCredentialExpired}, c)
+			return err
+		})
+		if err != nil {
+			return n, err
+		}
+		s.queued(ctx, hooks)
+	}
+	return n, nil
+}

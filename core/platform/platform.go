@@ -13,6 +13,7 @@
 package platform
 
 import (
+	"context"
 	"errors"
 	"log/slog"
 	"net/url"
@@ -189,6 +190,10 @@ func New(d Deps, o Options) (*Platform, error) {
 	p.Webhooks = webhooks.New(d.Store, d.Clock, p.Dispatcher, d.Cipher, d.Webhooks, outbox, o.Plans, d.Log, o.Webhooks)
 	p.Credentials.UseEmitter(p.Webhooks)
 	p.Bulk.UseEmitter(p.Webhooks)
+	p.Dispatcher.OnSweep(func(ctx context.Context) error {
+		_, err := p.Credentials.AnnounceExpiries(ctx)
+		return err
+	})
 	if d.Terms != nil {
 		// Issuing through the VC-API checks each credential's JSON-LD
 		// terms: without the contexts, it is not offered.

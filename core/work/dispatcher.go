@@ -21,6 +21,16 @@ type Dispatcher struct {
 
 	pruneMu   sync.Mutex // one housekeeping round at a time
 	lastPrune time.Time  // when the last round started; zero before the first
+
+	// alsoOnSweep run at every sweep (OnSweep), before webhook
+	// deliveries are relayed.
+	alsoOnSweep []func(context.Context) error
+}
+
+// OnSweep has every sweep also run fn (as the credentials' expiry
+// announcer, which writes webhook deliveries). Call it before Run.
+func (d *Dispatcher) OnSweep(fn func(context.Context) error) {
+	d.alsoOnSweep = append(d.alsoOnSweep, fn)
 }
 
 // NewDispatcher returns a dispatcher enqueuing on queue.
@@ -142,6 +152,11 @@ func (d *Dispatcher) Sweep(ctx context.Context) error {
 	}
 	if err := d.enqueueStatusLists(ctx, lists); err != nil {
 		return fmt.Errorf("relay %d status lists: %w", len(lists), err)
+	}
+	for _, also := range d.alsoOnSweep {
+		if err := also(ctx); err != nil {
+			return err
+		}
 	}
 	hooks, err := d.store.Webhooks().Due(ctx, now, now.Add(RelayGrace), sweepBatch)
 	if err != nil {
