@@ -33,6 +33,11 @@ import (
 //     restores what they deleted).
 type Retention interface {
 	PruneActivity(ctx context.Context, before time.Time, limit int) (int, error)
+	// PruneDeliveries deletes up to limit webhook delivery attempts made
+	// before before and up to limit deliveries done (succeeded or failed)
+	// created before it, oldest first; it returns the larger count (a
+	// batch is full when either is).
+	PruneDeliveries(ctx context.Context, before time.Time, limit int) (int, error)
 	PruneEnded(ctx context.Context, before time.Time, limit int) (Pruned, error)
 }
 

@@ -31,6 +31,28 @@ func (r *Retention) PruneActivity(ctx context.Context, before time.Time, limit i
 	return n, nil
 }
 
+// The webhook delivery log's passes: attempts, and deliveries done
+// (pending ones are kept whatever their age).
+var (
+	attemptsPass   = pass{"webhook_attempts", "id", "at < ?", "at, id"}
+	deliveriesPass = pass{"webhook_deliveries", "id", "created_at < ? AND status IN ('succeeded', 'failed')", "created_at, id"}
+)
+
+// PruneDeliveries deletes up to limit webhook attempts made before
+// before, and up to limit deliveries done that were created before it,
+// oldest first.
+func (r *Retention) PruneDeliveries(ctx context.Context, before time.Time, limit int) (int, error) {
+	a, err := r.prune(ctx, attemptsPass, limit, before.UTC())
+	if err != nil {
+		return 0, fmt.Errorf("prune webhook attempts: %w", err)
+	}
+	d, err := r.prune(ctx, deliveriesPass, limit, before.UTC())
+	if err != nil {
+		return a, fmt.Errorf("prune webhook deliveries: %w", err)
+	}
+	return max(a, d), nil
+}
+
 // PruneEnded deletes up to limit rows of each kind that ended before
 // before. A kind ended in two ways (expired or used, expired or revoked)
 // takes one pass per way, each along an index of its own: one condition

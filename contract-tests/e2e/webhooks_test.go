@@ -269,3 +269,32 @@ func (e *env) deliveriesDone(t *testing.T, c *client, orgID, hookID string, n in
 		path = "/api/v1/orgs/" + orgID + "/webhooks/" + hookID + "/deliveries?limit=100&cursor=" + page.NextCursor
 	}
 }
+
+// TestWebhookAddressGuard: with the operator's default (no private
+// addresses), the server refuses endpoints it may not reach, before any
+// is stored: loopback (IPv4, IPv6, a name for it), cloud metadata,
+// private and CGNAT addresses, IPv4-mapped loopback, and http.
+func TestWebhookAddressGuard(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, "sqlite", withEnv("CREDENCE_WEBHOOK_ALLOW_PRIVATE", "0"))
+	e := envFor(t, s)
+	owner, o := e.newIssuer(t, "")
+	e.setPlan(t, o.ID, "enterprise")
+	oc := e.as(t, owner.Token)
+	hooks := "/api/v1/orgs/" + o.ID + "/webhooks"
+	for _, u := range []string{"https://127.0.0.1/hooks", "https://[::1]/hooks", "https://localhost/hooks", "https://169.254.169.254/latest/meta-data",
+		"https://10.0.0.7/hooks", "https://100.64.0.1/hooks", "https://[::ffff:127.0.0.1]/hooks", "https://[fd00:ec2::254]/hooks"} {
+		p := oc.expectProblem(http.StatusUnprocessableEntity, "WEBHOOK_URL_REFUSED", http.MethodPost, hooks,
+			map[string]any{"url": u, "events": []string{"credential.issued"}})
+		t.Logf("%s: %s", u, p.Detail)
+	}
+	oc.expectProblem(http.StatusUnprocessableEntity, "VALIDATION_FAILED", http.MethodPost, hooks,
+		map[string]any{"url": "http://hooks.example/x", "events": []string{"credential.issued"}})
+	var list struct {
+		Items []any `json:"items"`
+	}
+	oc.expect(http.StatusOK, http.MethodGet, hooks, nil, &list)
+	if len(list.Items) != 0 {
+		t.Errorf("refused endpoints were stored: %v", list.Items)
+	}
+}

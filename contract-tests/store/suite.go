@@ -111,6 +111,7 @@ func Run(t *testing.T, newStore Factory) {
 		{"vc_records_digest_credential_id_entries", testVCRecords},
 		{"webhook_endpoints_round_trip_subscribed_delete", testWebhookEndpoints},
 		{"webhook_deliveries_due_claim_attempt_log_resend", testWebhookDeliveries},
+		{"webhook_log_pruned_past_retention", testWebhookLogPruned},
 
 		{"quota_consume_counts_distinct_recipients", testQuota},
 		{"quota_never_exceeds_limit_under_concurrency", testQuotaConcurrent},

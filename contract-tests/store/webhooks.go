@@ -223,3 +223,41 @@ func testWebhookDeliveries(t *testing.T, s ports.Store) {
 		t.Errorf("a delivery of a rolled-back transaction: %v", err)
 	}
 }
+
+// Retention: "PruneDeliveries deletes up to limit webhook delivery
+// attempts made before before and up to limit deliveries done created
+// before it": pending deliveries stay whatever their age.
+func testWebhookLogPruned(t *testing.T, s ports.Store) {
+	ctx := t.Context()
+	o := newOrg(t, s)
+	w := makeWebhook(o.ID, domain.EventCredentialIssued)
+	must(t, s.Webhooks().Create(ctx, w))
+	old, oldPending, recent := makeDelivery(w, domain.EventCredentialIssued, t0), makeDelivery(w, domain.EventCredentialIssued, t0),
+		makeDelivery(w, domain.EventCredentialIssued, t0.Add(48*time.Hour))
+	old.Status, recent.Status = domain.DeliverySucceeded, domain.DeliveryFailed
+	must(t, s.Webhooks().Deliver(ctx, old, oldPending, recent))
+	for _, a := range []domain.WebhookAttempt{{DeliveryID: old.ID, N: 1, At: t0}, {DeliveryID: recent.ID, N: 1, At: t0.Add(48 * time.Hour)}} {
+		d := old
+		if a.DeliveryID == recent.ID {
+			d = recent
+		}
+		must(t, s.Webhooks().Attempted(ctx, d, a, nil))
+	}
+	n, err := s.Retention().PruneDeliveries(ctx, t0.Add(24*time.Hour), 100)
+	must(t, err)
+	equal(t, n, 1)
+	if _, err := s.Webhooks().Delivery(ctx, o.ID, old.ID); !errors.Is(err, domain.ErrNotFound) {
+		t.Errorf("an old delivery done survived: %v", err)
+	}
+	as, err := s.Webhooks().Attempts(ctx, old.ID)
+	must(t, err)
+	equal(t, len(as), 0)
+	for _, keep := range []string{oldPending.ID, recent.ID} {
+		if _, err := s.Webhooks().Delivery(ctx, o.ID, keep); err != nil {
+			t.Errorf("delivery %s pruned: %v", keep, err)
+		}
+	}
+	as, err = s.Webhooks().Attempts(ctx, recent.ID)
+	must(t, err)
+	equal(t, len(as), 1)
+}

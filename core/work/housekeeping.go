@@ -22,14 +22,17 @@ const pruneBatch = 1000
 // Housekept counts what one round of housekeeping deleted.
 type Housekept struct {
 	Activity int
+	// Deliveries counts the webhook delivery log's rows deleted (the
+	// larger of attempts and deliveries per batch).
+	Deliveries int
 	ports.Pruned
 }
 
 // Housekeep deletes what has outlived its use, when PruneEvery has passed
 // since its last round started (or it never ran): sessions, emailed links,
 // MFA challenges, sign-in guards and known devices that ended EndedGrace
-// ago, and activity
-// entries older than ActivityRetention (none when it is 0). It deletes in
+// ago, and activity entries and the webhook delivery log (attempts, and
+// deliveries done) older than ActivityRetention (none when it is 0). It deletes in
 // batches of pruneBatch until a batch comes back short, and reports what it
 // deleted and whether it ran. A failed round waits for the next interval
 // like any other: a broken database is not retried every sweep.
@@ -49,8 +52,8 @@ func (d *Dispatcher) Housekeep(ctx context.Context) (Housekept, bool, error) {
 	if d.opts.ActivityRetention > 0 && ctx.Err() == nil {
 		err = errors.Join(err, d.pruneActivity(ctx, now.Add(-d.opts.ActivityRetention), &out))
 	}
-	if out.Activity > 0 || out.Total() > 0 {
-		d.log.InfoContext(ctx, "housekeeping deleted what outlived its use", "activity", out.Activity, "sessions", out.Sessions,
+	if out.Activity > 0 || out.Deliveries > 0 || out.Total() > 0 {
+		d.log.InfoContext(ctx, "housekeeping deleted what outlived its use", "activity", out.Activity, "webhookLog", out.Deliveries, "sessions", out.Sessions,
 			"emailTokens", out.EmailTokens, "mfaChallenges", out.MFAChallenges, "loginGuards", out.LoginGuards, "devices", out.Devices)
 	}
 	return out, true, err
@@ -73,17 +76,27 @@ func (d *Dispatcher) pruneEnded(ctx context.Context, before time.Time, out *Hous
 }
 
 func (d *Dispatcher) pruneActivity(ctx context.Context, before time.Time, out *Housekept) error {
-	for {
-		n, err := d.store.Retention().PruneActivity(ctx, before, pruneBatch)
-		out.Activity += n
-		if err != nil {
-			return fmt.Errorf("prune activity before %s: %w", before.Format(time.RFC3339), err)
-		}
-		if n < pruneBatch {
-			return nil
-		}
-		if err := ctx.Err(); err != nil {
-			return err
+	for _, prune := range []struct {
+		what string
+		fn   func(context.Context, time.Time, int) (int, error)
+		into *int
+	}{
+		{"activity", d.store.Retention().PruneActivity, &out.Activity},
+		{"the webhook delivery log", d.store.Retention().PruneDeliveries, &out.Deliveries},
+	} {
+		for {
+			n, err := prune.fn(ctx, before, pruneBatch)
+			*prune.into += n
+			if err != nil {
+				return fmt.Errorf("prune %s before %s: %w", prune.what, before.Format(time.RFC3339), err)
+			}
+			if n < pruneBatch {
+				break
+			}
+			if err := ctx.Err(); err != nil {
+				return err
+			}
 		}
 	}
+	return nil
 }

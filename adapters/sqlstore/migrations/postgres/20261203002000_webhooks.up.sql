@@ -55,3 +55,6 @@ CREATE TABLE webhook_attempts (
     error         text NOT NULL
 );
 CREATE INDEX webhook_attempts_delivery_idx ON webhook_attempts (delivery_id, at, n);
+-- Housekeeping deletes the log past the activity retention, oldest first.
+CREATE INDEX webhook_attempts_at_idx ON webhook_attempts (at);
+CREATE INDEX webhook_deliveries_created_idx ON webhook_deliveries (created_at);
