@@ -4,10 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"reflect"
+	"strings"
 	"time"
 
 	"github.com/danielgtaylor/huma/v2"
 
+	"github.com/credence-dev/credence/core/credentials"
 	"github.com/credence-dev/credence/core/domain"
 	"github.com/credence-dev/credence/core/webhooks"
 	"github.com/credence-dev/credence/ports"
@@ -197,4 +200,79 @@ func (s *server) registerWebhooks(api huma.API) {
 			}
 			return &emptyOut{}, nil
 		})
+	documentWebhooks(api)
+}
+
+// messageDoc documents what an endpoint receives for one event type.
+type messageDoc[T any] struct {
+	ID        string    `json:"id" doc:"the event's ID, sent again as the webhook-id header: the same at every retry and resend"`
+	Type      string    `json:"type"`
+	Timestamp time.Time `json:"timestamp" doc:"when the event happened"`
+	Data      T         `json:"data"`
+	Test      bool      `json:"test,omitempty" doc:"true for the events of a test-mode API key's credentials and jobs"`
+}
+
+// bulkEventDoc is the data of bulk_issuance.completed and failed.
+type bulkEventDoc struct {
+	ID      string `json:"id"`
+	BadgeID string `json:"badgeId"`
+	Status  string `json:"status" enum:"completed,failed"`
+	Total   int    `json:"total"`
+	Issued  int    `json:"issued"`
+	Skipped int    `json:"skipped"`
+	Failed  int    `json:"failed"`
+	Error   string `json:"error,omitempty"`
+}
+
+// pingDoc is the data of ping.
+type pingDoc struct {
+	WebhookID string `json:"webhookId"`
+	Message   string `json:"message"`
+}
+
+// documentWebhooks describes, under the OpenAPI document's webhooks, the
+// POST each event type makes to an endpoint: its JSON body and the
+// Standard Webhooks headers.
+func documentWebhooks(api huma.API) {
+	oa := api.OpenAPI()
+	registry := oa.Components.Schemas
+	credential := registry.Schema(reflect.TypeFor[messageDoc[credentials.CredentialEvent]](), true, "CredentialEventMessage")
+	job := registry.Schema(reflect.TypeFor[messageDoc[bulkEventDoc]](), true, "BulkIssuanceEventMessage")
+	ping := registry.Schema(reflect.TypeFor[messageDoc[pingDoc]](), true, "PingEventMessage")
+	header := func(name, doc string) *huma.Param {
+		return &huma.Param{Name: name, In: "header", Required: true, Description: doc, Schema: &huma.Schema{Type: "string"}}
+	}
+	params := []*huma.Param{
+		header("webhook-id", "the event's ID (deduplicate by it)"),
+		header("webhook-timestamp", "Unix seconds of the attempt"),
+		header("webhook-signature", "v1,<base64 HMAC-SHA256 of id.timestamp.body with the endpoint's secret>; two, space-separated, for 24 hours after a rotation"),
+	}
+	if oa.Webhooks == nil {
+		oa.Webhooks = map[string]*huma.PathItem{}
+	}
+	add := func(t domain.EventType, schema *huma.Schema, about string) {
+		oa.Webhooks[string(t)] = &huma.PathItem{Post: &huma.Operation{
+			OperationID: "webhook-" + strings.ReplaceAll(string(t), ".", "-"),
+			Summary:     string(t),
+			Description: about + " Sent as JSON to each endpoint that chose the type; a 2xx answer within 10 s delivers it, anything else is retried (ten attempts over about three days); 410 switches the endpoint off.",
+			Tags:        []string{"Webhooks"},
+			Parameters:  params,
+			RequestBody: &huma.RequestBody{Required: true, Content: map[string]*huma.MediaType{"application/json": {Schema: schema}}},
+			Responses:   map[string]*huma.Response{"2XX": {Description: "delivered"}, "410": {Description: "the endpoint is gone: it is switched off"}},
+		}}
+	}
+	for t, about := range map[domain.EventType]string{
+		domain.EventCredentialIssued:      "A credential was issued (one by one or in a bulk job).",
+		domain.EventCredentialRenewed:     "A credential was issued again to a recipient of the badge (a renewal); the replaced credential's credential.revoked follows when it was revoked.",
+		domain.EventCredentialClaimed:     "The recipient claimed the credential.",
+		domain.EventCredentialRevoked:     "The credential was revoked (by the issuer, or replaced by a renewal).",
+		domain.EventCredentialSuspended:   "The credential was suspended.",
+		domain.EventCredentialUnsuspended: "The credential's suspension was lifted.",
+		domain.EventCredentialExpired:     "The credential expired (announced within seconds, for expiries of the last day).",
+	} {
+		add(t, credential, about)
+	}
+	add(domain.EventBulkIssuanceCompleted, job, "A bulk issuance job ended.")
+	add(domain.EventBulkIssuanceFailed, job, "A bulk issuance job failed.")
+	add(domain.EventPing, ping, "POST …/webhooks/{webhookId}/test asked for it.")
 }
