@@ -90,9 +90,11 @@ type Webhooks interface {
 	// delivery one gets it.
 	Claim(ctx context.Context, ids []string, now, leaseUntil time.Time) ([]ClaimedDelivery, error)
 	// Attempted records an attempt and the delivery's state after it (d's
-	// Status, NextAttempt, LastStatus, LastError, DeliveredAt), and the
-	// endpoint's (its Active, DisabledReason, FailingSince, UpdatedAt)
-	// when w is not nil.
+	// Status, NextAttempt, LastStatus, LastError, DeliveredAt), and, when
+	// w is not nil, what the attempt tells of the endpoint: FailingSince
+	// (and UpdatedAt); and, when w is not Active, its switch-off with
+	// DisabledReason, made only if the endpoint is still on (an attempt
+	// never switches one on), failing its other pending deliveries.
 	Attempted(ctx context.Context, d domain.WebhookDelivery, a domain.WebhookAttempt, w *domain.Webhook) error
 	// Attempts returns a delivery's attempts, first first.
 	Attempts(ctx context.Context, deliveryID string) ([]domain.WebhookAttempt, error)

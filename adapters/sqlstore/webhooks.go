@@ -347,17 +347,28 @@ func (r *Webhooks) Attempted(ctx context.Context, d domain.WebhookDelivery, a do
 		if w == nil {
 			return nil
 		}
-		_, err = db.NewUpdate().Model(webhookRowOf(*w)).Column("active", "disabled_reason", "failing_since", "updated_at").
-			Where("id = ?", w.ID).Exec(ctx)
-		if err != nil {
-			return fmt.Errorf("update webhook %s: %w", w.ID, err)
+		// Only what the attempt tells changes: its run of failures, and
+		// a switch-off of an endpoint still on. Whether it is on is an
+		// administrator's too, changed meanwhile perhaps: an attempt never
+		// switches an endpoint on.
+		if w.Active {
+			_, err = db.NewUpdate().Model((*webhookRow)(nil)).Set("failing_since = ?", utcPtr(w.FailingSince)).
+				Set("updated_at = ?", w.UpdatedAt.UTC()).Where("id = ?", w.ID).Exec(ctx)
+			if err != nil {
+				return fmt.Errorf("update webhook %s: %w", w.ID, err)
+			}
+			return nil
 		}
-		if !w.Active {
-			// Switched off: what it still had pending fails with it.
-			_, err = db.NewUpdate().Model((*deliveryRow)(nil)).Set("status = ?", string(domain.DeliveryFailed)).
-				Set("last_error = ?", "the endpoint was switched off: "+w.DisabledReason).
-				Where("webhook_id = ?", w.ID).Where("status IN (?)", bun.List(pendingStatuses)).Where("id <> ?", d.ID).Exec(ctx)
+		n, err := affected(db.NewUpdate().Model((*webhookRow)(nil)).Set("active = ?", false).
+			Set("disabled_reason = ?", w.DisabledReason).Set("failing_since = ?", utcPtr(w.FailingSince)).
+			Set("updated_at = ?", w.UpdatedAt.UTC()).Where("id = ?", w.ID).Where("active").Exec(ctx))
+		if err != nil || n == 0 {
+			return err
 		}
+		// Switched off: what it still had pending fails with it.
+		_, err = db.NewUpdate().Model((*deliveryRow)(nil)).Set("status = ?", string(domain.DeliveryFailed)).
+			Set("last_error = ?", "the endpoint was switched off: "+w.DisabledReason).
+			Where("webhook_id = ?", w.ID).Where("status IN (?)", bun.List(pendingStatuses)).Where("id <> ?", d.ID).Exec(ctx)
 		return err
 	})
 }

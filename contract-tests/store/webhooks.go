@@ -181,6 +181,17 @@ func testWebhookDeliveries(t *testing.T, s ports.Store) {
 		t.Errorf("a pending delivery of an endpoint switched off: %+v", got)
 	}
 
+	// An attempt read the endpoint on; it is off now: the attempt's record
+	// never switches it back on.
+	stale := w
+	stale.FailingSince, stale.UpdatedAt = nil, t0.Add(2*time.Hour)
+	must(t, s.Webhooks().Attempted(ctx, d, domain.WebhookAttempt{DeliveryID: d.ID, N: 2, At: t0.Add(2 * time.Hour), StatusCode: 204}, &stale))
+	gotHook, err = s.Webhooks().Get(ctx, o.ID, w.ID)
+	must(t, err)
+	if gotHook.Active || gotHook.DisabledReason != domain.WebhookDisabledGone {
+		t.Errorf("a stale attempt switched the endpoint back on: %+v", gotHook)
+	}
+
 	// The log: newest first, filtered, paged.
 	list := func(f ports.DeliveryFilter) []string {
 		t.Helper()

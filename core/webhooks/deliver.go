@@ -26,20 +26,26 @@ func (s *Service) HandleDeliver(ctx context.Context, t ports.Task) error {
 	if err := json.Unmarshal(t.Payload, &task); err != nil {
 		return fmt.Errorf("webhook task: %w", err)
 	}
-	now := s.clock.Now()
-	claimed, err := s.store.Webhooks().Claim(ctx, task.IDs, now, now.Add(s.opts.Lease))
-	if err != nil {
-		return err
-	}
+	// Each delivery is claimed just before its attempt, under a lease of
+	// its own: a batch to slow endpoints takes longer than one lease, and
+	// what waits its turn must not be taken back and sent twice.
 	var wg sync.WaitGroup
-	errs := make([]error, len(claimed))
+	errs := make([]error, len(task.IDs))
 	slots := make(chan struct{}, sendConcurrency)
-	for i, c := range claimed {
+	for i, id := range task.IDs {
 		wg.Add(1)
 		slots <- struct{}{}
 		go func() {
 			defer func() { <-slots; wg.Done() }()
-			errs[i] = s.attempt(ctx, c)
+			now := s.clock.Now()
+			claimed, err := s.store.Webhooks().Claim(ctx, []string{id}, now, now.Add(s.opts.Lease))
+			if err != nil {
+				errs[i] = err
+				return
+			}
+			for _, c := range claimed {
+				errs[i] = s.attempt(ctx, c)
+			}
 		}()
 	}
 	wg.Wait()
@@ -64,7 +70,16 @@ func (s *Service) attempt(ctx context.Context, c ports.ClaimedDelivery) error {
 	}
 	keys, err := s.keys(w, start)
 	if err != nil {
-		return err
+		// Recorded as a failed attempt on the schedule: never a delivery
+		// left held and taken again for ever.
+		s.log.ErrorContext(ctx, "webhook secret unreadable", "webhook", w.ID, "err", err)
+		d.LastStatus, d.LastError, a.Error = 0, "the endpoint's secret could not be read", "the endpoint's secret could not be read"
+		next, retry := domain.WebhookRetryAfter(d.Attempts, start, s.jitter())
+		d.Status, d.NextAttempt = domain.DeliveryPending, next
+		if !retry {
+			d.Status, d.NextAttempt = domain.DeliveryFailed, start
+		}
+		return s.store.Webhooks().Attempted(ctx, d, a, nil)
 	}
 	r := s.sender.Send(ctx, ports.WebhookRequest{URL: w.URL, Headers: Headers(keys, d.MessageID, start, d.Payload), Body: d.Payload})
 	a.StatusCode, a.Latency, a.Response = r.Status, r.Latency, printable(r.Body)
@@ -103,8 +118,13 @@ func (s *Service) attempt(ctx context.Context, c ports.ClaimedDelivery) error {
 			changed = &w
 		}
 	}
-	if changed != nil && !changed.Active {
+	if changed != nil && !changed.Active && c.Webhook.Active {
 		return s.switchOff(ctx, d, a, *changed)
+	}
+	if changed != nil && !changed.Active {
+		// Already off (a ping to an endpoint switched off): nothing to
+		// switch, no one to tell again.
+		changed.Active, changed.DisabledReason = false, c.Webhook.DisabledReason
 	}
 	return s.store.Webhooks().Attempted(ctx, d, a, changed)
 }

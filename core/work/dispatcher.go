@@ -3,6 +3,7 @@ package work
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -153,11 +154,6 @@ func (d *Dispatcher) Sweep(ctx context.Context) error {
 	if err := d.enqueueStatusLists(ctx, lists); err != nil {
 		return fmt.Errorf("relay %d status lists: %w", len(lists), err)
 	}
-	for _, also := range d.alsoOnSweep {
-		if err := also(ctx); err != nil {
-			return err
-		}
-	}
 	hooks, err := d.store.Webhooks().Due(ctx, now, now.Add(RelayGrace), sweepBatch)
 	if err != nil {
 		return err
@@ -165,10 +161,15 @@ func (d *Dispatcher) Sweep(ctx context.Context) error {
 	if err := d.enqueueWebhooks(ctx, hooks); err != nil {
 		return fmt.Errorf("relay %d webhook deliveries: %w", len(hooks), err)
 	}
+	// After the relays: a failing extra must not hold them up.
+	var extra error
+	for _, also := range d.alsoOnSweep {
+		extra = errors.Join(extra, also(ctx))
+	}
 	if len(mails) > 0 || len(jobs) > 0 || len(lists) > 0 || len(hooks) > 0 {
 		d.log.InfoContext(ctx, "sweep relayed work", "mails", len(mails), "jobs", len(jobs), "statusLists", len(lists), "webhookDeliveries", len(hooks))
 	}
-	return nil
+	return extra
 }
 
 // Run sweeps every SweepEvery, and keeps house (Housekeep) beside the
