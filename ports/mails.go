@@ -50,7 +50,8 @@ type Mails interface {
 
 // Events records what happened, for webhooks to deliver.
 type Events interface {
-	Record(ctx context.Context, e domain.Event) error
+	// Record stores events (joining the caller's transaction).
+	Record(ctx context.Context, es ...domain.Event) error
 	// List returns the organization's events, oldest first, after the cursor.
 	List(ctx context.Context, orgID string, page Page) ([]domain.Event, error)
 }

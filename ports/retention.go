@@ -34,9 +34,9 @@ import (
 type Retention interface {
 	PruneActivity(ctx context.Context, before time.Time, limit int) (int, error)
 	// PruneDeliveries deletes up to limit webhook delivery attempts made
-	// before before and up to limit deliveries done (succeeded or failed)
-	// created before it, oldest first; it returns the larger count (a
-	// batch is full when either is).
+	// before before, up to limit deliveries done (succeeded or failed)
+	// and up to limit recorded events created before it, oldest first; it
+	// returns the largest count (a batch is full when any is).
 	PruneDeliveries(ctx context.Context, before time.Time, limit int) (int, error)
 	PruneEnded(ctx context.Context, before time.Time, limit int) (Pruned, error)
 }

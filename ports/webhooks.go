@@ -72,7 +72,9 @@ type Webhooks interface {
 	// Subscribed returns the organization's active endpoints that chose t.
 	Subscribed(ctx context.Context, orgID string, t domain.EventType) ([]domain.Webhook, error)
 
-	// Deliver stores new deliveries, pending, due at their NextAttempt.
+	// Deliver stores new deliveries, pending and relayed: the caller hands
+	// them to the queue once its transaction commits, and Due relays at
+	// their NextAttempt what a lost relay left.
 	Deliver(ctx context.Context, ds ...domain.WebhookDelivery) error
 	// Delivery returns the organization's delivery.
 	Delivery(ctx context.Context, orgID, id string) (domain.WebhookDelivery, error)
@@ -83,11 +85,13 @@ type Webhooks interface {
 	// <= now), moving their NextAttempt to leaseUntil so that no other
 	// sweep takes them meanwhile.
 	Due(ctx context.Context, now, leaseUntil time.Time, limit int) ([]string, error)
-	// Claim starts an attempt at each of the deliveries that is pending
-	// and due at now: one more attempt, leased until leaseUntil; it
-	// returns those with their endpoints. Deliveries that are done or
-	// leased to another attempt are left out: of concurrent claimers of a
-	// delivery one gets it.
+	// Claim starts an attempt at each of the deliveries that is relayed
+	// (by Deliver's or Resend's caller, or by Due) or whose attempt's
+	// lease ended before now: one more attempt, leased until leaseUntil;
+	// it returns those with their endpoints. Deliveries that are done,
+	// leased to another attempt, or waiting for a retry Due has not
+	// relayed yet are left out: of concurrent claimers of a delivery one
+	// gets it, and a stale or repeated task never attempts a retry early.
 	Claim(ctx context.Context, ids []string, now, leaseUntil time.Time) ([]ClaimedDelivery, error)
 	// Attempted records an attempt and the delivery's state after it (d's
 	// Status, NextAttempt, LastStatus, LastError, DeliveredAt), and, when
@@ -98,7 +102,8 @@ type Webhooks interface {
 	Attempted(ctx context.Context, d domain.WebhookDelivery, a domain.WebhookAttempt, w *domain.Webhook) error
 	// Attempts returns a delivery's attempts, first first.
 	Attempts(ctx context.Context, deliveryID string) ([]domain.WebhookAttempt, error)
-	// Resend makes a delivery pending again, due at at, its attempts
+	// Resend makes a delivery pending again and relayed (Due relays it at
+	// at if the caller's relay is lost), its attempts
 	// counted afresh from the next one (the log keeps the earlier).
 	Resend(ctx context.Context, orgID, id string, at time.Time) error
 }

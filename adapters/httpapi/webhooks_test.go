@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -320,6 +321,34 @@ func TestWebhookCredentialEvents(t *testing.T) {
 	if e := next("credential.issued"); !e.Test {
 		t.Errorf("a test-mode credential's event: %+v", e)
 	}
+	// A bulk job: one credential.issued per row, written with the row's
+	// chunk; bulk_issuance.completed to the endpoint that chose it.
+	var csv strings.Builder
+	csv.WriteString("name,email\n")
+	rows := map[string]bool{}
+	for i := range 3 {
+		e := uniqueEmail("hookbulk")
+		rows[e] = true
+		fmt.Fprintf(&csv, "Row %d,%s\n", i, e)
+	}
+	var job struct{ ID string }
+	s.expect(http.StatusAccepted, http.MethodPost, "/api/v1/orgs/"+o.ID+"/bulk-issuances", owner.Token, csvUpload(t, b.ID, "hooks.csv", csv.String()), &job)
+	for range len(rows) {
+		e := next("credential.issued")
+		if !rows[e.Data.Recipient.Email] || e.Test {
+			t.Errorf("a bulk row's event: %+v, want one of %v, live", e, rows)
+		}
+		delete(rows, e.Data.Recipient.Email)
+	}
+	done := other.await(t, 1)
+	var finished struct {
+		Type string
+		Data struct{ ID string }
+	}
+	if err := json.Unmarshal(done.body, &finished); err != nil || finished.Type != "bulk_issuance.completed" || finished.Data.ID != job.ID {
+		t.Errorf("the job's event: %s (%v), want bulk_issuance.completed of %s", done.body, err, job.ID)
+	}
+
 	time.Sleep(200 * time.Millisecond)
 	rcv.mu.Lock()
 	extra := len(rcv.got) - n
@@ -327,7 +356,7 @@ func TestWebhookCredentialEvents(t *testing.T) {
 	other.mu.Lock()
 	elsewhere := len(other.got)
 	other.mu.Unlock()
-	if extra != 0 || elsewhere != 0 {
-		t.Errorf("%d events more than expected, %d to the endpoint that chose none of them", extra, elsewhere)
+	if extra != 0 || elsewhere != 1 {
+		t.Errorf("%d events more than expected, %d to the endpoint that chose only the job's (want 1)", extra, elsewhere)
 	}
 }

@@ -274,12 +274,18 @@ var _ ports.Events = (*Events)(nil)
 // Events returns the event record.
 func (s *Store) Events() ports.Events { return &Events{s} }
 
-// Record stores e.
-func (r *Events) Record(ctx context.Context, e domain.Event) error {
-	row := &eventRow{ID: e.ID, OrgID: e.OrgID, Type: string(e.Type), SubjectID: e.SubjectID, Payload: string(e.Payload),
-		CreatedAt: e.CreatedAt.UTC()}
-	if _, err := r.s.idb(ctx).NewInsert().Model(row).Exec(ctx); err != nil {
-		return fmt.Errorf("record event %s: %w", e.Type, err)
+// Record stores events, rowBatch to a statement.
+func (r *Events) Record(ctx context.Context, es ...domain.Event) error {
+	for start := 0; start < len(es); start += rowBatch {
+		part := es[start:min(start+rowBatch, len(es))]
+		rows := make([]eventRow, len(part))
+		for i, e := range part {
+			rows[i] = eventRow{ID: e.ID, OrgID: e.OrgID, Type: string(e.Type), SubjectID: e.SubjectID, Payload: string(e.Payload),
+				CreatedAt: e.CreatedAt.UTC()}
+		}
+		if _, err := r.s.idb(ctx).NewInsert().Model(&rows).Exec(ctx); err != nil {
+			return fmt.Errorf("record %d events (%s): %w", len(part), part[0].Type, err)
+		}
 	}
 	return nil
 }

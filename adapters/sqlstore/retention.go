@@ -36,11 +36,12 @@ func (r *Retention) PruneActivity(ctx context.Context, before time.Time, limit i
 var (
 	attemptsPass   = pass{"webhook_attempts", "id", "at < ?", "at, id"}
 	deliveriesPass = pass{"webhook_deliveries", "id", "created_at < ? AND status IN ('succeeded', 'failed')", "created_at, id"}
+	eventsPass     = pass{"events", "id", "created_at < ?", "created_at, id"}
 )
 
 // PruneDeliveries deletes up to limit webhook attempts made before
-// before, and up to limit deliveries done that were created before it,
-// oldest first.
+// before, and up to limit deliveries done and events that were created
+// before it, oldest first.
 func (r *Retention) PruneDeliveries(ctx context.Context, before time.Time, limit int) (int, error) {
 	a, err := r.prune(ctx, attemptsPass, limit, before.UTC())
 	if err != nil {
@@ -50,7 +51,11 @@ func (r *Retention) PruneDeliveries(ctx context.Context, before time.Time, limit
 	if err != nil {
 		return a, fmt.Errorf("prune webhook deliveries: %w", err)
 	}
-	return max(a, d), nil
+	e, err := r.prune(ctx, eventsPass, limit, before.UTC())
+	if err != nil {
+		return max(a, d), fmt.Errorf("prune events: %w", err)
+	}
+	return max(a, d, e), nil
 }
 
 // PruneEnded deletes up to limit rows of each kind that ended before

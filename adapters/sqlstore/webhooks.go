@@ -53,9 +53,17 @@ func (r *webhookRow) toDomain() domain.Webhook {
 		CreatedBy: r.CreatedBy}
 }
 
-// deliverySending is the stored status of a pending delivery an attempt
-// holds (leased until next_attempt_at); callers see it as pending.
-const deliverySending = "sending"
+// A pending delivery is stored in one of three states, all pending to
+// callers: "pending", waiting for its next attempt at next_attempt_at,
+// when Due relays it; deliveryQueued, relayed to the queue (Due relays it
+// again at next_attempt_at if that relay was lost); deliverySending, held
+// by an attempt leased until next_attempt_at. Claim takes queued ones and
+// sending ones whose lease ended: a task for a delivery waiting for a
+// retry (a duplicate, or a stale one) finds nothing to attempt.
+const (
+	deliveryQueued  = "queued"
+	deliverySending = "sending"
+)
 
 type deliveryRow struct {
 	bun.BaseModel `bun:"table:webhook_deliveries,alias:wd"`
@@ -84,7 +92,7 @@ func deliveryRowOf(d domain.WebhookDelivery) deliveryRow {
 
 func (r *deliveryRow) toDomain() domain.WebhookDelivery {
 	status := domain.DeliveryStatus(r.Status)
-	if r.Status == deliverySending {
+	if r.Status == deliverySending || r.Status == deliveryQueued {
 		status = domain.DeliveryPending
 	}
 	return domain.WebhookDelivery{ID: r.ID, OrgID: r.OrgID, WebhookID: r.WebhookID, MessageID: r.MessageID,
@@ -197,7 +205,7 @@ func (r *Webhooks) Delete(ctx context.Context, orgID, id string, at time.Time) e
 	})
 }
 
-var pendingStatuses = []string{string(domain.DeliveryPending), deliverySending}
+var pendingStatuses = []string{string(domain.DeliveryPending), deliveryQueued, deliverySending}
 
 // Deliver stores new deliveries; a second delivery of one message to one
 // endpoint is not stored.
@@ -205,12 +213,18 @@ func (r *Webhooks) Deliver(ctx context.Context, ds ...domain.WebhookDelivery) er
 	if len(ds) == 0 {
 		return nil
 	}
-	rows := make([]deliveryRow, len(ds))
-	for i, d := range ds {
-		rows[i] = deliveryRowOf(d)
-	}
-	if _, err := r.s.idb(ctx).NewInsert().Model(&rows).On("CONFLICT DO NOTHING").Exec(ctx); err != nil {
-		return fmt.Errorf("store %d webhook deliveries: %w", len(ds), err)
+	for start := 0; start < len(ds); start += rowBatch {
+		part := ds[start:min(start+rowBatch, len(ds))]
+		rows := make([]deliveryRow, len(part))
+		for i, d := range part {
+			rows[i] = deliveryRowOf(d)
+			if d.Status == domain.DeliveryPending {
+				rows[i].Status = deliveryQueued // relayed once the transaction commits
+			}
+		}
+		if _, err := r.s.idb(ctx).NewInsert().Model(&rows).On("CONFLICT DO NOTHING").Exec(ctx); err != nil {
+			return fmt.Errorf("store %d webhook deliveries: %w", len(part), err)
+		}
 	}
 	return nil
 }
@@ -274,7 +288,7 @@ func (r *Webhooks) Due(ctx context.Context, now, leaseUntil time.Time, n int) ([
 			return err
 		}
 		_, err := db.NewUpdate().Model((*deliveryRow)(nil)).Set("next_attempt_at = ?", leaseUntil.UTC()).
-			Set("status = ?", string(domain.DeliveryPending)).
+			Set("status = ?", deliveryQueued).
 			Where("id IN (?)", bun.List(ids)).Exec(ctx)
 		return err
 	})
@@ -286,8 +300,7 @@ func (r *Webhooks) Due(ctx context.Context, now, leaseUntil time.Time, n int) ([
 
 // Claim starts attempts with one conditional UPDATE … RETURNING: of
 // concurrent claimers of a delivery one gets it. A delivery is claimable
-// when it is pending (the relay decides when) or sending with an ended
-// lease.
+// when it is queued (relayed) or sending with an ended lease.
 func (r *Webhooks) Claim(ctx context.Context, ids []string, now, leaseUntil time.Time) ([]ports.ClaimedDelivery, error) {
 	if len(ids) == 0 {
 		return nil, nil
@@ -296,7 +309,7 @@ func (r *Webhooks) Claim(ctx context.Context, ids []string, now, leaseUntil time
 	err := r.s.idb(ctx).NewUpdate().Model((*deliveryRow)(nil)).
 		Set("status = ?", deliverySending).Set("attempts = attempts + 1").Set("next_attempt_at = ?", leaseUntil.UTC()).
 		Where("id IN (?)", bun.List(ids)).
-		Where("(status = ? OR (status = ? AND next_attempt_at <= ?))", string(domain.DeliveryPending), deliverySending, now.UTC()).
+		Where("(status = ? OR (status = ? AND next_attempt_at <= ?))", deliveryQueued, deliverySending, now.UTC()).
 		Returning("*").Scan(ctx, &rows)
 	if err != nil && !isNoRows(err) {
 		return nil, fmt.Errorf("claim %d webhook deliveries: %w", len(ids), err)
@@ -390,7 +403,7 @@ func (r *Webhooks) Attempts(ctx context.Context, deliveryID string) ([]domain.We
 // Resend makes a delivery pending again, its attempts counted afresh.
 func (r *Webhooks) Resend(ctx context.Context, orgID, id string, at time.Time) error {
 	n, err := affected(r.s.idb(ctx).NewUpdate().Model((*deliveryRow)(nil)).
-		Set("status = ?", string(domain.DeliveryPending)).Set("attempts = 0").Set("next_attempt_at = ?", at.UTC()).
+		Set("status = ?", deliveryQueued).Set("attempts = 0").Set("next_attempt_at = ?", at.UTC()).
 		Set("delivered_at = NULL").
 		Where("id = ?", id).Where("org_id = ?", orgID).Where("status <> ?", deliverySending).Exec(ctx))
 	if err != nil {

@@ -642,6 +642,25 @@ func testEvents(t *testing.T, s ports.Store) {
 		}
 		equal(t, eventIDs(paged), eventIDs(all))
 	}
+	// Many in one call (a bulk job's chunk): more than one statement holds.
+	third := newOrg(t, s)
+	many := make([]domain.Event, 2100)
+	for i := range many {
+		many[i] = domain.Event{ID: domain.NewID(), OrgID: third.ID, Type: domain.EventCredentialIssued, SubjectID: domain.NewID(),
+			Payload: []byte(`{"n":1}`), CreatedAt: t0.Add(time.Duration(i) * time.Millisecond)}
+	}
+	must(t, s.Events().Record(ctx, many...))
+	var listed []domain.Event
+	for page := (ports.Page{Limit: 100}); ; {
+		p, err := s.Events().List(ctx, third.ID, page)
+		must(t, err)
+		listed = append(listed, p...)
+		if len(p) < 100 {
+			break
+		}
+		page.After = p[len(p)-1].ID
+	}
+	equal(t, eventIDs(listed), eventIDs(many))
 	// Recorded in a transaction that fails, an event goes back.
 	e := domain.Event{ID: domain.NewID(), OrgID: other.ID, Type: domain.EventBulkIssuanceCompleted, SubjectID: "x", Payload: []byte(`{}`), CreatedAt: t0.Add(time.Hour)}
 	wantErr(t, s.WithinTx(ctx, func(ctx context.Context) error {

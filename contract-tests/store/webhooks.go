@@ -158,10 +158,28 @@ func testWebhookDeliveries(t *testing.T, s ports.Store) {
 		t.Errorf("attempts %+v", attempts)
 	}
 
+	// Waiting for its retry: a task for it (a duplicate, or a stale one)
+	// claims nothing, neither before the retry is due nor after, until
+	// Due relays it.
+	for _, at := range []time.Duration{5 * time.Minute, 11 * time.Minute} {
+		if c, err := s.Webhooks().Claim(ctx, []string{first.ID}, t0.Add(at), t0.Add(at+time.Minute)); err != nil || len(c) != 0 {
+			t.Errorf("a delivery waiting for its retry claimed by a task the sweep did not relay (at +%s): %+v %v", at, c, err)
+		}
+	}
+	due, err = s.Webhooks().Due(ctx, t0.Add(5*time.Minute), t0.Add(6*time.Minute), 10)
+	must(t, err)
+	equal(t, len(due), 0)
+	due, err = s.Webhooks().Due(ctx, t0.Add(11*time.Minute), t0.Add(12*time.Minute), 10)
+	must(t, err)
+	equalIDs(t, "deliveries whose retry is due", due, []string{first.ID})
+
 	// Succeeded; then switched off on another delivery's 410: what the
 	// endpoint had pending fails.
 	won, err = s.Webhooks().Claim(ctx, []string{first.ID}, t0.Add(11*time.Minute), t0.Add(12*time.Minute))
 	must(t, err)
+	if len(won) != 1 {
+		t.Fatalf("a retry relayed by Due: claims %+v, want it", won)
+	}
 	d = won[0].Delivery
 	d.Status, d.LastStatus, d.LastError, d.DeliveredAt = domain.DeliverySucceeded, 204, "", ptr(t0.Add(11*time.Minute))
 	must(t, s.Webhooks().Attempted(ctx, d, domain.WebhookAttempt{DeliveryID: d.ID, N: 3, At: t0.Add(11 * time.Minute), StatusCode: 204}, nil))
@@ -220,6 +238,10 @@ func testWebhookDeliveries(t *testing.T, s ports.Store) {
 	if got.Status != domain.DeliveryPending || got.Attempts != 0 || got.DeliveredAt != nil {
 		t.Errorf("resent delivery %+v", got)
 	}
+	// Its caller relays it: the task claims it at once.
+	if c, err := s.Webhooks().Claim(ctx, []string{first.ID}, t0.Add(time.Hour), t0.Add(time.Hour+time.Minute)); err != nil || len(c) != 1 {
+		t.Errorf("a resent delivery claimed: %+v %v, want it", c, err)
+	}
 	if err := s.Webhooks().Resend(ctx, o.ID, domain.NewID(), t0); !errors.Is(err, domain.ErrNotFound) {
 		t.Errorf("Resend of an unknown delivery = %v", err)
 	}
@@ -254,9 +276,16 @@ func testWebhookLogPruned(t *testing.T, s ports.Store) {
 		}
 		must(t, s.Webhooks().Attempted(ctx, d, a, nil))
 	}
+	oldEvent := domain.Event{ID: domain.NewID(), OrgID: o.ID, Type: domain.EventCredentialIssued, SubjectID: "c1", Payload: []byte(`{}`), CreatedAt: t0}
+	newEvent := oldEvent
+	newEvent.ID, newEvent.CreatedAt = domain.NewID(), t0.Add(48*time.Hour)
+	must(t, s.Events().Record(ctx, oldEvent, newEvent))
 	n, err := s.Retention().PruneDeliveries(ctx, t0.Add(24*time.Hour), 100)
 	must(t, err)
 	equal(t, n, 1)
+	evs, err := s.Events().List(ctx, o.ID, ports.Page{})
+	must(t, err)
+	equal(t, eventIDs(evs), []string{newEvent.ID}) // the old event pruned with the log
 	if _, err := s.Webhooks().Delivery(ctx, o.ID, old.ID); !errors.Is(err, domain.ErrNotFound) {
 		t.Errorf("an old delivery done survived: %v", err)
 	}

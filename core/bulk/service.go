@@ -520,8 +520,10 @@ func (s *Service) finish(ctx context.Context, job domain.BulkJob, owner string, 
 		if err != nil {
 			return err
 		}
-		hooks, err = s.events.Emit(ctx, org, e, done.Test)
-		return err
+		if hooks, err = s.events.Emit(ctx, org, done.Test, e); err != nil || len(hooks) > 0 {
+			return err
+		}
+		return s.store.Events().Record(ctx, e) // recorded, if delivered nowhere
 	})
 	if err == nil && s.events != nil {
 		s.events.Queued(ctx, hooks...)

@@ -141,9 +141,9 @@ func (b *Batch) Commit(ctx context.Context, within func(ctx context.Context, res
 	s, org, badge, test, now, rcpts, heads, results, todo := b.s, b.org, b.badge, b.test, b.now, b.rcpts, b.heads, b.results, b.todo
 	badgeID := badge.ID
 	var mails []domain.Mail
-	var changed []string
+	var changed, hooks []string
 	err := s.store.WithinTx(ctx, func(ctx context.Context) error {
-		mails, changed = mails[:0], nil
+		mails, changed, hooks = mails[:0], nil, nil
 		// The heads read before must still be the heads: lock them.
 		var known []string
 		for _, i := range todo {
@@ -191,6 +191,10 @@ func (b *Batch) Commit(ctx context.Context, within func(ctx context.Context, res
 		}
 		creds := make([]domain.Credential, 0, len(issue))
 		var revoked []domain.Credential // earlier credentials the renewals revoke
+		// The webhook events, as Issue writes them: issued or renewed,
+		// and revoked for a credential a renewal revoked.
+		var types []domain.EventType
+		var subjects []domain.Credential
 		for _, i := range issue {
 			is := results[i].Issued
 			if is.Previous != nil {
@@ -202,6 +206,14 @@ func (b *Batch) Commit(ctx context.Context, within func(ctx context.Context, res
 				}
 			}
 			creds = append(creds, is.Credential)
+			t := domain.EventCredentialIssued
+			if is.State != domain.StateNew {
+				t = domain.EventCredentialRenewed
+			}
+			types, subjects = append(types, t), append(subjects, is.Credential)
+			if is.Previous != nil && is.Previous.RevokedAt != nil {
+				types, subjects = append(types, domain.EventCredentialRevoked), append(subjects, *is.Previous)
+			}
 			if m := s.credentialMail(org, badge, *is, now); m != nil {
 				mails = append(mails, *m)
 			}
@@ -214,6 +226,9 @@ func (b *Batch) Commit(ctx context.Context, within func(ctx context.Context, res
 			return err
 		}
 		if err := s.store.Mails().Create(ctx, mails...); err != nil {
+			return err
+		}
+		if hooks, err = s.emit(ctx, org, types, subjects...); err != nil {
 			return err
 		}
 		if !badge.Locked && len(creds) > 0 {
@@ -234,6 +249,9 @@ func (b *Batch) Commit(ctx context.Context, within func(ctx context.Context, res
 	if len(changed) > 0 {
 		s.relay.StatusListsChanged(context.WithoutCancel(ctx), changed...)
 	}
+	// Webhooks go out at once, unlike the mail: the promise is that they
+	// never fall far behind the job.
+	s.queued(ctx, hooks)
 	for _, m := range mails {
 		b.Mails = append(b.Mails, m.ID)
 	}

@@ -15,9 +15,9 @@ type Emitter interface {
 	// Wants reports whether an event of one of the types ts of org would
 	// be delivered anywhere now.
 	Wants(ctx context.Context, org domain.Organization, ts ...domain.EventType) (bool, error)
-	// Emit writes the event and its deliveries in the transaction at
-	// hand and returns the deliveries' IDs.
-	Emit(ctx context.Context, org domain.Organization, e domain.Event, test bool) ([]string, error)
+	// Emit writes the events (test mode's when test) and their deliveries
+	// in the transaction at hand and returns the deliveries' IDs.
+	Emit(ctx context.Context, org domain.Organization, test bool, es ...domain.Event) ([]string, error)
 	// Queued relays deliveries once their transaction committed.
 	Queued(ctx context.Context, ids ...string)
 }
@@ -68,19 +68,30 @@ func (s *Service) credentialEvent(t domain.EventType, c domain.Credential) (doma
 }
 
 // emit writes the events of types ts about the credentials cs (ts[i]
-// about cs[i]) of org in the transaction at hand; it returns the
-// deliveries to relay once it commits.
+// about cs[i]) of org in the transaction at hand, with one Emit per mode
+// (live, test); it returns the deliveries to relay once it commits.
 func (s *Service) emit(ctx context.Context, org domain.Organization, ts []domain.EventType, cs ...domain.Credential) ([]string, error) {
-	if s.events == nil {
+	if s.events == nil || len(cs) == 0 {
 		return nil, nil
 	}
-	var ids []string
+	var live, test []domain.Event
 	for i, c := range cs {
 		e, err := s.credentialEvent(ts[i], c)
 		if err != nil {
 			return nil, err
 		}
-		got, err := s.events.Emit(ctx, org, e, c.Test)
+		if c.Test {
+			test = append(test, e)
+		} else {
+			live = append(live, e)
+		}
+	}
+	var ids []string
+	for _, mode := range []struct {
+		test bool
+		es   []domain.Event
+	}{{false, live}, {true, test}} {
+		got, err := s.events.Emit(ctx, org, mode.test, mode.es...)
 		if err != nil {
 			return nil, err
 		}

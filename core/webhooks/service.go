@@ -284,7 +284,9 @@ func (s *Service) Test(ctx context.Context, actor domain.Actor, orgID, id string
 			return err
 		}
 		e := domain.Event{ID: "evt_" + domain.NewID(), OrgID: orgID, Type: domain.EventPing, SubjectID: w.ID, Payload: data, CreatedAt: s.now()}
-		ds, err := s.deliveries(ctx, e, false, []domain.Webhook{w})
+		ds, err := s.write(ctx, orgID, false, []domain.Event{e}, func(domain.EventType) ([]domain.Webhook, error) {
+			return []domain.Webhook{w}, nil
+		})
 		if err != nil {
 			return err
 		}
@@ -326,27 +328,30 @@ func (s *Service) Queued(ctx context.Context, ids ...string) {
 	}
 }
 
-// Emit writes an event and its deliveries, one per endpoint of the
-// organization that chose its type, in the transaction at hand, and
-// returns the deliveries' IDs for the relay once it commits (none when
-// the organization's plan has no webhooks). e.ID and e.CreatedAt are set
-// when empty.
-func (s *Service) Emit(ctx context.Context, org domain.Organization, e domain.Event, test bool) ([]string, error) {
-	if !s.plans.Get(org.Plan).Webhooks {
+// Emit writes events and their deliveries, one per endpoint of the
+// organization that chose the event's type, in the transaction at hand,
+// and returns the deliveries' IDs for the relay once it commits (none
+// when the organization's plan has no webhooks). An event no endpoint
+// chose is not written. Each type's endpoints are read once, and the
+// events and deliveries written a batch to a statement, so a chunk of a
+// bulk job costs a few statements, not one per row. An event's ID and
+// CreatedAt are set when empty.
+func (s *Service) Emit(ctx context.Context, org domain.Organization, test bool, es ...domain.Event) ([]string, error) {
+	if len(es) == 0 || !s.plans.Get(org.Plan).Webhooks {
 		return nil, nil
 	}
-	hooks, err := s.store.Webhooks().Subscribed(ctx, org.ID, e.Type)
-	if err != nil || len(hooks) == 0 {
-		return nil, err
-	}
-	if e.ID == "" {
-		e.ID = "evt_" + domain.NewID()
-	}
-	if e.CreatedAt.IsZero() {
-		e.CreatedAt = s.now()
-	}
-	e.OrgID = org.ID
-	ds, err := s.deliveries(ctx, e, test, hooks)
+	subscribed := map[domain.EventType][]domain.Webhook{}
+	ds, err := s.write(ctx, org.ID, test, es, func(t domain.EventType) ([]domain.Webhook, error) {
+		hooks, ok := subscribed[t]
+		if !ok {
+			var err error
+			if hooks, err = s.store.Webhooks().Subscribed(ctx, org.ID, t); err != nil {
+				return nil, err
+			}
+			subscribed[t] = hooks
+		}
+		return hooks, nil
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -357,20 +362,44 @@ func (s *Service) Emit(ctx context.Context, org domain.Organization, e domain.Ev
 	return ids, nil
 }
 
-// deliveries records e and one delivery of it per endpoint of hooks.
-func (s *Service) deliveries(ctx context.Context, e domain.Event, test bool, hooks []domain.Webhook) ([]domain.WebhookDelivery, error) {
-	body, err := json.Marshal(Message{ID: e.ID, Type: e.Type, Timestamp: e.CreatedAt.UTC(), Data: e.Payload, Test: test})
-	if err != nil {
-		return nil, fmt.Errorf("webhook message %s: %w", e.ID, err)
-	}
-	if err := s.store.Events().Record(ctx, e); err != nil {
-		return nil, err
-	}
+// write records the events es of the organization that have endpoints
+// (hooks of their type), and one delivery of each per endpoint.
+func (s *Service) write(ctx context.Context, orgID string, test bool, es []domain.Event,
+	hooks func(domain.EventType) ([]domain.Webhook, error)) ([]domain.WebhookDelivery, error) {
+	now := s.now()
 	due := s.clock.Now().Add(work.RelayGrace)
-	ds := make([]domain.WebhookDelivery, len(hooks))
-	for i, w := range hooks {
-		ds[i] = domain.WebhookDelivery{ID: domain.NewID(), OrgID: e.OrgID, WebhookID: w.ID, MessageID: e.ID, EventType: e.Type,
-			Payload: body, Test: test, Status: domain.DeliveryPending, NextAttempt: due, CreatedAt: e.CreatedAt}
+	var events []domain.Event
+	var ds []domain.WebhookDelivery
+	for _, e := range es {
+		to, err := hooks(e.Type)
+		if err != nil {
+			return nil, err
+		}
+		if len(to) == 0 {
+			continue
+		}
+		if e.ID == "" {
+			e.ID = "evt_" + domain.NewID()
+		}
+		if e.CreatedAt.IsZero() {
+			e.CreatedAt = now
+		}
+		e.OrgID = orgID
+		body, err := json.Marshal(Message{ID: e.ID, Type: e.Type, Timestamp: e.CreatedAt.UTC(), Data: e.Payload, Test: test})
+		if err != nil {
+			return nil, fmt.Errorf("webhook message %s: %w", e.ID, err)
+		}
+		events = append(events, e)
+		for _, w := range to {
+			ds = append(ds, domain.WebhookDelivery{ID: domain.NewID(), OrgID: orgID, WebhookID: w.ID, MessageID: e.ID, EventType: e.Type,
+				Payload: body, Test: test, Status: domain.DeliveryPending, NextAttempt: due, CreatedAt: e.CreatedAt})
+		}
+	}
+	if len(ds) == 0 {
+		return nil, nil
+	}
+	if err := s.store.Events().Record(ctx, events...); err != nil {
+		return nil, err
 	}
 	return ds, s.store.Webhooks().Deliver(ctx, ds...)
 }
