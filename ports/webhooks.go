@@ -100,6 +100,11 @@ type Webhooks interface {
 	// DisabledReason, made only if the endpoint is still on (an attempt
 	// never switches one on), failing its other pending deliveries.
 	Attempted(ctx context.Context, d domain.WebhookDelivery, a domain.WebhookAttempt, w *domain.Webhook) error
+	// Settle records attempts that tell nothing new of their endpoints
+	// (Attempted with no endpoint), with the state of each delivery after
+	// its attempt, in one transaction: a worker delivering many records
+	// them together.
+	Settle(ctx context.Context, os ...Outcome) error
 	// Attempts returns a delivery's attempts, first first.
 	Attempts(ctx context.Context, deliveryID string) ([]domain.WebhookAttempt, error)
 	// Resend makes a delivery pending again and relayed (Due relays it at
@@ -113,6 +118,12 @@ type Webhooks interface {
 type ClaimedDelivery struct {
 	Delivery domain.WebhookDelivery
 	Webhook  domain.Webhook
+}
+
+// Outcome is an attempt at a delivery and the delivery's state after it.
+type Outcome struct {
+	Delivery domain.WebhookDelivery
+	Attempt  domain.WebhookAttempt
 }
 
 // DeliveryFilter selects an endpoint's deliveries.

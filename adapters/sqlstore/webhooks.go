@@ -341,21 +341,52 @@ func (r *Webhooks) Claim(ctx context.Context, ids []string, now, leaseUntil time
 	return out, nil
 }
 
+// Settle records attempts and the deliveries' states after them in one
+// transaction: the attempts in one statement (rowBatch to a statement),
+// then one update per delivery.
+func (r *Webhooks) Settle(ctx context.Context, os ...ports.Outcome) error {
+	if len(os) == 0 {
+		return nil
+	}
+	return r.s.WithinTx(ctx, func(ctx context.Context) error { return r.settle(ctx, os) })
+}
+
+func (r *Webhooks) settle(ctx context.Context, os []ports.Outcome) error {
+	db := r.s.idb(ctx)
+	for start := 0; start < len(os); start += rowBatch {
+		part := os[start:min(start+rowBatch, len(os))]
+		rows := make([]attemptRow, len(part))
+		for i, o := range part {
+			a := o.Attempt
+			rows[i] = attemptRow{ID: domain.NewID(), DeliveryID: o.Delivery.ID, N: a.N, At: a.At.UTC(), StatusCode: a.StatusCode,
+				LatencyUS: a.Latency.Microseconds(), Response: a.Response, Error: a.Error}
+		}
+		if _, err := db.NewInsert().Model(&rows).Exec(ctx); err != nil {
+			return fmt.Errorf("record %d webhook attempts: %w", len(part), err)
+		}
+	}
+	for start := 0; start < len(os); start += rowBatch {
+		part := os[start:min(start+rowBatch, len(os))]
+		rows := make([]deliveryRow, len(part))
+		for i, o := range part {
+			rows[i] = deliveryRowOf(o.Delivery)
+		}
+		_, err := db.NewUpdate().Model(&rows).
+			Column("status", "next_attempt_at", "last_status", "last_error", "delivered_at").Bulk().Exec(ctx)
+		if err != nil {
+			return fmt.Errorf("update %d webhook deliveries: %w", len(part), err)
+		}
+	}
+	return nil
+}
+
 // Attempted records an attempt, the delivery's state after it and, when
 // given, its endpoint's, in one transaction.
 func (r *Webhooks) Attempted(ctx context.Context, d domain.WebhookDelivery, a domain.WebhookAttempt, w *domain.Webhook) error {
 	return r.s.WithinTx(ctx, func(ctx context.Context) error {
 		db := r.s.idb(ctx)
-		row := &attemptRow{ID: domain.NewID(), DeliveryID: d.ID, N: a.N, At: a.At.UTC(), StatusCode: a.StatusCode,
-			LatencyUS: a.Latency.Microseconds(), Response: a.Response, Error: a.Error}
-		if _, err := db.NewInsert().Model(row).Exec(ctx); err != nil {
-			return fmt.Errorf("record webhook attempt: %w", err)
-		}
-		_, err := db.NewUpdate().Model((*deliveryRow)(nil)).Set("status = ?", string(d.Status)).
-			Set("next_attempt_at = ?", d.NextAttempt.UTC()).Set("last_status = ?", d.LastStatus).Set("last_error = ?", d.LastError).
-			Set("delivered_at = ?", utcPtr(d.DeliveredAt)).Where("id = ?", d.ID).Exec(ctx)
-		if err != nil {
-			return fmt.Errorf("update webhook delivery %s: %w", d.ID, err)
+		if err := r.settle(ctx, []ports.Outcome{{Delivery: d, Attempt: a}}); err != nil {
+			return err
 		}
 		if w == nil {
 			return nil
@@ -365,7 +396,7 @@ func (r *Webhooks) Attempted(ctx context.Context, d domain.WebhookDelivery, a do
 		// administrator's too, changed meanwhile perhaps: an attempt never
 		// switches an endpoint on.
 		if w.Active {
-			_, err = db.NewUpdate().Model((*webhookRow)(nil)).Set("failing_since = ?", utcPtr(w.FailingSince)).
+			_, err := db.NewUpdate().Model((*webhookRow)(nil)).Set("failing_since = ?", utcPtr(w.FailingSince)).
 				Set("updated_at = ?", w.UpdatedAt.UTC()).Where("id = ?", w.ID).Exec(ctx)
 			if err != nil {
 				return fmt.Errorf("update webhook %s: %w", w.ID, err)

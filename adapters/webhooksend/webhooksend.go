@@ -107,12 +107,15 @@ func New(o Options) *Sender {
 		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
 			return s.dial(ctx, dialer, addr)
 		},
-		TLSClientConfig:        &tls.Config{RootCAs: o.RootCAs, MinVersion: tls.VersionTLS12},
-		ForceAttemptHTTP2:      true,
-		TLSHandshakeTimeout:    s.timeout,
-		DisableCompression:     true, // Body is what the receiver sent
-		MaxIdleConns:           100,
-		MaxIdleConnsPerHost:    4,
+		TLSClientConfig:     &tls.Config{RootCAs: o.RootCAs, MinVersion: tls.VersionTLS12},
+		ForceAttemptHTTP2:   true,
+		TLSHandshakeTimeout: s.timeout,
+		DisableCompression:  true, // Body is what the receiver sent
+		// A bulk job's deliveries go to one endpoint from every task a
+		// worker runs at once (each sends sixteen at a time): enough idle
+		// connections per host that they are reused, not redialed.
+		MaxIdleConns:           256,
+		MaxIdleConnsPerHost:    64,
 		IdleConnTimeout:        90 * time.Second,
 		MaxResponseHeaderBytes: 64 << 10,
 	}

@@ -112,6 +112,7 @@ func Run(t *testing.T, newStore Factory) {
 		{"webhook_endpoints_round_trip_subscribed_delete", testWebhookEndpoints},
 		{"webhook_deliveries_due_claim_attempt_log_resend", testWebhookDeliveries},
 		{"webhook_log_pruned_past_retention", testWebhookLogPruned},
+		{"webhook_attempts_settled_together", testWebhookSettle},
 
 		{"quota_consume_counts_distinct_recipients", testQuota},
 		{"quota_never_exceeds_limit_under_concurrency", testQuotaConcurrent},

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"reflect"
 	"testing"
 	"time"
 
@@ -300,4 +301,62 @@ func testWebhookLogPruned(t *testing.T, s ports.Store) {
 	as, err = s.Webhooks().Attempts(ctx, recent.ID)
 	must(t, err)
 	equal(t, len(as), 1)
+}
+
+// Settle: "records attempts that tell nothing new of their endpoints, with
+// the state of each delivery after its attempt, in one transaction".
+func testWebhookSettle(t *testing.T, s ports.Store) {
+	ctx := t.Context()
+	o := newOrg(t, s)
+	w := makeWebhook(o.ID, domain.EventCredentialIssued)
+	must(t, s.Webhooks().Create(ctx, w))
+	ds := make([]domain.WebhookDelivery, 1200) // more than one statement's rows
+	ids := make([]string, len(ds))
+	for i := range ds {
+		ds[i] = makeDelivery(w, domain.EventCredentialIssued, t0)
+		ids[i] = ds[i].ID
+	}
+	must(t, s.Webhooks().Deliver(ctx, ds...))
+	claimed, err := s.Webhooks().Claim(ctx, ids, t0, t0.Add(time.Minute))
+	must(t, err)
+	equal(t, len(claimed), len(ds))
+	outcomes := make([]ports.Outcome, len(claimed))
+	for i, c := range claimed {
+		d := c.Delivery
+		a := domain.WebhookAttempt{DeliveryID: d.ID, N: 1, At: t0, StatusCode: 204, Latency: time.Millisecond}
+		d.Status, d.LastStatus, d.DeliveredAt = domain.DeliverySucceeded, 204, ptr(t0)
+		if i%2 == 1 { // every other one failed: pending at its retry
+			a.StatusCode, a.Error = 503, "HTTP 503"
+			d.Status, d.LastStatus, d.LastError, d.DeliveredAt, d.NextAttempt = domain.DeliveryPending, 503, "HTTP 503", nil, t0.Add(5*time.Second)
+		}
+		outcomes[i] = ports.Outcome{Delivery: d, Attempt: a}
+	}
+	// In a transaction that fails, nothing is recorded.
+	wantErr(t, s.WithinTx(ctx, func(ctx context.Context) error {
+		must(t, s.Webhooks().Settle(ctx, outcomes...))
+		return errBoom
+	}), errBoom)
+	as, err := s.Webhooks().Attempts(ctx, outcomes[0].Delivery.ID)
+	must(t, err)
+	equal(t, len(as), 0)
+
+	must(t, s.Webhooks().Settle(ctx, outcomes...))
+	for _, i := range []int{0, 1, len(outcomes) - 1} {
+		want := outcomes[i]
+		got, err := s.Webhooks().Delivery(ctx, o.ID, want.Delivery.ID)
+		must(t, err)
+		if got.Status != want.Delivery.Status || got.LastStatus != want.Delivery.LastStatus || got.LastError != want.Delivery.LastError ||
+			!got.NextAttempt.Equal(want.Delivery.NextAttempt) || !reflect.DeepEqual(got.DeliveredAt, want.Delivery.DeliveredAt) {
+			t.Errorf("delivery %d after Settle: %+v, want %+v", i, got, want.Delivery)
+		}
+		as, err := s.Webhooks().Attempts(ctx, want.Delivery.ID)
+		must(t, err)
+		if len(as) != 1 || as[0].StatusCode != want.Attempt.StatusCode || as[0].Error != want.Attempt.Error {
+			t.Errorf("attempts of delivery %d: %+v, want %+v", i, as, want.Attempt)
+		}
+	}
+	// The failed ones wait for their retry: Due relays them when it comes.
+	due, err := s.Webhooks().Due(ctx, t0.Add(10*time.Second), t0.Add(time.Minute), 1000)
+	must(t, err)
+	equal(t, len(due), len(ds)/2)
 }

@@ -19,48 +19,89 @@ import (
 // after another.
 const sendConcurrency = 16
 
+// settleBatch bounds the attempts recorded in one transaction.
+const settleBatch = 200
+
 // HandleDeliver attempts the deliveries a task names (work.WebhookTask):
-// those still pending and not held by another attempt.
+// those relayed and not held by another attempt.
+//
+// They are claimed together, in one statement, under a lease long enough
+// for all of them: sendConcurrency at a time, each within the sender's
+// timeout, so what waits its turn is never taken back and sent twice. The
+// attempts that tell nothing new of their endpoints (most) are recorded
+// together as they end, a transaction for whatever ended meanwhile: a
+// bulk job's thousands of deliveries cost a few statements per hundred,
+// not a transaction each.
 func (s *Service) HandleDeliver(ctx context.Context, t ports.Task) error {
 	var task work.WebhookTask
 	if err := json.Unmarshal(t.Payload, &task); err != nil {
 		return fmt.Errorf("webhook task: %w", err)
 	}
-	// Each delivery is claimed just before its attempt, under a lease of
-	// its own: a batch to slow endpoints takes longer than one lease, and
-	// what waits its turn must not be taken back and sent twice.
+	if len(task.IDs) == 0 {
+		return nil
+	}
+	now := s.clock.Now()
+	rounds := (len(task.IDs) + sendConcurrency - 1) / sendConcurrency
+	claimed, err := s.store.Webhooks().Claim(ctx, task.IDs, now, now.Add(time.Duration(rounds)*s.opts.Lease))
+	if err != nil || len(claimed) == 0 {
+		return err
+	}
+
+	outcomes := make(chan ports.Outcome, len(claimed))
+	settled := make(chan error, 1)
+	go func() {
+		var err error
+		for o := range outcomes {
+			batch := []ports.Outcome{o}
+		more:
+			for len(batch) < settleBatch {
+				select {
+				case o, ok := <-outcomes:
+					if !ok {
+						break more
+					}
+					batch = append(batch, o)
+				default:
+					break more
+				}
+			}
+			err = errors.Join(err, s.store.Webhooks().Settle(ctx, batch...))
+		}
+		settled <- err
+	}()
+
 	var wg sync.WaitGroup
-	errs := make([]error, len(task.IDs))
+	errs := make([]error, len(claimed))
 	slots := make(chan struct{}, sendConcurrency)
-	for i, id := range task.IDs {
+	for i, c := range claimed {
 		wg.Add(1)
 		slots <- struct{}{}
 		go func() {
 			defer func() { <-slots; wg.Done() }()
-			now := s.clock.Now()
-			claimed, err := s.store.Webhooks().Claim(ctx, []string{id}, now, now.Add(s.opts.Lease))
-			if err != nil {
-				errs[i] = err
-				return
-			}
-			for _, c := range claimed {
-				errs[i] = s.attempt(ctx, c)
-			}
+			errs[i] = s.attempt(ctx, c, outcomes)
 		}()
 	}
 	wg.Wait()
-	return errors.Join(errs...)
+	close(outcomes)
+	return errors.Join(append(errs, <-settled)...)
 }
 
-// attempt makes one attempt at a claimed delivery and records it.
-func (s *Service) attempt(ctx context.Context, c ports.ClaimedDelivery) error {
+// attempt makes one attempt at a claimed delivery. What it tells of the
+// endpoint (its run of failures starting or ending, its switch-off) is
+// recorded with it at once; an attempt that tells nothing new goes to
+// settle, recorded with others.
+func (s *Service) attempt(ctx context.Context, c ports.ClaimedDelivery, settle chan<- ports.Outcome) error {
 	d, w := c.Delivery, c.Webhook
 	start := s.clock.Now()
 	a := domain.WebhookAttempt{DeliveryID: d.ID, N: d.Attempts, At: start}
+	done := func() error {
+		settle <- ports.Outcome{Delivery: d, Attempt: a}
+		return nil
+	}
 	fail := func(why string) error {
 		d.Status, d.LastStatus, d.LastError, d.NextAttempt = domain.DeliveryFailed, 0, why, start
 		a.Error = why
-		return s.store.Webhooks().Attempted(ctx, d, a, nil)
+		return done()
 	}
 	switch {
 	case w.ID == "":
@@ -79,7 +120,7 @@ func (s *Service) attempt(ctx context.Context, c ports.ClaimedDelivery) error {
 		if !retry {
 			d.Status, d.NextAttempt = domain.DeliveryFailed, start
 		}
-		return s.store.Webhooks().Attempted(ctx, d, a, nil)
+		return done()
 	}
 	r := s.sender.Send(ctx, ports.WebhookRequest{URL: w.URL, Headers: Headers(keys, d.MessageID, start, d.Payload), Body: d.Payload})
 	a.StatusCode, a.Latency, a.Response = r.Status, r.Latency, printable(r.Body)
@@ -125,6 +166,9 @@ func (s *Service) attempt(ctx context.Context, c ports.ClaimedDelivery) error {
 		// Already off (a ping to an endpoint switched off): nothing to
 		// switch, no one to tell again.
 		changed.Active, changed.DisabledReason = false, c.Webhook.DisabledReason
+	}
+	if changed == nil {
+		return done()
 	}
 	return s.store.Webhooks().Attempted(ctx, d, a, changed)
 }
