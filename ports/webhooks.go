@@ -69,6 +69,9 @@ type Webhooks interface {
 	// pending fail ("the endpoint was deleted"), the log stays until
 	// retention prunes it.
 	Delete(ctx context.Context, orgID, id string, at time.Time) error
+	// Wanted reports whether an active endpoint of the organization chose
+	// one of the types ts: one narrow read, on the path of every issue.
+	Wanted(ctx context.Context, orgID string, ts ...domain.EventType) (bool, error)
 	// Subscribed returns the organization's active endpoints that chose t.
 	Subscribed(ctx context.Context, orgID string, t domain.EventType) ([]domain.Webhook, error)
 
@@ -105,8 +108,9 @@ type Webhooks interface {
 	// its attempt, in one transaction: a worker delivering many records
 	// them together.
 	Settle(ctx context.Context, os ...Outcome) error
-	// Attempts returns a delivery's attempts, first first.
-	Attempts(ctx context.Context, deliveryID string) ([]domain.WebhookAttempt, error)
+	// Attempts returns the attempts of the deliveries, each delivery's
+	// first first (one read for a page of the log).
+	Attempts(ctx context.Context, deliveryIDs ...string) ([]domain.WebhookAttempt, error)
 	// Resend makes a delivery pending again and relayed (Due relays it at
 	// at if the caller's relay is lost), its attempts
 	// counted afresh from the next one (the log keeps the earlier).

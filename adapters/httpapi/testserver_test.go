@@ -62,6 +62,9 @@ type testServer struct {
 	lookups *atomic.Int64
 	// sessionsDown makes session lookups fail as in an outage.
 	sessionsDown *atomic.Bool
+	// platform is the core behind the server, for tests that run its
+	// sweep (platform.Dispatcher.Sweep).
+	platform *platform.Platform
 
 	adminOnce  sync.Once
 	adminToken string
@@ -142,7 +145,7 @@ func newTestServerAt(t testing.TB, limits Limits, clock ports.Clock, more ...fun
 		f(&deps)
 	}
 	h := New(deps)
-	return &testServer{t: t, h: h, mailDir: mailDir, lookups: lookups, store: store, sessionsDown: sessionsDown}
+	return &testServer{t: t, h: h, mailDir: mailDir, lookups: lookups, store: store, sessionsDown: sessionsDown, platform: p}
 }
 
 func randomKey(t testing.TB) []byte {

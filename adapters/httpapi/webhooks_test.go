@@ -14,6 +14,7 @@ import (
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 
 	"github.com/credence-dev/credence/core/domain"
+	"github.com/credence-dev/credence/ports"
 )
 
 // receiver is a webhook endpoint started by a test: it records every
@@ -358,5 +359,49 @@ func TestWebhookCredentialEvents(t *testing.T) {
 	other.mu.Unlock()
 	if extra != 0 || elsewhere != 1 {
 		t.Errorf("%d events more than expected, %d to the endpoint that chose only the job's (want 1)", extra, elsewhere)
+	}
+}
+
+// A plan that loses webhooks stops them: a delivery waiting for its retry
+// fails at its retry without being sent, and a resend is refused.
+func TestWebhookPlanDowngrade(t *testing.T) {
+	t.Parallel()
+	clock := &fakeClock{now: time.Now()}
+	s := newTestServerAt(t, Limits{IP: ports.Limit{Rate: 100000, Period: time.Minute}, Key: ports.Limit{Rate: 1000, Period: time.Minute},
+		AuthIP: ports.Limit{Rate: 1000, Period: 15 * time.Minute}}, clock)
+	owner, o := s.newIssuer("enterprise")
+	rcv := newReceiver(t)
+	rcv.answer(http.StatusServiceUnavailable)
+	hooks := "/api/v1/orgs/" + o.ID + "/webhooks"
+	var w webhookOut
+	s.expect(http.StatusCreated, http.MethodPost, hooks, owner.Token, map[string]any{"url": rcv.URL, "events": []string{"credential.issued"}}, &w)
+	var d deliveryOut
+	s.expect(http.StatusAccepted, http.MethodPost, hooks+"/"+w.ID+"/test", owner.Token, nil, &d)
+	rcv.await(t, 1)
+	logged := func() deliveryOut {
+		t.Helper()
+		var page struct {
+			Items []deliveryOut `json:"items"`
+		}
+		s.expect(http.StatusOK, http.MethodGet, hooks+"/"+w.ID+"/deliveries", owner.Token, nil, &page)
+		return page.Items[0]
+	}
+	eventually(t, func() bool { l := logged(); return l.Status == "pending" && len(l.Attempts) == 1 }, "the ping pending its retry after a 503")
+
+	s.expect(http.StatusOK, http.MethodPut, "/api/v1/admin/orgs/"+o.ID+"/plan", s.admin(), map[string]string{"plan": "professional"}, nil)
+	clock.advance(time.Minute) // the retry is due
+	if err := s.platform.Dispatcher.Sweep(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, func() bool { l := logged(); return l.Status == "failed" && len(l.Attempts) == 2 }, "the retry failed")
+	if l := logged(); !strings.Contains(l.Attempts[1].Error, "plan") || l.Attempts[1].StatusCode != 0 {
+		t.Errorf("the retry after the downgrade: %+v, want failed for the plan, nothing sent", l.Attempts[1])
+	}
+	s.expectProblem(http.StatusForbidden, "PLAN_REQUIRED", http.MethodPost, hooks+"/"+w.ID+"/deliveries/"+d.ID+"/resend", owner.Token, nil)
+	rcv.mu.Lock()
+	sent := len(rcv.got)
+	rcv.mu.Unlock()
+	if sent != 1 {
+		t.Errorf("the receiver got %d requests, want only the first attempt", sent)
 	}
 }

@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -142,6 +143,24 @@ func (r *Webhooks) Get(ctx context.Context, orgID, id string) (domain.Webhook, e
 // List returns the organization's endpoints, oldest first.
 func (r *Webhooks) List(ctx context.Context, orgID string) ([]domain.Webhook, error) {
 	return r.list(ctx, r.s.idb(ctx).NewSelect().Where("org_id = ?", orgID))
+}
+
+// Wanted reads the event lists of the organization's active endpoints
+// (along webhooks_org_idx) and nothing else.
+func (r *Webhooks) Wanted(ctx context.Context, orgID string, ts ...domain.EventType) (bool, error) {
+	var lists []string
+	err := r.s.idb(ctx).NewSelect().Model((*webhookRow)(nil)).Column("events").Where("org_id = ?", orgID).Where("active").Scan(ctx, &lists)
+	if err != nil {
+		return false, fmt.Errorf("webhooks wanted by organization %s: %w", orgID, err)
+	}
+	for _, l := range lists {
+		for e := range strings.FieldsSeq(l) {
+			if slices.Contains(ts, domain.EventType(e)) {
+				return true, nil
+			}
+		}
+	}
+	return false, nil
 }
 
 // Subscribed returns the organization's active endpoints that chose t.
@@ -417,11 +436,15 @@ func (r *Webhooks) Attempted(ctx context.Context, d domain.WebhookDelivery, a do
 	})
 }
 
-// Attempts returns a delivery's attempts, first first.
-func (r *Webhooks) Attempts(ctx context.Context, deliveryID string) ([]domain.WebhookAttempt, error) {
+// Attempts returns the deliveries' attempts, each one's first first.
+func (r *Webhooks) Attempts(ctx context.Context, deliveryIDs ...string) ([]domain.WebhookAttempt, error) {
+	if len(deliveryIDs) == 0 {
+		return nil, nil
+	}
 	var rows []attemptRow
-	if err := r.s.idb(ctx).NewSelect().Model(&rows).Where("delivery_id = ?", deliveryID).OrderExpr("wa.at ASC, wa.n ASC").Scan(ctx); err != nil {
-		return nil, fmt.Errorf("attempts of webhook delivery %s: %w", deliveryID, err)
+	if err := r.s.idb(ctx).NewSelect().Model(&rows).Where("delivery_id IN (?)", bun.List(deliveryIDs)).
+		OrderExpr("wa.delivery_id, wa.at ASC, wa.n ASC").Scan(ctx); err != nil {
+		return nil, fmt.Errorf("attempts of %d webhook deliveries: %w", len(deliveryIDs), err)
 	}
 	out := make([]domain.WebhookAttempt, len(rows))
 	for i, row := range rows {

@@ -49,6 +49,24 @@ func testWebhookEndpoints(t *testing.T, s ports.Store) {
 	all, err := s.Webhooks().List(ctx, o.ID)
 	must(t, err)
 	equal(t, len(all), 3)
+	// Wanted: an active endpoint chose one of the types.
+	for _, c := range []struct {
+		org  string
+		ts   []domain.EventType
+		want bool
+	}{
+		{o.ID, []domain.EventType{domain.EventCredentialRevoked}, true},
+		{o.ID, []domain.EventType{domain.EventCredentialClaimed, domain.EventBulkIssuanceCompleted}, true},
+		{o.ID, []domain.EventType{domain.EventCredentialClaimed}, false}, // no endpoint chose it
+		{o.ID, nil, false}, // no type asked for
+		{newOrg(t, s).ID, []domain.EventType{domain.EventCredentialIssued}, false}, // another organization's
+	} {
+		got, err := s.Webhooks().Wanted(ctx, c.org, c.ts...)
+		must(t, err)
+		if got != c.want {
+			t.Errorf("Wanted(%v) = %v, want %v", c.ts, got, c.want)
+		}
+	}
 
 	w.URL, w.Events, w.Description = "https://hooks.example/new", []domain.EventType{domain.EventPing}, "changed"
 	w.PreviousSecretEnc, w.PreviousUntil, w.SecretEnc = w.SecretEnc, ptr(t0.Add(24*time.Hour)), []byte("sealed-new")
@@ -57,6 +75,10 @@ func testWebhookEndpoints(t *testing.T, s ports.Store) {
 	got, err = s.Webhooks().Get(ctx, o.ID, w.ID)
 	must(t, err)
 	equal(t, got, w)
+	// Only the switched-off endpoint still chose credential.issued.
+	if wanted, err := s.Webhooks().Wanted(ctx, o.ID, domain.EventCredentialIssued); err != nil || wanted {
+		t.Errorf("Wanted(issued) with only a switched-off endpoint choosing it = %v %v", wanted, err)
+	}
 
 	pending := makeDelivery(w, domain.EventCredentialIssued, t0)
 	done := makeDelivery(w, domain.EventCredentialIssued, t0)
@@ -355,6 +377,23 @@ func testWebhookSettle(t *testing.T, s ports.Store) {
 			t.Errorf("attempts of delivery %d: %+v, want %+v", i, as, want.Attempt)
 		}
 	}
+	// A page of the log reads its attempts at once, each delivery's in order.
+	more := outcomes[2]
+	more.Attempt.N, more.Attempt.At, more.Attempt.StatusCode, more.Attempt.Error = 2, t0.Add(time.Second), 500, "HTTP 500"
+	more.Delivery.Status = domain.DeliveryFailed
+	must(t, s.Webhooks().Settle(ctx, more))
+	as, err = s.Webhooks().Attempts(ctx, outcomes[1].Delivery.ID, outcomes[2].Delivery.ID, domain.NewID())
+	must(t, err)
+	if len(as) != 3 {
+		t.Fatalf("attempts of two deliveries: %+v, want 3", as)
+	}
+	n := map[string][]int{}
+	for _, a := range as {
+		n[a.DeliveryID] = append(n[a.DeliveryID], a.N)
+	}
+	equal(t, n[outcomes[1].Delivery.ID], []int{1})
+	equal(t, n[outcomes[2].Delivery.ID], []int{1, 2})
+
 	// The failed ones wait for their retry: Due relays them when it comes.
 	due, err := s.Webhooks().Due(ctx, t0.Add(10*time.Second), t0.Add(time.Minute), 1000)
 	must(t, err)

@@ -259,3 +259,18 @@ func WebhookRetryAfter(n int, now time.Time, jitter float64) (time.Time, bool) {
 	wait += time.Duration(float64(wait) * 0.2 * jitter)
 	return now.Add(wait), true
 }
+
+// WebhookURLShown is how a webhook's URL appears where it is told rather
+// than used (the activity log, mail): its scheme and host, the rest (a
+// path or query that may carry a token) elided.
+func WebhookURLShown(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" {
+		return "(a URL that does not parse)"
+	}
+	shown := u.Scheme + "://" + u.Host
+	if (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" {
+		shown += "/…"
+	}
+	return shown
+}

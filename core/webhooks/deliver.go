@@ -47,6 +47,19 @@ func (s *Service) HandleDeliver(ctx context.Context, t ports.Task) error {
 		return err
 	}
 
+	// An organization whose plan lost webhooks meanwhile gets none.
+	plans := map[string]bool{}
+	for _, c := range claimed {
+		if _, ok := plans[c.Delivery.OrgID]; ok {
+			continue
+		}
+		org, err := s.store.Orgs().Get(ctx, c.Delivery.OrgID)
+		if err != nil && !errors.Is(err, domain.ErrNotFound) {
+			return err // the lease runs out, and the sweep hands them on again
+		}
+		plans[c.Delivery.OrgID] = err == nil && s.plans.Get(org.Plan).Webhooks
+	}
+
 	outcomes := make(chan ports.Outcome, len(claimed))
 	settled := make(chan error, 1)
 	go func() {
@@ -78,7 +91,7 @@ func (s *Service) HandleDeliver(ctx context.Context, t ports.Task) error {
 		slots <- struct{}{}
 		go func() {
 			defer func() { <-slots; wg.Done() }()
-			errs[i] = s.attempt(ctx, c, outcomes)
+			errs[i] = s.attempt(ctx, c, plans[c.Delivery.OrgID], outcomes)
 		}()
 	}
 	wg.Wait()
@@ -86,11 +99,12 @@ func (s *Service) HandleDeliver(ctx context.Context, t ports.Task) error {
 	return errors.Join(append(errs, <-settled)...)
 }
 
-// attempt makes one attempt at a claimed delivery. What it tells of the
+// attempt makes one attempt at a claimed delivery (failing it unless its
+// organization's plan has webhooks: planned). What it tells of the
 // endpoint (its run of failures starting or ending, its switch-off) is
 // recorded with it at once; an attempt that tells nothing new goes to
 // settle, recorded with others.
-func (s *Service) attempt(ctx context.Context, c ports.ClaimedDelivery, settle chan<- ports.Outcome) error {
+func (s *Service) attempt(ctx context.Context, c ports.ClaimedDelivery, planned bool, settle chan<- ports.Outcome) error {
 	d, w := c.Delivery, c.Webhook
 	start := s.clock.Now()
 	a := domain.WebhookAttempt{DeliveryID: d.ID, N: d.Attempts, At: start}
@@ -104,6 +118,8 @@ func (s *Service) attempt(ctx context.Context, c ports.ClaimedDelivery, settle c
 		return done()
 	}
 	switch {
+	case !planned:
+		return fail("webhooks are no longer part of the organization's plan")
 	case w.ID == "":
 		return fail("the endpoint was deleted")
 	case !w.Active && d.EventType != domain.EventPing:
@@ -198,7 +214,7 @@ func (s *Service) switchOff(ctx context.Context, d domain.WebhookDelivery, a dom
 		text := fmt.Sprintf("Credence switched off the webhook endpoint %s of %s: %s.\n\n"+
 			"Events are no longer sent to it. Once it answers again, switch it back on (PATCH /api/v1/orgs/%s/webhooks/%s {\"active\": true}); "+
 			"its delivery log (GET …/webhooks/%s/deliveries) shows every attempt, and failed deliveries can be resent.\n",
-			w.URL, org.Name, w.DisabledReason, w.OrgID, w.ID, w.ID)
+			domain.WebhookURLShown(w.URL), org.Name, w.DisabledReason, w.OrgID, w.ID, w.ID)
 		for _, m := range members {
 			if m.Role == domain.RoleOwner {
 				if err := post(domain.MailWebhookDisabled, m.Email, subject, text); err != nil {

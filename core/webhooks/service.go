@@ -143,7 +143,7 @@ func (s *Service) Create(ctx context.Context, actor domain.Actor, orgID string, 
 		if err := s.store.Webhooks().Create(ctx, w); err != nil {
 			return err
 		}
-		return s.record(ctx, actor, org.ID, domain.ActWebhookCreated, w.ID, w.URL)
+		return s.record(ctx, actor, org.ID, domain.ActWebhookCreated, w.ID, domain.WebhookURLShown(w.URL))
 	})
 	if err != nil {
 		return Created{}, err
@@ -203,7 +203,7 @@ func (s *Service) Update(ctx context.Context, actor domain.Actor, orgID, id stri
 			return err
 		}
 		out = w
-		return s.record(ctx, actor, orgID, domain.ActWebhookUpdated, w.ID, w.URL)
+		return s.record(ctx, actor, orgID, domain.ActWebhookUpdated, w.ID, domain.WebhookURLShown(w.URL))
 	})
 	return out, err
 }
@@ -307,18 +307,7 @@ func (s *Service) Wants(ctx context.Context, org domain.Organization, ts ...doma
 	if !s.plans.Get(org.Plan).Webhooks {
 		return false, nil
 	}
-	hooks, err := s.store.Webhooks().List(ctx, org.ID)
-	if err != nil {
-		return false, err
-	}
-	for _, w := range hooks {
-		for _, t := range ts {
-			if w.Subscribes(t) {
-				return true, nil
-			}
-		}
-	}
-	return false, nil
+	return s.store.Webhooks().Wanted(ctx, org.ID, ts...)
 }
 
 // Queued relays deliveries Emit wrote once their transaction committed.
@@ -422,13 +411,21 @@ func (s *Service) Deliveries(ctx context.Context, actor domain.Actor, f ports.De
 	if err != nil {
 		return nil, err
 	}
+	ids := make([]string, len(ds))
+	for i, d := range ds {
+		ids[i] = d.ID
+	}
+	as, err := s.store.Webhooks().Attempts(ctx, ids...)
+	if err != nil {
+		return nil, err
+	}
+	of := map[string][]domain.WebhookAttempt{}
+	for _, a := range as {
+		of[a.DeliveryID] = append(of[a.DeliveryID], a)
+	}
 	out := make([]Logged, len(ds))
 	for i, d := range ds {
-		as, err := s.store.Webhooks().Attempts(ctx, d.ID)
-		if err != nil {
-			return nil, err
-		}
-		out[i] = Logged{Delivery: d, Attempts: as}
+		out[i] = Logged{Delivery: d, Attempts: of[d.ID]}
 	}
 	return out, nil
 }
@@ -436,10 +433,14 @@ func (s *Service) Deliveries(ctx context.Context, actor domain.Actor, f ports.De
 // Resend delivers a delivery of the endpoint again, with the same
 // webhook-id and body; its attempts are counted afresh.
 func (s *Service) Resend(ctx context.Context, actor domain.Actor, orgID, webhookID, deliveryID string) error {
-	if _, err := s.manage(ctx, actor, orgID); err != nil {
+	org, err := s.manage(ctx, actor, orgID)
+	if err != nil {
 		return err
 	}
-	err := s.store.WithinTx(ctx, func(ctx context.Context) error {
+	if err := s.requirePlan(org); err != nil {
+		return err
+	}
+	err = s.store.WithinTx(ctx, func(ctx context.Context) error {
 		d, err := s.store.Webhooks().Delivery(ctx, orgID, deliveryID)
 		if err != nil {
 			return err
