@@ -96,18 +96,25 @@ type Webhooks interface {
 	// relayed yet are left out: of concurrent claimers of a delivery one
 	// gets it, and a stale or repeated task never attempts a retry early.
 	Claim(ctx context.Context, ids []string, now, leaseUntil time.Time) ([]ClaimedDelivery, error)
-	// Attempted records an attempt and the delivery's state after it (d's
-	// Status, NextAttempt, LastStatus, LastError, DeliveredAt), and, when
-	// w is not nil, what the attempt tells of the endpoint: FailingSince
-	// (and UpdatedAt); and, when w is not Active, its switch-off with
-	// DisabledReason, made only if the endpoint is still on (an attempt
-	// never switches one on), failing its other pending deliveries.
-	Attempted(ctx context.Context, d domain.WebhookDelivery, a domain.WebhookAttempt, w *domain.Webhook) error
-	// Settle records attempts that tell nothing new of their endpoints
-	// (Attempted with no endpoint), with the state of each delivery after
-	// its attempt, in one transaction: a worker delivering many records
-	// them together.
+	// Settle records attempts in one transaction (a worker delivering
+	// many records them together): each attempt; its delivery's state
+	// after it (Status, NextAttempt, LastStatus, LastError, DeliveredAt),
+	// written only while the delivery is still held by that attempt
+	// (sending, its Attempts unchanged: a delivery deleted, switched off
+	// or taken by another attempt meanwhile keeps what that wrote); and
+	// what each attempt tells of its endpoint's run of failures
+	// (FailingSince, and UpdatedAt when it changes): EndpointDown starts
+	// one at the attempt's time unless one is on, EndpointUp ends one
+	// that began at or before the attempt. Each endpoint is written once
+	// per call whatever the number of its attempts.
 	Settle(ctx context.Context, os ...Outcome) error
+	// SwitchOff settles o and switches its endpoint off with
+	// w.DisabledReason (w.UpdatedAt its time) if it is still on and, when
+	// w.FailingSince is set, its run of failures began at or before it
+	// (a run ended meanwhile, or begun again since, switches nothing):
+	// its other pending deliveries fail. It reports whether it switched
+	// the endpoint off (false: someone else did, or the run ended).
+	SwitchOff(ctx context.Context, o Outcome, w domain.Webhook) (bool, error)
 	// Attempts returns the attempts of the deliveries, each delivery's
 	// first first (one read for a page of the log).
 	Attempts(ctx context.Context, deliveryIDs ...string) ([]domain.WebhookAttempt, error)
@@ -124,11 +131,26 @@ type ClaimedDelivery struct {
 	Webhook  domain.Webhook
 }
 
-// Outcome is an attempt at a delivery and the delivery's state after it.
+// Outcome is an attempt at a delivery, the delivery's state after it,
+// and what the attempt tells of its endpoint.
 type Outcome struct {
 	Delivery domain.WebhookDelivery
 	Attempt  domain.WebhookAttempt
+	Endpoint EndpointHealth
 }
+
+// EndpointHealth is what an attempt tells of its endpoint.
+type EndpointHealth int
+
+const (
+	// EndpointUntold: nothing (no request was made, or it was cut short
+	// by the worker stopping).
+	EndpointUntold EndpointHealth = iota
+	// EndpointUp: it answered 2xx.
+	EndpointUp
+	// EndpointDown: the attempt failed.
+	EndpointDown
+)
 
 // DeliveryFilter selects an endpoint's deliveries.
 type DeliveryFilter struct {

@@ -6,6 +6,8 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -315,6 +317,13 @@ func TestWebhookCredentialEvents(t *testing.T) {
 	if e := next("credential.revoked"); e.Data.RevocationReason != "withdrawn" {
 		t.Errorf("revoked: %+v", e)
 	}
+	// Issued again after the revocation: its one event, and no second
+	// credential.revoked for the credential revoked before (the final
+	// count below would see one).
+	again := s.issue(owner.Token, o.ID, b.ID, email)
+	if e := next("credential.renewed"); e.Data.ID != again.ID {
+		t.Errorf("issued again after a revocation: %+v", e)
+	}
 
 	// A test key's credential: its event says test.
 	_, testKey := s.apiKey(owner.Token, o.ID, "test")
@@ -404,4 +413,59 @@ func TestWebhookPlanDowngrade(t *testing.T) {
 	if sent != 1 {
 		t.Errorf("the receiver got %d requests, want only the first attempt", sent)
 	}
+}
+
+// An endpoint answering 410 to a bulk job's deliveries: switched off once
+// (one activity entry, one mail to its owner), the rest of the task's
+// deliveries failed unsent rather than sent to an endpoint that is gone.
+func TestWebhookGoneMidTask(t *testing.T) {
+	t.Parallel()
+	s := newTestServer(t)
+	owner, o := s.newIssuer("enterprise")
+	rcv := newReceiver(t)
+	rcv.answer(http.StatusGone)
+	hooks := "/api/v1/orgs/" + o.ID + "/webhooks"
+	var w webhookOut
+	s.expect(http.StatusCreated, http.MethodPost, hooks, owner.Token, map[string]any{"url": rcv.URL, "events": []string{"credential.issued"}}, &w)
+	b := s.createBadge(owner.Token, o.ID, 30)
+	const rows = 60
+	var csv strings.Builder
+	csv.WriteString("name,email\n")
+	for i := range rows {
+		fmt.Fprintf(&csv, "Row %d,%s\n", i, uniqueEmail("gone"))
+	}
+	s.expect(http.StatusAccepted, http.MethodPost, "/api/v1/orgs/"+o.ID+"/bulk-issuances", owner.Token, csvUpload(t, b.ID, "gone.csv", csv.String()), nil)
+	eventually(t, func() bool {
+		var page struct {
+			Items []deliveryOut `json:"items"`
+		}
+		s.expect(http.StatusOK, http.MethodGet, hooks+"/"+w.ID+"/deliveries?status=failed&limit=100", owner.Token, nil, &page)
+		return len(page.Items) == rows
+	}, "every delivery failed")
+	s.mail(owner.Email, "was switched off")
+	time.Sleep(200 * time.Millisecond) // anything more would have come by now
+	var activity struct {
+		Items []struct {
+			Action string `json:"action"`
+		} `json:"items"`
+	}
+	s.expect(http.StatusOK, http.MethodGet, "/api/v1/orgs/"+o.ID+"/activity?action=webhook.disabled", owner.Token, nil, &activity)
+	entries, _ := os.ReadDir(s.mailDir)
+	mails := 0
+	for _, e := range entries {
+		raw, err := os.ReadFile(filepath.Join(s.mailDir, e.Name()))
+		if err == nil && strings.Contains(string(raw), "was switched off") {
+			mails++
+		}
+	}
+	rcv.mu.Lock()
+	sent := len(rcv.got)
+	rcv.mu.Unlock()
+	if len(activity.Items) != 1 || mails != 1 {
+		t.Errorf("switched off: %d activity entries, %d mails, want one each", len(activity.Items), mails)
+	}
+	if sent > 16 {
+		t.Errorf("%d requests reached the endpoint after it answered 410; at most the first round's 16 may", sent)
+	}
+	t.Logf("%d deliveries: %d requests sent, %d activity entries, %d mails", rows, sent, len(activity.Items), mails)
 }

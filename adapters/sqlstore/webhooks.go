@@ -360,9 +360,22 @@ func (r *Webhooks) Claim(ctx context.Context, ids []string, now, leaseUntil time
 	return out, nil
 }
 
-// Settle records attempts and the deliveries' states after them in one
-// transaction: the attempts in one statement (rowBatch to a statement),
-// then one update per delivery.
+// settledRow is what Settle writes of a delivery (a narrow model: the
+// bulk update carries these columns only).
+type settledRow struct {
+	bun.BaseModel `bun:"table:webhook_deliveries,alias:wd"`
+
+	ID          string     `bun:"id,pk"`
+	Attempts    int        `bun:"attempts"`
+	Status      string     `bun:"status"`
+	NextAttempt time.Time  `bun:"next_attempt_at"`
+	LastStatus  int        `bun:"last_status"`
+	LastError   string     `bun:"last_error"`
+	DeliveredAt *time.Time `bun:"delivered_at"`
+}
+
+// Settle records attempts, the deliveries' states after them and their
+// endpoints' runs of failures in one transaction.
 func (r *Webhooks) Settle(ctx context.Context, os ...ports.Outcome) error {
 	if len(os) == 0 {
 		return nil
@@ -370,8 +383,42 @@ func (r *Webhooks) Settle(ctx context.Context, os ...ports.Outcome) error {
 	return r.s.WithinTx(ctx, func(ctx context.Context) error { return r.settle(ctx, os) })
 }
 
+// settle locks the endpoints it changes before any delivery (the order
+// SwitchOff and Delete take too: no deadlock between them), then writes
+// the attempts, the deliveries in id order, and the endpoints.
 func (r *Webhooks) settle(ctx context.Context, os []ports.Outcome) error {
 	db := r.s.idb(ctx)
+	type run struct {
+		down, up time.Time // the earliest failure, the latest success
+	}
+	runs := map[string]*run{}
+	var hooks []string
+	for _, o := range os {
+		if o.Endpoint == ports.EndpointUntold {
+			continue
+		}
+		at := o.Attempt.At.UTC()
+		e, ok := runs[o.Delivery.WebhookID]
+		if !ok {
+			e = &run{}
+			runs[o.Delivery.WebhookID] = e
+			hooks = append(hooks, o.Delivery.WebhookID)
+		}
+		switch o.Endpoint {
+		case ports.EndpointDown:
+			if e.down.IsZero() || at.Before(e.down) {
+				e.down = at
+			}
+		case ports.EndpointUp:
+			if at.After(e.up) {
+				e.up = at
+			}
+		}
+	}
+	slices.Sort(hooks)
+	if err := r.lockWebhooks(ctx, hooks...); err != nil {
+		return err
+	}
 	for start := 0; start < len(os); start += rowBatch {
 		part := os[start:min(start+rowBatch, len(os))]
 		rows := make([]attemptRow, len(part))
@@ -384,56 +431,90 @@ func (r *Webhooks) settle(ctx context.Context, os []ports.Outcome) error {
 			return fmt.Errorf("record %d webhook attempts: %w", len(part), err)
 		}
 	}
-	for start := 0; start < len(os); start += rowBatch {
-		part := os[start:min(start+rowBatch, len(os))]
-		rows := make([]deliveryRow, len(part))
+	sorted := slices.Clone(os)
+	slices.SortFunc(sorted, func(a, b ports.Outcome) int { return strings.Compare(a.Delivery.ID, b.Delivery.ID) })
+	for start := 0; start < len(sorted); start += rowBatch {
+		part := sorted[start:min(start+rowBatch, len(sorted))]
+		rows := make([]settledRow, len(part))
 		for i, o := range part {
-			rows[i] = deliveryRowOf(o.Delivery)
+			d := o.Delivery
+			rows[i] = settledRow{ID: d.ID, Attempts: d.Attempts, Status: string(d.Status), NextAttempt: d.NextAttempt.UTC(),
+				LastStatus: d.LastStatus, LastError: d.LastError, DeliveredAt: utcPtr(d.DeliveredAt)}
 		}
-		_, err := db.NewUpdate().Model(&rows).
-			Column("status", "next_attempt_at", "last_status", "last_error", "delivered_at").Bulk().Exec(ctx)
+		_, err := db.NewUpdate().Model(&rows).Column("status", "next_attempt_at", "last_status", "last_error", "delivered_at").Bulk().
+			Where("wd.status = ?", deliverySending).Where("wd.attempts = _data.attempts").Exec(ctx)
 		if err != nil {
 			return fmt.Errorf("update %d webhook deliveries: %w", len(part), err)
+		}
+	}
+	// Failures first, then successes: a success after the batch's first
+	// failure ends the run that failure began.
+	for _, id := range hooks {
+		e := runs[id]
+		if !e.down.IsZero() {
+			_, err := db.NewUpdate().Model((*webhookRow)(nil)).Set("failing_since = ?", e.down).Set("updated_at = ?", e.down).
+				Where("id = ?", id).Where("failing_since IS NULL").Exec(ctx)
+			if err != nil {
+				return fmt.Errorf("update webhook %s: %w", id, err)
+			}
+		}
+		if !e.up.IsZero() {
+			_, err := db.NewUpdate().Model((*webhookRow)(nil)).Set("failing_since = NULL").Set("updated_at = ?", e.up).
+				Where("id = ?", id).Where("failing_since <= ?", e.up).Exec(ctx)
+			if err != nil {
+				return fmt.Errorf("update webhook %s: %w", id, err)
+			}
 		}
 	}
 	return nil
 }
 
-// Attempted records an attempt, the delivery's state after it and, when
-// given, its endpoint's, in one transaction.
-func (r *Webhooks) Attempted(ctx context.Context, d domain.WebhookDelivery, a domain.WebhookAttempt, w *domain.Webhook) error {
-	return r.s.WithinTx(ctx, func(ctx context.Context) error {
+// lockWebhooks locks endpoints' rows, in the order given, on PostgreSQL
+// (SQLite has one writer at a time).
+func (r *Webhooks) lockWebhooks(ctx context.Context, ids ...string) error {
+	if len(ids) == 0 || r.s.dialect != DialectPostgres {
+		return nil
+	}
+	var locked []string
+	err := r.s.idb(ctx).NewSelect().Model((*webhookRow)(nil)).Column("id").Where("id IN (?)", bun.List(ids)).
+		OrderExpr("id").For("UPDATE").Scan(ctx, &locked)
+	if err != nil && !isNoRows(err) {
+		return fmt.Errorf("lock %d webhooks: %w", len(ids), err)
+	}
+	return nil
+}
+
+// SwitchOff settles o and switches its endpoint off if it is still on
+// (and still in the run of failures w.FailingSince began), failing its
+// other pending deliveries.
+func (r *Webhooks) SwitchOff(ctx context.Context, o ports.Outcome, w domain.Webhook) (bool, error) {
+	switched := false
+	err := r.s.WithinTx(ctx, func(ctx context.Context) error {
 		db := r.s.idb(ctx)
-		if err := r.settle(ctx, []ports.Outcome{{Delivery: d, Attempt: a}}); err != nil {
+		switched = false
+		if err := r.lockWebhooks(ctx, w.ID); err != nil {
 			return err
 		}
-		if w == nil {
-			return nil
+		if err := r.settle(ctx, []ports.Outcome{o}); err != nil {
+			return err
 		}
-		// Only what the attempt tells changes: its run of failures, and
-		// a switch-off of an endpoint still on. Whether it is on is an
-		// administrator's too, changed meanwhile perhaps: an attempt never
-		// switches an endpoint on.
-		if w.Active {
-			_, err := db.NewUpdate().Model((*webhookRow)(nil)).Set("failing_since = ?", utcPtr(w.FailingSince)).
-				Set("updated_at = ?", w.UpdatedAt.UTC()).Where("id = ?", w.ID).Exec(ctx)
-			if err != nil {
-				return fmt.Errorf("update webhook %s: %w", w.ID, err)
-			}
-			return nil
+		q := db.NewUpdate().Model((*webhookRow)(nil)).Set("active = ?", false).Set("disabled_reason = ?", w.DisabledReason).
+			Set("updated_at = ?", w.UpdatedAt.UTC()).Where("id = ?", w.ID).Where("active")
+		if w.FailingSince != nil {
+			q = q.Where("failing_since <= ?", w.FailingSince.UTC())
 		}
-		n, err := affected(db.NewUpdate().Model((*webhookRow)(nil)).Set("active = ?", false).
-			Set("disabled_reason = ?", w.DisabledReason).Set("failing_since = ?", utcPtr(w.FailingSince)).
-			Set("updated_at = ?", w.UpdatedAt.UTC()).Where("id = ?", w.ID).Where("active").Exec(ctx))
+		n, err := affected(q.Exec(ctx))
 		if err != nil || n == 0 {
 			return err
 		}
+		switched = true
 		// Switched off: what it still had pending fails with it.
 		_, err = db.NewUpdate().Model((*deliveryRow)(nil)).Set("status = ?", string(domain.DeliveryFailed)).
 			Set("last_error = ?", "the endpoint was switched off: "+w.DisabledReason).
-			Where("webhook_id = ?", w.ID).Where("status IN (?)", bun.List(pendingStatuses)).Where("id <> ?", d.ID).Exec(ctx)
+			Where("webhook_id = ?", w.ID).Where("status IN (?)", bun.List(pendingStatuses)).Where("id <> ?", o.Delivery.ID).Exec(ctx)
 		return err
 	})
+	return switched && err == nil, err
 }
 
 // Attempts returns the deliveries' attempts, each one's first first.

@@ -113,6 +113,7 @@ func Run(t *testing.T, newStore Factory) {
 		{"webhook_deliveries_due_claim_attempt_log_resend", testWebhookDeliveries},
 		{"webhook_log_pruned_past_retention", testWebhookLogPruned},
 		{"webhook_attempts_settled_together", testWebhookSettle},
+		{"webhook_settles_and_switch_offs_side_by_side", testWebhookSwitchOffRace},
 
 		{"quota_consume_counts_distinct_recipients", testQuota},
 		{"quota_never_exceeds_limit_under_concurrency", testQuotaConcurrent},

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"reflect"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -164,17 +165,15 @@ func testWebhookDeliveries(t *testing.T, s ports.Store) {
 	// The attempt failed: pending again at its retry, the attempt logged.
 	d := won[0].Delivery
 	d.Status, d.NextAttempt, d.LastStatus, d.LastError = domain.DeliveryPending, t0.Add(10*time.Minute), 500, "HTTP 500"
-	failing := w
-	failing.FailingSince = ptr(t0)
-	must(t, s.Webhooks().Attempted(ctx, d, domain.WebhookAttempt{DeliveryID: d.ID, N: 2, At: t0.Add(2 * time.Minute),
-		StatusCode: 500, Latency: 1500 * time.Microsecond, Response: "oops", Error: "HTTP 500"}, &failing))
+	must(t, s.Webhooks().Settle(ctx, ports.Outcome{Delivery: d, Attempt: domain.WebhookAttempt{DeliveryID: d.ID, N: 2, At: t0.Add(2 * time.Minute),
+		StatusCode: 500, Latency: 1500 * time.Microsecond, Response: "oops", Error: "HTTP 500"}, Endpoint: ports.EndpointDown}))
 	got, err = s.Webhooks().Delivery(ctx, o.ID, d.ID)
 	must(t, err)
 	equal(t, got.Status, domain.DeliveryPending)
 	equal(t, got.LastStatus, 500)
 	gotHook, err := s.Webhooks().Get(ctx, o.ID, w.ID)
 	must(t, err)
-	equal(t, gotHook.FailingSince, ptr(t0))
+	equal(t, gotHook.FailingSince, ptr(t0.Add(2*time.Minute))) // the run of failures began
 	attempts, err := s.Webhooks().Attempts(ctx, d.ID)
 	must(t, err)
 	if len(attempts) != 1 || attempts[0].StatusCode != 500 || attempts[0].Latency != 1500*time.Microsecond || attempts[0].Response != "oops" {
@@ -205,7 +204,13 @@ func testWebhookDeliveries(t *testing.T, s ports.Store) {
 	}
 	d = won[0].Delivery
 	d.Status, d.LastStatus, d.LastError, d.DeliveredAt = domain.DeliverySucceeded, 204, "", ptr(t0.Add(11*time.Minute))
-	must(t, s.Webhooks().Attempted(ctx, d, domain.WebhookAttempt{DeliveryID: d.ID, N: 3, At: t0.Add(11 * time.Minute), StatusCode: 204}, nil))
+	must(t, s.Webhooks().Settle(ctx, ports.Outcome{Delivery: d, Attempt: domain.WebhookAttempt{DeliveryID: d.ID, N: 3, At: t0.Add(11 * time.Minute),
+		StatusCode: 204}, Endpoint: ports.EndpointUp}))
+	gotHook, err = s.Webhooks().Get(ctx, o.ID, w.ID)
+	must(t, err)
+	if gotHook.FailingSince != nil {
+		t.Errorf("a success after the failures left the run on: %v", gotHook.FailingSince)
+	}
 	third := makeDelivery(w, domain.EventCredentialIssued, t0.Add(time.Hour))
 	third.CreatedAt = t0.Add(2 * time.Second)
 	must(t, s.Webhooks().Deliver(ctx, third))
@@ -214,23 +219,43 @@ func testWebhookDeliveries(t *testing.T, s ports.Store) {
 	d = won[0].Delivery
 	d.Status, d.LastStatus = domain.DeliveryFailed, 410
 	gone := w
-	gone.Active, gone.DisabledReason = false, domain.WebhookDisabledGone
-	must(t, s.Webhooks().Attempted(ctx, d, domain.WebhookAttempt{DeliveryID: d.ID, N: 1, At: t0.Add(time.Hour), StatusCode: 410}, &gone))
+	gone.Active, gone.DisabledReason, gone.UpdatedAt = false, domain.WebhookDisabledGone, t0.Add(time.Hour)
+	goneOutcome := ports.Outcome{Delivery: d, Attempt: domain.WebhookAttempt{DeliveryID: d.ID, N: 1, At: t0.Add(time.Hour), StatusCode: 410},
+		Endpoint: ports.EndpointDown}
+	switched, err := s.Webhooks().SwitchOff(ctx, goneOutcome, gone)
+	must(t, err)
+	if !switched {
+		t.Error("SwitchOff of an endpoint on reported nothing switched")
+	}
 	got, err = s.Webhooks().Delivery(ctx, o.ID, later.ID)
 	must(t, err)
 	if got.Status != domain.DeliveryFailed || got.LastError == "" {
 		t.Errorf("a pending delivery of an endpoint switched off: %+v", got)
 	}
+	// Switched off already: a second switch-off (another 410 of the same
+	// task, say) switches nothing, and says so.
+	if switched, err := s.Webhooks().SwitchOff(ctx, goneOutcome, gone); err != nil || switched {
+		t.Errorf("a second SwitchOff = %v %v, want nothing switched", switched, err)
+	}
 
-	// An attempt read the endpoint on; it is off now: the attempt's record
-	// never switches it back on.
-	stale := w
-	stale.FailingSince, stale.UpdatedAt = nil, t0.Add(2*time.Hour)
-	must(t, s.Webhooks().Attempted(ctx, d, domain.WebhookAttempt{DeliveryID: d.ID, N: 2, At: t0.Add(2 * time.Hour), StatusCode: 204}, &stale))
+	// An attempt that read the endpoint on, settled now it is off, never
+	// switches it back on, nor changes its delivery that the switch-off
+	// failed.
+	later.Attempts = 1
+	must(t, s.Webhooks().Settle(ctx, ports.Outcome{Delivery: func() domain.WebhookDelivery {
+		l := later
+		l.Status, l.DeliveredAt = domain.DeliverySucceeded, ptr(t0.Add(2*time.Hour))
+		return l
+	}(), Attempt: domain.WebhookAttempt{DeliveryID: later.ID, N: 1, At: t0.Add(2 * time.Hour), StatusCode: 204}, Endpoint: ports.EndpointUp}))
 	gotHook, err = s.Webhooks().Get(ctx, o.ID, w.ID)
 	must(t, err)
 	if gotHook.Active || gotHook.DisabledReason != domain.WebhookDisabledGone {
 		t.Errorf("a stale attempt switched the endpoint back on: %+v", gotHook)
+	}
+	got, err = s.Webhooks().Delivery(ctx, o.ID, later.ID)
+	must(t, err)
+	if got.Status != domain.DeliveryFailed {
+		t.Errorf("a delivery the switch-off failed, settled by a stale attempt: %+v", got)
 	}
 
 	// The log: newest first, filtered, paged.
@@ -297,7 +322,7 @@ func testWebhookLogPruned(t *testing.T, s ports.Store) {
 		if a.DeliveryID == recent.ID {
 			d = recent
 		}
-		must(t, s.Webhooks().Attempted(ctx, d, a, nil))
+		must(t, s.Webhooks().Settle(ctx, ports.Outcome{Delivery: d, Attempt: a}))
 	}
 	oldEvent := domain.Event{ID: domain.NewID(), OrgID: o.ID, Type: domain.EventCredentialIssued, SubjectID: "c1", Payload: []byte(`{}`), CreatedAt: t0}
 	newEvent := oldEvent
@@ -398,4 +423,100 @@ func testWebhookSettle(t *testing.T, s ports.Store) {
 	due, err := s.Webhooks().Due(ctx, t0.Add(10*time.Second), t0.Add(time.Minute), 1000)
 	must(t, err)
 	equal(t, len(due), len(ds)/2)
+}
+
+// SwitchOff and Settle side by side on one endpoint (a task's attempts,
+// some answered 410, settled while others are recorded): none fails (no
+// deadlock), one switch-off reports switching, and the run-of-failures
+// condition keeps an endpoint whose failures ended on.
+func testWebhookSwitchOffRace(t *testing.T, s ports.Store) {
+	ctx := t.Context()
+	o := newOrg(t, s)
+	w := makeWebhook(o.ID, domain.EventCredentialIssued)
+	must(t, s.Webhooks().Create(ctx, w))
+	ds := make([]domain.WebhookDelivery, 60)
+	ids := make([]string, len(ds))
+	for i := range ds {
+		ds[i] = makeDelivery(w, domain.EventCredentialIssued, t0)
+		ids[i] = ds[i].ID
+	}
+	must(t, s.Webhooks().Deliver(ctx, ds...))
+	claimed, err := s.Webhooks().Claim(ctx, ids, t0, t0.Add(time.Hour))
+	must(t, err)
+	outcome := func(i int, status int) ports.Outcome {
+		d := claimed[i].Delivery
+		a := domain.WebhookAttempt{DeliveryID: d.ID, N: 1, At: t0.Add(time.Duration(i) * time.Second), StatusCode: status}
+		health := ports.EndpointUp
+		d.Status, d.LastStatus = domain.DeliverySucceeded, status
+		if status >= 300 {
+			health = ports.EndpointDown
+			d.Status, d.NextAttempt = domain.DeliveryPending, t0.Add(time.Minute)
+		}
+		return ports.Outcome{Delivery: d, Attempt: a, Endpoint: health}
+	}
+	const settlers, switchers = 6, 4
+	warmPool(t, s, settlers+switchers)
+	var switched atomic.Int32
+	errs := race(settlers+switchers, func(i int) error {
+		if i < settlers {
+			var batch []ports.Outcome
+			for k := i * 9; k < i*9+9; k++ {
+				status := 204
+				if k%3 == 0 {
+					status = 503
+				}
+				batch = append(batch, outcome(k, status))
+			}
+			return s.Webhooks().Settle(ctx, batch...)
+		}
+		off := w
+		off.Active, off.DisabledReason, off.UpdatedAt = false, domain.WebhookDisabledGone, t0.Add(time.Minute)
+		ok, err := s.Webhooks().SwitchOff(ctx, outcome(settlers*9+i-settlers, 410), off)
+		if ok {
+			switched.Add(1)
+		}
+		return err
+	})
+	for _, err := range errs {
+		must(t, err)
+	}
+	equal(t, switched.Load(), int32(1))
+	got, err := s.Webhooks().Get(ctx, o.ID, w.ID)
+	must(t, err)
+	if got.Active {
+		t.Error("the endpoint is on after its 410s")
+	}
+
+	// Failing since t0 as a claim read it; a success ended that run since:
+	// the five-day switch-off switches nothing.
+	w2 := makeWebhook(o.ID, domain.EventCredentialIssued)
+	must(t, s.Webhooks().Create(ctx, w2))
+	d1, d2 := makeDelivery(w2, domain.EventCredentialIssued, t0), makeDelivery(w2, domain.EventCredentialIssued, t0)
+	must(t, s.Webhooks().Deliver(ctx, d1, d2))
+	c2, err := s.Webhooks().Claim(ctx, []string{d1.ID, d2.ID}, t0, t0.Add(time.Hour))
+	must(t, err)
+	equal(t, len(c2), 2)
+	down := ports.Outcome{Delivery: c2[0].Delivery, Attempt: domain.WebhookAttempt{DeliveryID: c2[0].Delivery.ID, N: 1, At: t0, StatusCode: 503},
+		Endpoint: ports.EndpointDown}
+	down.Delivery.Status = domain.DeliveryPending
+	must(t, s.Webhooks().Settle(ctx, down))
+	up := ports.Outcome{Delivery: c2[1].Delivery, Attempt: domain.WebhookAttempt{DeliveryID: c2[1].Delivery.ID, N: 1, At: t0.Add(time.Hour), StatusCode: 204},
+		Endpoint: ports.EndpointUp}
+	up.Delivery.Status = domain.DeliverySucceeded
+	must(t, s.Webhooks().Settle(ctx, up))
+	stale := w2
+	stale.FailingSince = ptr(t0)
+	stale.Active, stale.DisabledReason, stale.UpdatedAt = false, domain.WebhookDisabledFailing, t0.Add(6*24*time.Hour)
+	late := down
+	late.Attempt.N, late.Attempt.At = 2, t0.Add(6*24*time.Hour)
+	ok, err := s.Webhooks().SwitchOff(ctx, late, stale)
+	must(t, err)
+	got, err = s.Webhooks().Get(ctx, o.ID, w2.ID)
+	must(t, err)
+	if ok || !got.Active {
+		t.Errorf("switched off (%v) for a run of failures that had ended: %+v", ok, got)
+	}
+	if got.FailingSince == nil || !got.FailingSince.Equal(t0.Add(6*24*time.Hour)) {
+		t.Errorf("the failure after the success began a new run: failing since %v", got.FailingSince)
+	}
 }

@@ -211,7 +211,8 @@ func (b *Batch) Commit(ctx context.Context, within func(ctx context.Context, res
 				t = domain.EventCredentialRenewed
 			}
 			types, subjects = append(types, t), append(subjects, is.Credential)
-			if is.Previous != nil && is.Previous.RevokedAt != nil {
+			if is.State == domain.StateActiveTimeBound && is.Previous != nil {
+				// The renewal revoked it (not one revoked long before).
 				types, subjects = append(types, domain.EventCredentialRevoked), append(subjects, *is.Previous)
 			}
 			if m := s.credentialMail(org, badge, *is, now); m != nil {

@@ -341,7 +341,8 @@ func (s *Service) issueOnce(ctx context.Context, actor domain.Actor, orgID strin
 		if is.State != domain.StateNew {
 			types[0] = domain.EventCredentialRenewed
 		}
-		if is.Previous != nil && is.Previous.RevokedAt != nil {
+		if is.State == domain.StateActiveTimeBound && is.Previous != nil {
+			// The renewal revoked it (not one revoked long before).
 			types, subjects = append(types, domain.EventCredentialRevoked), append(subjects, *is.Previous)
 		}
 		if hooks, err = s.emit(ctx, org, types, subjects...); err != nil {

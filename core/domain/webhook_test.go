@@ -90,7 +90,7 @@ func TestWebhookURLShown(t *testing.T) {
 		"https://hooks.example.com/":                        "https://hooks.example.com",
 		"https://hooks.example.com:8443/services/T0/B0/XYZ": "https://hooks.example.com:8443/…",
 		"https://hooks.example.com/?token=s3cret":           "https://hooks.example.com/…",
-		"::not a url":                                       "(a URL that does not parse)",
+		"::not a url": "(a URL that does not parse)",
 	} {
 		if got := domain.WebhookURLShown(in); got != want {
 			t.Errorf("WebhookURLShown(%q) = %q, want %q", in, got, want)

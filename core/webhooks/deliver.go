@@ -22,16 +22,22 @@ const sendConcurrency = 16
 // settleBatch bounds the attempts recorded in one transaction.
 const settleBatch = 200
 
+// settleTimeout bounds the recording of attempts already made once the
+// task's context is done (the worker stopping): what was sent is
+// recorded rather than sent again.
+const settleTimeout = 10 * time.Second
+
 // HandleDeliver attempts the deliveries a task names (work.WebhookTask):
 // those relayed and not held by another attempt.
 //
 // They are claimed together, in one statement, under a lease long enough
 // for all of them: sendConcurrency at a time, each within the sender's
-// timeout, so what waits its turn is never taken back and sent twice. The
-// attempts that tell nothing new of their endpoints (most) are recorded
-// together as they end, a transaction for whatever ended meanwhile: a
-// bulk job's thousands of deliveries cost a few statements per hundred,
-// not a transaction each.
+// timeout, so what waits its turn is never taken back and sent twice.
+// Attempts are recorded together as they end, a transaction for whatever
+// ended meanwhile (ports.Webhooks.Settle): a bulk job's thousands of
+// deliveries cost a few statements per hundred, not a transaction each.
+// An endpoint switched off by one of the task's attempts (410 Gone, five
+// days of failures) gets none of the task's others.
 func (s *Service) HandleDeliver(ctx context.Context, t ports.Task) error {
 	var task work.WebhookTask
 	if err := json.Unmarshal(t.Payload, &task); err != nil {
@@ -60,6 +66,8 @@ func (s *Service) HandleDeliver(ctx context.Context, t ports.Task) error {
 		plans[c.Delivery.OrgID] = err == nil && s.plans.Get(org.Plan).Webhooks
 	}
 
+	// Recorded even when ctx ends: what was sent is not sent again.
+	recordCtx := context.WithoutCancel(ctx)
 	outcomes := make(chan ports.Outcome, len(claimed))
 	settled := make(chan error, 1)
 	go func() {
@@ -78,11 +86,14 @@ func (s *Service) HandleDeliver(ctx context.Context, t ports.Task) error {
 					break more
 				}
 			}
-			err = errors.Join(err, s.store.Webhooks().Settle(ctx, batch...))
+			rctx, cancel := context.WithTimeout(recordCtx, settleTimeout)
+			err = errors.Join(err, s.store.Webhooks().Settle(rctx, batch...))
+			cancel()
 		}
 		settled <- err
 	}()
 
+	run := &taskRun{outcomes: outcomes, off: map[string]bool{}}
 	var wg sync.WaitGroup
 	errs := make([]error, len(claimed))
 	slots := make(chan struct{}, sendConcurrency)
@@ -91,7 +102,7 @@ func (s *Service) HandleDeliver(ctx context.Context, t ports.Task) error {
 		slots <- struct{}{}
 		go func() {
 			defer func() { <-slots; wg.Done() }()
-			errs[i] = s.attempt(ctx, c, plans[c.Delivery.OrgID], outcomes)
+			errs[i] = s.attempt(ctx, c, plans[c.Delivery.OrgID], run)
 		}()
 	}
 	wg.Wait()
@@ -99,17 +110,39 @@ func (s *Service) HandleDeliver(ctx context.Context, t ports.Task) error {
 	return errors.Join(append(errs, <-settled)...)
 }
 
-// attempt makes one attempt at a claimed delivery (failing it unless its
-// organization's plan has webhooks: planned). What it tells of the
-// endpoint (its run of failures starting or ending, its switch-off) is
-// recorded with it at once; an attempt that tells nothing new goes to
-// settle, recorded with others.
-func (s *Service) attempt(ctx context.Context, c ports.ClaimedDelivery, planned bool, settle chan<- ports.Outcome) error {
+// taskRun is what the attempts of one task share: where their outcomes
+// go to be settled, and the endpoints the task switched off.
+type taskRun struct {
+	outcomes chan<- ports.Outcome
+	mu       sync.Mutex
+	off      map[string]bool
+}
+
+func (r *taskRun) switchedOff(id string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.off[id]
+}
+
+func (r *taskRun) markOff(id string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.off[id] = true
+}
+
+// attempt makes one attempt at a claimed delivery, failing it unsent when
+// its organization's plan has no webhooks (planned false) or its endpoint
+// is gone or off. Its outcome is settled with the task's others, but
+// for an endpoint's switch-off, recorded at once with the activity entry
+// and the owners' mail.
+func (s *Service) attempt(ctx context.Context, c ports.ClaimedDelivery, planned bool, run *taskRun) error {
 	d, w := c.Delivery, c.Webhook
 	start := s.clock.Now()
 	a := domain.WebhookAttempt{DeliveryID: d.ID, N: d.Attempts, At: start}
+	o := ports.Outcome{Endpoint: ports.EndpointUntold}
 	done := func() error {
-		settle <- ports.Outcome{Delivery: d, Attempt: a}
+		o.Delivery, o.Attempt = d, a
+		run.outcomes <- o
 		return nil
 	}
 	fail := func(why string) error {
@@ -117,12 +150,19 @@ func (s *Service) attempt(ctx context.Context, c ports.ClaimedDelivery, planned 
 		a.Error = why
 		return done()
 	}
+	retry := func(at time.Time) {
+		next, again := domain.WebhookRetryAfter(d.Attempts, at, s.jitter())
+		d.Status, d.NextAttempt = domain.DeliveryPending, next
+		if !again {
+			d.Status, d.NextAttempt = domain.DeliveryFailed, at
+		}
+	}
 	switch {
 	case !planned:
 		return fail("webhooks are no longer part of the organization's plan")
 	case w.ID == "":
 		return fail("the endpoint was deleted")
-	case !w.Active && d.EventType != domain.EventPing:
+	case run.switchedOff(w.ID) || (!w.Active && d.EventType != domain.EventPing):
 		return fail("the endpoint is switched off")
 	}
 	keys, err := s.keys(w, start)
@@ -131,73 +171,72 @@ func (s *Service) attempt(ctx context.Context, c ports.ClaimedDelivery, planned 
 		// left held and taken again for ever.
 		s.log.ErrorContext(ctx, "webhook secret unreadable", "webhook", w.ID, "err", err)
 		d.LastStatus, d.LastError, a.Error = 0, "the endpoint's secret could not be read", "the endpoint's secret could not be read"
-		next, retry := domain.WebhookRetryAfter(d.Attempts, start, s.jitter())
-		d.Status, d.NextAttempt = domain.DeliveryPending, next
-		if !retry {
-			d.Status, d.NextAttempt = domain.DeliveryFailed, start
-		}
+		retry(start)
 		return done()
 	}
 	r := s.sender.Send(ctx, ports.WebhookRequest{URL: w.URL, Headers: Headers(keys, d.MessageID, start, d.Payload), Body: d.Payload})
 	a.StatusCode, a.Latency, a.Response = r.Status, r.Latency, printable(r.Body)
 	now := s.clock.Now()
-	var changed *domain.Webhook
+	// What a ping to an endpoint switched off tells changes nothing of it.
+	tells := w.Active
 	switch {
+	case ctx.Err() != nil && (r.Status < 200 || r.Status >= 300):
+		// The worker is stopping: not the endpoint's failure. Due again
+		// at once, for the sweep to hand on.
+		a.Error = "cut short: the worker stopped"
+		d.Status, d.LastStatus, d.LastError, d.NextAttempt = domain.DeliveryPending, r.Status, a.Error, now
+		return done()
 	case r.Status >= 200 && r.Status < 300:
 		d.Status, d.LastStatus, d.LastError, d.DeliveredAt = domain.DeliverySucceeded, r.Status, "", &now
-		if w.FailingSince != nil {
-			w.FailingSince, w.UpdatedAt = nil, domain.Truncate(now)
-			changed = &w
+		if tells {
+			o.Endpoint = ports.EndpointUp
 		}
+		return done()
 	case r.Status == 410:
 		a.Error = "the endpoint answered 410 Gone: it is switched off"
 		d.Status, d.LastStatus, d.LastError = domain.DeliveryFailed, r.Status, a.Error
-		w.Active, w.DisabledReason, w.UpdatedAt = false, domain.WebhookDisabledGone, domain.Truncate(now)
-		changed = &w
-	default:
-		a.Error = r.Err
-		if r.Status != 0 {
-			a.Error = fmt.Sprintf("HTTP %d", r.Status)
+		if !tells {
+			return done()
 		}
-		d.LastStatus, d.LastError = r.Status, a.Error
-		next, retry := domain.WebhookRetryAfter(d.Attempts, now, s.jitter())
-		d.Status, d.NextAttempt = domain.DeliveryPending, next
-		if !retry {
-			d.Status, d.NextAttempt = domain.DeliveryFailed, now
-		}
-		if w.FailingSince == nil {
-			since := domain.Truncate(start)
-			w.FailingSince, w.UpdatedAt = &since, domain.Truncate(now)
-			changed = &w
-		} else if w.Active && now.Sub(*w.FailingSince) >= domain.WebhookFailingLimit {
-			w.Active, w.DisabledReason, w.UpdatedAt = false, domain.WebhookDisabledFailing, domain.Truncate(now)
-			d.Status, d.NextAttempt = domain.DeliveryFailed, now
-			changed = &w
-		}
+		o.Endpoint = ports.EndpointDown
+		off := w
+		off.Active, off.DisabledReason, off.FailingSince, off.UpdatedAt = false, domain.WebhookDisabledGone, nil, domain.Truncate(now)
+		return s.switchOff(ctx, run, o, d, a, off)
 	}
-	if changed != nil && !changed.Active && c.Webhook.Active {
-		return s.switchOff(ctx, d, a, *changed)
+	a.Error = r.Err
+	if r.Status != 0 {
+		a.Error = fmt.Sprintf("HTTP %d", r.Status)
 	}
-	if changed != nil && !changed.Active {
-		// Already off (a ping to an endpoint switched off): nothing to
-		// switch, no one to tell again.
-		changed.Active, changed.DisabledReason = false, c.Webhook.DisabledReason
-	}
-	if changed == nil {
+	d.LastStatus, d.LastError = r.Status, a.Error
+	retry(now)
+	if !tells {
 		return done()
 	}
-	return s.store.Webhooks().Attempted(ctx, d, a, changed)
+	o.Endpoint = ports.EndpointDown
+	if w.FailingSince != nil && now.Sub(*w.FailingSince) >= domain.WebhookFailingLimit {
+		// Failing for five days (as the claim read it; the store checks
+		// the run still stands).
+		d.Status, d.NextAttempt = domain.DeliveryFailed, now
+		off := w
+		off.Active, off.DisabledReason, off.UpdatedAt = false, domain.WebhookDisabledFailing, domain.Truncate(now)
+		return s.switchOff(ctx, run, o, d, a, off)
+	}
+	return done()
 }
 
-// switchOff records the attempt that switched an endpoint off, and, in
-// the same transaction, the activity entry and the mail to the
-// organization's owners.
-func (s *Service) switchOff(ctx context.Context, d domain.WebhookDelivery, a domain.WebhookAttempt, w domain.Webhook) error {
-	s.log.WarnContext(ctx, "webhook endpoint switched off", "webhook", w.ID, "org", w.OrgID, "reason", w.DisabledReason)
-	return s.outbox.Within(ctx, func(ctx context.Context, post work.Post) error {
-		if err := s.store.Webhooks().Attempted(ctx, d, a, &w); err != nil {
+// switchOff records the attempt that switches an endpoint off and, if it
+// did (no one else did first), in the same transaction, the activity
+// entry and the mail to the organization's owners. The task sends the
+// endpoint nothing more either way.
+func (s *Service) switchOff(ctx context.Context, run *taskRun, o ports.Outcome, d domain.WebhookDelivery, a domain.WebhookAttempt, w domain.Webhook) error {
+	run.markOff(w.ID)
+	o.Delivery, o.Attempt = d, a
+	return s.outbox.Within(context.WithoutCancel(ctx), func(ctx context.Context, post work.Post) error {
+		switched, err := s.store.Webhooks().SwitchOff(ctx, o, w)
+		if err != nil || !switched {
 			return err
 		}
+		s.log.WarnContext(ctx, "webhook endpoint switched off", "webhook", w.ID, "org", w.OrgID, "reason", w.DisabledReason)
 		if err := s.store.Activity().Record(ctx, domain.NewActivity(domain.Actor{}, w.OrgID, domain.ActWebhookDisabled, "webhook", w.ID,
 			w.DisabledReason, s.now())); err != nil {
 			return err
