@@ -50,7 +50,9 @@ type Options struct {
 	AllowHTTP bool
 	// Lease is how long one attempt may take before its delivery is
 	// taken again, by the sweep, from a worker that died (default 30 s,
-	// three times the sender's default timeout).
+	// three times the sender's default timeout). A task's deliveries are
+	// leased together for one Lease per sixteen (the attempts it makes
+	// at once).
 	Lease time.Duration
 }
 
