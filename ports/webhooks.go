@@ -100,21 +100,24 @@ type Webhooks interface {
 	// many records them together): each attempt; its delivery's state
 	// after it (Status, NextAttempt, LastStatus, LastError, DeliveredAt),
 	// written only while the delivery is still held by that attempt
-	// (sending, its Attempts unchanged: a delivery deleted, switched off
-	// or taken by another attempt meanwhile keeps what that wrote); and
-	// what each attempt tells of its endpoint's run of failures
-	// (FailingSince, and UpdatedAt when it changes): EndpointDown starts
-	// one at the attempt's time unless one is on, EndpointUp ends one
-	// that began at or before the attempt. Each endpoint is written once
-	// per call whatever the number of its attempts.
+	// (sending, its Attempts unchanged: a delivery taken by another
+	// attempt meanwhile keeps what that one wrote); and what the attempts
+	// tell of their endpoints' runs of failures, each as seen at the end
+	// of its attempt: the latest EndpointUp ends a run begun at or before
+	// it, and the first EndpointDown after it begins one unless one is on
+	// or a later success was recorded already (FailingSince, and
+	// UpdatedAt when it changes).
 	Settle(ctx context.Context, os ...Outcome) error
-	// SwitchOff settles o and switches its endpoint off with
-	// w.DisabledReason (w.UpdatedAt its time) if it is still on and, when
-	// w.FailingSince is set, its run of failures began at or before it
-	// (a run ended meanwhile, or begun again since, switches nothing):
-	// its other pending deliveries fail. It reports whether it switched
-	// the endpoint off (false: someone else did, or the run ended).
-	SwitchOff(ctx context.Context, o Outcome, w domain.Webhook) (bool, error)
+	// SwitchOff switches the endpoint w off with w.DisabledReason
+	// (w.UpdatedAt its time) if it is still on and, when w.FailingSince
+	// is set, its run of failures began at or before it (a run ended
+	// meanwhile, or begun again since, switches nothing); its deliveries
+	// waiting for an attempt fail, those being attempted are left to
+	// their attempts. It reports whether it switched the endpoint off.
+	SwitchOff(ctx context.Context, w domain.Webhook) (bool, error)
+	// Lock returns the organization's endpoint, locked until the
+	// transaction at hand ends (an edit that reads and writes it back).
+	Lock(ctx context.Context, orgID, id string) (domain.Webhook, error)
 	// Attempts returns the attempts of the deliveries, each delivery's
 	// first first (one read for a page of the log).
 	Attempts(ctx context.Context, deliveryIDs ...string) ([]domain.WebhookAttempt, error)

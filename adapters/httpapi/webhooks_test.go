@@ -469,3 +469,58 @@ func TestWebhookGoneMidTask(t *testing.T) {
 	}
 	t.Logf("%d deliveries: %d requests sent, %d activity entries, %d mails", rows, sent, len(activity.Items), mails)
 }
+
+// Five days of failures switch an endpoint off and tell its owner; a
+// success in between ends the run, so failures on either side of it do
+// not add up.
+func TestWebhookFailingFiveDays(t *testing.T) {
+	t.Parallel()
+	clock := &fakeClock{now: time.Now()}
+	s := newTestServerAt(t, Limits{IP: ports.Limit{Rate: 100000, Period: time.Minute}, Key: ports.Limit{Rate: 1000, Period: time.Minute},
+		AuthIP: ports.Limit{Rate: 1000, Period: 15 * time.Minute}}, clock)
+	owner, o := s.newIssuer("enterprise")
+	rcv := newReceiver(t)
+	hooks := "/api/v1/orgs/" + o.ID + "/webhooks"
+	var w webhookOut
+	s.expect(http.StatusCreated, http.MethodPost, hooks, owner.Token, map[string]any{"url": rcv.URL, "events": []string{"credential.issued"}}, &w)
+	one := hooks + "/" + w.ID
+	later := func(d time.Duration) {
+		t.Helper()
+		clock.advance(d)
+		owner.Token = s.login(owner.Email) // days later: a new session
+	}
+	ping := func(status int) {
+		t.Helper()
+		rcv.mu.Lock()
+		n := len(rcv.got)
+		rcv.mu.Unlock()
+		rcv.answer(status)
+		s.expect(http.StatusAccepted, http.MethodPost, one+"/test", owner.Token, nil, nil)
+		rcv.await(t, n+1)
+		time.Sleep(100 * time.Millisecond) // its record
+	}
+	state := func() webhookOut {
+		var got webhookOut
+		s.expect(http.StatusOK, http.MethodGet, one, owner.Token, nil, &got)
+		return got
+	}
+
+	ping(http.StatusServiceUnavailable) // day 0: the run begins
+	later(2 * 24 * time.Hour)
+	ping(http.StatusNoContent) // day 2: it ends
+	later(4 * 24 * time.Hour)
+	ping(http.StatusServiceUnavailable) // day 6: a new run, one attempt old
+	eventually(t, func() bool { return state().Active }, "still on")
+	if got := state(); !got.Active {
+		t.Fatalf("switched off by failures a success separated: %+v", got)
+	}
+	later(5*24*time.Hour + time.Minute)
+	ping(http.StatusServiceUnavailable) // day 11: five days into the run
+	eventually(t, func() bool { return !state().Active }, "switched off after five days of failures")
+	if got := state(); !strings.Contains(got.DisabledReason, "5 days") {
+		t.Errorf("switched off for %q", got.DisabledReason)
+	}
+	if m := s.mail(owner.Email, "was switched off"); !strings.Contains(m.Text, "5 days") {
+		t.Errorf("the owner's mail: %s", m.Text)
+	}
+}

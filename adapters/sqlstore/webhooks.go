@@ -217,14 +217,29 @@ func (r *Webhooks) Delete(ctx context.Context, orgID, id string, at time.Time) e
 		if n == 0 {
 			return fmt.Errorf("delete webhook %s: %w", id, domain.ErrNotFound)
 		}
-		_, err = db.NewUpdate().Model((*deliveryRow)(nil)).Set("status = ?", string(domain.DeliveryFailed)).
-			Set("last_error = ?", "the endpoint was deleted").Set("next_attempt_at = ?", at.UTC()).
-			Where("webhook_id = ?", id).Where("status IN (?)", bun.List(pendingStatuses)).Exec(ctx)
-		return err
+		return r.failWaiting(ctx, id, "the endpoint was deleted", at)
 	})
 }
 
 var pendingStatuses = []string{string(domain.DeliveryPending), deliveryQueued, deliverySending}
+
+// failWaiting fails an endpoint's deliveries that wait for an attempt
+// (pending or queued), locking them in id order, as Claim does: the two
+// never wait on each other in a cycle. Those an attempt holds (sending)
+// are left to it: its record fails them at their next attempt if they
+// must retry, and a mass update never races the attempts' own.
+func (r *Webhooks) failWaiting(ctx context.Context, webhookID, why string, at time.Time) error {
+	db := r.s.idb(ctx)
+	waiting := r.s.forUpdate(db.NewSelect().Model((*deliveryRow)(nil)).Column("id").Where("webhook_id = ?", webhookID).
+		Where("status IN (?)", bun.List([]string{string(domain.DeliveryPending), deliveryQueued})).Order("id"))
+	_, err := db.NewUpdate().Model((*deliveryRow)(nil)).Set("status = ?", string(domain.DeliveryFailed)).
+		Set("last_error = ?", why).Set("next_attempt_at = ?", at.UTC()).
+		Where("id IN (?)", waiting).Where("status IN (?)", bun.List([]string{string(domain.DeliveryPending), deliveryQueued})).Exec(ctx)
+	if err != nil {
+		return fmt.Errorf("fail the deliveries of webhook %s: %w", webhookID, err)
+	}
+	return nil
+}
 
 // Deliver stores new deliveries; a second delivery of one message to one
 // endpoint is not stored.
@@ -325,10 +340,14 @@ func (r *Webhooks) Claim(ctx context.Context, ids []string, now, leaseUntil time
 		return nil, nil
 	}
 	var rows []deliveryRow
-	err := r.s.idb(ctx).NewUpdate().Model((*deliveryRow)(nil)).
+	db := r.s.idb(ctx)
+	const claimable = "(status = ? OR (status = ? AND next_attempt_at <= ?))"
+	// Locked in id order first (PostgreSQL), as failWaiting locks them.
+	locked := r.s.forUpdate(db.NewSelect().Model((*deliveryRow)(nil)).Column("id").Where("id IN (?)", bun.List(ids)).
+		Where(claimable, deliveryQueued, deliverySending, now.UTC()).Order("id"))
+	err := db.NewUpdate().Model((*deliveryRow)(nil)).
 		Set("status = ?", deliverySending).Set("attempts = attempts + 1").Set("next_attempt_at = ?", leaseUntil.UTC()).
-		Where("id IN (?)", bun.List(ids)).
-		Where("(status = ? OR (status = ? AND next_attempt_at <= ?))", deliveryQueued, deliverySending, now.UTC()).
+		Where("id IN (?)", locked).Where(claimable, deliveryQueued, deliverySending, now.UTC()).
 		Returning("*").Scan(ctx, &rows)
 	if err != nil && !isNoRows(err) {
 		return nil, fmt.Errorf("claim %d webhook deliveries: %w", len(ids), err)
@@ -383,41 +402,66 @@ func (r *Webhooks) Settle(ctx context.Context, os ...ports.Outcome) error {
 	return r.s.WithinTx(ctx, func(ctx context.Context) error { return r.settle(ctx, os) })
 }
 
-// settle locks the endpoints it changes before any delivery (the order
-// SwitchOff and Delete take too: no deadlock between them), then writes
-// the attempts, the deliveries in id order, and the endpoints.
+// settle writes the endpoints' runs of failures first, then the
+// attempts and the deliveries. The deliveries it writes are its
+// attempts' own (sending), which no mass update (failWaiting) touches:
+// it never waits on one in a cycle.
 func (r *Webhooks) settle(ctx context.Context, os []ports.Outcome) error {
 	db := r.s.idb(ctx)
-	type run struct {
-		down, up time.Time // the earliest failure, the latest success
-	}
+	// Per endpoint: the latest success observed, and the earliest failure
+	// observed after it (earlier ones are over).
+	type run struct{ up, down time.Time }
 	runs := map[string]*run{}
 	var hooks []string
+	seen := func(o ports.Outcome) time.Time { return o.Attempt.At.Add(o.Attempt.Latency).UTC() }
 	for _, o := range os {
-		if o.Endpoint == ports.EndpointUntold {
+		if o.Endpoint == ports.EndpointUp {
+			e, ok := runs[o.Delivery.WebhookID]
+			if !ok {
+				e = &run{}
+				runs[o.Delivery.WebhookID] = e
+				hooks = append(hooks, o.Delivery.WebhookID)
+			}
+			e.up = later(e.up, seen(o))
+		}
+	}
+	for _, o := range os {
+		if o.Endpoint != ports.EndpointDown {
 			continue
 		}
-		at := o.Attempt.At.UTC()
 		e, ok := runs[o.Delivery.WebhookID]
 		if !ok {
 			e = &run{}
 			runs[o.Delivery.WebhookID] = e
 			hooks = append(hooks, o.Delivery.WebhookID)
 		}
-		switch o.Endpoint {
-		case ports.EndpointDown:
-			if e.down.IsZero() || at.Before(e.down) {
-				e.down = at
-			}
-		case ports.EndpointUp:
-			if at.After(e.up) {
-				e.up = at
-			}
+		if at := seen(o); at.After(e.up) && (e.down.IsZero() || at.Before(e.down)) {
+			e.down = at
 		}
 	}
 	slices.Sort(hooks)
-	if err := r.lockWebhooks(ctx, hooks...); err != nil {
-		return err
+	for _, id := range hooks {
+		e := runs[id]
+		if !e.up.IsZero() {
+			// A success ends the run begun before it; one recorded late
+			// (an older success) changes nothing.
+			_, err := db.NewUpdate().Model((*webhookRow)(nil)).Set("last_ok_at = ?", e.up).
+				Set("updated_at = CASE WHEN failing_since <= ? THEN ? ELSE updated_at END", e.up, e.up).
+				Set("failing_since = CASE WHEN failing_since <= ? THEN NULL ELSE failing_since END", e.up).
+				Where("id = ?", id).Where("(last_ok_at IS NULL OR last_ok_at < ?)", e.up).Exec(ctx)
+			if err != nil {
+				return fmt.Errorf("update webhook %s: %w", id, err)
+			}
+		}
+		if !e.down.IsZero() {
+			// A failure begins a run unless one is on, or a success was
+			// seen after it.
+			_, err := db.NewUpdate().Model((*webhookRow)(nil)).Set("failing_since = ?", e.down).Set("updated_at = ?", e.down).
+				Where("id = ?", id).Where("failing_since IS NULL").Where("(last_ok_at IS NULL OR last_ok_at < ?)", e.down).Exec(ctx)
+			if err != nil {
+				return fmt.Errorf("update webhook %s: %w", id, err)
+			}
+		}
 	}
 	for start := 0; start < len(os); start += rowBatch {
 		part := os[start:min(start+rowBatch, len(os))]
@@ -447,58 +491,24 @@ func (r *Webhooks) settle(ctx context.Context, os []ports.Outcome) error {
 			return fmt.Errorf("update %d webhook deliveries: %w", len(part), err)
 		}
 	}
-	// Failures first, then successes: a success after the batch's first
-	// failure ends the run that failure began.
-	for _, id := range hooks {
-		e := runs[id]
-		if !e.down.IsZero() {
-			_, err := db.NewUpdate().Model((*webhookRow)(nil)).Set("failing_since = ?", e.down).Set("updated_at = ?", e.down).
-				Where("id = ?", id).Where("failing_since IS NULL").Exec(ctx)
-			if err != nil {
-				return fmt.Errorf("update webhook %s: %w", id, err)
-			}
-		}
-		if !e.up.IsZero() {
-			_, err := db.NewUpdate().Model((*webhookRow)(nil)).Set("failing_since = NULL").Set("updated_at = ?", e.up).
-				Where("id = ?", id).Where("failing_since <= ?", e.up).Exec(ctx)
-			if err != nil {
-				return fmt.Errorf("update webhook %s: %w", id, err)
-			}
-		}
-	}
 	return nil
 }
 
-// lockWebhooks locks endpoints' rows, in the order given, on PostgreSQL
-// (SQLite has one writer at a time).
-func (r *Webhooks) lockWebhooks(ctx context.Context, ids ...string) error {
-	if len(ids) == 0 || r.s.dialect != DialectPostgres {
-		return nil
+func later(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
 	}
-	var locked []string
-	err := r.s.idb(ctx).NewSelect().Model((*webhookRow)(nil)).Column("id").Where("id IN (?)", bun.List(ids)).
-		OrderExpr("id").For("UPDATE").Scan(ctx, &locked)
-	if err != nil && !isNoRows(err) {
-		return fmt.Errorf("lock %d webhooks: %w", len(ids), err)
-	}
-	return nil
+	return a
 }
 
-// SwitchOff settles o and switches its endpoint off if it is still on
-// (and still in the run of failures w.FailingSince began), failing its
-// other pending deliveries.
-func (r *Webhooks) SwitchOff(ctx context.Context, o ports.Outcome, w domain.Webhook) (bool, error) {
+// SwitchOff switches an endpoint off if it is still on (and still in
+// the run of failures w.FailingSince began), failing the deliveries it
+// has waiting.
+func (r *Webhooks) SwitchOff(ctx context.Context, w domain.Webhook) (bool, error) {
 	switched := false
 	err := r.s.WithinTx(ctx, func(ctx context.Context) error {
-		db := r.s.idb(ctx)
 		switched = false
-		if err := r.lockWebhooks(ctx, w.ID); err != nil {
-			return err
-		}
-		if err := r.settle(ctx, []ports.Outcome{o}); err != nil {
-			return err
-		}
-		q := db.NewUpdate().Model((*webhookRow)(nil)).Set("active = ?", false).Set("disabled_reason = ?", w.DisabledReason).
+		q := r.s.idb(ctx).NewUpdate().Model((*webhookRow)(nil)).Set("active = ?", false).Set("disabled_reason = ?", w.DisabledReason).
 			Set("updated_at = ?", w.UpdatedAt.UTC()).Where("id = ?", w.ID).Where("active")
 		if w.FailingSince != nil {
 			q = q.Where("failing_since <= ?", w.FailingSince.UTC())
@@ -508,13 +518,20 @@ func (r *Webhooks) SwitchOff(ctx context.Context, o ports.Outcome, w domain.Webh
 			return err
 		}
 		switched = true
-		// Switched off: what it still had pending fails with it.
-		_, err = db.NewUpdate().Model((*deliveryRow)(nil)).Set("status = ?", string(domain.DeliveryFailed)).
-			Set("last_error = ?", "the endpoint was switched off: "+w.DisabledReason).
-			Where("webhook_id = ?", w.ID).Where("status IN (?)", bun.List(pendingStatuses)).Where("id <> ?", o.Delivery.ID).Exec(ctx)
-		return err
+		return r.failWaiting(ctx, w.ID, "the endpoint was switched off: "+w.DisabledReason, w.UpdatedAt)
 	})
 	return switched && err == nil, err
+}
+
+// Lock returns the organization's endpoint, locked until the transaction
+// ends.
+func (r *Webhooks) Lock(ctx context.Context, orgID, id string) (domain.Webhook, error) {
+	var row webhookRow
+	q := r.s.forUpdate(r.s.idb(ctx).NewSelect().Model(&row).Where("id = ?", id).Where("org_id = ?", orgID))
+	if err := q.Scan(ctx); err != nil {
+		return domain.Webhook{}, notFound(err, "webhook "+id)
+	}
+	return row.toDomain(), nil
 }
 
 // Attempts returns the deliveries' attempts, each one's first first.

@@ -173,7 +173,7 @@ func testWebhookDeliveries(t *testing.T, s ports.Store) {
 	equal(t, got.LastStatus, 500)
 	gotHook, err := s.Webhooks().Get(ctx, o.ID, w.ID)
 	must(t, err)
-	equal(t, gotHook.FailingSince, ptr(t0.Add(2*time.Minute))) // the run of failures began
+	equal(t, gotHook.FailingSince, ptr(t0.Add(2*time.Minute+1500*time.Microsecond))) // the run of failures began as the attempt ended
 	attempts, err := s.Webhooks().Attempts(ctx, d.ID)
 	must(t, err)
 	if len(attempts) != 1 || attempts[0].StatusCode != 500 || attempts[0].Latency != 1500*time.Microsecond || attempts[0].Response != "oops" {
@@ -222,7 +222,8 @@ func testWebhookDeliveries(t *testing.T, s ports.Store) {
 	gone.Active, gone.DisabledReason, gone.UpdatedAt = false, domain.WebhookDisabledGone, t0.Add(time.Hour)
 	goneOutcome := ports.Outcome{Delivery: d, Attempt: domain.WebhookAttempt{DeliveryID: d.ID, N: 1, At: t0.Add(time.Hour), StatusCode: 410},
 		Endpoint: ports.EndpointDown}
-	switched, err := s.Webhooks().SwitchOff(ctx, goneOutcome, gone)
+	must(t, s.Webhooks().Settle(ctx, goneOutcome))
+	switched, err := s.Webhooks().SwitchOff(ctx, gone)
 	must(t, err)
 	if !switched {
 		t.Error("SwitchOff of an endpoint on reported nothing switched")
@@ -234,7 +235,7 @@ func testWebhookDeliveries(t *testing.T, s ports.Store) {
 	}
 	// Switched off already: a second switch-off (another 410 of the same
 	// task, say) switches nothing, and says so.
-	if switched, err := s.Webhooks().SwitchOff(ctx, goneOutcome, gone); err != nil || switched {
+	if switched, err := s.Webhooks().SwitchOff(ctx, gone); err != nil || switched {
 		t.Errorf("a second SwitchOff = %v %v, want nothing switched", switched, err)
 	}
 
@@ -454,28 +455,47 @@ func testWebhookSwitchOffRace(t *testing.T, s ports.Store) {
 		}
 		return ports.Outcome{Delivery: d, Attempt: a, Endpoint: health}
 	}
-	const settlers, switchers = 6, 4
-	warmPool(t, s, settlers+switchers)
+	// More deliveries, waiting: claimed by other tasks meanwhile.
+	queued := make([]domain.WebhookDelivery, 30)
+	queuedIDs := make([]string, len(queued))
+	for i := range queued {
+		queued[i] = makeDelivery(w, domain.EventCredentialIssued, t0)
+		queuedIDs[i] = queued[i].ID
+	}
+	must(t, s.Webhooks().Deliver(ctx, queued...))
+	const settlers, switchers, claimers = 6, 4, 3
+	warmPool(t, s, settlers+switchers+claimers)
 	var switched atomic.Int32
-	errs := race(settlers+switchers, func(i int) error {
-		if i < settlers {
+	errs := race(settlers+switchers+claimers, func(i int) error {
+		switch {
+		case i < settlers:
 			var batch []ports.Outcome
 			for k := i * 9; k < i*9+9; k++ {
-				status := 204
-				if k%3 == 0 {
-					status = 503
+				o := outcome(k, 204)
+				switch k % 3 {
+				case 0:
+					o = outcome(k, 503)
+				case 1:
+					o.Endpoint = ports.EndpointUntold // failed unsent, say
 				}
-				batch = append(batch, outcome(k, status))
+				batch = append(batch, o)
 			}
 			return s.Webhooks().Settle(ctx, batch...)
+		case i < settlers+switchers:
+			// As the worker does: the switch-off, then the attempt's record.
+			off := w
+			off.Active, off.DisabledReason, off.UpdatedAt = false, domain.WebhookDisabledGone, t0.Add(time.Minute)
+			ok, err := s.Webhooks().SwitchOff(ctx, off)
+			if ok {
+				switched.Add(1)
+			}
+			o := outcome(settlers*9+i-settlers, 410)
+			o.Delivery.Status = domain.DeliveryFailed
+			return errors.Join(err, s.Webhooks().Settle(ctx, o))
+		default:
+			_, err := s.Webhooks().Claim(ctx, queuedIDs, t0, t0.Add(time.Hour))
+			return err
 		}
-		off := w
-		off.Active, off.DisabledReason, off.UpdatedAt = false, domain.WebhookDisabledGone, t0.Add(time.Minute)
-		ok, err := s.Webhooks().SwitchOff(ctx, outcome(settlers*9+i-settlers, 410), off)
-		if ok {
-			switched.Add(1)
-		}
-		return err
 	})
 	for _, err := range errs {
 		must(t, err)
@@ -485,6 +505,13 @@ func testWebhookSwitchOffRace(t *testing.T, s ports.Store) {
 	must(t, err)
 	if got.Active {
 		t.Error("the endpoint is on after its 410s")
+	}
+	for _, id := range queuedIDs {
+		d, err := s.Webhooks().Delivery(ctx, o.ID, id)
+		must(t, err)
+		if d.Status != domain.DeliveryFailed && d.Attempts != 1 {
+			t.Errorf("a waiting delivery neither claimed nor failed by the switch-off: %+v", d)
+		}
 	}
 
 	// Failing since t0 as a claim read it; a success ended that run since:
@@ -509,7 +536,8 @@ func testWebhookSwitchOffRace(t *testing.T, s ports.Store) {
 	stale.Active, stale.DisabledReason, stale.UpdatedAt = false, domain.WebhookDisabledFailing, t0.Add(6*24*time.Hour)
 	late := down
 	late.Attempt.N, late.Attempt.At = 2, t0.Add(6*24*time.Hour)
-	ok, err := s.Webhooks().SwitchOff(ctx, late, stale)
+	must(t, s.Webhooks().Settle(ctx, late))
+	ok, err := s.Webhooks().SwitchOff(ctx, stale)
 	must(t, err)
 	got, err = s.Webhooks().Get(ctx, o.ID, w2.ID)
 	must(t, err)
@@ -518,5 +546,44 @@ func testWebhookSwitchOffRace(t *testing.T, s ports.Store) {
 	}
 	if got.FailingSince == nil || !got.FailingSince.Equal(t0.Add(6*24*time.Hour)) {
 		t.Errorf("the failure after the success began a new run: failing since %v", got.FailingSince)
+	}
+
+	// A failure seen before a success, recorded after it, begins no run.
+	w3 := makeWebhook(o.ID, domain.EventCredentialIssued)
+	must(t, s.Webhooks().Create(ctx, w3))
+	e1, e2 := makeDelivery(w3, domain.EventCredentialIssued, t0), makeDelivery(w3, domain.EventCredentialIssued, t0)
+	must(t, s.Webhooks().Deliver(ctx, e1, e2))
+	c3, err := s.Webhooks().Claim(ctx, []string{e1.ID, e2.ID}, t0, t0.Add(time.Minute))
+	must(t, err)
+	equal(t, len(c3), 2)
+	ok3 := ports.Outcome{Delivery: c3[1].Delivery, Attempt: domain.WebhookAttempt{DeliveryID: c3[1].Delivery.ID, N: 1, At: t0.Add(time.Second),
+		Latency: 10 * time.Millisecond, StatusCode: 204}, Endpoint: ports.EndpointUp}
+	ok3.Delivery.Status = domain.DeliverySucceeded
+	slow := ports.Outcome{Delivery: c3[0].Delivery, Attempt: domain.WebhookAttempt{DeliveryID: c3[0].Delivery.ID, N: 1, At: t0,
+		Latency: 500 * time.Millisecond, Error: "timed out"}, Endpoint: ports.EndpointDown}
+	slow.Delivery.Status, slow.Delivery.NextAttempt = domain.DeliveryPending, t0.Add(5*time.Second)
+	must(t, s.Webhooks().Settle(ctx, ok3))
+	must(t, s.Webhooks().Settle(ctx, slow))
+	got, err = s.Webhooks().Get(ctx, o.ID, w3.ID)
+	must(t, err)
+	if got.FailingSince != nil {
+		t.Errorf("a failure seen before a success, recorded after it, began a run: failing since %v", got.FailingSince)
+	}
+
+	// An attempt recorded after its delivery was claimed again (its lease
+	// ended) changes nothing of the new attempt's hold.
+	due, err := s.Webhooks().Due(ctx, t0.Add(10*time.Second), t0.Add(time.Minute), 10)
+	must(t, err)
+	equalIDs(t, "the retry due", due, []string{e1.ID})
+	again, err := s.Webhooks().Claim(ctx, []string{e1.ID}, t0.Add(10*time.Second), t0.Add(time.Minute))
+	must(t, err)
+	equal(t, len(again), 1)
+	stale1 := slow
+	stale1.Delivery.Status = domain.DeliverySucceeded
+	must(t, s.Webhooks().Settle(ctx, stale1))
+	held, err := s.Webhooks().Delivery(ctx, o.ID, e1.ID)
+	must(t, err)
+	if held.Status != domain.DeliveryPending || held.Attempts != 2 {
+		t.Errorf("a stale attempt's record overwrote the delivery another attempt holds: %+v", held)
 	}
 }

@@ -86,9 +86,7 @@ func (s *Service) HandleDeliver(ctx context.Context, t ports.Task) error {
 					break more
 				}
 			}
-			rctx, cancel := context.WithTimeout(recordCtx, settleTimeout)
-			err = errors.Join(err, s.store.Webhooks().Settle(rctx, batch...))
-			cancel()
+			err = errors.Join(err, s.settle(recordCtx, batch))
 		}
 		settled <- err
 	}()
@@ -108,6 +106,28 @@ func (s *Service) HandleDeliver(ctx context.Context, t ports.Task) error {
 	wg.Wait()
 	close(outcomes)
 	return errors.Join(append(errs, <-settled)...)
+}
+
+// settleTries are the waits before each try of recording a batch of
+// outcomes: a batch not recorded leaves its deliveries held until their
+// lease ends, then sent again.
+var settleTries = []time.Duration{0, 200 * time.Millisecond, time.Second}
+
+// settle records a batch of outcomes, trying again after a failure (a
+// failed transaction wrote nothing, so trying again is safe).
+func (s *Service) settle(ctx context.Context, batch []ports.Outcome) error {
+	var err error
+	for _, wait := range settleTries {
+		time.Sleep(wait)
+		rctx, cancel := context.WithTimeout(ctx, settleTimeout)
+		err = s.store.Webhooks().Settle(rctx, batch...)
+		cancel()
+		if err == nil {
+			return nil
+		}
+		s.log.WarnContext(ctx, "recording webhook attempts failed", "attempts", len(batch), "err", err)
+	}
+	return err
 }
 
 // taskRun is what the attempts of one task share: where their outcomes
@@ -132,9 +152,9 @@ func (r *taskRun) markOff(id string) {
 
 // attempt makes one attempt at a claimed delivery, failing it unsent when
 // its organization's plan has no webhooks (planned false) or its endpoint
-// is gone or off. Its outcome is settled with the task's others, but
-// for an endpoint's switch-off, recorded at once with the activity entry
-// and the owners' mail.
+// is gone or off. Its outcome is settled with the task's others; an
+// endpoint's switch-off is recorded at once, with the activity entry and
+// the owners' mail.
 func (s *Service) attempt(ctx context.Context, c ports.ClaimedDelivery, planned bool, run *taskRun) error {
 	d, w := c.Delivery, c.Webhook
 	start := s.clock.Now()
@@ -180,11 +200,11 @@ func (s *Service) attempt(ctx context.Context, c ports.ClaimedDelivery, planned 
 	// What a ping to an endpoint switched off tells changes nothing of it.
 	tells := w.Active
 	switch {
-	case ctx.Err() != nil && (r.Status < 200 || r.Status >= 300):
-		// The worker is stopping: not the endpoint's failure. Due again
-		// at once, for the sweep to hand on.
+	case r.Status == 0 && ctx.Err() != nil:
+		// No answer, the worker stopping: not the endpoint's failure. Due
+		// again at once, for the sweep to hand on.
 		a.Error = "cut short: the worker stopped"
-		d.Status, d.LastStatus, d.LastError, d.NextAttempt = domain.DeliveryPending, r.Status, a.Error, now
+		d.Status, d.LastStatus, d.LastError, d.NextAttempt = domain.DeliveryPending, 0, a.Error, now
 		return done()
 	case r.Status >= 200 && r.Status < 300:
 		d.Status, d.LastStatus, d.LastError, d.DeliveredAt = domain.DeliverySucceeded, r.Status, "", &now
@@ -199,9 +219,11 @@ func (s *Service) attempt(ctx context.Context, c ports.ClaimedDelivery, planned 
 			return done()
 		}
 		o.Endpoint = ports.EndpointDown
+		run.markOff(w.ID) // gone: the task sends it nothing more, whoever switched it off
 		off := w
 		off.Active, off.DisabledReason, off.FailingSince, off.UpdatedAt = false, domain.WebhookDisabledGone, nil, domain.Truncate(now)
-		return s.switchOff(ctx, run, o, d, a, off)
+		_, err := s.switchOff(ctx, off)
+		return errors.Join(err, done())
 	}
 	a.Error = r.Err
 	if r.Status != 0 {
@@ -214,29 +236,33 @@ func (s *Service) attempt(ctx context.Context, c ports.ClaimedDelivery, planned 
 	}
 	o.Endpoint = ports.EndpointDown
 	if w.FailingSince != nil && now.Sub(*w.FailingSince) >= domain.WebhookFailingLimit {
-		// Failing for five days (as the claim read it; the store checks
-		// the run still stands).
-		d.Status, d.NextAttempt = domain.DeliveryFailed, now
+		// Failing for five days as the claim read it; the store checks
+		// that run still stands, else this is an ordinary retry.
 		off := w
 		off.Active, off.DisabledReason, off.UpdatedAt = false, domain.WebhookDisabledFailing, domain.Truncate(now)
-		return s.switchOff(ctx, run, o, d, a, off)
+		switched, err := s.switchOff(ctx, off)
+		if switched {
+			run.markOff(w.ID)
+			d.Status, d.NextAttempt = domain.DeliveryFailed, now
+		}
+		return errors.Join(err, done())
 	}
 	return done()
 }
 
-// switchOff records the attempt that switches an endpoint off and, if it
-// did (no one else did first), in the same transaction, the activity
-// entry and the mail to the organization's owners. The task sends the
-// endpoint nothing more either way.
-func (s *Service) switchOff(ctx context.Context, run *taskRun, o ports.Outcome, d domain.WebhookDelivery, a domain.WebhookAttempt, w domain.Webhook) error {
-	run.markOff(w.ID)
-	o.Delivery, o.Attempt = d, a
-	return s.outbox.Within(context.WithoutCancel(ctx), func(ctx context.Context, post work.Post) error {
-		switched, err := s.store.Webhooks().SwitchOff(ctx, o, w)
-		if err != nil || !switched {
+// switchOff switches an endpoint off and, if it did (no one else did
+// first, and its run of failures still stands), in the same transaction
+// records the activity entry and mails the organization's owners. It
+// runs to its end even when the worker is stopping.
+func (s *Service) switchOff(ctx context.Context, w domain.Webhook) (bool, error) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), settleTimeout)
+	defer cancel()
+	switched := false
+	err := s.outbox.Within(ctx, func(ctx context.Context, post work.Post) error {
+		var err error
+		if switched, err = s.store.Webhooks().SwitchOff(ctx, w); err != nil || !switched {
 			return err
 		}
-		s.log.WarnContext(ctx, "webhook endpoint switched off", "webhook", w.ID, "org", w.OrgID, "reason", w.DisabledReason)
 		if err := s.store.Activity().Record(ctx, domain.NewActivity(domain.Actor{}, w.OrgID, domain.ActWebhookDisabled, "webhook", w.ID,
 			w.DisabledReason, s.now())); err != nil {
 			return err
@@ -263,6 +289,13 @@ func (s *Service) switchOff(ctx context.Context, run *taskRun, o ports.Outcome, 
 		}
 		return nil
 	})
+	if err != nil {
+		return false, err
+	}
+	if switched {
+		s.log.WarnContext(ctx, "webhook endpoint switched off", "webhook", w.ID, "org", w.OrgID, "reason", w.DisabledReason)
+	}
+	return switched, nil
 }
 
 // keys are the secrets that sign at now: the endpoint's, and the one a

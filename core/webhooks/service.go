@@ -182,7 +182,7 @@ func (s *Service) Update(ctx context.Context, actor domain.Actor, orgID, id stri
 	}
 	var out domain.Webhook
 	err = s.store.WithinTx(ctx, func(ctx context.Context) error {
-		w, err := s.store.Webhooks().Get(ctx, orgID, id)
+		w, err := s.store.Webhooks().Lock(ctx, orgID, id)
 		if err != nil {
 			return err
 		}
@@ -241,7 +241,7 @@ func (s *Service) RotateSecret(ctx context.Context, actor domain.Actor, orgID, i
 		return "", err
 	}
 	err = s.store.WithinTx(ctx, func(ctx context.Context) error {
-		w, err := s.store.Webhooks().Get(ctx, orgID, id)
+		w, err := s.store.Webhooks().Lock(ctx, orgID, id)
 		if err != nil {
 			return err
 		}
