@@ -283,7 +283,13 @@ func (s *Service) Process(ctx context.Context, t ports.Task) error {
 	log := s.log.With("job", job.ID, "org", job.OrgID)
 	log.InfoContext(ctx, "bulk job started", "total", job.Total, "done", job.Processed())
 	started := time.Now()
-	err = s.process(ctx, job, owner)
+	mails, err := s.process(ctx, job, owner)
+	// The job's mail is relayed when it stops, after its end is recorded
+	// (issuance first: mail must not slow it down, nor hold up its
+	// bulk_issuance.completed behind thousands of mails in the queue);
+	// mail of a job that runs long goes out meanwhile anyway, by the
+	// sweep, work.RelayGrace after its chunk committed.
+	defer func() { s.relay.MailsQueued(context.WithoutCancel(ctx), mails...) }()
 	switch {
 	case errors.Is(err, ports.ErrLeaseLost):
 		log.WarnContext(ctx, "bulk job taken over by another worker")
@@ -320,7 +326,7 @@ var jobLevel = map[domain.Code]bool{
 	domain.CodeForbidden: true, domain.CodeNotFound: true, domain.CodeUnauthenticated: true,
 }
 
-func (s *Service) process(ctx context.Context, job domain.BulkJob, owner string) error {
+func (s *Service) process(ctx context.Context, job domain.BulkJob, owner string) ([]string, error) {
 	actor := domain.Actor{UserID: job.CreatedBy}
 	if job.APIKeyID != "" {
 		actor = domain.Actor{APIKeyID: job.APIKeyID, APIKeyOrg: job.OrgID, APIKeyMode: domain.APIKeyLive}
@@ -357,12 +363,9 @@ func (s *Service) process(ctx context.Context, job domain.BulkJob, owner string)
 			}
 		}
 	}()
-	// The job's mail is relayed when it stops (issuance first: mail must
-	// not slow it down); mail of a job that runs long goes out meanwhile
-	// anyway, by the sweep, work.RelayGrace after its chunk committed.
+	// The mail its chunks queued, for Process to relay.
 	var mails []string
 	var mu sync.Mutex
-	defer func() { s.relay.MailsQueued(context.WithoutCancel(ctx), mails...) }()
 	// Committers side by side: a chunk's transaction waits on the
 	// database much of its time (and its rows are its own).
 	errs := make(chan error, committers)
@@ -393,9 +396,9 @@ func (s *Service) process(ctx context.Context, job domain.BulkJob, owner string)
 		}
 	}
 	if first != nil {
-		return first
+		return mails, first
 	}
-	return ctx.Err()
+	return mails, ctx.Err()
 }
 
 // preparedChunk is a chunk of rows ready to commit: the rows failing their
