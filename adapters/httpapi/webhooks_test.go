@@ -510,7 +510,13 @@ func TestWebhookFailingFiveDays(t *testing.T) {
 	ping(http.StatusNoContent) // day 2: it ends
 	later(4 * 24 * time.Hour)
 	ping(http.StatusServiceUnavailable) // day 6: a new run, one attempt old
-	eventually(t, func() bool { return state().Active }, "still on")
+	eventually(t, func() bool {
+		var page struct {
+			Items []deliveryOut `json:"items"`
+		}
+		s.expect(http.StatusOK, http.MethodGet, one+"/deliveries?limit=1", owner.Token, nil, &page)
+		return len(page.Items) == 1 && len(page.Items[0].Attempts) == 1
+	}, "the day-6 attempt recorded")
 	if got := state(); !got.Active {
 		t.Fatalf("switched off by failures a success separated: %+v", got)
 	}

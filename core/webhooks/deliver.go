@@ -91,7 +91,7 @@ func (s *Service) HandleDeliver(ctx context.Context, t ports.Task) error {
 		settled <- err
 	}()
 
-	run := &taskRun{outcomes: outcomes, off: map[string]bool{}}
+	run := &taskRun{outcomes: outcomes, off: map[string]bool{}, ok: map[string]time.Time{}}
 	var wg sync.WaitGroup
 	errs := make([]error, len(claimed))
 	slots := make(chan struct{}, sendConcurrency)
@@ -136,6 +136,21 @@ type taskRun struct {
 	outcomes chan<- ports.Outcome
 	mu       sync.Mutex
 	off      map[string]bool
+	ok       map[string]time.Time // the latest success per endpoint, perhaps not recorded yet
+}
+
+func (r *taskRun) answered(id string, at time.Time) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if at.After(r.ok[id]) {
+		r.ok[id] = at
+	}
+}
+
+func (r *taskRun) lastOK(id string) time.Time {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.ok[id]
 }
 
 func (r *taskRun) switchedOff(id string) bool {
@@ -210,6 +225,7 @@ func (s *Service) attempt(ctx context.Context, c ports.ClaimedDelivery, planned 
 		d.Status, d.LastStatus, d.LastError, d.DeliveredAt = domain.DeliverySucceeded, r.Status, "", &now
 		if tells {
 			o.Endpoint = ports.EndpointUp
+			run.answered(w.ID, now)
 		}
 		return done()
 	case r.Status == 410:
@@ -235,9 +251,10 @@ func (s *Service) attempt(ctx context.Context, c ports.ClaimedDelivery, planned 
 		return done()
 	}
 	o.Endpoint = ports.EndpointDown
-	if w.FailingSince != nil && now.Sub(*w.FailingSince) >= domain.WebhookFailingLimit {
-		// Failing for five days as the claim read it; the store checks
-		// that run still stands, else this is an ordinary retry.
+	if w.FailingSince != nil && now.Sub(*w.FailingSince) >= domain.WebhookFailingLimit && !run.lastOK(w.ID).After(*w.FailingSince) {
+		// Failing for five days as the claim read it, and no success of
+		// this task since; the store checks that run still stands, else
+		// this is an ordinary retry.
 		off := w
 		off.Active, off.DisabledReason, off.UpdatedAt = false, domain.WebhookDisabledFailing, domain.Truncate(now)
 		switched, err := s.switchOff(ctx, off)

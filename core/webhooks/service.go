@@ -180,23 +180,28 @@ func (s *Service) Update(ctx context.Context, actor domain.Actor, orgID, id stri
 	if err != nil {
 		return domain.Webhook{}, err
 	}
+	if in.URL != nil {
+		// A new URL is resolved before the endpoint is locked: a slow
+		// resolver never holds up the records of its deliveries.
+		var probe domain.Webhook
+		if err := (domain.WebhookInput{URL: in.URL}).Apply(&probe, false, s.opts.AllowHTTP); err != nil {
+			return domain.Webhook{}, err
+		}
+		if err := s.checkURL(ctx, probe.URL); err != nil {
+			return domain.Webhook{}, err
+		}
+	}
 	var out domain.Webhook
 	err = s.store.WithinTx(ctx, func(ctx context.Context) error {
 		w, err := s.store.Webhooks().Lock(ctx, orgID, id)
 		if err != nil {
 			return err
 		}
-		before := w.URL
 		if err := in.Apply(&w, false, s.opts.AllowHTTP); err != nil {
 			return err
 		}
 		if in.Active != nil && *in.Active {
 			if err := s.requirePlan(org); err != nil {
-				return err
-			}
-		}
-		if w.URL != before {
-			if err := s.checkURL(ctx, w.URL); err != nil {
 				return err
 			}
 		}

@@ -9,7 +9,3 @@ CREATE INDEX webhook_deliveries_due_idx ON webhook_deliveries (next_attempt_at)
 
 -- Recorded events are pruned with the activity retention, oldest first.
 CREATE INDEX events_created_idx ON events (created_at, id);
-
--- When an endpoint last answered 2xx (the end of that attempt): a failure
--- observed before it, recorded late, begins no run of failures.
-ALTER TABLE webhooks ADD COLUMN last_ok_at timestamptz;
