@@ -56,3 +56,27 @@ func acceptQuality(params string) float64 {
 	}
 	return 1
 }
+
+// acceptsGzip reports whether Accept-Encoding values (RFC 9110 §12.5.3)
+// take gzip: named (or x-gzip), else matched by "*", with a weight above
+// zero. A coding named outright wins over "*"; a malformed weight counts
+// as zero, as in Accept.
+func acceptsGzip(values []string) bool {
+	star, n := false, 0
+	for _, v := range values {
+		for item := range strings.SplitSeq(v, ",") {
+			if n++; n > maxAcceptRanges {
+				return star
+			}
+			name, params, _ := strings.Cut(item, ";")
+			name = strings.ToLower(strings.TrimSpace(name))
+			switch name {
+			case "gzip", "x-gzip":
+				return acceptQuality(params) > 0
+			case "*":
+				star = acceptQuality(params) > 0
+			}
+		}
+	}
+	return star
+}

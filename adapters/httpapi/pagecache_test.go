@@ -2,8 +2,10 @@ package httpapi
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -288,24 +290,24 @@ func TestPageCacheBounds(t *testing.T) {
 	key := func(i int) pageKey { return pageKey{byte(i)} }
 	c := newPageCache(3, 100)
 	for i := range 3 {
-		c.put(key(i), bytes.Repeat([]byte{'a'}, 20))
+		c.put(key(i), &keptPage{body: bytes.Repeat([]byte{'a'}, 20)})
 	}
 	c.get(key(0)) // used: 1 is now the least recently used
-	c.put(key(3), bytes.Repeat([]byte{'b'}, 20))
+	c.put(key(3), &keptPage{body: bytes.Repeat([]byte{'b'}, 20)})
 	for i, want := range []bool{true, false, true, true} {
 		if _, ok := c.get(key(i)); ok != want {
 			t.Errorf("entries bound: page %d kept %v, want %v", i, ok, want)
 		}
 	}
-	c.put(key(4), bytes.Repeat([]byte{'c'}, 70)) // 60+70 > 100 bytes: two must go
+	c.put(key(4), &keptPage{body: bytes.Repeat([]byte{'c'}, 70)}) // 60+70 > 100 bytes: two must go
 	if n := c.len(); n != 2 {
 		t.Errorf("bytes bound: %d pages kept, want 2", n)
 	}
-	if body, ok := c.get(key(4)); !ok || len(body) != 70 {
+	if p, ok := c.get(key(4)); !ok || len(p.body) != 70 {
 		t.Errorf("bytes bound: the newest page is not kept")
 	}
 	big := newPageCache(10, 4*maxCachedPage)
-	big.put(key(1), make([]byte, maxCachedPage+1))
+	big.put(key(1), &keptPage{body: make([]byte, maxCachedPage+1)})
 	if big.len() != 0 {
 		t.Errorf("a page over maxCachedPage was kept")
 	}
@@ -389,4 +391,111 @@ func TestStoredVerificationKeyCoversEveryField(t *testing.T) {
 	if changes < 40 {
 		t.Errorf("only %d changes tried", changes)
 	}
+}
+
+// A visitor's page goes gzipped to a client that takes gzip, as every
+// browser does, whether rendered for it or taken from the cache, and
+// plain to one that does not; every answer says Vary: Accept-Encoding,
+// and both bodies are the same page.
+func TestCredentialPageGzipped(t *testing.T) {
+	t.Parallel()
+	s := newTestServer(t)
+	owner, o := s.newIssuer("")
+	c := s.issue(owner.Token, o.ID, s.createBadge(owner.Token, o.ID, 0).ID, uniqueEmail("gzip"))
+	for _, path := range []string{"/verify/" + c.ID, "/verify/" + c.ID + "/card", "/credentials/" + c.ID} {
+		var zipped []string
+		for range 2 { // rendered, then from the cache
+			w := s.do(http.MethodGet, path, "", nil, "Accept", browserAccept, "Accept-Encoding", "gzip, deflate, br, zstd")
+			if w.Code != http.StatusOK || w.Header().Get("Content-Encoding") != "gzip" {
+				t.Fatalf("%s with Accept-Encoding gzip: %d, Content-Encoding %q", path, w.Code, w.Header().Get("Content-Encoding"))
+			}
+			if n, _ := strconv.Atoi(w.Header().Get("Content-Length")); n != w.Body.Len() {
+				t.Errorf("%s: Content-Length %d for %d bytes", path, n, w.Body.Len())
+			}
+			zr, err := gzip.NewReader(w.Body)
+			if err != nil {
+				t.Fatalf("%s: %v", path, err)
+			}
+			page, err := io.ReadAll(zr)
+			if err != nil {
+				t.Fatalf("%s: %v", path, err)
+			}
+			zipped = append(zipped, string(page))
+			wantVary(t, path, w, "Accept-Encoding")
+		}
+		plain := wantHTML(t, s.page(path, ""), http.StatusOK)
+		if zipped[0] != plain || zipped[1] != plain {
+			t.Errorf("%s: the gzipped page differs from the plain one:\n%s\n---\n%s", path, zipped[0], plain)
+		}
+		for _, refused := range []string{"gzip;q=0, identity", "*;q=0", "br, zstd", "gzip;q=abc"} {
+			w := s.do(http.MethodGet, path, "", nil, "Accept", browserAccept, "Accept-Encoding", refused)
+			if w.Header().Get("Content-Encoding") != "" || wantHTML(t, w, http.StatusOK) != plain {
+				t.Errorf("%s with Accept-Encoding %q: Content-Encoding %q, or not the plain page", path, refused, w.Header().Get("Content-Encoding"))
+			}
+			wantVary(t, path, w, "Accept-Encoding")
+		}
+	}
+	// Content negotiation at /credentials/{id} keeps saying Vary: Accept.
+	wantVary(t, "/credentials/"+c.ID, s.do(http.MethodGet, "/credentials/"+c.ID, "", nil, "Accept", browserAccept, "Accept-Encoding", "gzip"), "Accept")
+}
+
+// wantVary requires name among w's Vary values.
+func wantVary(t *testing.T, path string, w *httptest.ResponseRecorder, name string) {
+	t.Helper()
+	for _, v := range w.Header().Values("Vary") {
+		for f := range strings.SplitSeq(v, ",") {
+			if strings.EqualFold(strings.TrimSpace(f), name) {
+				return
+			}
+		}
+	}
+	t.Errorf("%s: Vary %q does not name %s", path, w.Header().Values("Vary"), name)
+}
+
+func TestAcceptsGzip(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		values []string
+		want   bool
+	}{
+		{nil, false},
+		{[]string{""}, false},
+		{[]string{"gzip"}, true},
+		{[]string{"GZIP;Q=0.5"}, true},
+		{[]string{"x-gzip"}, true},
+		{[]string{"gzip, deflate, br, zstd"}, true},
+		{[]string{"br", "gzip"}, true},
+		{[]string{"identity"}, false},
+		{[]string{"br;q=1.0, zstd"}, false},
+		{[]string{"*"}, true},
+		{[]string{"*;q=0"}, false},
+		{[]string{"gzip;q=0"}, false},
+		{[]string{"gzip;q=0.000"}, false},
+		{[]string{"gzip;q=0, *"}, false},
+		{[]string{"*, gzip;q=0"}, false},
+		{[]string{"*;q=0, gzip"}, true},
+		{[]string{"gzip;q=2"}, false},
+		{[]string{"gzip;q="}, false},
+		{[]string{"gzip ; q=0.8"}, true},
+		{[]string{strings.Repeat("br,", maxAcceptRanges) + "gzip"}, false},
+	} {
+		if got := acceptsGzip(c.values); got != c.want {
+			t.Errorf("acceptsGzip(%q) = %v, want %v", c.values, got, c.want)
+		}
+	}
+}
+
+func FuzzAcceptsGzip(f *testing.F) {
+	for _, seed := range []string{"gzip, deflate, br, zstd", "", "*", "gzip;q=0", "*;q=0, x-gzip;q=0.1", ";;,,;q=1", "gzip;q=abc"} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, v string) {
+		lower := strings.ToLower(v)
+		if acceptsGzip([]string{v}) && !strings.Contains(lower, "gzip") && !strings.Contains(lower, "*") {
+			t.Errorf("acceptsGzip(%q) without gzip or * named", v)
+		}
+		if strings.Contains(lower, "gzip;q=0") && !strings.Contains(lower, ",") && acceptsGzip([]string{v}) {
+			t.Errorf("acceptsGzip(%q) though gzip is refused", v)
+		}
+	})
 }

@@ -167,8 +167,8 @@ func (s *server) render(w http.ResponseWriter, r *http.Request, status int, page
 		key, cached = pageKeyOf(page, v)
 	}
 	if cached {
-		if body, ok := s.pages.get(key); ok {
-			writePage(w, status, v.CSP, body)
+		if p, ok := s.pages.get(key); ok {
+			writeKeptPage(w, r, status, v.CSP, p)
 			return
 		}
 	}
@@ -187,8 +187,8 @@ func (s *server) renderCachedBy(w http.ResponseWriter, r *http.Request, status i
 	}
 	key, cached := pageKeyOf(page, source)
 	if cached {
-		if body, ok := s.pages.get(key); ok {
-			writePage(w, status, csp, body)
+		if p, ok := s.pages.get(key); ok {
+			writeKeptPage(w, r, status, csp, p)
 			return
 		}
 	}
@@ -223,9 +223,26 @@ func (s *server) execute(w http.ResponseWriter, r *http.Request, status int, pag
 		return
 	}
 	if keep {
-		s.pages.put(key, bytes.Clone(buf.Bytes()))
+		p := newKeptPage(bytes.Clone(buf.Bytes()))
+		s.pages.put(key, p)
+		writeKeptPage(w, r, status, v.CSP, p)
+		return
 	}
 	writePage(w, status, v.CSP, buf.Bytes())
+}
+
+// writeKeptPage answers a kept page, gzipped when the client accepts it.
+// Every answer says Vary: Accept-Encoding, so that a shared cache keeps
+// the two apart.
+func writeKeptPage(w http.ResponseWriter, r *http.Request, status int, csp string, p *keptPage) {
+	h := w.Header()
+	h.Add("Vary", "Accept-Encoding")
+	if p.gz != nil && acceptsGzip(r.Header.Values("Accept-Encoding")) {
+		h.Set("Content-Encoding", "gzip")
+		writePage(w, status, csp, p.gz)
+		return
+	}
+	writePage(w, status, csp, p.body)
 }
 
 // writePage answers a rendered page: its headers, then the whole body in

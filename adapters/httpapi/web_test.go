@@ -58,21 +58,26 @@ func TestPagesDeclareTheirLength(t *testing.T) {
 		{"/credentials/" + c.ID, http.StatusOK}, {"/verify", http.StatusOK}, {"/signin", http.StatusOK},
 		{"/verify/CRD-NOTFOUND", http.StatusNotFound},
 	} {
-		req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, srv.URL+p.path, nil)
-		req.Header.Set("Accept", browserAccept)
-		resp, err := srv.Client().Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		body, err := io.ReadAll(resp.Body)
-		_ = resp.Body.Close()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if resp.StatusCode != p.status || len(resp.TransferEncoding) > 0 || resp.ContentLength != int64(len(body)) ||
-			resp.Header.Get("Content-Length") != strconv.Itoa(len(body)) {
-			t.Errorf("GET %s: %d, Transfer-Encoding %v, Content-Length %s for %d bytes; want %d, not chunked, the body's length",
-				p.path, resp.StatusCode, resp.TransferEncoding, resp.Header.Get("Content-Length"), len(body), p.status)
+		// Set outright, Accept-Encoding keeps the client from
+		// unzipping: the length is the gzipped body's.
+		for _, encoding := range []string{"gzip", "identity"} {
+			req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, srv.URL+p.path, nil)
+			req.Header.Set("Accept", browserAccept)
+			req.Header.Set("Accept-Encoding", encoding)
+			resp, err := srv.Client().Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, err := io.ReadAll(resp.Body)
+			_ = resp.Body.Close()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if resp.StatusCode != p.status || len(resp.TransferEncoding) > 0 || resp.ContentLength != int64(len(body)) ||
+				resp.Header.Get("Content-Length") != strconv.Itoa(len(body)) {
+				t.Errorf("GET %s (%s): %d, Transfer-Encoding %v, Content-Length %s for %d bytes; want %d, not chunked, the body's length",
+					p.path, encoding, resp.StatusCode, resp.TransferEncoding, resp.Header.Get("Content-Length"), len(body), p.status)
+			}
 		}
 	}
 	// A signed-in page, and one with a form, too.

@@ -18,7 +18,10 @@ import (
 //   - closed loop (wrk's model), -duration each: /healthz, verification by
 //     ID (GET /api/v1/credentials/{id}/verify) and the HTML page (GET
 //     /verify/{id}), the last two as a share of /healthz (measured before
-//     and after them, and averaged: the machine's speed drifts);
+//     and after them, and averaged: the machine's speed drifts). The page
+//     is asked for as Chromium asks (Accept-Encoding: gzip, deflate, br,
+//     zstd), and once more without Accept-Encoding ("page-plain"), as a
+//     client that takes no compression would;
 //   - open loop at each of -rates requests per second, -duration each, for
 //     both and for /healthz (the floor the machine and the load generator
 //     allow): p50 and p99 latency counted from each request's scheduled
@@ -71,7 +74,8 @@ func runVerify(ctx context.Context, o options) error {
 	targets := map[string][][]byte{"healthz": {getRequest(host, "/healthz")}}
 	for _, id := range ids {
 		targets["verify"] = append(targets["verify"], getRequest(host, "/api/v1/credentials/"+id+"/verify", "Accept", "application/json"))
-		targets["page"] = append(targets["page"], getRequest(host, "/verify/"+id, "Accept", "text/html"))
+		targets["page"] = append(targets["page"], getRequest(host, "/verify/"+id, "Accept", browserAccept, "Accept-Encoding", browserAcceptEncoding))
+		targets["page-plain"] = append(targets["page-plain"], getRequest(host, "/verify/"+id, "Accept", browserAccept))
 	}
 	gen := func(name string) load {
 		return load{addr: host, conns: o.conns, requests: targets[name], want: http.StatusOK}
@@ -88,12 +92,12 @@ func runVerify(ctx context.Context, o options) error {
 		if r.done == 0 || r.errors > 0 {
 			return r, fmt.Errorf("%s: %d of %d failed (first: %v)", name, r.errors, r.errors+r.done, r.firstErr)
 		}
-		fmt.Printf("  closed %-8s %8.0f req/s  p50 %7s  p99 %7s  %s\n", name, r.rate(), ms(r.percentile(50)), ms(r.percentile(99)),
+		fmt.Printf("  closed %-10s %8.0f req/s  p50 %7s  p99 %7s  %s\n", name, r.rate(), ms(r.percentile(50)), ms(r.percentile(99)),
 			cpuNow(server).perRequest(before, r.done))
 		return r, nil
 	}
 	fmt.Printf("closed loop, %d connections, %v each:\n", o.conns, o.duration)
-	for _, name := range []string{"healthz", "verify", "page"} { // warm up: connections, caches, the JIT of PostgreSQL plans
+	for _, name := range []string{"healthz", "verify", "page", "page-plain"} { // warm up: connections, caches, the JIT of PostgreSQL plans
 		gen(name).closed(ctx, time.Second)
 	}
 	h1, err := closed("healthz")
@@ -108,13 +112,17 @@ func runVerify(ctx context.Context, o options) error {
 	if err != nil {
 		return err
 	}
+	plain, err := closed("page-plain")
+	if err != nil {
+		return err
+	}
 	h2, err := closed("healthz")
 	if err != nil {
 		return err
 	}
 	health := (h1.rate() + h2.rate()) / 2
-	summary := []string{fmt.Sprintf("healthz %.0f req/s; verify %.0f req/s = %.1f%%; page %.0f req/s = %.1f%%",
-		health, ver.rate(), 100*ver.rate()/health, page.rate(), 100*page.rate()/health)}
+	summary := []string{fmt.Sprintf("healthz %.0f req/s; verify %.0f req/s = %.1f%%; page %.0f req/s = %.1f%%; page-plain %.0f req/s = %.1f%%",
+		health, ver.rate(), 100*ver.rate()/health, page.rate(), 100*page.rate()/health, plain.rate(), 100*plain.rate()/health)}
 
 	fmt.Printf("open loop, %d connections, %v each (latency from the scheduled send):\n", o.conns, o.duration)
 	for _, rate := range o.rates {
@@ -129,6 +137,13 @@ func runVerify(ctx context.Context, o options) error {
 	fmt.Println("summary: " + strings.Join(summary, "; "))
 	return nil
 }
+
+// browserAccept and browserAcceptEncoding are what Chromium sends when
+// it opens a page.
+const (
+	browserAccept         = "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,image/apng,*/*;q=0.8"
+	browserAcceptEncoding = "gzip, deflate, br, zstd"
+)
 
 // ms formats d in milliseconds with two decimals.
 func ms(d time.Duration) string { return fmt.Sprintf("%.2fms", float64(d.Microseconds())/1000) }
