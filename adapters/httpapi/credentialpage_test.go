@@ -19,7 +19,6 @@ import (
 	"github.com/makiuchi-d/gozxing"
 	gozxingqr "github.com/makiuchi-d/gozxing/qrcode"
 
-	"github.com/credence-dev/credence/ports"
 )
 
 // browserAccept is the Accept header a browser sends when it opens a page.
@@ -92,8 +91,7 @@ func bannerOf(body string) (class, text string) {
 func TestCredentialPageByStatus(t *testing.T) {
 	t.Parallel()
 	clock := &fakeClock{now: time.Now()}
-	s := newTestServerAt(t, Limits{IP: ports.Limit{Rate: 100000, Period: time.Minute}, Key: ports.Limit{Rate: 1000, Period: time.Minute},
-		AuthIP: ports.Limit{Rate: 1000, Period: 15 * time.Minute}}, clock)
+	s := newClockedTestServer(t, clock)
 	owner, o := s.newIssuer("professional")
 	var org struct {
 		Name string `json:"name"`

@@ -17,7 +17,6 @@ import (
 
 	"github.com/credence-dev/credence/core/credentials"
 	"github.com/credence-dev/credence/core/domain"
-	"github.com/credence-dev/credence/ports"
 )
 
 // A visitor's page comes from the cache only while nothing it shows has
@@ -28,8 +27,7 @@ import (
 func TestCachedCredentialPageIsNeverStale(t *testing.T) {
 	t.Parallel()
 	clock := &fakeClock{now: time.Now()}
-	s := newTestServerAt(t, Limits{IP: ports.Limit{Rate: 100000, Period: time.Minute}, Key: ports.Limit{Rate: 1000, Period: time.Minute},
-		AuthIP: ports.Limit{Rate: 1000, Period: 15 * time.Minute}}, clock)
+	s := newClockedTestServer(t, clock)
 	owner, o := s.newIssuer("professional")
 	c := s.issue(owner.Token, o.ID, s.createBadge(owner.Token, o.ID, 0).ID, uniqueEmail("stale"))
 	daily := s.issue(owner.Token, o.ID, s.createBadge(owner.Token, o.ID, 1).ID, uniqueEmail("stale"))

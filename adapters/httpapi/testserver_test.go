@@ -75,8 +75,19 @@ type testServer struct {
 // memlimit, filemail into a temporary folder.
 func newTestServer(t testing.TB) *testServer {
 	t.Helper()
-	return newTestServerWith(t, Limits{IP: ports.Limit{Rate: 100000, Period: time.Minute}, Key: ports.Limit{Rate: 1000, Period: time.Minute},
-		AuthIP: ports.Limit{Rate: 1000, Period: 15 * time.Minute}})
+	return newTestServerWith(t, testLimits)
+}
+
+// testLimits are the rate limits of newTestServer: far above what a test
+// sends, except where a test sets its own.
+var testLimits = Limits{IP: ports.Limit{Rate: 100000, Period: time.Minute}, Key: ports.Limit{Rate: 1000, Period: time.Minute},
+	AuthIP: ports.Limit{Rate: 1000, Period: 15 * time.Minute}}
+
+// newClockedTestServer is newTestServer on clock: a test moves time on
+// (an expiry, a retry schedule) without waiting for it.
+func newClockedTestServer(t testing.TB, clock ports.Clock) *testServer {
+	t.Helper()
+	return newTestServerAt(t, testLimits, clock)
 }
 
 // newTestServerWith is newTestServer with limits, and the Deps changed

@@ -16,7 +16,6 @@ import (
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 
 	"github.com/credence-dev/credence/core/domain"
-	"github.com/credence-dev/credence/ports"
 )
 
 // receiver is a webhook endpoint started by a test: it records every
@@ -376,8 +375,7 @@ func TestWebhookCredentialEvents(t *testing.T) {
 func TestWebhookPlanDowngrade(t *testing.T) {
 	t.Parallel()
 	clock := &fakeClock{now: time.Now()}
-	s := newTestServerAt(t, Limits{IP: ports.Limit{Rate: 100000, Period: time.Minute}, Key: ports.Limit{Rate: 1000, Period: time.Minute},
-		AuthIP: ports.Limit{Rate: 1000, Period: 15 * time.Minute}}, clock)
+	s := newClockedTestServer(t, clock)
 	owner, o := s.newIssuer("enterprise")
 	rcv := newReceiver(t)
 	rcv.answer(http.StatusServiceUnavailable)
@@ -476,8 +474,7 @@ func TestWebhookGoneMidTask(t *testing.T) {
 func TestWebhookFailingFiveDays(t *testing.T) {
 	t.Parallel()
 	clock := &fakeClock{now: time.Now()}
-	s := newTestServerAt(t, Limits{IP: ports.Limit{Rate: 100000, Period: time.Minute}, Key: ports.Limit{Rate: 1000, Period: time.Minute},
-		AuthIP: ports.Limit{Rate: 1000, Period: 15 * time.Minute}}, clock)
+	s := newClockedTestServer(t, clock)
 	owner, o := s.newIssuer("enterprise")
 	rcv := newReceiver(t)
 	hooks := "/api/v1/orgs/" + o.ID + "/webhooks"
