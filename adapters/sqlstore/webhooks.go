@@ -468,10 +468,16 @@ func (r *Webhooks) settle(ctx context.Context, os []ports.Outcome) error {
 		rows := make([]attemptRow, len(part))
 		for i, o := range part {
 			a := o.Attempt
-			rows[i] = attemptRow{ID: domain.NewID(), DeliveryID: o.Delivery.ID, N: a.N, At: a.At.UTC(), StatusCode: a.StatusCode,
+			id := a.ID
+			if id == "" {
+				id = domain.NewID()
+			}
+			rows[i] = attemptRow{ID: id, DeliveryID: o.Delivery.ID, N: a.N, At: a.At.UTC(), StatusCode: a.StatusCode,
 				LatencyUS: a.Latency.Microseconds(), Response: a.Response, Error: a.Error}
 		}
-		if _, err := db.NewInsert().Model(&rows).Exec(ctx); err != nil {
+		// An attempt recorded already (by a try whose commit went
+		// through unanswered) is not recorded twice.
+		if _, err := db.NewInsert().Model(&rows).On("CONFLICT (id) DO NOTHING").Exec(ctx); err != nil {
 			return fmt.Errorf("record %d webhook attempts: %w", len(part), err)
 		}
 	}

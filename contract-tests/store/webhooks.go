@@ -371,7 +371,7 @@ func testWebhookSettle(t *testing.T, s ports.Store) {
 	outcomes := make([]ports.Outcome, len(claimed))
 	for i, c := range claimed {
 		d := c.Delivery
-		a := domain.WebhookAttempt{DeliveryID: d.ID, N: 1, At: t0, StatusCode: 204, Latency: time.Millisecond}
+		a := domain.WebhookAttempt{ID: domain.NewID(), DeliveryID: d.ID, N: 1, At: t0, StatusCode: 204, Latency: time.Millisecond}
 		d.Status, d.LastStatus, d.DeliveredAt = domain.DeliverySucceeded, 204, ptr(t0)
 		if i%2 == 1 { // every other one failed: pending at its retry
 			a.StatusCode, a.Error = 503, "HTTP 503"
@@ -389,6 +389,9 @@ func testWebhookSettle(t *testing.T, s ports.Store) {
 	equal(t, len(as), 0)
 
 	must(t, s.Webhooks().Settle(ctx, outcomes...))
+	// Recorded again (a retry after a commit whose answer was lost), the
+	// same attempts change nothing: one attempt each, the same states.
+	must(t, s.Webhooks().Settle(ctx, outcomes...))
 	for _, i := range []int{0, 1, len(outcomes) - 1} {
 		want := outcomes[i]
 		got, err := s.Webhooks().Delivery(ctx, o.ID, want.Delivery.ID)
@@ -405,7 +408,7 @@ func testWebhookSettle(t *testing.T, s ports.Store) {
 	}
 	// A page of the log reads its attempts at once, each delivery's in order.
 	more := outcomes[2]
-	more.Attempt.N, more.Attempt.At, more.Attempt.StatusCode, more.Attempt.Error = 2, t0.Add(time.Second), 500, "HTTP 500"
+	more.Attempt.ID, more.Attempt.N, more.Attempt.At, more.Attempt.StatusCode, more.Attempt.Error = domain.NewID(), 2, t0.Add(time.Second), 500, "HTTP 500"
 	more.Delivery.Status = domain.DeliveryFailed
 	must(t, s.Webhooks().Settle(ctx, more))
 	as, err = s.Webhooks().Attempts(ctx, outcomes[1].Delivery.ID, outcomes[2].Delivery.ID, domain.NewID())

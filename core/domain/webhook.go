@@ -230,6 +230,10 @@ type WebhookDelivery struct {
 // WebhookAttempt is one attempt of a delivery, as the delivery log shows
 // it.
 type WebhookAttempt struct {
+	// ID names the attempt from when it is made, so that recording it
+	// again (a retried write whose first answer was lost) records it
+	// once.
+	ID         string
 	DeliveryID string
 	N          int // 1 for the first attempt
 	At         time.Time

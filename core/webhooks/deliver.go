@@ -173,7 +173,7 @@ func (r *taskRun) markOff(id string) {
 func (s *Service) attempt(ctx context.Context, c ports.ClaimedDelivery, planned bool, run *taskRun) error {
 	d, w := c.Delivery, c.Webhook
 	start := s.clock.Now()
-	a := domain.WebhookAttempt{DeliveryID: d.ID, N: d.Attempts, At: start}
+	a := domain.WebhookAttempt{ID: domain.NewID(), DeliveryID: d.ID, N: d.Attempts, At: start}
 	o := ports.Outcome{Endpoint: ports.EndpointUntold}
 	done := func() error {
 		o.Delivery, o.Attempt = d, a
