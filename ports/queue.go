@@ -88,7 +88,14 @@ type Worker interface {
 	// ctx is done. Then it takes no new task and waits for the running
 	// handlers to return (drain), up to the shutdown timeout, after which
 	// their contexts are cancelled; unfinished tasks stay in the queue
-	// (or are lost, for an in-process queue). Run returns nil after a
-	// clean drain.
+	// (or are lost, for an in-process queue). It then waits up to
+	// CancelGrace more for the cancelled handlers to return, so that one
+	// recording what it did before it stopped (a webhook attempt's
+	// outcome) does so before the caller closes the store. Run returns
+	// nil after a clean drain.
 	Run(ctx context.Context) error
 }
+
+// CancelGrace is how long Worker.Run waits for handlers it cancelled to
+// return: longer than a handler's last write (ten seconds at most).
+const CancelGrace = 15 * time.Second

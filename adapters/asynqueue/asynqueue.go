@@ -262,7 +262,8 @@ func (w *Worker) process(ctx context.Context, t *asynq.Task) error {
 // Run starts the asynq server and, once ctx is done, shuts it down: it
 // takes no new task and waits up to ShutdownTimeout for the running
 // handlers, then cancels their contexts and puts their tasks back in the
-// queue. Handlers get ctx's values, not its cancellation. It returns nil
+// queue, and waits up to ports.CancelGrace for the cancelled handlers to
+// return. Handlers get ctx's values, not its cancellation. It returns nil
 // after a clean drain. Run can be called once.
 func (w *Worker) Run(ctx context.Context) error {
 	if !w.started.CompareAndSwap(false, true) {
@@ -274,7 +275,12 @@ func (w *Worker) Run(ctx context.Context) error {
 	}
 	<-ctx.Done()
 	w.stopping.Store(true)
-	w.srv.Shutdown() // waits for handlers up to ShutdownTimeout
+	w.srv.Shutdown() // waits for handlers up to ShutdownTimeout, then cancels theirs
+	// A cancelled handler may still be recording what it did: it does
+	// so before the caller closes the store.
+	for end := time.Now().Add(ports.CancelGrace); w.running.Load() > 0 && time.Now().Before(end); {
+		time.Sleep(5 * time.Millisecond)
+	}
 	if n := w.running.Load() + w.cut.Load(); n > 0 {
 		return fmt.Errorf("asynqueue: %d task handlers cut short by the %v shutdown timeout; their tasks went back to the queue", n, w.opt.ShutdownTimeout)
 	}

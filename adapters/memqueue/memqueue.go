@@ -194,6 +194,12 @@ func (q *Queue) Run(ctx context.Context) error {
 		cancel()
 		n := q.running.Load()
 		q.log.Warn("memqueue: shutdown timeout, task handlers cancelled", "running", n, "timeout", q.opt.ShutdownTimeout)
+		grace := time.NewTimer(ports.CancelGrace)
+		defer grace.Stop()
+		select { // a cancelled handler may still be recording what it did
+		case <-drained:
+		case <-grace.C:
+		}
 		return fmt.Errorf("memqueue: %d task handlers still running after the %v shutdown timeout; their contexts are cancelled", n, q.opt.ShutdownTimeout)
 	}
 }

@@ -334,17 +334,23 @@ func testDrain(t *testing.T, newQueue Factory) {
 }
 
 // "…up to the shutdown timeout, after which their contexts are
-// cancelled": a handler that outlives ShutdownTimeout keeps Run waiting
-// that long, then sees its context cancelled, and Run returns.
+// cancelled. It then waits up to CancelGrace more for the cancelled
+// handlers to return": a handler that outlives ShutdownTimeout keeps Run
+// waiting that long, then sees its context cancelled, and Run returns
+// once the handler has recorded what it did (a write that takes a
+// moment) and returned.
 func testDrainTimeout(t *testing.T, newQueue Factory) {
 	f := setup(t, newQueue, func(o *Options) { o.ShutdownTimeout = 500 * time.Millisecond })
 	started, cancelled := make(chan struct{}), make(chan struct{})
 	var startOnce, cancelOnce sync.Once
+	var recorded atomic.Bool
 	f.w.Handle("ct.stuck", func(ctx context.Context, _ ports.Task) error {
 		startOnce.Do(func() { close(started) })
 		select {
 		case <-ctx.Done():
 			cancelOnce.Do(func() { close(cancelled) })
+			time.Sleep(300 * time.Millisecond) // records what it did
+			recorded.Store(true)
 		case <-time.After(deadline):
 		}
 		return ctx.Err()
@@ -360,6 +366,9 @@ func testDrainTimeout(t *testing.T, newQueue Factory) {
 		t.Errorf("Run returned after %v, before the shutdown timeout %v, with a handler still running", took, f.opts.ShutdownTimeout)
 	}
 	wait(t, cancelled, "the handler's context to be cancelled after the shutdown timeout")
+	if !recorded.Load() {
+		t.Errorf("Run returned while the cancelled handler was still recording what it did")
+	}
 }
 
 // A handler can enqueue further tasks, with its own context.
