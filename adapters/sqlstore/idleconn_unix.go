@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net"
 	"syscall"
+	"time"
 )
 
 // idleConnAlive reports whether an idle PostgreSQL connection may still be
@@ -17,6 +18,13 @@ import (
 func idleConnAlive(nc net.Conn) bool {
 	if tc, ok := nc.(interface{ NetConn() net.Conn }); ok { // TLS: look at the socket under it
 		nc = tc.NetConn()
+	}
+	// pgdriver leaves each statement's read deadline (10 s on) on the
+	// socket: past it, the runtime refuses the read below at once, and a
+	// connection idle for longer than that would look dead. The next
+	// statement sets its own deadline.
+	if err := nc.SetReadDeadline(time.Time{}); err != nil {
+		return false
 	}
 	sc, ok := nc.(syscall.Conn)
 	if !ok {

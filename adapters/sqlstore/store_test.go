@@ -4,6 +4,7 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/credence-dev/credence/adapters/sqlstore"
 	"github.com/credence-dev/credence/contract-tests/harness"
@@ -68,5 +69,31 @@ func TestConcurrentOpenMigratesOnce(t *testing.T) {
 				t.Fatal(err)
 			}
 		})
+	}
+}
+
+// A pooled PostgreSQL connection survives being idle for longer than
+// pgdriver's read timeout: each statement leaves that deadline on the
+// socket, and the idle check before reuse used to find it passed and
+// drop the connection, so every lull of more than 10 s cost a new
+// backend (and a request's latency) per connection.
+func TestPostgresConnectionOutlivesItsReadTimeout(t *testing.T) {
+	t.Parallel()
+	s, err := sqlstore.Open(t.Context(), harness.FreshPostgresDB(t)+"&read_timeout=200ms")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	backend := func() int {
+		var pid int
+		if err := s.DB().QueryRowContext(t.Context(), "SELECT pg_backend_pid()").Scan(&pid); err != nil {
+			t.Fatal(err)
+		}
+		return pid
+	}
+	first := backend()
+	time.Sleep(400 * time.Millisecond) // twice the read timeout, idle
+	if again := backend(); again != first {
+		t.Errorf("after an idle spell longer than the read timeout the statement ran on backend %d, not %d: the connection was dropped", again, first)
 	}
 }
