@@ -18,7 +18,6 @@ import (
 
 	"github.com/makiuchi-d/gozxing"
 	gozxingqr "github.com/makiuchi-d/gozxing/qrcode"
-
 )
 
 // browserAccept is the Accept header a browser sends when it opens a page.
