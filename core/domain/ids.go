@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"regexp"
+	"strings"
 )
 
 // NewID returns a random (version 4) UUID string.
@@ -50,11 +51,16 @@ func NewCredentialID() CredentialID {
 	return CredentialID(out)
 }
 
-var credentialIDRE = regexp.MustCompile(`^CRD-[A-Z0-9]{8}$`)
-
-// ParseCredentialID checks the format of s.
+// ParseCredentialID checks the format of s: CRD- and eight capital
+// letters or digits. (Checked by hand: it runs on every verification,
+// where a regular expression cost a percent of the request.)
 func ParseCredentialID(s string) (CredentialID, error) {
-	if !credentialIDRE.MatchString(s) {
+	ok := len(s) == 12 && strings.HasPrefix(s, "CRD-")
+	for i := 4; ok && i < len(s); i++ {
+		c := s[i]
+		ok = 'A' <= c && c <= 'Z' || '0' <= c && c <= '9'
+	}
+	if !ok {
 		return "", Errorf(CodeNotFound, "no credential %q", s)
 	}
 	return CredentialID(s), nil
