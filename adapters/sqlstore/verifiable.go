@@ -33,21 +33,26 @@ var verifiableColumns = func() []column[verifiableRow] {
 	cols = append(cols, embedded("o", orgFields, func(r *verifiableRow) *orgRow { return &r.Org })...)
 	cols = append(cols, embedded("b", badgeFields, func(r *verifiableRow) *badgeRow { return &r.Badge })...)
 	return append(cols, column[verifiableRow]{
-		name: "COALESCE((SELECT k.fragment FROM signing_keys AS k WHERE k.org_id = c.org_id AND k.status = 'active'), '')",
+		name: "COALESCE(k.fragment, '')",
 		dest: func(r *verifiableRow) any { return stringDest{&r.ActiveKey} },
 	}, column[verifiableRow]{
-		name: "COALESCE((SELECT sl.published FROM status_lists AS sl WHERE sl.id = c.status_list_id), 0)",
+		name: "COALESCE(sl.published, 0)",
 		dest: func(r *verifiableRow) any { return int64Dest{&r.StatusVersion} },
 	})
 }()
 
 // verifiableSelect reads credentials with their organizations and badges
-// by primary keys, and the active key's fragment through the partial index
-// of active keys; verifiableQuery and verifiableBatch add the WHERE clause.
+// by primary keys, the active key's fragment through the partial unique
+// index of active keys (at most one row), and the status list's version;
+// verifiableQuery and verifiableBatch add the WHERE clause. Joined rather
+// than as subqueries per row: PostgreSQL answered a batch of 12 about a
+// sixth faster (pgbench, 2 cores).
 var verifiableSelect = "SELECT " + strings.Join(columnNames(verifiableColumns), ", ") + `
 	FROM credentials AS c
 	JOIN organizations AS o ON o.id = c.org_id
-	JOIN badges AS b ON b.id = c.badge_id`
+	JOIN badges AS b ON b.id = c.badge_id
+	LEFT JOIN signing_keys AS k ON k.org_id = c.org_id AND k.status = 'active'
+	LEFT JOIN status_lists AS sl ON sl.id = c.status_list_id`
 
 // verifiableQuery reads one credential; its placeholder is the ID. It
 // serves reads inside a transaction, which must see the transaction's
