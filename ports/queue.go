@@ -97,5 +97,8 @@ type Worker interface {
 }
 
 // CancelGrace is how long Worker.Run waits for handlers it cancelled to
-// return: longer than a handler's last write (ten seconds at most).
+// return: longer than a webhook task's last record of its attempts (ten
+// seconds at most, all its tries included). A handler still running then
+// is left behind: what it did not record is done again (a delivery is
+// sent again after its lease, with the same webhook-id).
 const CancelGrace = 15 * time.Second

@@ -73,15 +73,21 @@ type keptPage struct {
 // size is the bytes p holds.
 func (p *keptPage) size() int { return len(p.body) + len(p.gz) }
 
+// gzipWriters are the compressors of newKeptPage, kept between pages: a
+// fresh one allocates some 700 KB of tables on its first write.
+var gzipWriters = sync.Pool{New: func() any { return gzip.NewWriter(nil) }}
+
 // newKeptPage takes body (which the page now owns) and gzips it.
 func newKeptPage(body []byte) *keptPage {
 	var buf bytes.Buffer
-	zw, _ := gzip.NewWriterLevel(&buf, gzip.BestCompression) // once per page: the smallest answer
+	zw := gzipWriters.Get().(*gzip.Writer)
+	defer gzipWriters.Put(zw)
+	zw.Reset(&buf)
 	_, _ = zw.Write(body)
 	if zw.Close() != nil || buf.Len() >= len(body) {
 		return &keptPage{body: body}
 	}
-	return &keptPage{body: body, gz: buf.Bytes()}
+	return &keptPage{body: body, gz: bytes.Clone(buf.Bytes())} // no spare capacity held
 }
 
 func newPageCache(maxEntries, maxBytes int) *pageCache {

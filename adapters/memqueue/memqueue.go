@@ -200,7 +200,8 @@ func (q *Queue) Run(ctx context.Context) error {
 		case <-drained:
 		case <-grace.C:
 		}
-		return fmt.Errorf("memqueue: %d task handlers still running after the %v shutdown timeout; their contexts are cancelled", n, q.opt.ShutdownTimeout)
+		return fmt.Errorf("memqueue: %d task handlers still running after the %v shutdown timeout; their contexts were cancelled (%d still running %v later)",
+			n, q.opt.ShutdownTimeout, q.running.Load(), ports.CancelGrace)
 	}
 }
 

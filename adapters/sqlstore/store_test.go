@@ -1,6 +1,7 @@
 package sqlstore_test
 
 import (
+	"net/url"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -79,7 +80,14 @@ func TestConcurrentOpenMigratesOnce(t *testing.T) {
 // backend (and a request's latency) per connection.
 func TestPostgresConnectionOutlivesItsReadTimeout(t *testing.T) {
 	t.Parallel()
-	s, err := sqlstore.Open(t.Context(), harness.FreshPostgresDB(t)+"&read_timeout=200ms")
+	dsn, err := url.Parse(harness.FreshPostgresDB(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := dsn.Query()
+	q.Set("read_timeout", "200ms")
+	dsn.RawQuery = q.Encode()
+	s, err := sqlstore.Open(t.Context(), dsn.String())
 	if err != nil {
 		t.Fatal(err)
 	}

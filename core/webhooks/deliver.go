@@ -110,16 +110,22 @@ func (s *Service) HandleDeliver(ctx context.Context, t ports.Task) error {
 
 // settleTries are the waits before each try of recording a batch of
 // outcomes: a batch not recorded leaves its deliveries held until their
-// lease ends, then sent again.
+// lease ends, then sent again. All the tries of a batch share one
+// settleTimeout, so that a stopping worker's last record ends within
+// ports.CancelGrace.
 var settleTries = []time.Duration{0, 200 * time.Millisecond, time.Second}
 
 // settle records a batch of outcomes, trying again after a failure (a
 // failed transaction wrote nothing, so trying again is safe).
 func (s *Service) settle(ctx context.Context, batch []ports.Outcome) error {
+	deadline := time.Now().Add(settleTimeout)
 	var err error
 	for _, wait := range settleTries {
 		time.Sleep(wait)
-		rctx, cancel := context.WithTimeout(ctx, settleTimeout)
+		if !time.Now().Before(deadline) {
+			break
+		}
+		rctx, cancel := context.WithDeadline(ctx, deadline)
 		err = s.store.Webhooks().Settle(rctx, batch...)
 		cancel()
 		if err == nil {
