@@ -28,8 +28,11 @@ func TestBrowser(t *testing.T) {
 		redisURL := freshRedisDB(t, redisRetrieve)
 		a := startServer(t, "postgres", withEnv("CREDENCE_REDIS_URL", redisURL))
 		a.startWorker(t, "mail")
+		// Replicas of one service share its public URL (a load
+		// balancer's): the issuers' DIDs, and so the keys a credential
+		// names, are the same on both.
 		other := startServer(t, "postgres", withEnv("CREDENCE_REDIS_URL", redisURL, "CREDENCE_DATABASE_URL", a.dsn,
-			"CREDENCE_MASTER_KEY", a.env["CREDENCE_MASTER_KEY"], "CREDENCE_ADMIN_EMAILS", a.adminEmail))
+			"CREDENCE_MASTER_KEY", a.env["CREDENCE_MASTER_KEY"], "CREDENCE_ADMIN_EMAILS", a.adminEmail, "CREDENCE_PUBLIC_URL", a.url))
 		browse(t, b, envFor(t, a), other)
 	})
 }
@@ -127,6 +130,7 @@ func browseAsVerifier(t *testing.T, b *browser, e *env, other *server) {
 	b.see(bd.Name, cr.ID, "Vera Verified")
 	b.page("verification-by-id")
 	b.open(other.url + "/verify/" + cr.ID) // the other replica shows the same
+	b.see(bd.Name, cr.ID, "Genuine and current")
 	b.narrow("verification-by-id")
 
 	b.open(e.url + "/verify")
