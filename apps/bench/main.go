@@ -88,6 +88,8 @@ func main() {
 	flag.StringVar(&o.inprocessDB, "inprocess-db", "", "-mode issue: the server's database, to issue through the core in this process too")
 	flag.IntVar(&o.credentials, "credentials", 200, "-mode verify: credentials issued, then verified round and round")
 	flag.IntVar(&o.conns, "conns", 64, "-mode verify: connections of the load generator")
+	flag.StringVar(&o.afterSetup, "after-setup", "", "-mode verify: a shell command run once the credentials are issued, before anything is measured "+
+		"(verify.sh: VACUUM ANALYZE and CHECKPOINT on PostgreSQL, as pgbench vacuums before it measures)")
 	flag.DurationVar(&o.duration, "duration", 5*time.Second, "-mode verify: how long each measurement runs")
 	flag.Func("rates", "-mode verify: open-loop rates in requests per second, comma-separated (default 500,1000)", func(v string) error {
 		o.rates = nil
@@ -120,6 +122,7 @@ type options struct {
 	credentials, conns         int
 	duration                   time.Duration
 	rates                      []int
+	afterSetup                 string
 }
 
 func run(ctx context.Context, o options) error {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"os/exec"
 	"strconv"
 	"strings"
 	"time"
@@ -69,6 +70,14 @@ func runVerify(ctx context.Context, o options) error {
 	}
 	raw, _ := json.Marshal(v)
 	fmt.Printf("verify: %d credentials issued; %s verifies %s\n", len(ids), ids[0], raw)
+	if o.afterSetup != "" {
+		// The setup's writes are settled first (on PostgreSQL, vacuumed
+		// and analyzed), so that autovacuum reacting to them does not
+		// run in the middle of a measurement.
+		if out, err := exec.CommandContext(ctx, "sh", "-c", o.afterSetup).CombinedOutput(); err != nil {
+			return fmt.Errorf("-after-setup %q: %w: %s", o.afterSetup, err, out)
+		}
+	}
 
 	host := base.Host
 	targets := map[string][][]byte{"healthz": {getRequest(host, "/healthz")}}
