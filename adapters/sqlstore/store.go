@@ -84,11 +84,32 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := migrateUp(ctx, s.db, s.dialect); err != nil {
+	if err := s.migrate(ctx, dsn); err != nil {
 		_ = s.db.Close()
 		return nil, fmt.Errorf("open %s store: %w", s.dialect, err)
 	}
 	return s, nil
+}
+
+// migrate applies the pending migrations. On PostgreSQL they run on a
+// connection of their own without pgdriver's read timeout (10 s unless
+// the DSN sets read_timeout), bounded by ctx alone: a migration may
+// build an index on a large table, and a replica starting beside one
+// that migrates waits on the migration lock as long as that takes; with
+// the timeout, either one failed after 10 s (and a loaded CI machine's
+// fresh databases did so now and then).
+func (s *Store) migrate(ctx context.Context, dsn string) error {
+	if s.dialect != DialectPostgres {
+		return migrateUp(ctx, s.db, s.dialect)
+	}
+	connector, err := pgConnector(dsn, pgdriver.WithReadTimeout(0))
+	if err != nil {
+		return err
+	}
+	sqldb := sql.OpenDB(translating{connector})
+	defer sqldb.Close()
+	sqldb.SetMaxOpenConns(1)
+	return migrateUp(ctx, bun.NewDB(sqldb, pgdialect.New()), s.dialect)
 }
 
 // connect opens dsn's database and waits for it, migrating nothing.
@@ -135,13 +156,14 @@ func connect(ctx context.Context, dsn string) (*Store, error) {
 // Pooled connections are checked before reuse (see idleConnAlive), so
 // connections a PostgreSQL restart left behind are dropped instead of
 // failing a request each.
-func pgConnector(dsn string) (c *pgdriver.Connector, err error) {
+func pgConnector(dsn string, more ...pgdriver.Option) (c *pgdriver.Connector, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("parse postgres DSN: %v", r)
 		}
 	}()
-	return pgdriver.NewConnector(pgdriver.WithDSN(dsn), pgdriver.WithResetSessionFunc(checkIdleConn)), nil
+	opts := append([]pgdriver.Option{pgdriver.WithDSN(dsn), pgdriver.WithResetSessionFunc(checkIdleConn)}, more...)
+	return pgdriver.NewConnector(opts...), nil
 }
 
 // checkIdleConn is called by database/sql before it hands out a pooled

@@ -105,3 +105,48 @@ func TestPostgresConnectionOutlivesItsReadTimeout(t *testing.T) {
 		t.Errorf("after an idle spell longer than the read timeout the statement ran on backend %d, not %d: the connection was dropped", again, first)
 	}
 }
+
+// A replica that starts while another migrates waits for the migration
+// lock as long as the migration takes, however short the pool's read
+// timeout: migrations run without it (here a lock held three times the
+// read timeout; with it, Open failed with an i/o timeout).
+func TestPostgresOpenWaitsOutALongMigration(t *testing.T) {
+	t.Parallel()
+	fresh := harness.FreshPostgresDB(t)
+	dsn, err := url.Parse(fresh)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := dsn.Query()
+	q.Set("read_timeout", "200ms")
+	dsn.RawQuery = q.Encode()
+
+	holder, err := sqlstore.Open(t.Context(), fresh) // migrated; its connection holds the lock below
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = holder.Close() })
+	tx, err := holder.DB().BeginTx(t.Context(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.ExecContext(t.Context(), "SELECT pg_advisory_xact_lock(7226512118730411)"); err != nil { // migrationLockKey
+		t.Fatal(err)
+	}
+	released := make(chan struct{})
+	go func() {
+		time.Sleep(600 * time.Millisecond)
+		_ = tx.Rollback()
+		close(released)
+	}()
+	s, err := sqlstore.Open(t.Context(), dsn.String())
+	if err != nil {
+		t.Fatalf("Open while another replica held the migration lock for 600 ms (read timeout 200 ms): %v", err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	select {
+	case <-released:
+	default:
+		t.Errorf("Open returned before the migration lock was released")
+	}
+}
