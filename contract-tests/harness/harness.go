@@ -138,7 +138,10 @@ func adminExec(ctx context.Context, server, stmt string) (err error) {
 			err = fmt.Errorf("connect to %s: %v", EnvPostgresURL, r)
 		}
 	}()
-	db := sql.OpenDB(pgdriver.NewConnector(pgdriver.WithDSN(server)))
+	// Without pgdriver's 10 s read timeout, within ctx's minute: CREATE
+	// and DROP DATABASE wait for a checkpoint, which takes longer than
+	// that on a loaded CI machine now and then.
+	db := sql.OpenDB(pgdriver.NewConnector(pgdriver.WithDSN(server), pgdriver.WithReadTimeout(0)))
 	defer func() { _ = db.Close() }()
 	_, err = db.ExecContext(ctx, stmt)
 	return err
