@@ -14,6 +14,14 @@ import (
 // PostgreSQL and Redis. It reads /proc, so it is all zero off Linux.
 type cpuUse struct{ server, self, db, redis time.Duration }
 
+func (b cpuUse) minus(a cpuUse) cpuUse {
+	return cpuUse{b.server - a.server, b.self - a.self, b.db - a.db, b.redis - a.redis}
+}
+
+func (b cpuUse) plus(a cpuUse) cpuUse {
+	return cpuUse{b.server + a.server, b.self + a.self, b.db + a.db, b.redis + a.redis}
+}
+
 // clockTick is USER_HZ, the unit of /proc/<pid>/stat times: 100 on every
 // Linux architecture Go runs on.
 const clockTick = 10 * time.Millisecond

@@ -48,9 +48,29 @@ type loadResult struct {
 	elapsed  time.Duration   // how long the run took
 	latency  []time.Duration // per request, sorted (open loop: from its scheduled send time)
 	worstAt  time.Duration   // when the slowest request was due, from the run's start
+	started  time.Time       // when the run started (worstAt's origin)
+}
+
+// worstClock is the wall-clock time the slowest request was due, to match
+// a stall against the server's log.
+func (r loadResult) worstClock() string {
+	return r.started.Add(r.worstAt).UTC().Format("15:04:05.000")
 }
 
 func (r loadResult) rate() float64 { return float64(r.done) / r.elapsed.Seconds() }
+
+// merge adds run o to r, as if one run had taken both's time (not when
+// the worst request was due); r.latency is left unsorted (sort it before
+// percentile).
+func (r *loadResult) merge(o loadResult) {
+	r.done += o.done
+	r.errors += o.errors
+	if r.firstErr == nil {
+		r.firstErr = o.firstErr
+	}
+	r.elapsed += o.elapsed
+	r.latency = append(r.latency, o.latency...)
+}
 
 // percentile returns the p-th percentile (0 < p ≤ 100) of the latencies.
 func (r loadResult) percentile(p float64) time.Duration {
@@ -164,6 +184,7 @@ func (l load) run(ctx context.Context, next func(conn int) (time.Time, bool)) lo
 		})
 	}
 	wg.Wait()
+	out.started = start
 	out.elapsed = time.Since(start)
 	out.latency = out.latency[:0]
 	for _, lat := range perCon {

@@ -91,6 +91,7 @@ func main() {
 	flag.StringVar(&o.afterSetup, "after-setup", "", "-mode verify: a shell command run once the credentials are issued, before anything is measured "+
 		"(verify.sh: VACUUM ANALYZE and CHECKPOINT on PostgreSQL, as pgbench vacuums before it measures)")
 	flag.DurationVar(&o.duration, "duration", 5*time.Second, "-mode verify: how long each measurement runs")
+	flag.IntVar(&o.rounds, "rounds", 5, "-mode verify: the closed-loop measurements are interleaved in this many rounds, -duration/-rounds each")
 	flag.Func("rates", "-mode verify: open-loop rates in requests per second, comma-separated (default 500,1000)", func(v string) error {
 		o.rates = nil
 		for _, f := range strings.Split(v, ",") {
@@ -121,6 +122,7 @@ type options struct {
 	slice                      time.Duration
 	credentials, conns         int
 	duration                   time.Duration
+	rounds                     int
 	rates                      []int
 	afterSetup                 string
 }

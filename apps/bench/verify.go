@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"os/exec"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -18,11 +19,13 @@ import (
 //
 //   - closed loop (wrk's model), -duration each: /healthz, verification by
 //     ID (GET /api/v1/credentials/{id}/verify) and the HTML page (GET
-//     /verify/{id}), the last two as a share of /healthz (measured before
-//     and after them, and averaged: the machine's speed drifts). The page
-//     is asked for as Chromium asks (Accept-Encoding: gzip, deflate, br,
+//     /verify/{id}), the last two as a share of /healthz. The page is
+//     asked for as Chromium asks (Accept-Encoding: gzip, deflate, br,
 //     zstd), and once more without Accept-Encoding ("page-plain"), as a
-//     client that takes no compression would;
+//     client that takes no compression would. The measurements are
+//     interleaved in -rounds rounds (see closedRounds), so that each share
+//     compares throughputs taken seconds apart, under the same conditions
+//     of a shared machine, and the share reported is the median round's;
 //   - open loop at each of -rates requests per second, -duration each, for
 //     both and for /healthz (the floor the machine and the load generator
 //     allow): p50 and p99 latency counted from each request's scheduled
@@ -95,56 +98,107 @@ func runVerify(ctx context.Context, o options) error {
 			return err
 		}
 	}
-	closed := func(name string) (loadResult, error) {
-		before := cpuNow(server)
-		r := gen(name).closed(ctx, o.duration)
-		if r.done == 0 || r.errors > 0 {
-			return r, fmt.Errorf("%s: %d of %d failed (first: %v)", name, r.errors, r.errors+r.done, r.firstErr)
-		}
-		fmt.Printf("  closed %-10s %8.0f req/s  p50 %7s  p99 %7s  %s\n", name, r.rate(), ms(r.percentile(50)), ms(r.percentile(99)),
-			cpuNow(server).perRequest(before, r.done))
-		return r, nil
-	}
-	fmt.Printf("closed loop, %d connections, %v each:\n", o.conns, o.duration)
-	for _, name := range []string{"healthz", "verify", "page", "page-plain"} { // warm up: connections, caches, the JIT of PostgreSQL plans
-		gen(name).closed(ctx, time.Second)
-	}
-	h1, err := closed("healthz")
+	closed, err := closedRounds(ctx, gen, server, o)
 	if err != nil {
 		return err
 	}
-	ver, err := closed("verify")
-	if err != nil {
-		return err
+	summary := []string{fmt.Sprintf("healthz %.0f req/s", closed["healthz"].rate())}
+	for _, name := range []string{"verify", "page", "page-plain"} {
+		m := closed[name]
+		lo, mid, hi := m.shares()
+		summary = append(summary, fmt.Sprintf("%s %.0f req/s = %.1f%% (median of %d rounds; %.1f–%.1f%%)", name, m.rate(), mid, len(m.share), lo, hi))
 	}
-	page, err := closed("page")
-	if err != nil {
-		return err
-	}
-	plain, err := closed("page-plain")
-	if err != nil {
-		return err
-	}
-	h2, err := closed("healthz")
-	if err != nil {
-		return err
-	}
-	health := (h1.rate() + h2.rate()) / 2
-	summary := []string{fmt.Sprintf("healthz %.0f req/s; verify %.0f req/s = %.1f%%; page %.0f req/s = %.1f%%; page-plain %.0f req/s = %.1f%%",
-		health, ver.rate(), 100*ver.rate()/health, page.rate(), 100*page.rate()/health, plain.rate(), 100*plain.rate()/health)}
 
 	fmt.Printf("open loop, %d connections, %v each (latency from the scheduled send):\n", o.conns, o.duration)
 	for _, rate := range o.rates {
 		for _, name := range []string{"healthz", "verify", "page"} { // healthz: the floor the machine allows
 			before := cpuNow(server)
 			r := gen(name).open(ctx, float64(rate), o.duration)
-			fmt.Printf("  %5d/s %-8s sent %6d  failed %4d  p50 %7s  p99 %7s  p99.9 %7s  max %7s (due at +%.1fs)  %s\n", rate, name, r.done+r.errors, r.errors,
-				ms(r.percentile(50)), ms(r.percentile(99)), ms(r.percentile(99.9)), ms(r.percentile(100)), r.worstAt.Seconds(), cpuNow(server).perRequest(before, r.done))
+			fmt.Printf("  %5d/s %-8s sent %6d  failed %4d  p50 %7s  p99 %7s  p99.9 %7s  max %7s (due at +%.1fs, %s UTC)  %s\n", rate, name, r.done+r.errors, r.errors,
+				ms(r.percentile(50)), ms(r.percentile(99)), ms(r.percentile(99.9)), ms(r.percentile(100)), r.worstAt.Seconds(), r.worstClock(), cpuNow(server).perRequest(before, r.done))
 			summary = append(summary, fmt.Sprintf("%s at %d/s: p50 %s, p99 %s, %d failed", name, rate, ms(r.percentile(50)), ms(r.percentile(99)), r.errors))
 		}
 	}
 	fmt.Println("summary: " + strings.Join(summary, "; "))
 	return nil
+}
+
+// closedMeasure is one closed-loop measurement summed over its rounds.
+type closedMeasure struct {
+	loadResult
+	cpu   cpuUse    // CPU spent during its rounds
+	share []float64 // per round: its throughput as a percentage of /healthz's in the same round
+}
+
+// shares returns the lowest, median and highest of m.share.
+func (m closedMeasure) shares() (lo, mid, hi float64) {
+	s := slices.Clone(m.share)
+	if len(s) == 0 {
+		return 0, 0, 0
+	}
+	slices.Sort(s)
+	mid = s[len(s)/2]
+	if len(s)%2 == 0 {
+		mid = (s[len(s)/2-1] + mid) / 2
+	}
+	return s[0], mid, s[len(s)-1]
+}
+
+// closedRounds runs the closed-loop measurements in -rounds rounds of
+// -duration/-rounds each. A round measures /healthz, verify, page and
+// page-plain one after the other, starting one further along that list
+// than the round before (so no measurement always follows the same one),
+// and each round gives each measurement's share of that round's /healthz
+// throughput. A machine shared with other work drifts in speed over
+// seconds: throughputs measured within one round are comparable, the
+// same measured twenty seconds apart (the old way, /healthz before and
+// after everything) are not. It prints each measurement summed over its
+// rounds, with its shares.
+func closedRounds(ctx context.Context, gen func(string) load, server int, o options) (map[string]*closedMeasure, error) {
+	names := []string{"healthz", "verify", "page", "page-plain"}
+	rounds := max(o.rounds, 1)
+	slice := o.duration / time.Duration(rounds)
+	for _, name := range names { // warm up: connections, caches, the JIT of PostgreSQL plans
+		gen(name).closed(ctx, time.Second)
+	}
+	out := make(map[string]*closedMeasure, len(names))
+	for _, name := range names {
+		out[name] = &closedMeasure{}
+	}
+	for round := range rounds {
+		rates := make(map[string]float64, len(names))
+		for i := range names {
+			name := names[(round+i)%len(names)]
+			before := cpuNow(server)
+			r := gen(name).closed(ctx, slice)
+			if r.done == 0 || r.errors > 0 {
+				return nil, fmt.Errorf("%s: %d of %d failed (first: %v)", name, r.errors, r.errors+r.done, r.firstErr)
+			}
+			m := out[name]
+			m.cpu = m.cpu.plus(cpuNow(server).minus(before))
+			m.merge(r)
+			rates[name] = r.rate()
+		}
+		for _, name := range names[1:] {
+			out[name].share = append(out[name].share, 100*rates[name]/rates["healthz"])
+		}
+	}
+	fmt.Printf("closed loop, %d connections, %d rounds of %v each (the order turned each round):\n", o.conns, rounds, slice)
+	for _, name := range names {
+		m := out[name]
+		slices.Sort(m.latency)
+		line := fmt.Sprintf("  closed %-10s %8.0f req/s  p50 %7s  p99 %7s  %s", name, m.rate(), ms(m.percentile(50)), ms(m.percentile(99)), m.cpu.perRequest(cpuUse{}, m.done))
+		if len(m.share) > 0 {
+			parts := make([]string, len(m.share))
+			for i, v := range m.share {
+				parts[i] = fmt.Sprintf("%.1f", v)
+			}
+			_, mid, _ := m.shares()
+			line += fmt.Sprintf("  share of healthz per round: %s%% (median %.1f%%)", strings.Join(parts, " "), mid)
+		}
+		fmt.Println(line)
+	}
+	return out, nil
 }
 
 // browserAccept and browserAcceptEncoding are what Chromium sends when

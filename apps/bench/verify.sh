@@ -16,6 +16,9 @@
 # request). API_SRC (default: this checkout) is the source tree apps/api and
 # apps/worker are built from, to measure another version with the same
 # load generator, e.g. one made by `git worktree add /tmp/before <commit>`.
+# LOGS, a folder, keeps the servers' logs (api-<store>.log, worker.log)
+# there, to read a stall the bench reports against them (the bench gives the
+# wall-clock time of each phase's slowest request).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 STORES=${STORES:-sqlite postgres}
@@ -27,6 +30,7 @@ db=credence_verify_bench_$$
 cleanup() {
   kill $(jobs -p) 2>/dev/null || true
   wait 2>/dev/null || true
+  if [ -n "${LOGS:-}" ]; then mkdir -p "$LOGS" && cp "$work"/*.log "$LOGS"/ 2>/dev/null || true; fi
   psql "$PG/postgres" -qc "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null 2>&1 || true
   rm -rf "$work"
 }
