@@ -39,6 +39,9 @@ trap cleanup EXIT
 API_SRC=${API_SRC:-.}
 (cd "$API_SRC" && go build -o "$work/api" ./apps/api && go build -o "$work/worker" ./apps/worker)
 go build -o "$work/bench" ./apps/bench
+# The binaries just written (about 100 MB) go to disk now, not when the
+# kernel writes dirty pages back some 30 s later, inside a measurement.
+sync
 
 echo "verification under load, $(nproc) cores, $(date -u +%FT%TZ), api from $(git -C "$API_SRC" rev-parse --short HEAD 2>/dev/null || echo "$API_SRC")"
 for store in $STORES; do
