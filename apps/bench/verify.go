@@ -164,6 +164,12 @@ func (m closedMeasure) shares() (lo, mid, hi float64) {
 	return s[0], mid, s[len(s)-1]
 }
 
+// closedStall is how many times -stall the probe must oversleep during a
+// closed-loop round for the round to be measured again: a machine kept
+// busy by the load delays the probe's wake-ups by up to some 10 ms on its
+// own.
+const closedStall = 2
+
 // closedRounds runs the closed-loop measurements in -rounds rounds of
 // -duration/-rounds each. A round measures /healthz, verify, page and
 // page-plain one after the other, starting one further along that list
@@ -173,7 +179,9 @@ func (m closedMeasure) shares() (lo, mid, hi float64) {
 // seconds: throughputs measured within one round are comparable, the
 // same measured twenty seconds apart (the old way, /healthz before and
 // after everything) are not. It prints each measurement summed over its
-// rounds, with its shares.
+// rounds, with its shares. A round in which the probe (stallProbe) saw
+// the machine stand still for closedStall × -stall or longer is measured
+// again, whole, up to -stall-again times.
 func closedRounds(ctx context.Context, gen func(string) load, server int, o options) (map[string]*closedMeasure, error) {
 	names := []string{"healthz", "verify", "page", "page-plain"}
 	rounds := max(o.rounds, 1)
@@ -185,23 +193,48 @@ func closedRounds(ctx context.Context, gen func(string) load, server int, o opti
 	for _, name := range names {
 		out[name] = &closedMeasure{}
 	}
+	type taken struct {
+		r   loadResult
+		cpu cpuUse
+	}
+	var again []string
 	for round := range rounds {
-		rates := make(map[string]float64, len(names))
-		for i := range names {
-			name := names[(round+i)%len(names)]
-			before := cpuNow(server)
-			r := gen(name).closed(ctx, slice)
-			if r.done == 0 || r.errors > 0 {
-				return nil, fmt.Errorf("%s: %d of %d failed (first: %v)", name, r.errors, r.errors+r.done, r.firstErr)
+		for attempt := 0; ; attempt++ {
+			got := make(map[string]taken, len(names))
+			var stall time.Duration
+			var stallIn string
+			for i := range names {
+				name := names[(round+i)%len(names)]
+				before := cpuNow(server)
+				probe := startProbe()
+				r := gen(name).closed(ctx, slice)
+				if s, _ := probe.stop(); s > stall {
+					stall, stallIn = s, name
+				}
+				if r.done == 0 || r.errors > 0 {
+					return nil, fmt.Errorf("%s: %d of %d failed (first: %v)", name, r.errors, r.errors+r.done, r.firstErr)
+				}
+				got[name] = taken{r, cpuNow(server).minus(before)}
 			}
-			m := out[name]
-			m.cpu = m.cpu.plus(cpuNow(server).minus(before))
-			m.merge(r)
-			rates[name] = r.rate()
+			if o.stall > 0 && stall >= closedStall*o.stall && attempt < o.stallAgain {
+				// The round is measured again, whole: its shares
+				// compare measurements of one stretch of time.
+				again = append(again, fmt.Sprintf("round %d (%s during %s)", round+1, ms(stall), stallIn))
+				continue
+			}
+			for name, t := range got {
+				m := out[name]
+				m.cpu = m.cpu.plus(t.cpu)
+				m.merge(t.r)
+			}
+			for _, name := range names[1:] {
+				out[name].share = append(out[name].share, 100*got[name].r.rate()/got["healthz"].r.rate())
+			}
+			break
 		}
-		for _, name := range names[1:] {
-			out[name].share = append(out[name].share, 100*rates[name]/rates["healthz"])
-		}
+	}
+	if len(again) > 0 {
+		fmt.Printf("closed loop: measured again after the machine stood still: %s\n", strings.Join(again, ", "))
 	}
 	fmt.Printf("closed loop, %d connections, %d rounds of %v each (the order turned each round):\n", o.conns, rounds, slice)
 	for _, name := range names {
