@@ -46,7 +46,7 @@ type loadResult struct {
 	errors   int64           // other answers, timeouts and broken connections
 	firstErr error           // the first of them
 	elapsed  time.Duration   // how long the run took
-	latency  []time.Duration // per request, sorted (open loop: from its scheduled send time)
+	latency  []time.Duration // per request, sorted (but see merge; open loop: from its scheduled send time)
 	worstAt  time.Duration   // when the slowest request was due, from the run's start
 	started  time.Time       // when the run started (worstAt's origin)
 }

@@ -91,9 +91,9 @@ func main() {
 	flag.StringVar(&o.afterSetup, "after-setup", "", "-mode verify: a shell command run once the credentials are issued, before anything is measured "+
 		"(verify.sh: VACUUM ANALYZE and CHECKPOINT on PostgreSQL, as pgbench vacuums before it measures)")
 	flag.DurationVar(&o.duration, "duration", 5*time.Second, "-mode verify: how long each measurement runs")
-	flag.DurationVar(&o.stall, "stall", 10*time.Millisecond, "-mode verify: an open-loop phase during which the machine stood still this long (a closed-loop round: twice this; see stallProbe) is measured again (0: never)")
-	flag.IntVar(&o.stallAgain, "stall-again", 2, "-mode verify: how many times a phase is measured again after the machine stood still")
-	flag.IntVar(&o.rounds, "rounds", 5, "-mode verify: the closed-loop measurements are interleaved in this many rounds, -duration/-rounds each")
+	flag.DurationVar(&o.stall, "stall", 10*time.Millisecond, "-mode verify: an open-loop phase during which the stall probe (see stallProbe) stood still this long is measured again, and a closed-loop round in which it stood still twice this long (see closedRounds); 0: never")
+	flag.IntVar(&o.stallAgain, "stall-again", 2, "-mode verify: how many times an open-loop phase or a closed-loop round is measured again after the probe stood still")
+	flag.IntVar(&o.rounds, "rounds", 4, "-mode verify: the closed-loop measurements are interleaved in this many rounds, -duration/-rounds each (a multiple of 4 uses the balanced order whole)")
 	flag.Func("rates", "-mode verify: open-loop rates in requests per second, comma-separated (default 500,1000)", func(v string) error {
 		o.rates = nil
 		for _, f := range strings.Split(v, ",") {

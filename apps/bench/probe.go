@@ -1,19 +1,19 @@
 package main
 
 import (
-	"runtime"
 	"sync"
 	"time"
 )
 
-// stallProbe watches for the machine standing still while an open-loop
-// phase runs: on an OS thread of its own it sleeps a millisecond at a
-// time, and records the longest it overslept. It does nothing else, so a
-// long oversleep is time the whole machine (or this process) was not
-// running anything: a latency spike of the server at the same instant is
-// the machine's, not the server's. On the 2-core machines this project
-// is measured on, an idle probe saw the machine freeze for 10–73 ms every
-// two minutes with nothing else running.
+// stallProbe watches for stand-stills while a measurement runs: a
+// goroutine of this process sleeps a millisecond at a time and records
+// the longest it overslept. It does nothing else, so a long oversleep is
+// time in which the machine, or this process (its garbage collector, its
+// share of a saturated machine), ran nothing of it: a latency spike at
+// the same instant is not the server's. On the 2-core machines this
+// project is measured on, the same loop run as a process of its own, with
+// nothing else running, saw the machine freeze for 10–73 ms every two
+// minutes.
 type stallProbe struct {
 	done  chan struct{}
 	wg    sync.WaitGroup
@@ -28,8 +28,6 @@ const probeTick = time.Millisecond
 func startProbe() *stallProbe {
 	p := &stallProbe{done: make(chan struct{})}
 	p.wg.Go(func() {
-		runtime.LockOSThread()
-		defer runtime.UnlockOSThread()
 		for {
 			select {
 			case <-p.done:
@@ -47,7 +45,7 @@ func startProbe() *stallProbe {
 }
 
 // stop ends the probe and returns its longest oversleep and when it
-// began.
+// began (read after the goroutine has ended).
 func (p *stallProbe) stop() (time.Duration, time.Time) {
 	close(p.done)
 	p.wg.Wait()

@@ -25,14 +25,16 @@ import (
 //     client that takes no compression would. The measurements are
 //     interleaved in -rounds rounds (see closedRounds), so that each share
 //     compares throughputs taken seconds apart, under the same conditions
-//     of a shared machine, and the share reported is the median round's;
+//     of a shared machine, and the share reported is the median of the
+//     rounds' shares;
 //   - open loop at each of -rates requests per second, -duration each, for
 //     both and for /healthz (the floor the machine and the load generator
 //     allow): p50 and p99 latency counted from each request's scheduled
 //     send time (no coordinated omission), and how many failed. A probe
-//     (stallProbe) watches the machine meanwhile; a phase in which the
-//     machine itself stood still for -stall or longer is measured again,
-//     up to -stall-again times, and both are printed.
+//     (stallProbe) watches meanwhile; a phase in which it stood still for
+//     -stall or longer is measured again, up to -stall-again times, and
+//     every attempt is printed (closed-loop rounds likewise, at twice
+//     -stall; see closedRounds).
 //
 // The requests cycle through the credentials, so every one of them is
 // verified again and again (what a cache of signature checks sees when
@@ -101,40 +103,45 @@ func runVerify(ctx context.Context, o options) error {
 			return err
 		}
 	}
-	closed, err := closedRounds(ctx, gen, server, o)
+	closed, again, err := closedRounds(ctx, gen, server, o)
 	if err != nil {
 		return err
 	}
 	summary := []string{fmt.Sprintf("healthz %.0f req/s", closed["healthz"].rate())}
+	if len(again) > 0 {
+		summary[0] += fmt.Sprintf(" (closed-loop rounds measured again after the probe stood still: %s)", strings.Join(again, ", "))
+	}
 	for _, name := range []string{"verify", "page", "page-plain"} {
 		m := closed[name]
 		lo, mid, hi := m.shares()
 		summary = append(summary, fmt.Sprintf("%s %.0f req/s = %.1f%% (median of %d rounds; %.1f–%.1f%%)", name, m.rate(), mid, len(m.share), lo, hi))
 	}
 
-	fmt.Printf("open loop, %d connections, %v each (latency from the scheduled send; probe: the machine's longest stand-still, see stallProbe):\n", o.conns, o.duration)
+	fmt.Printf("open loop, %d connections, %v each (latency from the scheduled send; probe: its longest stand-still, see stallProbe):\n", o.conns, o.duration)
 	for _, rate := range o.rates {
 		for _, name := range []string{"healthz", "verify", "page"} { // healthz: the floor the machine allows
-			var failed int64
 			var again []string
 			for attempt := 0; ; attempt++ {
 				before := cpuNow(server)
 				probe := startProbe()
 				r := gen(name).open(ctx, float64(rate), o.duration)
 				stall, stallAt := probe.stop()
-				failed += r.errors
 				fmt.Printf("  %5d/s %-8s sent %6d  failed %4d  p50 %7s  p99 %7s  p99.9 %7s  max %7s (due at +%.1fs, %s UTC)  probe %s at %s  %s\n", rate, name, r.done+r.errors, r.errors,
 					ms(r.percentile(50)), ms(r.percentile(99)), ms(r.percentile(99.9)), ms(r.percentile(100)), r.worstAt.Seconds(), r.worstClock(),
 					ms(stall), stallAt.UTC().Format("15:04:05.000"), cpuNow(server).perRequest(before, r.done))
-				if o.stall <= 0 || stall < o.stall || attempt >= o.stallAgain {
+				stalled := o.stall > 0 && stall >= o.stall
+				if !stalled || attempt >= o.stallAgain {
 					note := ""
 					if len(again) > 0 {
-						note = fmt.Sprintf(" (measured again after the machine stood still for %s)", strings.Join(again, ", "))
+						note = fmt.Sprintf(" (measured again after the probe stood still for %s)", strings.Join(again, ", "))
 					}
-					summary = append(summary, fmt.Sprintf("%s at %d/s: p50 %s, p99 %s, %d failed%s", name, rate, ms(r.percentile(50)), ms(r.percentile(99)), failed, note))
+					if stalled {
+						note += fmt.Sprintf(" (kept, though the probe stood still for %s in it too)", ms(stall))
+					}
+					summary = append(summary, fmt.Sprintf("%s at %d/s: p50 %s, p99 %s, %d failed%s", name, rate, ms(r.percentile(50)), ms(r.percentile(99)), r.errors, note))
 					break
 				}
-				again = append(again, fmt.Sprintf("%s at %s UTC (p99 then %s)", ms(stall), stallAt.UTC().Format("15:04:05.000"), ms(r.percentile(99))))
+				again = append(again, fmt.Sprintf("%s at %s UTC (p99 then %s, %d failed)", ms(stall), stallAt.UTC().Format("15:04:05.000"), ms(r.percentile(99)), r.errors))
 				fmt.Printf("          measured again: the probe, which does nothing else, stood still for %s\n", ms(stall))
 			}
 		}
@@ -172,9 +179,8 @@ const closedStall = 2
 
 // closedRounds runs the closed-loop measurements in -rounds rounds of
 // -duration/-rounds each. A round measures /healthz, verify, page and
-// page-plain one after the other, starting one further along that list
-// than the round before (so no measurement always follows the same one),
-// and each round gives each measurement's share of that round's /healthz
+// page-plain one after the other, in the round's balancedOrder, and each
+// round gives each measurement's share of that round's /healthz
 // throughput. A machine shared with other work drifts in speed over
 // seconds: throughputs measured within one round are comparable, the
 // same measured twenty seconds apart (the old way, /healthz before and
@@ -182,7 +188,7 @@ const closedStall = 2
 // rounds, with its shares. A round in which the probe (stallProbe) saw
 // the machine stand still for closedStall × -stall or longer is measured
 // again, whole, up to -stall-again times.
-func closedRounds(ctx context.Context, gen func(string) load, server int, o options) (map[string]*closedMeasure, error) {
+func closedRounds(ctx context.Context, gen func(string) load, server int, o options) (map[string]*closedMeasure, []string, error) {
 	names := []string{"healthz", "verify", "page", "page-plain"}
 	rounds := max(o.rounds, 1)
 	slice := o.duration / time.Duration(rounds)
@@ -203,8 +209,8 @@ func closedRounds(ctx context.Context, gen func(string) load, server int, o opti
 			got := make(map[string]taken, len(names))
 			var stall time.Duration
 			var stallIn string
-			for i := range names {
-				name := names[(round+i)%len(names)]
+			for _, i := range balancedOrder[round%len(balancedOrder)] {
+				name := names[i]
 				before := cpuNow(server)
 				probe := startProbe()
 				r := gen(name).closed(ctx, slice)
@@ -212,15 +218,18 @@ func closedRounds(ctx context.Context, gen func(string) load, server int, o opti
 					stall, stallIn = s, name
 				}
 				if r.done == 0 || r.errors > 0 {
-					return nil, fmt.Errorf("%s: %d of %d failed (first: %v)", name, r.errors, r.errors+r.done, r.firstErr)
+					return nil, nil, fmt.Errorf("%s: %d of %d failed (first: %v)", name, r.errors, r.errors+r.done, r.firstErr)
 				}
 				got[name] = taken{r, cpuNow(server).minus(before)}
 			}
-			if o.stall > 0 && stall >= closedStall*o.stall && attempt < o.stallAgain {
-				// The round is measured again, whole: its shares
-				// compare measurements of one stretch of time.
-				again = append(again, fmt.Sprintf("round %d (%s during %s)", round+1, ms(stall), stallIn))
-				continue
+			if o.stall > 0 && stall >= closedStall*o.stall {
+				if attempt < o.stallAgain {
+					// The round is measured again, whole: its shares
+					// compare measurements of one stretch of time.
+					again = append(again, fmt.Sprintf("round %d (%s during %s)", round+1, ms(stall), stallIn))
+					continue
+				}
+				again = append(again, fmt.Sprintf("round %d kept, though %s during %s", round+1, ms(stall), stallIn))
 			}
 			for name, t := range got {
 				m := out[name]
@@ -234,9 +243,9 @@ func closedRounds(ctx context.Context, gen func(string) load, server int, o opti
 		}
 	}
 	if len(again) > 0 {
-		fmt.Printf("closed loop: measured again after the machine stood still: %s\n", strings.Join(again, ", "))
+		fmt.Printf("closed loop: measured again after the probe stood still: %s\n", strings.Join(again, ", "))
 	}
-	fmt.Printf("closed loop, %d connections, %d rounds of %v each (the order turned each round):\n", o.conns, rounds, slice)
+	fmt.Printf("closed loop, %d connections, %d rounds of %v each (in a balanced order):\n", o.conns, rounds, slice)
 	for _, name := range names {
 		m := out[name]
 		slices.Sort(m.latency)
@@ -251,8 +260,16 @@ func closedRounds(ctx context.Context, gen func(string) load, server int, o opti
 		}
 		fmt.Println(line)
 	}
-	return out, nil
+	return out, again, nil
 }
+
+// balancedOrder is the order of the closed-loop measurements (indexes of
+// healthz, verify, page, page-plain) in successive rounds: a balanced
+// Latin square, in which each measurement comes first once and follows
+// each other one once, so that neither going first nor what ran just
+// before (a heavier measurement's leftovers) favours one of them. Four
+// rounds, or a multiple, use it whole.
+var balancedOrder = [][]int{{0, 1, 3, 2}, {1, 2, 0, 3}, {2, 3, 1, 0}, {3, 0, 2, 1}}
 
 // browserAccept and browserAcceptEncoding are what Chromium sends when
 // it opens a page.

@@ -18,8 +18,10 @@
 # load generator, e.g. one made by `git worktree add /tmp/before <commit>`.
 # LOGS, a folder, keeps the servers' logs (api-<store>.log, worker.log)
 # there, to read a stall the bench reports against them (the bench gives the
-# wall-clock time of each phase's slowest request).
+# wall-clock time of each phase's slowest request; the api logs at warn
+# level, so set CREDENCE_LOG_LEVEL in its env line for more).
 set -euo pipefail
+if [ -n "${LOGS:-}" ]; then LOGS=$(realpath -m "$LOGS"); fi # before the cd below
 cd "$(dirname "$0")/../.."
 STORES=${STORES:-sqlite postgres}
 PG=${PG:-postgres://postgres@127.0.0.1:5432}
