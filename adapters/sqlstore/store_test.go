@@ -133,11 +133,13 @@ func TestPostgresOpenWaitsOutALongMigration(t *testing.T) {
 	if _, err := tx.ExecContext(t.Context(), "SELECT pg_advisory_xact_lock(7226512118730411)"); err != nil { // migrationLockKey
 		t.Fatal(err)
 	}
-	released := make(chan struct{})
+	// Closed just before the lock is let go: Open cannot take the lock
+	// sooner (closed after it, Open may return first under load).
+	releasing := make(chan struct{})
 	go func() {
 		time.Sleep(600 * time.Millisecond)
+		close(releasing)
 		_ = tx.Rollback()
-		close(released)
 	}()
 	s, err := sqlstore.Open(t.Context(), dsn.String())
 	if err != nil {
@@ -145,7 +147,7 @@ func TestPostgresOpenWaitsOutALongMigration(t *testing.T) {
 	}
 	t.Cleanup(func() { _ = s.Close() })
 	select {
-	case <-released:
+	case <-releasing:
 	default:
 		t.Errorf("Open returned before the migration lock was released")
 	}
