@@ -54,7 +54,7 @@ type loadResult struct {
 // worstClock is the wall-clock time the slowest request was due, to match
 // a stall against the server's log.
 func (r loadResult) worstClock() string {
-	return r.started.Add(r.worstAt).UTC().Format("15:04:05.000")
+	return clock(r.started.Add(r.worstAt))
 }
 
 func (r loadResult) rate() float64 { return float64(r.done) / r.elapsed.Seconds() }

@@ -128,7 +128,7 @@ func runVerify(ctx context.Context, o options) error {
 				stall, stallAt := probe.stop()
 				fmt.Printf("  %5d/s %-8s sent %6d  failed %4d  p50 %7s  p99 %7s  p99.9 %7s  max %7s (due at +%.1fs, %s UTC)  probe %s at %s  %s\n", rate, name, r.done+r.errors, r.errors,
 					ms(r.percentile(50)), ms(r.percentile(99)), ms(r.percentile(99.9)), ms(r.percentile(100)), r.worstAt.Seconds(), r.worstClock(),
-					ms(stall), stallAt.UTC().Format("15:04:05.000"), cpuNow(server).perRequest(before, r.done))
+					ms(stall), clock(stallAt), cpuNow(server).perRequest(before, r.done))
 				stalled := o.stall > 0 && stall >= o.stall
 				if !stalled || attempt >= o.stallAgain {
 					note := ""
@@ -141,7 +141,7 @@ func runVerify(ctx context.Context, o options) error {
 					summary = append(summary, fmt.Sprintf("%s at %d/s: p50 %s, p99 %s, %d failed%s", name, rate, ms(r.percentile(50)), ms(r.percentile(99)), r.errors, note))
 					break
 				}
-				again = append(again, fmt.Sprintf("%s at %s UTC (p99 then %s, %d failed)", ms(stall), stallAt.UTC().Format("15:04:05.000"), ms(r.percentile(99)), r.errors))
+				again = append(again, fmt.Sprintf("%s at %s UTC (p99 then %s, %d failed)", ms(stall), clock(stallAt), ms(r.percentile(99)), r.errors))
 				fmt.Printf("          measured again: the probe, which does nothing else, stood still for %s\n", ms(stall))
 			}
 		}
@@ -277,6 +277,10 @@ const (
 	browserAccept         = "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,image/apng,*/*;q=0.8"
 	browserAcceptEncoding = "gzip, deflate, br, zstd"
 )
+
+// clock formats t as a UTC time of day to the millisecond, to match
+// against the servers' logs.
+func clock(t time.Time) string { return t.UTC().Format("15:04:05.000") }
 
 // ms formats d in milliseconds with two decimals.
 func ms(d time.Duration) string { return fmt.Sprintf("%.2fms", float64(d.Microseconds())/1000) }
